@@ -1,0 +1,38 @@
+// Per-CPU event counters, in the order they sit in a CPU's counter block.
+// The report layer turns these into metrics and simulated cycles.
+
+export const COUNTER_NAMES = [
+  'ops',
+  'accesses',
+  'tlbHits',
+  'tlbMisses',
+  'walks',
+  'walkLevels',
+  'pscHits',
+  'pageFaults',
+  'specFills',
+  'invlpg',
+  'invpcid',
+  'cr3Writes',
+  'cr3NoflushWrites',
+  'flushesLocal',
+  'flushesRemote',
+  'flushesFull',
+  'ipisSent',
+  'ipisReceived',
+  'allocs',
+  'frees',
+  'pcpRefills',
+  'pcpDrains',
+  'fallbackClaims',
+  'fallbackSteals',
+  'pageTablesAllocated',
+  'pageTablesFreed',
+  'zeroedPages',
+  'violations',
+] as const;
+
+export type CounterName = (typeof COUNTER_NAMES)[number];
+
+/** Counter index by name: C.tlbHits etc. */
+export const C = Object.fromEntries(COUNTER_NAMES.map((n, i) => [n, i])) as { readonly [K in CounterName]: number };

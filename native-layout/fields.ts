@@ -1,0 +1,96 @@
+// Field indices as module constants, derived from regions.ts (never typed in
+// by hand): `views.frame[pfn * FRAME_STRIDE + FR_FLAGS]`.
+
+import { fieldIndex as at, recordFormat } from './compute.js';
+
+export const CONTROL_STOP = at('control', 'stop');
+export const CONTROL_BARRIER_COUNT = at('control', 'barrierCount');
+export const CONTROL_BARRIER_GEN = at('control', 'barrierGen');
+export const CONTROL_EPOCH = at('control', 'epoch');
+export const CONTROL_CPUS_ONLINE = at('control', 'cpusOnline');
+
+export const FRAME_STRIDE = recordFormat('frame').stride;
+export const FR_FLAGS = at('frame', 'flags');
+export const FR_NEXT = at('frame', 'next');
+export const FR_PREV = at('frame', 'prev');
+export const FR_PRIVATE = at('frame', 'private');
+export const FR_REFCOUNT = at('frame', 'refcount');
+export const FR_CONTENT_GEN = at('frame', 'contentGen');
+export const FR_CONTENT = at('frame', 'content');
+
+export const ZONE_LOCK = at('zone', 'lockNext');
+export const ZONE_FREE_HEAD = at('zone', 'freeHead');
+export const ZONE_FREE_TAIL = at('zone', 'freeTail');
+export const ZONE_NR_FREE = at('zone', 'nrFree');
+export const ZONE_FREE_PAGES = at('zone', 'freePages');
+export const ZONE_MANAGED_PAGES = at('zone', 'managedPages');
+export const ZONE_WMARK_MIN = at('zone', 'wmarkMin');
+export const ZONE_WMARK_LOW = at('zone', 'wmarkLow');
+export const ZONE_WMARK_HIGH = at('zone', 'wmarkHigh');
+export const ZONE_NR_RESERVED_HIGHATOMIC = at('zone', 'nrReservedHighatomic');
+export const ZONE_PCP_BATCH = at('zone', 'pcpBatch');
+export const ZONE_PCP_HIGH = at('zone', 'pcpHigh');
+
+export const PCP_STRIDE = recordFormat('pcp').stride;
+export const PCP_LOCK = at('pcp', 'lockNext');
+export const PCP_COUNT = at('pcp', 'count');
+export const PCP_HIGH = at('pcp', 'high');
+export const PCP_BATCH = at('pcp', 'batch');
+export const PCP_FREE_COUNT = at('pcp', 'freeCount');
+export const PCP_HEAD = at('pcp', 'head');
+export const PCP_TAIL = at('pcp', 'tail');
+
+export const CPU_STRIDE = recordFormat('cpu').stride;
+export const CPU_CR3_ROOT = at('cpu', 'cr3Root');
+export const CPU_CR3_PCID = at('cpu', 'cr3Pcid');
+export const CPU_IRQS_DISABLED = at('cpu', 'irqsDisabled');
+export const CPU_PREEMPT_COUNT = at('cpu', 'preemptCount');
+export const CPU_MIGRATE_DISABLED = at('cpu', 'migrateDisabled');
+export const CPU_IN_ZONE_LOCK = at('cpu', 'inZoneLock');
+export const CPU_LOADED_MM = at('cpu', 'loadedMm');
+export const CPU_LOADED_MM_ASID = at('cpu', 'loadedMmAsid');
+export const CPU_NEXT_ASID = at('cpu', 'nextAsid');
+export const CPU_IS_LAZY = at('cpu', 'isLazy');
+export const CPU_INVALIDATE_OTHER = at('cpu', 'invalidateOther');
+export const CPU_CTX_ID = at('cpu', 'ctxId');
+export const CPU_CTX_TLB_GEN = at('cpu', 'ctxTlbGen');
+
+/** tlb4k and tlbHuge share one entry format. */
+export const TLB_STRIDE = recordFormat('tlb4k').stride;
+export const TLB_VPN_LO = at('tlb4k', 'vpnLo');
+export const TLB_META = at('tlb4k', 'meta');
+export const TLB_PFN = at('tlb4k', 'pfn');
+export const TLB_FILL_GEN = at('tlb4k', 'fillGen');
+
+export const PSC_STRIDE = recordFormat('psc').stride;
+export const PSC_META = at('psc', 'meta');
+export const PSC_VA_TAG = at('psc', 'vaTag');
+export const PSC_PT_PFN = at('psc', 'ptPfn');
+
+export const PT_STORE_STRIDE = recordFormat('ptStore').stride;
+
+export const CSD_STRIDE = recordFormat('csd').stride;
+export const CSD_FLAGS = at('csd', 'flags');
+export const CSD_FUNC = at('csd', 'func');
+export const CSD_INFO = at('csd', 'info');
+export const CSD_NEXT = at('csd', 'next');
+
+export const IPI_STRIDE = recordFormat('ipi').stride;
+export const IPI_QUEUE_HEAD = at('ipi', 'queueHead');
+export const IPI_DOORBELL = at('ipi', 'doorbell');
+export const IPI_RECEIVED = at('ipi', 'received');
+
+export const COUNTERS_STRIDE = recordFormat('counters').stride;
+export const TRACE_HEAD_STRIDE = recordFormat('traceHead').stride;
+export const TRACE_STRIDE = recordFormat('trace').stride;
+
+export const ORACLE_VIOLATIONS = at('oracle', 'violations');
+export const ORACLE_KIND = at('oracle', 'kind');
+export const ORACLE_CPU = at('oracle', 'cpu');
+export const ORACLE_TASK = at('oracle', 'task');
+export const ORACLE_VA_LO = at('oracle', 'vaLo');
+export const ORACLE_VA_HI = at('oracle', 'vaHi');
+export const ORACLE_PFN = at('oracle', 'pfn');
+export const ORACLE_FILL_GEN = at('oracle', 'fillGen');
+export const ORACLE_FRAME_GEN = at('oracle', 'frameGen');
+export const ORACLE_OP = at('oracle', 'op');

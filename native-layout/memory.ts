@@ -1,0 +1,58 @@
+// One SharedArrayBuffer per machine, with a typed view per region. The main
+// thread creates it; every CPU worker attaches to the same buffer.
+
+import { computeLayout, type Layout } from './compute.js';
+import type { MachineShape } from './shape.js';
+
+export interface MachineViews {
+  readonly control: Int32Array;
+  readonly frame: Int32Array;
+  readonly pageblock: Int32Array;
+  readonly zone: Int32Array;
+  readonly pcp: Int32Array;
+  readonly cpu: Int32Array;
+  readonly tlb4k: Int32Array;
+  readonly tlbHuge: Int32Array;
+  readonly tlbVictim: Int32Array;
+  readonly psc: Int32Array;
+  readonly ptStore: Int32Array;
+  readonly ptSlots: Int32Array;
+  readonly csd: Int32Array;
+  readonly ipi: Int32Array;
+  readonly counters: Float64Array;
+  readonly traceHead: Int32Array;
+  readonly trace: Int32Array;
+  readonly oracle: Int32Array;
+}
+
+export interface MachineMemory {
+  readonly sab: SharedArrayBuffer;
+  readonly layout: Layout;
+  readonly views: MachineViews;
+}
+
+function viewsOf(sab: SharedArrayBuffer, layout: Layout): MachineViews {
+  const views: Record<string, Int32Array | Float64Array> = {};
+  for (const r of layout.regions) {
+    views[r.name] = r.scalar === 'f64'
+      ? new Float64Array(sab, r.offset, r.bytes / 8)
+      : new Int32Array(sab, r.offset, r.bytes / 4);
+  }
+  return views as unknown as MachineViews;
+}
+
+/** Allocates a zeroed machine. Initialisation of lists and tables is the kernel's job. */
+export function createMachineMemory(shape: MachineShape): MachineMemory {
+  const layout = computeLayout(shape);
+  const sab = new SharedArrayBuffer(layout.totalBytes);
+  return { sab, layout, views: viewsOf(sab, layout) };
+}
+
+/** Attaches to a machine created elsewhere (a CPU worker does this at start). */
+export function attachMachineMemory(sab: SharedArrayBuffer, shape: MachineShape): MachineMemory {
+  const layout = computeLayout(shape);
+  if (sab.byteLength !== layout.totalBytes) {
+    throw new Error(`native-layout: buffer has ${sab.byteLength} bytes, shape needs ${layout.totalBytes}`);
+  }
+  return { sab, layout, views: viewsOf(sab, layout) };
+}

@@ -1,0 +1,282 @@
+// THE declarative description of every SharedArrayBuffer region. Everything
+// else (offsets, typed views, the C header, `shootdown layout`) is derived
+// from this table; add a field here and it exists everywhere.
+//
+// A region is an array of records. A record's fields are 32-bit words
+// ('i32') or, for counters, 64-bit floats ('f64', exact to 2^53). Field
+// arrays have a static length so record formats never depend on the machine
+// size; only a region's record count does.
+
+import {
+  NR_PAGE_ORDERS, PAGEBLOCK_NR_PAGES, type MachineShape, frameCount,
+} from './shape.js';
+import { NR_FREETYPES, NR_PCP_LISTS_FT, PB_PER_WORD, PT_WORDS } from './bits.js';
+import { COUNTER_NAMES } from './counters.js';
+
+export type Scalar = 'i32' | 'f64';
+
+export interface FieldSpec {
+  readonly name: string;
+  /** Array length; 1 for a scalar field. */
+  readonly count?: number;
+  readonly doc: string;
+}
+
+export interface RegionSpec {
+  readonly name: string;
+  readonly doc: string;
+  readonly scalar: Scalar;
+  readonly fields: readonly FieldSpec[];
+  /** Pad each record to a multiple of this many bytes (64 = one cache line, so CPUs do not share lines). */
+  readonly recordAlign?: number;
+  /** How many records the machine has. */
+  readonly count: (s: MachineShape) => number;
+  /** Which budget the region belongs to in `shootdown layout`. */
+  readonly scales: 'frame' | 'pageblock' | 'cpu' | 'fixed' | 'pagetable';
+}
+
+const f = (name: string, doc: string, count = 1): FieldSpec => ({ name, doc, count });
+
+/** Ticket spinlock: three words, see src/sync/spinlock.ts. */
+const lockFields = (prefix: string): FieldSpec[] => [
+  f(`${prefix}Next`, 'ticket spinlock: next ticket to hand out'),
+  f(`${prefix}Owner`, 'ticket spinlock: ticket now being served'),
+  f(`${prefix}Waiters`, 'ticket spinlock: CPUs parked in Atomics.wait'),
+];
+
+export const TLB_ENTRY_FIELDS = [
+  f('vpnLo', 'virtual page number bits 0..31 (of the entry\'s own page size, in 4 KiB units)'),
+  f('meta', 'pcid | vpn bits 32..35 | valid, global, size, RW, US, NX, dirty, spec (bits.ts TLB_*)'),
+  f('pfn', 'first frame of the translation'),
+  f('fillGen', 'frame content generation when filled (oracle only; the kernel never reads it)'),
+];
+
+export const REGIONS: readonly RegionSpec[] = [
+  {
+    name: 'control',
+    doc: 'run control shared by every CPU: stop flag, start barrier, watchdog epoch',
+    scalar: 'i32',
+    recordAlign: 64,
+    scales: 'fixed',
+    count: () => 1,
+    fields: [
+      f('stop', 'non-zero asks every CPU to stop at its next op boundary'),
+      f('barrierCount', 'CPUs arrived at the start barrier'),
+      f('barrierGen', 'start barrier generation (futex word)'),
+      f('epoch', 'bumped by the watchdog on every tick'),
+      f('cpusOnline', 'number of CPUs attached'),
+    ],
+  },
+  {
+    name: 'frame',
+    doc: 'struct page plus frame contents, one record per 4 KiB frame',
+    scalar: 'i32',
+    scales: 'frame',
+    count: frameCount,
+    fields: [
+      f('flags', 'state (bits 0..3), order (4..7), flag bits (bits.ts FRAME_*)'),
+      f('next', 'free-list / pcp-list successor pfn, -1 for none'),
+      f('prev', 'free-list / pcp-list predecessor pfn, -1 for none'),
+      f('private', 'page-table store slot for page tables; owning CPU for pcp pages'),
+      f('refcount', 'references (low 16) and mappings (high 16)'),
+      f('contentGen', 'content generation: bumped on every free (oracle reads it)'),
+      f('content', 'owner domain (high 16) and secret tag (low 16) of the data'),
+    ],
+  },
+  {
+    name: 'pageblock',
+    doc: 'pageblock flags: 8 bits per 512-frame block, 4 blocks per word (CAS-updated)',
+    scalar: 'i32',
+    scales: 'pageblock',
+    count: (s) => Math.ceil(frameCount(s) / PAGEBLOCK_NR_PAGES / PB_PER_WORD),
+    fields: [f('word', 'migratetype (3 bits), skip, isolate, nonsensitive for 4 pageblocks')],
+  },
+  {
+    name: 'zone',
+    doc: 'the one zone: lock, buddy free lists per order and freetype, counters',
+    scalar: 'i32',
+    recordAlign: 64,
+    scales: 'fixed',
+    count: () => 1,
+    fields: [
+      ...lockFields('lock'),
+      f('freeHead', 'free list heads [order * NR_FREETYPES + freetype], -1 empty', NR_PAGE_ORDERS * NR_FREETYPES),
+      f('freeTail', 'free list tails, same index', NR_PAGE_ORDERS * NR_FREETYPES),
+      f('nrFree', 'free blocks per order, all freetypes', NR_PAGE_ORDERS),
+      f('freePages', 'NR_FREE_PAGES: frames in the buddy lists (not on pcp lists)'),
+      f('managedPages', 'frames the allocator manages'),
+      f('wmarkMin', 'min watermark (frames)'),
+      f('wmarkLow', 'low watermark (frames)'),
+      f('wmarkHigh', 'high watermark (frames)'),
+      f('nrReservedHighatomic', 'frames in highatomic pageblocks'),
+      f('pcpBatch', 'zone_batchsize: frames moved per pcp refill or drain'),
+      f('pcpHigh', 'pcp high mark: drain when a CPU caches this many'),
+    ],
+  },
+  {
+    name: 'pcp',
+    doc: 'per-CPU page lists (struct per_cpu_pages), one record per CPU',
+    scalar: 'i32',
+    recordAlign: 64,
+    scales: 'cpu',
+    count: (s) => s.cpus,
+    fields: [
+      ...lockFields('lock'),
+      f('count', 'frames on this CPU\'s lists'),
+      f('high', 'drain when count reaches this'),
+      f('batch', 'frames per refill or drain'),
+      f('freeCount', 'frees since the last allocation (free_high heuristic)'),
+      f('head', 'list heads [order_to_pindex], -1 empty', NR_PCP_LISTS_FT),
+      f('tail', 'list tails, same index', NR_PCP_LISTS_FT),
+    ],
+  },
+  {
+    name: 'cpu',
+    doc: 'per-CPU architectural and kernel state (CR3, IRQ flag, tlb_state)',
+    scalar: 'i32',
+    recordAlign: 64,
+    scales: 'cpu',
+    count: (s) => s.cpus,
+    fields: [
+      f('cr3Root', 'pfn of the loaded PGD'),
+      f('cr3Pcid', 'PCID in CR3 bits 0..11'),
+      f('irqsDisabled', 'non-zero: IPIs are not taken'),
+      f('preemptCount', 'preemption disabled depth'),
+      f('migrateDisabled', 'migration disabled depth'),
+      f('inZoneLock', 'non-zero while this CPU holds the zone lock (lock-order checks)'),
+      f('loadedMm', 'tlb_state.loaded_mm (mm id, -1 none, -2 switching)'),
+      f('loadedMmAsid', 'tlb_state.loaded_mm_asid'),
+      f('nextAsid', 'tlb_state.next_asid'),
+      f('isLazy', 'tlb_state.is_lazy'),
+      f('invalidateOther', 'tlb_state.invalidate_other'),
+      f('ctxId', 'tlb_state.ctxs[asid].ctx_id', 6),
+      f('ctxTlbGen', 'tlb_state.ctxs[asid].tlb_gen', 6),
+    ],
+  },
+  {
+    name: 'tlb4k',
+    doc: '4 KiB TLB entries: per CPU, sets x ways (owner CPU writes only)',
+    scalar: 'i32',
+    scales: 'cpu',
+    count: (s) => s.cpus * s.tlb4kSets * s.tlb4kWays,
+    fields: TLB_ENTRY_FIELDS,
+  },
+  {
+    name: 'tlbHuge',
+    doc: '2 MiB / 1 GiB TLB entries: per CPU, sets x ways',
+    scalar: 'i32',
+    scales: 'cpu',
+    count: (s) => s.cpus * s.tlbHugeSets * s.tlbHugeWays,
+    fields: TLB_ENTRY_FIELDS,
+  },
+  {
+    name: 'tlbVictim',
+    doc: 'round-robin replacement cursor per TLB set (4 KiB sets, then huge sets)',
+    scalar: 'i32',
+    scales: 'cpu',
+    count: (s) => s.cpus * (s.tlb4kSets + s.tlbHugeSets),
+    fields: [f('next', 'way to replace next')],
+  },
+  {
+    name: 'psc',
+    doc: 'paging-structure cache: cached PDE pointers per PCID',
+    scalar: 'i32',
+    scales: 'cpu',
+    count: (s) => s.cpus * s.pscEntries,
+    fields: [
+      f('meta', 'pcid | valid'),
+      f('vaTag', 'va >> 21 (27 bits for a 48-bit address)'),
+      f('ptPfn', 'pfn of the page table the PDE points to'),
+      f('pad', 'keeps records 16 bytes'),
+    ],
+  },
+  {
+    name: 'ptStore',
+    doc: 'contents of page-table pages: 512 64-bit entries as (lo, hi) words',
+    scalar: 'i32',
+    scales: 'pagetable',
+    count: (s) => s.ptPages,
+    fields: [f('entry', 'PTE words [index * 2 + (0 lo | 1 hi)]', PT_WORDS)],
+  },
+  {
+    name: 'ptSlots',
+    doc: 'free stack of page-table store slots',
+    scalar: 'i32',
+    scales: 'pagetable',
+    count: (s) => s.ptPages + 4,
+    fields: [f('slot', 'words 0..2 spinlock, 3 top; then the stack')],
+  },
+  {
+    name: 'csd',
+    doc: 'call_single_data per (sender, target) pair: IPI payloads and the csd lock',
+    scalar: 'i32',
+    recordAlign: 32,
+    scales: 'cpu',
+    count: (s) => s.cpus * s.cpus,
+    fields: [
+      f('flags', 'CSD_FLAG_LOCK while in flight'),
+      f('func', 'function id to run on the target'),
+      f('info', 'arguments', 4),
+      f('next', 'next csd index in the target queue, -1 end'),
+    ],
+  },
+  {
+    name: 'ipi',
+    doc: 'per-CPU IPI mailbox: lock-free call_single_queue head and doorbell',
+    scalar: 'i32',
+    recordAlign: 64,
+    scales: 'cpu',
+    count: (s) => s.cpus,
+    fields: [
+      f('queueHead', 'first csd index, -1 empty'),
+      f('doorbell', 'futex word rung on send'),
+      f('received', 'IPIs taken'),
+    ],
+  },
+  {
+    name: 'counters',
+    doc: 'per-CPU event counters (only the owner CPU writes its block)',
+    scalar: 'f64',
+    recordAlign: 64,
+    scales: 'cpu',
+    count: (s) => s.cpus,
+    fields: COUNTER_NAMES.map((n) => f(n, 'event counter')),
+  },
+  {
+    name: 'traceHead',
+    doc: 'per-CPU trace ring write cursor',
+    scalar: 'i32',
+    recordAlign: 64,
+    scales: 'cpu',
+    count: (s) => s.cpus,
+    fields: [f('head', 'events written (index = head & (entries - 1))')],
+  },
+  {
+    name: 'trace',
+    doc: 'per-CPU trace rings: event, a, b, c',
+    scalar: 'i32',
+    scales: 'cpu',
+    count: (s) => s.cpus * s.traceEntries,
+    fields: [f('event', 'event kind | cpu << 24'), f('a', 'arg'), f('b', 'arg'), f('c', 'arg')],
+  },
+  {
+    name: 'oracle',
+    doc: 'violation count and the first violation record',
+    scalar: 'i32',
+    recordAlign: 64,
+    scales: 'fixed',
+    count: () => 1,
+    fields: [
+      f('violations', 'violations seen'),
+      f('kind', 'first violation kind'),
+      f('cpu', 'first violation CPU'),
+      f('task', 'first violation task'),
+      f('vaLo', 'first violation va bits 0..31'),
+      f('vaHi', 'first violation va bits 32..47'),
+      f('pfn', 'first violation pfn'),
+      f('fillGen', 'generation the TLB entry was filled with'),
+      f('frameGen', 'generation of the frame now'),
+      f('op', 'op sequence number'),
+    ],
+  },
+];

@@ -1,0 +1,128 @@
+// The registry of injectable bugs: the one list the CLI (`inject --list`),
+// the docs and the tests read. Each bug is a named fault in our own code
+// path, off by default, reproducing a real bug class (SEMANTICS.md §10).
+//
+// Code paths test a bug with `injected[BUG.name]`: a plain load from a
+// thread-local byte array, cheap enough for the hot path.
+
+export type BugLayer = 'tlb' | 'alloc' | 'asi' | 'ephmap' | 'gmem' | 'deadlock';
+
+export interface BugSpec {
+  readonly name: string;
+  readonly layer: BugLayer;
+  /** The invariant the bug breaks, in one line. */
+  readonly invariant: string;
+  /**
+   * How it is caught: the scenario (or check) and its arguments. Empty while
+   * the fault is not wired into a code path yet; such bugs are rejected by
+   * `--inject` and listed as pending.
+   */
+  readonly scenario: string;
+  readonly args: readonly string[];
+}
+
+const bug = (name: string, layer: BugLayer, invariant: string, scenario = '', args: string[] = []): BugSpec =>
+  ({ name, layer, invariant, scenario, args });
+
+export const BUG_CATALOG: readonly BugSpec[] = [
+  // TLB / SMP
+  bug('free-before-flush', 'tlb', 'a frame is freed only after every TLB that may cache it was flushed'),
+  bug('skip-lazy-on-pagetable-free', 'tlb', 'lazy CPUs are flushed before a page-table page is freed'),
+  bug('flush-range-freed-tables-false', 'tlb', 'a flush that frees page tables reaches lazy CPUs'),
+  bug('ignore-switching-window', 'tlb', 'a CPU between its CR3 load and loaded_mm = next is flushed'),
+  bug('switch-mm-no-fence', 'tlb', 'switch_mm orders its cpumask store before reading tlb_gen'),
+  bug('gen-bump-before-pte-write', 'tlb', 'tlb_gen is bumped only after the PTE writes it covers'),
+  bug('partial-flush-out-of-order', 'tlb', 'a partial flush is done only when new == local + 1'),
+  bug('stale-ctx-after-asid-evict', 'tlb', 'a recycled ASID is flushed before reuse'),
+  bug('ack-before-flush', 'tlb', 'the csd is released only after the flush ran'),
+  bug('no-wait-for-ack', 'tlb', 'the initiator waits for every remote flush'),
+  bug('ceiling-partial-flush', 'tlb', 'a range above the ceiling is flushed in full'),
+  bug('missed-cpumask', 'tlb', 'CPUs that switched in during a flush are flushed'),
+  bug('parallel-zap-no-nested-check', 'tlb', 'concurrent zaps of one range flush before freeing'),
+  bug('reclaim-batch-vs-mprotect', 'tlb', 'PTE walkers flush pending reclaim batches'),
+  bug('mremap-flush-after-unlock', 'tlb', 'mremap flushes the old range before dropping the PTL'),
+  bug('table-free-before-invalidate', 'tlb', 'page tables are freed only after every walker cache was invalidated'),
+  bug('invlpgb-tlbsync-migrated', 'tlb', 'TLBSYNC runs on the CPU that issued the INVLPGBs'),
+  bug('drop-invalidate-other', 'tlb', 'other ASIDs are invalidated after a kernel flush'),
+  // allocator
+  bug('buddy-xor-wrong-order', 'alloc', 'the buddy of pfn at order k is pfn xor 2^k'),
+  bug('merge-ignores-order', 'alloc', 'a block merges only with a free buddy of the same order'),
+  bug('expand-drops-half', 'alloc', 'expand() returns every upper half to the free lists'),
+  bug('claim-strict-gt', 'alloc', 'a pageblock is claimed when free + alike >= half of it'),
+  bug('steal-retypes-block', 'alloc', 'stealing never changes the pageblock type'),
+  bug('pcp-stale-freetype', 'alloc', 'a drained pcp page goes to its pageblock\'s current freetype'),
+  bug('remote-drain-no-lock', 'alloc', 'draining another CPU\'s pcp lists takes its pcp lock'),
+  bug('pb-word-nonatomic-rmw', 'alloc', 'pageblock flag words are updated atomically'),
+  // ASI / freetypes
+  bug('flag-before-flush', 'asi', 'a block becomes sensitive only after the shootdown completed'),
+  bug('no-zero-on-map', 'asi', 'a block is zeroed before it is mapped nonsensitive'),
+  bug('zero-after-map', 'asi', 'a block is zeroed before, not after, it is mapped'),
+  bug('merge-across-sensitivity', 'asi', 'buddies of different sensitivity never merge'),
+  bug('subblock-cross-sensitivity-fallback', 'asi', 'sensitivity changes only for whole pageblocks'),
+  bug('pindex-drops-sensitivity', 'asi', 'pcp lists are separate per sensitivity'),
+  bug('remainder-wrong-freetype', 'asi', 'the flip remainder is freed on the new freetype'),
+  bug('asi-unmap-no-global-flush', 'asi', 'unmapping from the restricted physmap flushes every CPU'),
+  bug('asi-clear-curr-before-cr3', 'asi', 'curr_asi is cleared only after the CR3 write on exit'),
+  // ephmap / kmap
+  bug('ephmap-skip-local-flush', 'ephmap', 'ephmap put flushes the local TLB'),
+  bug('ephmap-double-alloc', 'ephmap', 'an ephmap slot has one user'),
+  bug('ephmap-migrate-enabled', 'ephmap', 'ephmap users cannot migrate'),
+  bug('no-mitigation-flush-on-evict', 'ephmap', 'eviction flushes stale ephmap entries mm-wide'),
+  bug('no-mitigation-flush-on-close', 'ephmap', 'last close flushes stale ephmap entries mm-wide'),
+  bug('kmap-no-unmap-flush', 'ephmap', 'kunmap_local flushes its slot'),
+  // guest_memfd / mshare
+  bug('gmem-skip-flush', 'gmem', 'a direct-map zap flushes every CPU'),
+  bug('restore-after-free', 'gmem', 'the direct map is restored before the folio is freed'),
+  bug('recursive-split', 'gmem', 'direct-map splits never recurse into the allocator'),
+  bug('mshare-host-cpumask-only', 'gmem', 'mshare flushes reach every client CPU'),
+  bug('mshare-free-before-flush', 'gmem', 'mshare frees a page only after the flush'),
+  bug('mshare-no-tlbgen-bump', 'gmem', 'unloaded mshare clients catch up by generation'),
+  // deadlock class (watchdog)
+  bug('flush-under-zone-lock', 'deadlock', 'no shootdown under the zone lock'),
+  bug('noblock-ignored', 'deadlock', 'non-blocking allocations never flip sensitivity'),
+  bug('zone-under-pcp-inversion', 'deadlock', 'lock order is pcp before zone'),
+];
+
+/** Index of each bug by name: injected[BUG['free-before-flush']]. */
+export const BUG: Readonly<Record<string, number>> = Object.fromEntries(BUG_CATALOG.map((b, i) => [b.name, i]));
+
+/** This thread's injection switches. Set once at start, read on hot paths. */
+export const injected = new Uint8Array(BUG_CATALOG.length);
+
+/** Wires a scenario to a bug once a code path implements it (called by the module that does). */
+const wired = new Map<string, { scenario: string; args: readonly string[] }>();
+
+export function wireBug(name: string, scenario: string, args: readonly string[] = []): void {
+  if (BUG[name] === undefined) throw new Error(`bug registry: ${name} is not in the catalogue`);
+  wired.set(name, { scenario, args });
+}
+
+export class UnknownBugError extends Error {
+  override name = 'UnknownBugError';
+}
+
+export interface BugListing extends BugSpec {
+  readonly implemented: boolean;
+}
+
+export function listBugs(): BugListing[] {
+  return BUG_CATALOG.map((b) => {
+    const w = wired.get(b.name);
+    return { ...b, scenario: w?.scenario ?? b.scenario, args: w?.args ?? b.args, implemented: w !== undefined };
+  });
+}
+
+/** Turns on the named bugs in this thread; unknown or not-yet-wired names are errors. */
+export function setInjected(names: readonly string[]): void {
+  injected.fill(0);
+  for (const name of names) {
+    const i = BUG[name];
+    if (i === undefined) {
+      throw new UnknownBugError(`unknown bug "${name}": run 'shootdown inject --list' for the names`);
+    }
+    if (!wired.has(name)) {
+      throw new UnknownBugError(`bug "${name}" is catalogued but not implemented yet: run 'shootdown inject --list'`);
+    }
+    injected[i] = 1;
+  }
+}
