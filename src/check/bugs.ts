@@ -14,8 +14,8 @@ export interface BugSpec {
   readonly invariant: string;
   /**
    * How it is caught: the scenario (or check) and its arguments. Empty while
-   * the fault is not wired into a code path yet; such bugs are rejected by
-   * `--inject` and listed as pending.
+   * no code path implements the fault yet; such bugs are rejected by
+   * `--inject` and listed as pending. Fill it in when you wire the bug.
    */
   readonly scenario: string;
   readonly args: readonly string[];
@@ -89,14 +89,6 @@ export const BUG: Readonly<Record<string, number>> = Object.fromEntries(BUG_CATA
 /** This thread's injection switches. Set once at start, read on hot paths. */
 export const injected = new Uint8Array(BUG_CATALOG.length);
 
-/** Wires a scenario to a bug once a code path implements it (called by the module that does). */
-const wired = new Map<string, { scenario: string; args: readonly string[] }>();
-
-export function wireBug(name: string, scenario: string, args: readonly string[] = []): void {
-  if (BUG[name] === undefined) throw new Error(`bug registry: ${name} is not in the catalogue`);
-  wired.set(name, { scenario, args });
-}
-
 export class UnknownBugError extends Error {
   override name = 'UnknownBugError';
 }
@@ -106,10 +98,7 @@ export interface BugListing extends BugSpec {
 }
 
 export function listBugs(): BugListing[] {
-  return BUG_CATALOG.map((b) => {
-    const w = wired.get(b.name);
-    return { ...b, scenario: w?.scenario ?? b.scenario, args: w?.args ?? b.args, implemented: w !== undefined };
-  });
+  return BUG_CATALOG.map((b) => ({ ...b, implemented: b.scenario !== '' }));
 }
 
 /** Turns on the named bugs in this thread; unknown or not-yet-wired names are errors. */
@@ -120,7 +109,7 @@ export function setInjected(names: readonly string[]): void {
     if (i === undefined) {
       throw new UnknownBugError(`unknown bug "${name}": run 'shootdown inject --list' for the names`);
     }
-    if (!wired.has(name)) {
+    if (BUG_CATALOG[i]!.scenario === '') {
       throw new UnknownBugError(`bug "${name}" is catalogued but not implemented yet: run 'shootdown inject --list'`);
     }
     injected[i] = 1;
