@@ -1,0 +1,59 @@
+// Futex mutex over one Int32 word at a[i], the three-state scheme of Ulrich
+// Drepper's "Futexes Are Tricky" (mutex3) that glibc's lowlevellock follows:
+//   0  free
+//   1  locked, nobody parked
+//   2  locked, someone may be parked (unlock must notify)
+// Unlike the ticket spinlock this is not FIFO; in exchange, with more
+// simulated CPUs than host cores, a woken or freshly arriving locker takes
+// the lock at once instead of waiting for one particular (maybe descheduled)
+// ticket holder.
+
+import { PARK_TIMEOUT_MS, SPIN_BEFORE_WAIT, spinHook } from './hook.js';
+
+export const MUTEX_WORDS = 1;
+
+const FREE = 0;
+const LOCKED = 1;
+const CONTENDED = 2;
+
+export function mutexLock(a: Int32Array, i: number): void {
+  if (Atomics.compareExchange(a, i, FREE, LOCKED) === FREE) return;
+  mutexLockSlow(a, i);
+}
+
+function mutexLockSlow(a: Int32Array, i: number): void {
+  // Spin first, only ever trying 0 -> 1: a spinner must not write 2, or a
+  // lock that never had a sleeper would make every unlock pay a notify.
+  for (let spins = 0; spins < SPIN_BEFORE_WAIT; spins++) {
+    spinHook();
+    if (Atomics.load(a, i) === FREE && Atomics.compareExchange(a, i, FREE, LOCKED) === FREE) return;
+  }
+  // From here every acquisition writes 2, never 1: we cannot know whether
+  // other lockers are still parked, and taking the lock as 1 would let our
+  // unlock skip the notify they need (they would sleep until their park
+  // timeout; with a plain futex, forever). A spurious 2 costs one useless
+  // notify, nothing more.
+  let c = Atomics.exchange(a, i, CONTENDED);
+  while (c !== FREE) {
+    spinHook();
+    // Sleep only while the word is still 2: an unlock between the exchange
+    // and the wait changes it and Atomics.wait returns at once. The timeout
+    // keeps the hook running: an IPI rings a different word.
+    Atomics.wait(a, i, CONTENDED, PARK_TIMEOUT_MS);
+    c = Atomics.exchange(a, i, CONTENDED);
+  }
+}
+
+export function mutexTrylock(a: Int32Array, i: number): boolean {
+  return Atomics.compareExchange(a, i, FREE, LOCKED) === FREE;
+}
+
+export function mutexUnlock(a: Int32Array, i: number): void {
+  // Release with one atomic exchange: reading the state and then storing 0
+  // would miss a locker that turned 1 into 2 between the two and parked.
+  if (Atomics.exchange(a, i, FREE) === CONTENDED) Atomics.notify(a, i, 1);
+}
+
+export function mutexIsLocked(a: Int32Array, i: number): boolean {
+  return Atomics.load(a, i) !== FREE;
+}

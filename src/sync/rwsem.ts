@@ -1,0 +1,104 @@
+// Reader-writer semaphore (kernel/locking/rwsem.c, reduced) over four Int32
+// words at a[i]:
+//   a[i]     count     > 0 number of readers, 0 free, -1 one writer
+//   a[i + 1] writers   writers waiting for the lock (announced, not holding)
+//   a[i + 2] wake      bumped by every release that can admit a waiter;
+//                      waiters park on it (Atomics.wait needs one word, and
+//                      readers and writers wait for different conditions)
+//   a[i + 3] sleepers  waiters parked on `wake`; a release notifies only if
+//                      nonzero
+// Writers are preferred: while a writer waits, new readers wait too, so a
+// stream of overlapping readers cannot keep count > 0 forever. The price is
+// the converse: readers can wait as long as writers keep arriving (the
+// kernel breaks that with a handoff bit; nothing here needs it yet).
+// Like the kernel's, it is not recursive: a reader that takes it again while
+// a writer waits deadlocks.
+
+import { PARK_TIMEOUT_MS, SPIN_BEFORE_WAIT, spinHook } from './hook.js';
+
+export const RWSEM_WORDS = 4;
+
+const WRITER = -1;
+const WRITERS = 1;
+const WAKE = 2;
+const SLEEPERS = 3;
+
+export function downReadTrylock(a: Int32Array, i: number): boolean {
+  let c = Atomics.load(a, i);
+  // Re-check for waiting writers on every retry: one may have announced
+  // itself while we lost the race to another reader.
+  while (c >= 0 && Atomics.load(a, i + WRITERS) === 0) {
+    const seen = Atomics.compareExchange(a, i, c, c + 1);
+    if (seen === c) return true;
+    c = seen;
+  }
+  return false;
+}
+
+export function downRead(a: Int32Array, i: number): void {
+  if (downReadTrylock(a, i)) return;
+  let spins = 0;
+  for (;;) {
+    // Sample `wake` before testing the lock: a release landing after the
+    // test bumps it, and the park below then returns at once instead of
+    // sleeping through the only wakeup.
+    const wake = Atomics.load(a, i + WAKE);
+    if (downReadTrylock(a, i)) return;
+    spinHook();
+    if (++spins > SPIN_BEFORE_WAIT) rwsemPark(a, i, wake);
+  }
+}
+
+export function upRead(a: Int32Array, i: number): void {
+  // Only the last reader out can admit anyone: readers never wait for
+  // readers, and a writer waits for count == 0.
+  if (Atomics.sub(a, i, 1) === 1) rwsemWake(a, i);
+}
+
+export function downWriteTrylock(a: Int32Array, i: number): boolean {
+  return Atomics.compareExchange(a, i, 0, WRITER) === 0;
+}
+
+export function downWrite(a: Int32Array, i: number): void {
+  if (Atomics.compareExchange(a, i, 0, WRITER) === 0) return;
+  // Announce before waiting so readers arriving from now on queue behind
+  // us; without it, readers that overlap each other keep count > 0 and
+  // the writer never gets in.
+  Atomics.add(a, i + WRITERS, 1);
+  let spins = 0;
+  for (;;) {
+    const wake = Atomics.load(a, i + WAKE);
+    if (Atomics.compareExchange(a, i, 0, WRITER) === 0) break;
+    spinHook();
+    if (++spins > SPIN_BEFORE_WAIT) rwsemPark(a, i, wake);
+  }
+  // Withdraw only once holding: count == -1 now keeps readers out, so
+  // there is no window where neither the count nor the announcement does.
+  Atomics.sub(a, i + WRITERS, 1);
+}
+
+export function upWrite(a: Int32Array, i: number): void {
+  Atomics.store(a, i, 0);
+  rwsemWake(a, i);
+}
+
+export function rwsemIsLocked(a: Int32Array, i: number): boolean {
+  return Atomics.load(a, i) !== 0;
+}
+
+function rwsemPark(a: Int32Array, i: number, wake: number): void {
+  // Count ourselves before sleeping: a release that reads sleepers == 0
+  // skips the notify, which is safe only because it bumped `wake` first
+  // and our wait then sees the changed value.
+  Atomics.add(a, i + SLEEPERS, 1);
+  Atomics.wait(a, i + WAKE, wake, PARK_TIMEOUT_MS);
+  Atomics.sub(a, i + SLEEPERS, 1);
+}
+
+function rwsemWake(a: Int32Array, i: number): void {
+  Atomics.add(a, i + WAKE, 1);
+  // Wake everyone: readers all get in together, and which waiter can
+  // proceed (a writer, or readers once no writer waits) is theirs to sort
+  // out on the count word.
+  if (Atomics.load(a, i + SLEEPERS) !== 0) Atomics.notify(a, i + WAKE);
+}
