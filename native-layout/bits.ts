@@ -59,7 +59,12 @@ export const FRAME_F_ZEROED = 1 << 8;
 export const FRAME_F_HEAD = 1 << 9;
 /** Tail page of an allocation. */
 export const FRAME_F_TAIL = 1 << 10;
-/** The freetype the frame was put on a per-CPU list with: bits 12..15. */
+/**
+ * Freetype tag, bits 12..15: the freetype a head frame was put on a per-CPU
+ * or buddy free list with, or (on every frame of an allocation) the freetype
+ * the allocation was made for. Claims count movable frames by it, drains and
+ * the checker compare it with the pageblock.
+ */
 export const FRAME_PCP_FT_SHIFT = 12;
 export const FRAME_PCP_FT_MASK = 0xf << FRAME_PCP_FT_SHIFT;
 
@@ -125,3 +130,8 @@ export const PAGE_SIZE_1G = 2;
 // ---- paging-structure cache entries (psc.meta) ----------------------------
 export const PSC_PCID_MASK = 0xfff;
 export const PSC_VALID = 1 << 16;
+// Rights of the upper levels the cached PDE pointer was reached through, ANDed
+// (RW, US) or ORed (NX) like a walk does, so a PSC hit checks them too.
+export const PSC_RW = 1 << 17;
+export const PSC_US = 1 << 18;
+export const PSC_NX = 1 << 19;

@@ -20,6 +20,7 @@ export const COUNTER_NAMES = [
   'flushesFull',
   'ipisSent',
   'ipisReceived',
+  'ipiFuncRuns',
   'allocs',
   'frees',
   'pcpRefills',

@@ -8,6 +8,7 @@ export const CONTROL_BARRIER_COUNT = at('control', 'barrierCount');
 export const CONTROL_BARRIER_GEN = at('control', 'barrierGen');
 export const CONTROL_EPOCH = at('control', 'epoch');
 export const CONTROL_CPUS_ONLINE = at('control', 'cpusOnline');
+export const CONTROL_CPUS_DONE = at('control', 'cpusDone');
 
 export const FRAME_STRIDE = recordFormat('frame').stride;
 export const FR_FLAGS = at('frame', 'flags');
@@ -54,6 +55,8 @@ export const CPU_IS_LAZY = at('cpu', 'isLazy');
 export const CPU_INVALIDATE_OTHER = at('cpu', 'invalidateOther');
 export const CPU_CTX_ID = at('cpu', 'ctxId');
 export const CPU_CTX_TLB_GEN = at('cpu', 'ctxTlbGen');
+export const CPU_CSD_WAIT_SINCE = at('cpu', 'csdWaitSince');
+export const CPU_CSD_WAIT_FOR = at('cpu', 'csdWaitFor');
 
 /** tlb4k and tlbHuge share one entry format. */
 export const TLB_STRIDE = recordFormat('tlb4k').stride;
@@ -66,8 +69,12 @@ export const PSC_STRIDE = recordFormat('psc').stride;
 export const PSC_META = at('psc', 'meta');
 export const PSC_VA_TAG = at('psc', 'vaTag');
 export const PSC_PT_PFN = at('psc', 'ptPfn');
+export const PSC_FILL_GEN = at('psc', 'fillGen');
 
 export const PT_STORE_STRIDE = recordFormat('ptStore').stride;
+export const PT_SEQ_STRIDE = recordFormat('ptSeq').stride;
+export const PT_SEQ_STARTED = at('ptSeq', 'writesStarted');
+export const PT_SEQ_DONE = at('ptSeq', 'writesDone');
 
 export const CSD_STRIDE = recordFormat('csd').stride;
 export const CSD_FLAGS = at('csd', 'flags');
@@ -79,6 +86,7 @@ export const IPI_STRIDE = recordFormat('ipi').stride;
 export const IPI_QUEUE_HEAD = at('ipi', 'queueHead');
 export const IPI_DOORBELL = at('ipi', 'doorbell');
 export const IPI_RECEIVED = at('ipi', 'received');
+export const IPI_PARKED = at('ipi', 'parked');
 
 export const COUNTERS_STRIDE = recordFormat('counters').stride;
 export const TRACE_HEAD_STRIDE = recordFormat('traceHead').stride;

@@ -5,3 +5,4 @@ export * from './regions.js';
 export * from './compute.js';
 export * from './memory.js';
 export * from './fields.js';
+export * from "./c-header.js";

@@ -17,6 +17,7 @@ export interface MachineViews {
   readonly psc: Int32Array;
   readonly ptStore: Int32Array;
   readonly ptSlots: Int32Array;
+  readonly ptSeq: Int32Array;
   readonly csd: Int32Array;
   readonly ipi: Int32Array;
   readonly counters: Float64Array;

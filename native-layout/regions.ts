@@ -65,6 +65,7 @@ export const REGIONS: readonly RegionSpec[] = [
       f('barrierGen', 'start barrier generation (futex word)'),
       f('epoch', 'bumped by the watchdog on every tick'),
       f('cpusOnline', 'number of CPUs attached'),
+      f('cpusDone', 'CPUs past their op loop (quiescing: still answering IPIs until every CPU is)'),
     ],
   },
   {
@@ -151,6 +152,8 @@ export const REGIONS: readonly RegionSpec[] = [
       f('invalidateOther', 'tlb_state.invalidate_other'),
       f('ctxId', 'tlb_state.ctxs[asid].ctx_id', 6),
       f('ctxTlbGen', 'tlb_state.ctxs[asid].tlb_gen', 6),
+      f('csdWaitSince', 'ms since the run epoch + 1 when this CPU began waiting for a csd to unlock; 0 when not waiting (watchdog)'),
+      f('csdWaitFor', 'index of the csd that wait is for (valid while csdWaitSince is non-zero)'),
     ],
   },
   {
@@ -184,10 +187,10 @@ export const REGIONS: readonly RegionSpec[] = [
     scales: 'cpu',
     count: (s) => s.cpus * s.pscEntries,
     fields: [
-      f('meta', 'pcid | valid'),
+      f('meta', 'pcid | valid | cached upper-level RW, US, NX (bits.ts PSC_*)'),
       f('vaTag', 'va >> 21 (27 bits for a 48-bit address)'),
       f('ptPfn', 'pfn of the page table the PDE points to'),
-      f('pad', 'keeps records 16 bytes'),
+      f('fillGen', 'contentGen of that page-table frame at fill (oracle only: a freed and reused table is detected)'),
     ],
   },
   {
@@ -205,6 +208,17 @@ export const REGIONS: readonly RegionSpec[] = [
     scales: 'pagetable',
     count: (s) => s.ptPages + 4,
     fields: [f('slot', 'words 0..2 spinlock, 3 top; then the stack')],
+  },
+  {
+    name: 'ptSeq',
+    doc: 'per page-table store slot: entry writes started and finished (a walker retries a read that a write overlapped)',
+    scalar: 'i32',
+    scales: 'pagetable',
+    count: (s) => s.ptPages,
+    fields: [
+      f('writesStarted', 'bumped before the kernel rewrites an entry of this table'),
+      f('writesDone', 'bumped after; equal to writesStarted when no write is in flight'),
+    ],
   },
   {
     name: 'csd',
@@ -231,6 +245,7 @@ export const REGIONS: readonly RegionSpec[] = [
       f('queueHead', 'first csd index, -1 empty'),
       f('doorbell', 'futex word rung on send'),
       f('received', 'IPIs taken'),
+      f('parked', 'non-zero while this CPU sleeps in Atomics.wait on its doorbell (senders and ackers notify only then)'),
     ],
   },
   {

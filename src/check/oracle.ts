@@ -1,0 +1,93 @@
+// The inline oracle (SEMANTICS.md §9, items 1-4): checks that cost a load and
+// a compare on the paths that can break them, and the one place violations
+// are recorded. The oracle region keeps a count and the first record (the
+// one that explains the run); each CPU also counts its own in its counter
+// block. Stopping the run, or counting on, is the engine's decision.
+
+import { C } from '../../native-layout/counters.js';
+import {
+  COUNTERS_STRIDE, ORACLE_CPU, ORACLE_FILL_GEN, ORACLE_FRAME_GEN, ORACLE_KIND, ORACLE_OP, ORACLE_PFN,
+  ORACLE_TASK, ORACLE_VA_HI, ORACLE_VA_LO, ORACLE_VIOLATIONS,
+} from '../../native-layout/fields.js';
+import type { MachineViews } from '../../native-layout/memory.js';
+
+/** A TLB hit translated to a frame whose generation moved since the fill: use after free. */
+export const V_STALE_TLB = 1;
+/** A walk (through a cached PDE pointer, or from CR3) reached a frame that is not a page table. */
+export const V_WALK_NON_PAGETABLE = 2;
+/** A cached PDE pointer led to a page-table frame freed and reused since the fill. */
+export const V_STALE_PSC = 3;
+/** Restricted (ASI) address space reached a frame its domain may not see. */
+export const V_ISOLATION = 4;
+/** A frame was read before being zeroed since its previous owner. */
+export const V_DATA_LEAK = 5;
+/** An ephmap slot was used by another CPU, or survived its put in the local TLB. */
+export const V_EPHMAP = 6;
+
+export const VIOLATION_NAMES: readonly string[] = [
+  'none', 'stale-tlb', 'walk-non-pagetable', 'stale-psc', 'isolation', 'data-leak', 'ephmap',
+];
+
+const VA_SPLIT = 2 ** 32;
+const C_VIOLATIONS = C.violations;
+
+/**
+ * Records a violation. The first reporter (the one that moves the count from
+ * 0) owns the record; later ones only count. Readers look at the record at a
+ * quiescent point, after the run stopped.
+ */
+export function reportViolation(
+  views: MachineViews, cpu: number, kind: number, va: number, pfn: number,
+  fillGen: number, frameGen: number, task: number, op: number,
+): void {
+  views.counters[cpu * COUNTERS_STRIDE + C_VIOLATIONS] += 1;
+  const o = views.oracle;
+  if (Atomics.add(o, ORACLE_VIOLATIONS, 1) !== 0) return;
+  o[ORACLE_KIND] = kind;
+  o[ORACLE_CPU] = cpu;
+  o[ORACLE_TASK] = task;
+  o[ORACLE_VA_LO] = va % VA_SPLIT;
+  o[ORACLE_VA_HI] = Math.floor(va / VA_SPLIT);
+  o[ORACLE_PFN] = pfn;
+  o[ORACLE_FILL_GEN] = fillGen;
+  o[ORACLE_FRAME_GEN] = frameGen;
+  o[ORACLE_OP] = op;
+}
+
+export interface ViolationRecord {
+  readonly kind: number;
+  readonly kindName: string;
+  readonly cpu: number;
+  readonly task: number;
+  readonly va: number;
+  readonly pfn: number;
+  readonly fillGen: number;
+  readonly frameGen: number;
+  readonly op: number;
+}
+
+export function violationCount(views: MachineViews): number {
+  return Atomics.load(views.oracle, ORACLE_VIOLATIONS);
+}
+
+export function firstViolation(views: MachineViews): ViolationRecord | null {
+  const o = views.oracle;
+  if (Atomics.load(o, ORACLE_VIOLATIONS) === 0) return null;
+  const kind = o[ORACLE_KIND];
+  return {
+    kind,
+    kindName: VIOLATION_NAMES[kind] ?? `kind ${kind}`,
+    cpu: o[ORACLE_CPU],
+    task: o[ORACLE_TASK],
+    va: (o[ORACLE_VA_LO] >>> 0) + o[ORACLE_VA_HI] * VA_SPLIT,
+    pfn: o[ORACLE_PFN],
+    fillGen: o[ORACLE_FILL_GEN],
+    frameGen: o[ORACLE_FRAME_GEN],
+    op: o[ORACLE_OP],
+  };
+}
+
+/** Forgets recorded violations (between phases of a test or a soak shard). */
+export function resetOracle(views: MachineViews): void {
+  views.oracle.fill(0);
+}

@@ -1,0 +1,71 @@
+// The `shootdown` command. Options are validated once here, at the edge;
+// every user mistake becomes one line on stderr and exit code 2.
+
+import { Command, CommanderError, Option } from 'commander';
+import { CheckFailedError, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_VIOLATION, UsageError } from './errors.js';
+import { LAYOUT_FORMATS, runLayout } from './layout-command.js';
+import { runInject } from './inject-command.js';
+import { runSelfcheck } from './selfcheck-command.js';
+import { FORMATS } from './format.js';
+import { UnknownBugError } from '../check/bugs.js';
+
+function buildProgram(print: (text: string) => void): Command {
+  const program = new Command('shootdown')
+    .description('x86-64 TLB shootdown, page allocator and ASI emulator')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program.command('layout')
+    .description('print the shared-memory regions, their sizes and the metadata cost per frame')
+    .option('--mem <size>', 'emulated memory (e.g. 256M, 16G)', '256M')
+    .option('--cpus <n>', 'simulated CPUs (1..64)', '4')
+    .addOption(new Option('--format <format>', `output format: ${LAYOUT_FORMATS.join('|')}`).default('table'))
+    .action((opts) => print(runLayout(opts)));
+
+  program.command('selfcheck')
+    .description('boot a machine on one CPU and exercise page tables, TLB flushes and the page allocator')
+    .option('--mem <size>', 'emulated memory (1G or more also checks a 1 GiB page)', '1G')
+    .option('--ops <n>', 'random allocator operations', '20000')
+    .option('--seed <n>', 'PRNG seed', '1')
+    .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
+    .action((opts) => runSelfcheck(opts, print));
+
+  program.command('inject')
+    .description('list the injectable bugs and how each is caught')
+    .option('--list', 'list the bugs')
+    .option('--all', 'include catalogued bugs that are not implemented yet')
+    .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
+    .action((opts) => print(runInject(opts)));
+
+  return program;
+}
+
+/** Runs the CLI; returns the exit code instead of exiting (tests call this). */
+export async function main(argv: readonly string[], print = (t: string) => process.stdout.write(`${t}\n`)): Promise<number> {
+  const program = buildProgram(print);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    return reportError(e);
+  }
+}
+
+function reportError(e: unknown): number {
+  if (e instanceof CommanderError) {
+    // Commander already printed its one-line message.
+    return e.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
+  }
+  if (e instanceof UsageError || e instanceof UnknownBugError) {
+    process.stderr.write(`shootdown: ${e.message}\n`);
+    return EXIT_BAD_INPUT;
+  }
+  if (e instanceof CheckFailedError) {
+    process.stderr.write(`shootdown: ${e.message}\n`);
+    return EXIT_VIOLATION;
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  process.stderr.write(`shootdown: internal error: ${err.message}\n`);
+  if (process.env['SHOOTDOWN_DEBUG']) process.stderr.write(`${err.stack}\n`);
+  return EXIT_INTERNAL;
+}

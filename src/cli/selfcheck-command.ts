@@ -1,0 +1,38 @@
+// `shootdown selfcheck`: what `npm start` runs.
+
+import { runSelfcheckOn, type SelfcheckResult } from '../check/selfcheck.js';
+import { CheckFailedError } from './errors.js';
+import { FORMATS, formatBytes, renderTable } from './format.js';
+import { assertHostCanHold, shapeFromOptions } from './machine-options.js';
+import { parseChoice, parseIntInRange } from './parse.js';
+
+export interface SelfcheckOptions {
+  mem: string;
+  ops: string;
+  seed: string;
+  format: string;
+}
+
+function render(r: SelfcheckResult): string {
+  const lines = [
+    `shootdown selfcheck: ${formatBytes(r.memBytes)} machine (${r.frames.toLocaleString('en-US')} frames), one CPU for translation, ${r.ops.toLocaleString('en-US')} allocator ops (seed ${r.seed})`,
+    '',
+    ...r.steps.map((s) => `${s.skipped ? 'skip' : s.ok ? 'ok  ' : 'FAIL'}  ${s.name}: ${s.detail}`),
+    '',
+    renderTable(['counter', 'count'], Object.entries(r.counters).filter(([, v]) => v > 0)),
+    '',
+    `${r.steps.filter((s) => s.ok && !s.skipped).length} of ${r.steps.filter((s) => !s.skipped).length} checks passed in ${r.seconds.toFixed(2)} s`,
+  ];
+  return lines.join('\n');
+}
+
+export function runSelfcheck(opts: SelfcheckOptions, print: (t: string) => void): void {
+  const format = parseChoice('--format', opts.format, FORMATS);
+  const ops = parseIntInRange('--ops', opts.ops, 0, 100_000_000);
+  const seed = parseIntInRange('--seed', opts.seed, 0, 2 ** 32 - 1);
+  const shape = shapeFromOptions({ mem: opts.mem }, { cpus: 4 });
+  assertHostCanHold(shape);
+  const result = runSelfcheckOn(shape, ops, seed);
+  print(format === 'json' ? JSON.stringify(result, null, 2) : render(result));
+  if (!result.ok) throw new CheckFailedError(`selfcheck: ${result.steps.filter((s) => !s.ok).map((s) => s.name).join('; ')}`);
+}

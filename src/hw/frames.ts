@@ -1,0 +1,63 @@
+// Frame contents. A frame does not hold 4 KiB of bytes: one content word
+// (owner domain << 16 | secret tag) says whose data it is, and contentGen,
+// bumped by the allocator on every free, says which incarnation of the frame
+// a translation was made for (the oracle compares it with a TLB entry's
+// fillGen). See SEMANTICS.md §1.
+
+import {
+  CONTENT_DOMAIN_SHIFT, CONTENT_SECRET_MASK, FRAME_F_ZEROED, FRAME_STATE_MASK,
+} from '../../native-layout/bits.js';
+import { FRAME_STRIDE, FR_CONTENT, FR_CONTENT_GEN, FR_FLAGS } from '../../native-layout/fields.js';
+
+export function contentWord(domain: number, secret: number): number {
+  return ((domain << CONTENT_DOMAIN_SHIFT) | (secret & CONTENT_SECRET_MASK)) >>> 0;
+}
+
+export function contentDomain(word: number): number {
+  return word >>> CONTENT_DOMAIN_SHIFT;
+}
+
+export function contentSecret(word: number): number {
+  return word & CONTENT_SECRET_MASK;
+}
+
+/** The content word, unsigned (so it never looks like a fault code). */
+export function readFrame(frame: Int32Array, pfn: number): number {
+  return frame[pfn * FRAME_STRIDE + FR_CONTENT] >>> 0;
+}
+
+export function writeFrame(frame: Int32Array, pfn: number, domain: number, secret: number): void {
+  const base = pfn * FRAME_STRIDE;
+  frame[base + FR_CONTENT] = contentWord(domain, secret);
+  // The flags word is shared with the allocator's state bits: clear the flag
+  // with an atomic RMW, and only when set, so ordinary writes stay plain stores.
+  if ((frame[base + FR_FLAGS] & FRAME_F_ZEROED) !== 0) Atomics.and(frame, base + FR_FLAGS, ~FRAME_F_ZEROED);
+}
+
+export function zeroFrame(frame: Int32Array, pfn: number): void {
+  const base = pfn * FRAME_STRIDE;
+  frame[base + FR_CONTENT] = 0;
+  Atomics.or(frame, base + FR_FLAGS, FRAME_F_ZEROED);
+}
+
+export function frameGen(frame: Int32Array, pfn: number): number {
+  return frame[pfn * FRAME_STRIDE + FR_CONTENT_GEN];
+}
+
+export function frameState(frame: Int32Array, pfn: number): number {
+  return frame[pfn * FRAME_STRIDE + FR_FLAGS] & FRAME_STATE_MASK;
+}
+
+/**
+ * Replaces the state bits, keeping order and flag bits. Atomic: a walker
+ * following a stale paging-structure pointer reads this word concurrently.
+ */
+export function setFrameState(frame: Int32Array, pfn: number, state: number): void {
+  const i = pfn * FRAME_STRIDE + FR_FLAGS;
+  let old = Atomics.load(frame, i);
+  for (;;) {
+    const seen = Atomics.compareExchange(frame, i, old, (old & ~FRAME_STATE_MASK) | state);
+    if (seen === old) return;
+    old = seen;
+  }
+}

@@ -1,0 +1,249 @@
+// One CPU's MMU: TLB, paging-structure cache, walker and CR3, and the hot
+// access path. Construct one per CPU, in the worker that runs that CPU (only
+// the owner mutates its TLB; see owner.ts and tlb.ts).
+//
+// access() is the fast path: a set lookup, a rights check and the inline
+// oracle's load-and-compare, with no allocation, closure or exception. A miss,
+// a fault or a violation leaves it through a separate method.
+
+import {
+  PAGE_SIZE_2M, PTE_D, PTE_G, PTE_RW, PTE_US, TLB_DIRTY, TLB_GLOBAL, TLB_NX, TLB_RW, TLB_SIZE_MASK,
+  TLB_SIZE_SHIFT, TLB_SPEC, TLB_US,
+} from '../../native-layout/bits.js';
+import { C } from '../../native-layout/counters.js';
+import {
+  COUNTERS_STRIDE, FRAME_STRIDE, FR_CONTENT_GEN, TLB_FILL_GEN, TLB_META, TLB_PFN,
+} from '../../native-layout/fields.js';
+import type { MachineMemory, MachineViews } from '../../native-layout/memory.js';
+import { V_STALE_TLB, reportViolation } from '../check/oracle.js';
+import { loadCr3, readCr3Pcid, readCr3Root } from './cr3.js';
+import { FAULT_USER_SUPERVISOR, FAULT_WRITE_PROTECT } from './fault.js';
+import { readFrame, writeFrame } from './frames.js';
+import { Psc } from './psc.js';
+import { Tlb } from './tlb.js';
+import { Walker } from './walker.js';
+
+const DIV_4K = 2 ** 12;
+const DIV_2M = 2 ** 21;
+const DIV_VPNHI = 2 ** 44;
+const SIZE_2M_META = PAGE_SIZE_2M << TLB_SIZE_SHIFT;
+
+const C_ACCESSES = C.accesses;
+const C_TLB_HITS = C.tlbHits;
+const C_TLB_MISSES = C.tlbMisses;
+const C_WALKS = C.walks;
+const C_PAGE_FAULTS = C.pageFaults;
+const C_SPEC_FILLS = C.specFills;
+const C_INVLPG = C.invlpg;
+const C_INVPCID = C.invpcid;
+
+/** INVPCID types (Intel SDM vol. 2, INVPCID). */
+export const INVPCID_ADDR = 0;
+export const INVPCID_SINGLE_CTX = 1;
+export const INVPCID_ALL_INCL_GLOBAL = 2;
+export const INVPCID_ALL_NON_GLOBAL = 3;
+
+export class Mmu {
+  readonly cpu: number;
+  readonly tlb: Tlb;
+  readonly psc: Psc;
+  readonly walker: Walker;
+  private readonly views: MachineViews;
+  private readonly frame: Int32Array;
+  private readonly t4: Int32Array;
+  private readonly th: Int32Array;
+  private readonly counters: Float64Array;
+  private readonly cbase: number;
+  /** CR3, cached: only this CPU writes its CR3, through writeCr3(). */
+  private root: number;
+  private pcid: number;
+
+  constructor(mem: MachineMemory, cpu: number) {
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= mem.layout.shape.cpus) {
+      throw new RangeError(`cpu ${cpu} is invalid: use 0..${mem.layout.shape.cpus - 1}`);
+    }
+    this.cpu = cpu;
+    this.views = mem.views;
+    this.frame = mem.views.frame;
+    this.tlb = new Tlb(mem, cpu);
+    this.t4 = this.tlb.t4;
+    this.th = this.tlb.th;
+    this.psc = new Psc(mem, cpu);
+    this.walker = new Walker(mem, cpu, this.psc);
+    this.counters = mem.views.counters;
+    this.cbase = cpu * COUNTERS_STRIDE;
+    this.root = readCr3Root(mem.views, cpu);
+    this.pcid = readCr3Pcid(mem.views, cpu);
+  }
+
+  get cr3Root(): number {
+    return this.root;
+  }
+
+  get cr3Pcid(): number {
+    return this.pcid;
+  }
+
+  /** The task and op the CPU runs, for violation records. */
+  setOracleContext(task: number, op: number): void {
+    this.walker.task = task;
+    this.walker.op = op;
+  }
+
+  // ---- the hot path ------------------------------------------------------------
+
+  /** Translates va for an access. Returns the 4 KiB pfn, or a FAULT_* code (< 0). */
+  access(va: number, write: boolean, user: boolean): number {
+    const c = this.counters;
+    const cb = this.cbase;
+    c[cb + C_ACCESSES] += 1;
+    const tlb = this.tlb;
+    const vpnLo = (va / DIV_4K) | 0;
+    let t = this.t4;
+    let e = tlb.lookup4k(vpnLo, (va / DIV_VPNHI) | 0, this.pcid);
+    if (e < 0) {
+      t = this.th;
+      e = tlb.lookupHuge(va, this.pcid);
+      if (e < 0) return this.miss(va, write, user);
+    }
+    const meta = t[e + TLB_META];
+    if (user && (meta & TLB_US) === 0) return this.fault(va, FAULT_USER_SUPERVISOR);
+    if (write) {
+      if ((meta & TLB_RW) === 0) return this.fault(va, FAULT_WRITE_PROTECT);
+      // The first write through a clean entry goes back to the PTE to set D
+      // (SDM §4.8), as hardware must before any write lands.
+      if ((meta & TLB_DIRTY) === 0) return this.miss(va, write, user);
+    }
+    const base = t[e + TLB_PFN];
+    const fillGen = t[e + TLB_FILL_GEN];
+    const gen = this.frame[base * FRAME_STRIDE + FR_CONTENT_GEN];
+    if (fillGen !== gen) this.staleHit(va, base, fillGen, gen);
+    if ((meta & TLB_SPEC) !== 0) t[e + TLB_META] = meta & ~TLB_SPEC;
+    c[cb + C_TLB_HITS] += 1;
+    const size = meta & TLB_SIZE_MASK;
+    if (size === 0) return base;
+    return base + (size === SIZE_2M_META ? vpnLo & 0x1ff : vpnLo & 0x3ffff);
+  }
+
+  // ---- slow paths ------------------------------------------------------------------
+
+  /** Oracle §9.1: the frame was freed (and maybe reused) since this entry was filled. */
+  private staleHit(va: number, pfn: number, fillGen: number, gen: number): void {
+    reportViolation(this.views, this.cpu, V_STALE_TLB, va, pfn, fillGen, gen, this.walker.task, this.walker.op);
+  }
+
+  private miss(va: number, write: boolean, user: boolean): number {
+    const c = this.counters;
+    c[this.cbase + C_TLB_MISSES] += 1;
+    c[this.cbase + C_WALKS] += 1;
+    const pfn = this.walker.walk(this.root, this.pcid, va, write, user);
+    if (pfn < 0) return this.fault(va, pfn);
+    this.fillFromWalk(va, 0);
+    return pfn;
+  }
+
+  private fillFromWalk(va: number, extra: number): void {
+    const w = this.walker;
+    const lo = w.leafLo;
+    const flags = extra
+      | ((lo & PTE_G) !== 0 ? TLB_GLOBAL : 0)
+      | ((lo & PTE_D) !== 0 ? TLB_DIRTY : 0)
+      | ((w.rights & PTE_RW) !== 0 ? TLB_RW : 0)
+      | ((w.rights & PTE_US) !== 0 ? TLB_US : 0)
+      | (w.nx !== 0 ? TLB_NX : 0);
+    const gen = this.frame[w.leafPfn * FRAME_STRIDE + FR_CONTENT_GEN];
+    this.tlb.fill(va, w.level - 1, this.pcid, flags, w.leafPfn, gen);
+  }
+
+  /**
+   * A page fault also invalidates the TLB and paging-structure-cache entries
+   * for the faulting address (SDM §4.10.4.1). That is why the kernel need not
+   * flush after it upgrades a PTE's rights: the fault that made it do so
+   * already dropped the old entry.
+   */
+  private fault(va: number, code: number): number {
+    this.counters[this.cbase + C_PAGE_FAULTS] += 1;
+    this.tlb.dropVa(va, this.pcid, true);
+    this.psc.invalidateAddr(this.pcid, (va / DIV_2M) | 0);
+    return code;
+  }
+
+  /**
+   * A speculative fill: the CPU walks and caches a present translation that no
+   * instruction touched (SEMANTICS §1). Non-present entries are never cached,
+   * and nothing faults. Returns the pfn or the FAULT_* code of the walk.
+   */
+  specFill(va: number): number {
+    const pfn = this.walker.walk(this.root, this.pcid, va, false, false);
+    if (pfn < 0) return pfn;
+    this.counters[this.cbase + C_SPEC_FILLS] += 1;
+    this.fillFromWalk(va, TLB_SPEC);
+    return pfn;
+  }
+
+  // ---- data ------------------------------------------------------------------------
+
+  /** Reads the content word (domain << 16 | secret, unsigned) at va, or a FAULT_* code. */
+  read(va: number, user = false): number {
+    const pfn = this.access(va, false, user);
+    return pfn < 0 ? pfn : readFrame(this.frame, pfn);
+  }
+
+  /** Writes the frame at va. Returns its pfn, or a FAULT_* code. */
+  write(va: number, domain: number, secret: number, user = false): number {
+    const pfn = this.access(va, true, user);
+    if (pfn >= 0) writeFrame(this.frame, pfn, domain, secret);
+    return pfn;
+  }
+
+  // ---- TLB-management instructions --------------------------------------------------
+
+  /** INVLPG: va in the current PCID, global entries for va, and the current PCID's PSC. */
+  invlpg(va: number): void {
+    this.counters[this.cbase + C_INVLPG] += 1;
+    this.tlb.dropVa(va, this.pcid, true);
+    this.psc.invalidatePcid(this.pcid);
+  }
+
+  /**
+   * INVPCID. Type 0 (one address, non-global, in pcid) and 1 (all non-global
+   * of pcid) keep globals and drop pcid's PSC entries; 2 drops everything; 3
+   * everything but globals. va is used by type 0 only.
+   */
+  invpcid(type: number, pcid: number, va = 0): void {
+    this.counters[this.cbase + C_INVPCID] += 1;
+    switch (type) {
+      case INVPCID_ADDR:
+        this.tlb.dropVa(va, pcid, false);
+        this.psc.invalidatePcid(pcid);
+        return;
+      case INVPCID_SINGLE_CTX:
+        this.tlb.dropPcid(pcid);
+        this.psc.invalidatePcid(pcid);
+        return;
+      case INVPCID_ALL_INCL_GLOBAL:
+        this.tlb.dropAll();
+        this.psc.invalidateAll();
+        return;
+      case INVPCID_ALL_NON_GLOBAL:
+        this.tlb.dropAllNonGlobal();
+        this.psc.invalidateAll();
+        return;
+      default:
+        throw new RangeError(`INVPCID type ${type} is invalid: use 0..3`);
+    }
+  }
+
+  /** MOV to CR3 (see cr3.ts). */
+  writeCr3(root: number, pcid: number, noflush: boolean): void {
+    loadCr3(this.views, this.tlb, this.psc, root, pcid, noflush);
+    this.root = root;
+    this.pcid = pcid;
+  }
+
+  /** Everything, globals included: the CR4.PGE off/on toggle (native_flush_tlb_global without INVPCID). */
+  flushTlbAll(): void {
+    this.tlb.dropAll();
+    this.psc.invalidateAll();
+  }
+}
