@@ -1,0 +1,130 @@
+// One simulated CPU: the long-running piscina task of the free engine. Runs
+// the scenario's ops as fast as it can, taking IPIs between ops and inside
+// every wait (the spin hook), then quiesces: it keeps answering IPIs until
+// every CPU has finished, because a peer still in its last call may be
+// waiting for our ack.
+
+import { C } from '../../native-layout/counters.js';
+import { CONTROL_CPUS_DONE, CONTROL_CPUS_ONLINE, CONTROL_STOP, COUNTERS_STRIDE } from '../../native-layout/fields.js';
+import { attachMachineMemory } from '../../native-layout/memory.js';
+import { setInjected } from '../check/bugs.js';
+import { apicKick } from '../hw/apic.js';
+import { bindThreadToCpu } from '../hw/owner.js';
+import { RunStopped, type SmpCtx, localIrqEnable, makeSmpCtx, smpIdleWait } from '../kernel/smp.js';
+import { setSpinHook } from '../sync/hook.js';
+import { createCpuProgram } from '../workloads/index.js';
+import type { CpuProgram, ProgramCtx } from '../workloads/program.js';
+import { abortRun, isAborting, startBarrier } from './control.js';
+import type { CpuFaultInfo, CpuOutcome, CpuPhase, CpuTask } from './task.js';
+
+/** Idle spins per round while quiescing: other CPUs still run ops and need the cores. */
+const QUIESCE_SPINS = 50;
+
+interface ProgramModule {
+  createCpuProgram(ctx: ProgramCtx): CpuProgram;
+}
+
+async function loadProgram(task: CpuTask, ctx: ProgramCtx): Promise<CpuProgram> {
+  if (task.programModule === null) return createCpuProgram(task.scenario, ctx);
+  const mod = (await import(task.programModule)) as Partial<ProgramModule>;
+  if (typeof mod.createCpuProgram !== 'function') {
+    throw new TypeError(`program module ${task.programModule} does not export createCpuProgram(ctx)`);
+  }
+  return mod.createCpuProgram(ctx);
+}
+
+function faultInfo(e: unknown, phase: CpuPhase, op: number): CpuFaultInfo {
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { phase, op, name: err.name, message: err.message, stack: err.stack ?? '' };
+}
+
+/** Runs ops until the budget is done or the run is stopped; returns the ops done. */
+function runOps(program: CpuProgram, control: Int32Array, counters: Float64Array, opsAt: number, budget: number, progress: { op: number }): number {
+  let op = 0;
+  for (; op < budget; op++) {
+    if (Atomics.load(control, CONTROL_STOP) !== 0) break;
+    progress.op = op;
+    program.poll();
+    program.step();
+    counters[opsAt] += 1;
+  }
+  progress.op = op;
+  return op;
+}
+
+/**
+ * Answers IPIs until every CPU is past its op loop. Then one last drain:
+ * every call was queued before its sender counted itself done, so nothing
+ * can arrive after it.
+ */
+function quiesce(smp: SmpCtx, program: CpuProgram): void {
+  const control = smp.control;
+  localIrqEnable(smp);
+  if (Atomics.add(control, CONTROL_CPUS_DONE, 1) + 1 === smp.cpus) {
+    for (let c = 0; c < smp.cpus; c++) if (c !== smp.cpu) apicKick(smp.ipi, c);
+  }
+  while (Atomics.load(control, CONTROL_CPUS_DONE) < smp.cpus) {
+    if (isAborting(control)) throw new RunStopped();
+    program.poll();
+    smpIdleWait(smp, QUIESCE_SPINS);
+  }
+  program.poll();
+}
+
+export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
+  const mem = attachMachineMemory(task.sab, task.shape);
+  const { control, counters } = mem.views;
+  const cpus = task.shape.cpus;
+  Atomics.add(control, CONTROL_CPUS_ONLINE, 1);
+  let phase: CpuPhase = 'setup';
+  const progress = { op: -1 };
+  let runMs = 0;
+  let stopped = false;
+  let fault: CpuFaultInfo | null = null;
+  let program: CpuProgram | null = null;
+  try {
+    setInjected(task.inject);
+    bindThreadToCpu(task.cpu);
+    const smp = makeSmpCtx(mem, task.cpu, task.epochMs);
+    program = await loadProgram(task, {
+      cpu: task.cpu,
+      cpus,
+      mem,
+      smp,
+      seed: task.seed,
+      ops: task.ops,
+      options: task.options,
+      testFaults: task.testFaults,
+    });
+    setSpinHook(program.poll.bind(program));
+    startBarrier(control, cpus);
+    phase = 'run';
+    const t0 = performance.now();
+    try {
+      runOps(program, control, counters, task.cpu * COUNTERS_STRIDE + C.ops, task.ops, progress);
+    } finally {
+      runMs = performance.now() - t0;
+    }
+    phase = 'quiesce';
+    program.endOps?.();
+    quiesce(smp, program);
+  } catch (e) {
+    if (e instanceof RunStopped) {
+      stopped = true;
+    } else {
+      fault = faultInfo(e, phase, progress.op);
+      abortRun(mem.views, cpus);
+    }
+  } finally {
+    setSpinHook(null);
+  }
+  let summary: Record<string, unknown> | null = null;
+  if (program !== null) {
+    try {
+      summary = program.finish();
+    } catch (e) {
+      fault ??= faultInfo(e, 'quiesce', progress.op);
+    }
+  }
+  return { cpu: task.cpu, opsDone: Math.max(progress.op, 0), runMs, stopped, fault, summary };
+}

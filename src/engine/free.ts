@@ -1,0 +1,302 @@
+// The free engine: one worker thread per simulated CPU (a piscina pool
+// pinned to exactly that many threads, one long-running task each), real
+// host concurrency, no scheduler. The main thread only sets things up,
+// watches and stops: it never blocks (no Atomics.wait here: the workers'
+// start-up and results arrive through this thread's event loop).
+
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { COUNTER_NAMES, type CounterName } from '../../native-layout/counters.js';
+import { CONTROL_EPOCH, COUNTERS_STRIDE } from '../../native-layout/fields.js';
+import { type MachineMemory, createMachineMemory } from '../../native-layout/memory.js';
+import { MAX_CPUS, MIN_MEM_BYTES, defaultShape } from '../../native-layout/shape.js';
+import { injected, setInjected } from '../check/bugs.js';
+import { smpInit } from '../kernel/smp.js';
+import { findScenario } from '../workloads/index.js';
+import type { ScenarioOptions, TestFaults } from '../workloads/program.js';
+import { abortRun, requestStop, resetControl, runStarted } from './control.js';
+import { captureCpuStates, findHungCpu } from './dump.js';
+import { CpuFaultError, EngineConfigError, WatchdogError } from './errors.js';
+import type { CpuOutcome, CpuTask } from './task.js';
+
+/** csd_lock_timeout in the kernel's debug option: 5 s. */
+export const DEFAULT_WATCHDOG_MS = 5000;
+/** After an abort, how long the CPUs get to unwind before their threads are terminated. */
+const ABORT_GRACE_MS = 3000;
+/** After a graceful stop, how long past the watchdog bound CPUs get to reach quiescence. */
+const STOP_GRACE_MS = 2000;
+
+export interface FreeRunConfig {
+  /** Registered scenario name (src/workloads), or a label when programModule is given. */
+  readonly scenario: string;
+  /** Simulated CPUs; default: the memory's, else 4. */
+  readonly cpus?: number;
+  /** Stop after this many seconds of running (measured from the start barrier). */
+  readonly seconds?: number;
+  /** Op budget per CPU. At least one of ops and seconds is required. */
+  readonly ops?: number;
+  readonly seed?: number;
+  /** Injectable bugs to turn on in every CPU (src/check/bugs.ts). */
+  readonly inject?: readonly string[];
+  /** Run on this machine instead of a fresh one (its shape fixes the CPU count). */
+  readonly memory?: MachineMemory;
+  /** Size of a fresh machine; default the minimum (8 MiB). */
+  readonly memBytes?: number;
+  /** A CPU waiting for a csd ack longer than this stops the run with a WatchdogError. */
+  readonly watchdogMs?: number;
+  readonly options?: ScenarioOptions;
+  readonly testFaults?: TestFaults;
+  /** file: URL (or path) of an ESM module exporting createCpuProgram(ctx): tests and out-of-tree workloads. */
+  readonly programModule?: string | URL;
+  /** Date.now() of the run start, the zero of the watchdog's timestamps; default now. */
+  readonly epochMs?: number;
+  /** 'reject' (default): a fault or hang rejects with CpuFaultError / WatchdogError; 'return': it is in result.fault. */
+  readonly onFault?: 'reject' | 'return';
+}
+
+export type Counters = Record<CounterName, number>;
+
+export interface CpuResult {
+  readonly cpu: number;
+  readonly ops: number;
+  readonly runMs: number;
+  readonly stopped: boolean;
+  /** This CPU's counter block: what the run added to it. */
+  readonly counters: Counters;
+  readonly summary: Record<string, unknown> | null;
+}
+
+export interface FreeRunResult {
+  readonly scenario: string;
+  readonly cpus: number;
+  readonly seed: number;
+  readonly stoppedBy: 'ops' | 'time' | 'fault' | 'watchdog';
+  /** Longest CPU op loop (start barrier to last op). */
+  readonly durationMs: number;
+  /** runFree call to return, pool start-up and teardown included. */
+  readonly wallMs: number;
+  readonly ops: number;
+  readonly opsPerSec: number;
+  readonly perCpu: readonly CpuResult[];
+  readonly totals: Counters;
+  readonly fault: CpuFaultError | WatchdogError | null;
+}
+
+interface Resolved {
+  readonly scenario: string;
+  readonly cpus: number;
+  readonly seconds: number | null;
+  readonly ops: number;
+  readonly seed: number;
+  readonly inject: readonly string[];
+  readonly watchdogMs: number;
+  readonly options: ScenarioOptions;
+  readonly testFaults: TestFaults;
+  readonly programModule: string | null;
+  readonly epochMs: number;
+  readonly onFault: 'reject' | 'return';
+}
+
+const WORKER_FILE = fileURLToPath(new URL('./cpu-worker.js', import.meta.url));
+
+function resolveConfig(config: FreeRunConfig): Resolved {
+  const bad = (msg: string): never => {
+    throw new EngineConfigError(msg);
+  };
+  const memCpus = config.memory?.layout.shape.cpus;
+  const cpus = config.cpus ?? memCpus ?? 4;
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS) bad(`cpus ${cpus} is invalid: use 1..${MAX_CPUS}`);
+  if (memCpus !== undefined && memCpus !== cpus) bad(`cpus ${cpus} does not match the given memory's ${memCpus} CPUs`);
+  const { seconds, ops } = config;
+  if (seconds === undefined && ops === undefined) bad('give ops (per CPU), seconds, or both: a run needs an end');
+  if (seconds !== undefined && !(seconds > 0 && Number.isFinite(seconds))) bad(`seconds ${seconds} is invalid: use a positive number`);
+  if (ops !== undefined && !(ops === Infinity || (Number.isInteger(ops) && ops >= 0))) bad(`ops ${ops} is invalid: use a non-negative integer`);
+  const watchdogMs = config.watchdogMs ?? DEFAULT_WATCHDOG_MS;
+  if (!(watchdogMs > 0 && Number.isFinite(watchdogMs))) bad(`watchdogMs ${watchdogMs} is invalid: use a positive number of milliseconds`);
+  const seed = config.seed ?? 1;
+  if (!Number.isInteger(seed)) bad(`seed ${seed} is invalid: use an integer`);
+  const never = config.testFaults?.neverAckCpu;
+  if (never !== undefined && !(Number.isInteger(never) && never >= 0 && never < cpus)) {
+    bad(`testFaults.neverAckCpu ${never} is invalid: use a CPU 0..${cpus - 1}`);
+  }
+  const programModule = config.programModule === undefined ? null : String(config.programModule);
+  if (programModule === null) findScenario(config.scenario);
+  const inject = config.inject ?? [];
+  // Let the registry judge the names (unknown, or not wired yet) with its
+  // own error, here rather than in every worker; then leave this thread as
+  // it was.
+  const saved = Uint8Array.from(injected);
+  try {
+    setInjected(inject);
+  } finally {
+    injected.set(saved);
+  }
+  return {
+    scenario: config.scenario,
+    cpus,
+    seconds: seconds ?? null,
+    ops: ops ?? Infinity,
+    seed,
+    inject: [...inject],
+    watchdogMs,
+    options: { ...config.options },
+    testFaults: { ...config.testFaults },
+    programModule,
+    epochMs: config.epochMs ?? Date.now(),
+    onFault: config.onFault ?? 'reject',
+  };
+}
+
+function counterDelta(after: Float64Array, before: Float64Array, cpu: number): Counters {
+  const at = cpu * COUNTERS_STRIDE;
+  const out = {} as Counters;
+  COUNTER_NAMES.forEach((name, i) => {
+    out[name] = after[at + i]! - before[at + i]!;
+  });
+  return out;
+}
+
+/**
+ * Runs a scenario on `cpus` worker threads until every CPU did its ops or
+ * `seconds` passed. Rejects with CpuFaultError (an exception in a CPU:
+ * which CPU, which op) or WatchdogError (a CPU waited for an IPI ack longer
+ * than watchdogMs; carries every CPU's state) unless onFault is 'return'.
+ * The pool is terminated in every case.
+ */
+export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
+  const wall0 = performance.now();
+  const cfg = resolveConfig(config);
+  const mem = config.memory ?? createMachineMemory(defaultShape({ memBytes: config.memBytes ?? MIN_MEM_BYTES, cpus: cfg.cpus }));
+  const { views } = mem;
+  const cpus = cfg.cpus;
+  smpInit(mem);
+  resetControl(views);
+  const before = Float64Array.from(views.counters);
+
+  const outcomes: (CpuOutcome | null)[] = new Array<CpuOutcome | null>(cpus).fill(null);
+  let failure: CpuFaultError | WatchdogError | null = null;
+  let abortedAt: number | null = null;
+  let stopAt: number | null = null;
+  let startedAt: number | null = null;
+
+  const abort = (): void => {
+    abortedAt ??= performance.now();
+    abortRun(views, cpus);
+  };
+  const fail = (err: CpuFaultError | WatchdogError): void => {
+    failure ??= err;
+    abort();
+  };
+
+  const pool = new Piscina<CpuTask, CpuOutcome>({
+    filename: WORKER_FILE,
+    minThreads: cpus,
+    maxThreads: cpus,
+    idleTimeout: Infinity,
+    concurrentTasksPerWorker: 1,
+  });
+  pool.on('error', (err: Error) => fail(new CpuFaultError(-1, -1, 'setup', err.name, err.message, err.stack ?? '')));
+
+  let tick: ReturnType<typeof setInterval> | undefined;
+  try {
+    await new Promise<void>((resolve) => {
+      let left = cpus;
+      const settled = (): void => {
+        if (--left === 0) resolve();
+      };
+      for (let cpu = 0; cpu < cpus; cpu++) {
+        const task: CpuTask = {
+          sab: mem.sab,
+          shape: mem.layout.shape,
+          cpu,
+          scenario: cfg.scenario,
+          programModule: cfg.programModule,
+          seed: cfg.seed,
+          ops: cfg.ops,
+          inject: cfg.inject,
+          options: cfg.options,
+          testFaults: cfg.testFaults,
+          epochMs: cfg.epochMs,
+        };
+        pool.run(task).then((o) => {
+          outcomes[cpu] = o;
+          if (o.fault) {
+            const f = o.fault;
+            fail(new CpuFaultError(cpu, f.op, f.phase, f.name, f.message, f.stack));
+          }
+        }, (err: unknown) => {
+          const e = err instanceof Error ? err : new Error(String(err));
+          fail(new CpuFaultError(cpu, -1, 'setup', e.name, e.message, e.stack ?? ''));
+        }).finally(settled);
+      }
+
+      const tickMs = Math.max(5, Math.min(50, cfg.watchdogMs / 10));
+      tick = setInterval(() => {
+        const now = performance.now();
+        Atomics.add(views.control, CONTROL_EPOCH, 1);
+        if (abortedAt !== null) {
+          // Keep re-planting the stop markers until every CPU unwound; give
+          // up on the stragglers after a grace period (terminate below).
+          abortRun(views, cpus);
+          if (now - abortedAt > ABORT_GRACE_MS) resolve();
+          return;
+        }
+        if (startedAt === null && runStarted(views.control)) startedAt = now;
+        if (cfg.seconds !== null && startedAt !== null && stopAt === null && now - startedAt >= cfg.seconds * 1000) {
+          stopAt = now;
+          requestStop(views);
+        }
+        const hung = findHungCpu(mem, cfg.epochMs, cfg.watchdogMs);
+        if (hung !== null) {
+          const dump = captureCpuStates(mem, cfg.epochMs);
+          const locked = dump[hung.cpu]!.lockedCsds.map((l) => l.target);
+          const waitingFor = locked.includes(hung.target) ? locked : [hung.target, ...locked];
+          fail(new WatchdogError(hung.cpu, hung.waitedMs, cfg.watchdogMs, waitingFor, dump));
+        } else if (stopAt !== null && now - stopAt > cfg.watchdogMs + STOP_GRACE_MS) {
+          const cpu = outcomes.findIndex((o) => o === null);
+          const dump = captureCpuStates(mem, cfg.epochMs);
+          fail(new WatchdogError(cpu, now - stopAt, cfg.watchdogMs, [], dump,
+            `did not reach quiescence ${Math.round(now - stopAt)} ms after the stop request`));
+        }
+      }, tickMs);
+    });
+  } finally {
+    clearInterval(tick);
+    await pool.destroy();
+  }
+
+  const after = views.counters;
+  const perCpu: CpuResult[] = outcomes.map((o, cpu) => {
+    const counters = counterDelta(after, before, cpu);
+    return {
+      cpu,
+      ops: counters.ops,
+      runMs: o?.runMs ?? 0,
+      stopped: o === null || o.stopped,
+      counters,
+      summary: o?.summary ?? null,
+    };
+  });
+  const totals = {} as Counters;
+  for (const name of COUNTER_NAMES) totals[name] = perCpu.reduce((s, c) => s + c.counters[name], 0);
+  const durationMs = perCpu.reduce((m, c) => Math.max(m, c.runMs), 0);
+  const fault = failure as CpuFaultError | WatchdogError | null;
+  const result: FreeRunResult = {
+    scenario: cfg.scenario,
+    cpus,
+    seed: cfg.seed,
+    stoppedBy: fault instanceof WatchdogError ? 'watchdog' : fault !== null ? 'fault' : stopAt !== null ? 'time' : 'ops',
+    durationMs,
+    wallMs: performance.now() - wall0,
+    ops: totals.ops,
+    opsPerSec: durationMs > 0 ? totals.ops / (durationMs / 1000) : 0,
+    perCpu,
+    totals,
+    fault,
+  };
+  if (fault !== null) {
+    fault.result = result;
+    if (cfg.onFault === 'reject') throw fault;
+  }
+  return result;
+}

@@ -1,0 +1,45 @@
+// What crosses between the main thread and a CPU worker: one task in, one
+// outcome back. Plain data (structured clone); the SharedArrayBuffer inside
+// is shared, not copied.
+
+import type { MachineShape } from '../../native-layout/shape.js';
+import type { ScenarioOptions, TestFaults } from '../workloads/program.js';
+
+export interface CpuTask {
+  readonly sab: SharedArrayBuffer;
+  readonly shape: MachineShape;
+  readonly cpu: number;
+  readonly scenario: string;
+  /** file: URL of a module exporting createCpuProgram(ctx); replaces the registry lookup. */
+  readonly programModule: string | null;
+  readonly seed: number;
+  /** Op budget of this CPU (Infinity: until stopped). */
+  readonly ops: number;
+  readonly inject: readonly string[];
+  readonly options: ScenarioOptions;
+  readonly testFaults: TestFaults;
+  /** Date.now() at run start: the zero of every csdWaitSince word. */
+  readonly epochMs: number;
+}
+
+export type CpuPhase = 'setup' | 'run' | 'quiesce';
+
+export interface CpuFaultInfo {
+  readonly phase: CpuPhase;
+  /** Index of the op that threw (ops completed before it). */
+  readonly op: number;
+  readonly name: string;
+  readonly message: string;
+  readonly stack: string;
+}
+
+export interface CpuOutcome {
+  readonly cpu: number;
+  readonly opsDone: number;
+  /** From the start barrier to the end of the op loop. */
+  readonly runMs: number;
+  /** The run was aborted under this CPU (a fault elsewhere, the watchdog). */
+  readonly stopped: boolean;
+  readonly fault: CpuFaultInfo | null;
+  readonly summary: Record<string, unknown> | null;
+}

@@ -1,0 +1,533 @@
+// Cross-CPU function calls, after kernel/smp.c (smp_call_function_many_cond,
+// csd_lock / csd_lock_wait / csd_unlock, __smp_call_single_queue,
+// __flush_smp_call_function_queue). Our code, our words; the kernel
+// functions named in each comment are the reference for the behaviour.
+//
+// Shape of the protocol (SEMANTICS.md §2):
+// - one csd per (sender, target) pair in the `csd` region, index
+//   sender * cpus + target. Only its sender locks it, only its target
+//   unlocks it;
+// - a call takes the csd lock (waiting while the previous call through that
+//   csd is still in flight), writes func + info, and pushes the csd on the
+//   target's lock-free call queue (a CAS on the head, like llist_add). The
+//   doorbell is rung only when the push found the queue empty: otherwise an
+//   IPI is already on its way and the target will drain everything at once;
+// - the target drains at interrupt-enabled boundaries: it takes the whole
+//   queue with one exchange (llist_del_all), reverses it to arrival order,
+//   and for a SYNC entry runs func *then* unlocks the csd: the unlock is the
+//   acknowledgement the sender waits for;
+// - a waiting sender keeps taking IPIs sent to it (it calls the spin hook,
+//   which the free engine points at the IPI poll). Two CPUs that call each
+//   other with wait at the same time both get through because each acks the
+//   other from inside its own wait loop. That is also why the sender must
+//   have interrupts enabled: with them off it could not ack, and a peer doing
+//   the same to it would wait forever.
+//
+// IPI functions are small integers looked up in a per-thread table
+// (registerIpiFunc): a csd lives in shared memory and cannot hold a closure.
+
+import { C } from '../../native-layout/counters.js';
+import {
+  CONTROL_STOP, COUNTERS_STRIDE, CPU_CSD_WAIT_FOR, CPU_CSD_WAIT_SINCE, CPU_IRQS_DISABLED, CPU_PREEMPT_COUNT, CPU_STRIDE,
+  CSD_FLAGS, CSD_FUNC, CSD_INFO, CSD_NEXT, CSD_STRIDE, IPI_DOORBELL, IPI_PARKED, IPI_QUEUE_HEAD,
+  IPI_RECEIVED, IPI_STRIDE,
+} from '../../native-layout/fields.js';
+import type { MachineMemory } from '../../native-layout/memory.js';
+import { BUG, injected } from '../check/bugs.js';
+import {
+  IPI_QUEUE_EMPTY, IPI_QUEUE_STOPPED, apicCancelHalt, apicHalt, apicPrepareHalt, apicSendIpi, apicWakeIfHalted,
+  ipiPending,
+} from '../hw/apic.js';
+import { cpumaskFirst, cpumaskNext, cpumaskTestCpu } from '../sync/cpumask.js';
+import { PARK_TIMEOUT_MS, spinHook } from '../sync/hook.js';
+
+/** csd flags word: in flight (set by the sender, cleared by the target as the ack). */
+export const CSD_FLAG_LOCK = 1;
+/** The sender waits for this call: run func before releasing the csd. */
+export const CSD_TYPE_SYNC = 2;
+
+/** scf_flags of smp_call_function_many_cond. */
+export const SCF_WAIT = 1;
+export const SCF_RUN_LOCAL = 2;
+
+/** control.stop values. Graceful: finish the current op, then quiesce. */
+export const STOP_GRACEFUL = 1;
+/** Abort: every wait loop unwinds with RunStopped (a fault, the watchdog). */
+export const STOP_ABORT = 2;
+
+/** Size of the per-thread IPI function table. */
+export const IPI_FUNC_MAX = 64;
+/** Does nothing: round trips, benchmarks, "kick" IPIs. Always registered. */
+export const IPI_FUNC_NOP = 1;
+/** Ids below this belong to kernel layers (flush_tlb_func and friends), the rest to workloads and tests. */
+export const IPI_FUNC_FIRST_WORKLOAD = 32;
+
+/**
+ * Spin iterations (each one a hook call and a load) before a waiting sender
+ * sleeps on its doorbell. A remote ack normally lands within a few
+ * microseconds when the target has a core; when it does not (more simulated
+ * CPUs than host cores), spinning only steals the core it needs.
+ */
+export const CSD_SPIN_BEFORE_PARK = 2000;
+/** Spins after which a wait stamps csdWaitSince for the watchdog. */
+const CSD_WAIT_STAMP_SPINS = 64;
+
+export type IpiFunc = (ctx: SmpCtx, info0: number, info1: number, info2: number, info3: number) => void;
+/** cond_func: called for each candidate target (and this CPU for the local run); false skips it. */
+export type SmpCondFunc = (cpu: number, info0: number, info1: number, info2: number, info3: number) => boolean;
+
+/**
+ * What the SMP code works on, built once per CPU worker. Later layers extend
+ * it (their IPI functions receive the object passed to the call, so a TLB
+ * context that extends SmpCtx arrives whole).
+ */
+export interface SmpCtx {
+  readonly cpu: number;
+  readonly cpus: number;
+  readonly cpuState: Int32Array;
+  readonly csd: Int32Array;
+  readonly ipi: Int32Array;
+  readonly control: Int32Array;
+  readonly counters: Float64Array;
+  /** Date.now() at run start, shared by every thread: csdWaitSince is relative to it. */
+  readonly epochMs: number;
+  readonly cpuAt: number;
+  readonly countersAt: number;
+  /** Thread-private scratch: [0..1] targets of the current call, [2..3] targets to ring, [4..5] a one-CPU mask. */
+  readonly cfd: Int32Array;
+  /** cpu_online_mask: every CPU of the machine. */
+  readonly online: Int32Array;
+}
+
+/** A wait loop saw control.stop == STOP_ABORT: unwind to the engine's CPU loop. */
+export class RunStopped extends Error {
+  override name = 'RunStopped';
+  constructor() {
+    super('the run was stopped');
+  }
+}
+
+/** Misuse of the SMP API (a kernel bug in the emulated code, not a user error). */
+export class SmpCallError extends Error {
+  override name = 'SmpCallError';
+}
+
+const C_IPIS_SENT = C.ipisSent;
+const C_IPIS_RECEIVED = C.ipisReceived;
+const BUG_NO_WAIT_FOR_ACK = BUG['no-wait-for-ack'];
+const BUG_ACK_BEFORE_FLUSH = BUG['ack-before-flush'];
+
+export function makeSmpCtx(mem: MachineMemory, cpu: number, epochMs = 0): SmpCtx {
+  const cpus = mem.layout.shape.cpus;
+  if (!Number.isInteger(cpu) || cpu < 0 || cpu >= cpus) {
+    throw new SmpCallError(`cpu ${cpu} is invalid: this machine has CPUs 0..${cpus - 1}`);
+  }
+  const v = mem.views;
+  const online = new Int32Array(2);
+  for (let c = 0; c < cpus; c++) online[c >>> 5] |= 1 << (c & 31);
+  return {
+    cpu,
+    cpus,
+    cpuState: v.cpu,
+    csd: v.csd,
+    ipi: v.ipi,
+    control: v.control,
+    counters: v.counters,
+    epochMs,
+    cpuAt: cpu * CPU_STRIDE,
+    countersAt: cpu * COUNTERS_STRIDE,
+    cfd: new Int32Array(6),
+    online,
+  };
+}
+
+/**
+ * Puts the IPI state of a machine in its boot state: empty queues, unlocked
+ * csds, nobody parked or waiting. Call before the CPUs start (the engine
+ * does); not safe while any CPU runs.
+ */
+export function smpInit(mem: MachineMemory): void {
+  const { csd, ipi, cpu } = mem.views;
+  const cpus = mem.layout.shape.cpus;
+  for (let i = 0; i < cpus * cpus; i++) {
+    const at = i * CSD_STRIDE;
+    csd[at + CSD_FLAGS] = 0;
+    csd[at + CSD_FUNC] = 0;
+    csd[at + CSD_NEXT] = IPI_QUEUE_EMPTY;
+  }
+  for (let c = 0; c < cpus; c++) {
+    const at = c * IPI_STRIDE;
+    ipi[at + IPI_QUEUE_HEAD] = IPI_QUEUE_EMPTY;
+    ipi[at + IPI_DOORBELL] = 0;
+    ipi[at + IPI_RECEIVED] = 0;
+    ipi[at + IPI_PARKED] = 0;
+    cpu[c * CPU_STRIDE + CPU_CSD_WAIT_SINCE] = 0;
+    cpu[c * CPU_STRIDE + CPU_IRQS_DISABLED] = 0;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The function table
+
+function ipiUnregistered(): void {}
+
+const ipiFuncs: IpiFunc[] = Array.from({ length: IPI_FUNC_MAX }, () => ipiUnregistered);
+
+function nop(): void {}
+ipiFuncs[IPI_FUNC_NOP] = nop;
+
+/** Registers `fn` under `id` in this thread. Every thread that may receive the call must register it. */
+export function registerIpiFunc(id: number, fn: IpiFunc): void {
+  if (!Number.isInteger(id) || id <= 0 || id >= IPI_FUNC_MAX) {
+    throw new SmpCallError(`IPI function id ${id} is invalid: use 1..${IPI_FUNC_MAX - 1}`);
+  }
+  const old = ipiFuncs[id];
+  if (old !== ipiUnregistered && old !== fn) {
+    throw new SmpCallError(`IPI function id ${id} is already registered to another function`);
+  }
+  ipiFuncs[id] = fn;
+}
+
+/** Test hook: frees an id (workers never need it). */
+export function unregisterIpiFunc(id: number): void {
+  if (id !== IPI_FUNC_NOP && id > 0 && id < IPI_FUNC_MAX) ipiFuncs[id] = ipiUnregistered;
+}
+
+function lookupIpiFunc(id: number): IpiFunc {
+  const fn = id > 0 && id < IPI_FUNC_MAX ? ipiFuncs[id]! : ipiUnregistered;
+  if (fn === ipiUnregistered) throw new SmpCallError(`IPI function id ${id} is not registered on this CPU`);
+  return fn;
+}
+
+// ---------------------------------------------------------------------------
+// Interrupt flag
+
+export function irqsDisabled(ctx: SmpCtx): boolean {
+  return ctx.cpuState[ctx.cpuAt + CPU_IRQS_DISABLED] !== 0;
+}
+
+export function localIrqDisable(ctx: SmpCtx): void {
+  ctx.cpuState[ctx.cpuAt + CPU_IRQS_DISABLED] = 1;
+}
+
+/**
+ * Like `sti`: an IPI that arrived while interrupts were off is taken right
+ * here, before the caller's next instruction, as on the real machine.
+ */
+export function localIrqEnable(ctx: SmpCtx): void {
+  ctx.cpuState[ctx.cpuAt + CPU_IRQS_DISABLED] = 0;
+  if (ipiPending(ctx.ipi, ctx.cpu)) flushSmpCallFunctionQueue(ctx);
+}
+
+/** local_irq_save: returns the previous state for localIrqRestore. */
+export function localIrqSave(ctx: SmpCtx): number {
+  const at = ctx.cpuAt + CPU_IRQS_DISABLED;
+  const flags = ctx.cpuState[at];
+  ctx.cpuState[at] = 1;
+  return flags;
+}
+
+export function localIrqRestore(ctx: SmpCtx, flags: number): void {
+  if (flags === 0) localIrqEnable(ctx);
+}
+
+// ---------------------------------------------------------------------------
+// Target side
+
+/**
+ * The poll path, at every interrupt-enabled boundary (op boundaries and, as
+ * the spin hook, every wait loop): one load and a compare when nothing is
+ * pending.
+ */
+export function pollIpis(ctx: SmpCtx): void {
+  if (ipiPending(ctx.ipi, ctx.cpu)) flushSmpCallFunctionQueue(ctx);
+}
+
+/**
+ * generic_smp_call_function_single_interrupt / __flush_smp_call_function_queue:
+ * takes the whole queue and runs it in arrival order, with interrupts off
+ * (a function that spins on a lock calls the hook, which must not re-enter
+ * here). Does nothing while interrupts are disabled: the entries stay queued
+ * and the sender keeps waiting, which is how a CPU with interrupts off
+ * delays every shootdown aimed at it.
+ *
+ * One pass in arrival order for both kinds; the kernel runs the SYNC
+ * entries of a batch first and the async ones after. Nothing here depends
+ * on that difference.
+ */
+export function flushSmpCallFunctionQueue(ctx: SmpCtx): void {
+  const st = ctx.cpuState;
+  const irqAt = ctx.cpuAt + CPU_IRQS_DISABLED;
+  if (st[irqAt] !== 0) return;
+  const ipi = ctx.ipi;
+  const ipiAt = ctx.cpu * IPI_STRIDE;
+  let e = Atomics.exchange(ipi, ipiAt + IPI_QUEUE_HEAD, IPI_QUEUE_EMPTY);
+  if (e === IPI_QUEUE_EMPTY) return;
+  // The list is newest-first (each push goes on the head); reverse it so
+  // calls run in the order they were queued, whoever sent them.
+  const csd = ctx.csd;
+  let fifo = IPI_QUEUE_EMPTY;
+  while (e >= 0) {
+    const at = e * CSD_STRIDE;
+    const next = csd[at + CSD_NEXT];
+    csd[at + CSD_NEXT] = fifo;
+    fifo = e;
+    e = next;
+  }
+  if (e === IPI_QUEUE_STOPPED) throw new RunStopped();
+  st[irqAt] = 1;
+  ipi[ipiAt + IPI_RECEIVED]++;
+  const counters = ctx.counters;
+  const received = ctx.countersAt + C_IPIS_RECEIVED;
+  // The ack-before-flush bug acks a SYNC call before running it: the
+  // sender goes on (frees the page, reuses the frame) while this CPU still
+  // caches what it was asked to drop.
+  const ackFirst = injected[BUG_ACK_BEFORE_FLUSH] !== 0;
+  for (e = fifo; e >= 0;) {
+    const at = e * CSD_STRIDE;
+    // Read everything before the unlock: from then on the sender may reuse
+    // the csd for its next call (llist_for_each_entry_safe in the kernel).
+    const next = csd[at + CSD_NEXT];
+    const flags = csd[at + CSD_FLAGS];
+    const fn = lookupIpiFunc(csd[at + CSD_FUNC]);
+    const i0 = csd[at + CSD_INFO];
+    const i1 = csd[at + CSD_INFO + 1];
+    const i2 = csd[at + CSD_INFO + 2];
+    const i3 = csd[at + CSD_INFO + 3];
+    counters[received] += 1;
+    if ((flags & CSD_TYPE_SYNC) !== 0 && !ackFirst) {
+      fn(ctx, i0, i1, i2, i3);
+      csdUnlock(ctx, e);
+    } else {
+      csdUnlock(ctx, e);
+      fn(ctx, i0, i1, i2, i3);
+    }
+    e = next;
+  }
+  st[irqAt] = 0;
+}
+
+/** csd_unlock: the release store is the ack; wake the sender if it sleeps. */
+function csdUnlock(ctx: SmpCtx, csdIndex: number): void {
+  Atomics.store(ctx.csd, csdIndex * CSD_STRIDE + CSD_FLAGS, 0);
+  apicWakeIfHalted(ctx.ipi, (csdIndex / ctx.cpus) | 0);
+}
+
+// ---------------------------------------------------------------------------
+// Sender side
+
+/**
+ * csd_lock_wait: spins (answering IPIs through the hook) until the csd is
+ * unlocked. While it waits, csdWaitSince tells the watchdog since when.
+ */
+export function csdLockWait(ctx: SmpCtx, csdIndex: number): void {
+  if ((Atomics.load(ctx.csd, csdIndex * CSD_STRIDE + CSD_FLAGS) & CSD_FLAG_LOCK) === 0) return;
+  csdLockWaitSlow(ctx, csdIndex);
+}
+
+function csdLockWaitSlow(ctx: SmpCtx, csdIndex: number): void {
+  const st = ctx.cpuState;
+  const sinceAt = ctx.cpuAt + CPU_CSD_WAIT_SINCE;
+  const flagsAt = csdIndex * CSD_STRIDE + CSD_FLAGS;
+  const csd = ctx.csd;
+  const ipi = ctx.ipi;
+  const me = ctx.cpu;
+  let spins = 0;
+  for (;;) {
+    spinHook();
+    if ((Atomics.load(csd, flagsAt) & CSD_FLAG_LOCK) === 0) break;
+    if (Atomics.load(ctx.control, CONTROL_STOP) === STOP_ABORT) {
+      st[sinceAt] = 0;
+      throw new RunStopped();
+    }
+    if (++spins === CSD_WAIT_STAMP_SPINS) {
+      // For the watchdog: which csd, since when (microseconds late, against
+      // a bound of seconds; a quick ack never pays for the clock read). A
+      // CPU that takes an IPI in this loop and is stuck in that handler
+      // keeps the stamp, but its own csd gets unlocked: the watchdog blames
+      // only waits whose csd is still held.
+      st[ctx.cpuAt + CPU_CSD_WAIT_FOR] = csdIndex;
+      st[sinceAt] = Math.max(1, Date.now() - ctx.epochMs + 1);
+    } else if (spins > CSD_SPIN_BEFORE_PARK) {
+      // Sleep on our own doorbell: it rings for an IPI to us (which we must
+      // answer) and for the ack of a csd we wait on (csdUnlock).
+      const seen = apicPrepareHalt(ipi, me);
+      if ((Atomics.load(csd, flagsAt) & CSD_FLAG_LOCK) !== 0 && !ipiPending(ipi, me)) {
+        apicHalt(ipi, me, seen, PARK_TIMEOUT_MS);
+      } else {
+        apicCancelHalt(ipi, me);
+      }
+    }
+  }
+  if (spins >= CSD_WAIT_STAMP_SPINS) st[sinceAt] = 0;
+}
+
+/** llist_add onto `target`'s call queue; true when the queue was empty (the caller must ring). */
+function callQueuePush(ctx: SmpCtx, target: number, csdIndex: number): boolean {
+  const ipi = ctx.ipi;
+  const headAt = target * IPI_STRIDE + IPI_QUEUE_HEAD;
+  const nextAt = csdIndex * CSD_STRIDE + CSD_NEXT;
+  let first = Atomics.load(ipi, headAt);
+  for (;;) {
+    // The successor link is written before the CAS that publishes the node:
+    // the target reads it after its exchange, which orders after our CAS.
+    ctx.csd[nextAt] = first;
+    const seen = Atomics.compareExchange(ipi, headAt, first, csdIndex);
+    if (seen === first) return first === IPI_QUEUE_EMPTY;
+    first = seen;
+  }
+}
+
+function assertIrqsEnabled(ctx: SmpCtx, what: string): void {
+  if (ctx.cpuState[ctx.cpuAt + CPU_IRQS_DISABLED] !== 0) {
+    throw new SmpCallError(
+      `CPU ${ctx.cpu} called ${what} with interrupts disabled: it could not ack a peer doing the same (deadlock)`,
+    );
+  }
+}
+
+function runLocally(ctx: SmpCtx, fn: IpiFunc, i0: number, i1: number, i2: number, i3: number): void {
+  const flags = localIrqSave(ctx);
+  fn(ctx, i0, i1, i2, i3);
+  localIrqRestore(ctx, flags);
+}
+
+/**
+ * smp_call_function_many_cond: runs `func(info0..3)` on every online CPU of
+ * the mask (two Int32 words at mask[maskAt], src/sync/cpumask.ts) for which
+ * `cond` holds; on this CPU too when SCF_RUN_LOCAL is set and the mask
+ * includes it. With SCF_WAIT, returns only after every remote call ran and
+ * acked. The mask may be shared and changing (mm_cpumask): it is read once.
+ */
+export function smpCallFunctionManyCond(
+  ctx: SmpCtx, mask: Int32Array, maskAt: number, func: number,
+  info0: number, info1: number, info2: number, info3: number,
+  scfFlags: number, cond: SmpCondFunc | null = null,
+): void {
+  assertIrqsEnabled(ctx, 'smpCallFunctionManyCond');
+  const fn = lookupIpiFunc(func);
+  const me = ctx.cpu;
+  const cpus = ctx.cpus;
+  const st = ctx.cpuState;
+  st[ctx.cpuAt + CPU_PREEMPT_COUNT]++;
+  const wait = (scfFlags & SCF_WAIT) !== 0;
+  const runLocal = (scfFlags & SCF_RUN_LOCAL) !== 0 && cpumaskTestCpu(mask, maskAt, me)
+    && (cond === null || cond(me, info0, info1, info2, info3));
+
+  // cpumask_and(cfd->cpumask, mask, cpu_online_mask) minus this CPU.
+  const cfd = ctx.cfd;
+  cfd[0] = mask[maskAt] & ctx.online[0];
+  cfd[1] = mask[maskAt + 1] & ctx.online[1];
+  cfd[me >>> 5] &= ~(1 << (me & 31));
+  cfd[2] = 0;
+  cfd[3] = 0;
+
+  const csd = ctx.csd;
+  const lockFlags = wait ? CSD_FLAG_LOCK | CSD_TYPE_SYNC : CSD_FLAG_LOCK;
+  const sent = ctx.countersAt + C_IPIS_SENT;
+  for (let c = cpumaskFirst(cfd, 0); c >= 0; c = cpumaskNext(cfd, 0, c)) {
+    if (cond !== null && !cond(c, info0, info1, info2, info3)) {
+      cfd[c >>> 5] &= ~(1 << (c & 31));
+      continue;
+    }
+    const idx = me * cpus + c;
+    const at = idx * CSD_STRIDE;
+    // csd_lock: the previous call through this csd (an async one, or one
+    // whose wait the no-wait-for-ack bug skipped) may still be queued or
+    // running; overwriting func/info under it would corrupt that call.
+    csdLockWait(ctx, idx);
+    // A plain store, like the kernel's csd_lock (a store and smp_wmb): the
+    // target reads the csd only after taking it off the queue, and the CAS
+    // that puts it there publishes every write made before it.
+    csd[at + CSD_FLAGS] = lockFlags;
+    csd[at + CSD_FUNC] = func;
+    csd[at + CSD_INFO] = info0;
+    csd[at + CSD_INFO + 1] = info1;
+    csd[at + CSD_INFO + 2] = info2;
+    csd[at + CSD_INFO + 3] = info3;
+    if (callQueuePush(ctx, c, idx)) cfd[2 + (c >>> 5)] |= 1 << (c & 31);
+    ctx.counters[sent] += 1;
+  }
+  // send_call_function_ipi_mask: one ring per target whose queue we found empty.
+  for (let c = cpumaskFirst(cfd, 2); c >= 0; c = cpumaskNext(cfd, 2, c)) apicSendIpi(ctx.ipi, c);
+
+  if (runLocal) runLocally(ctx, fn, info0, info1, info2, info3);
+
+  // Returning before the acks is the no-wait-for-ack bug: a TLB shootdown
+  // initiator would free the page while remote TLBs still map it.
+  if (wait && injected[BUG_NO_WAIT_FOR_ACK] === 0) {
+    for (let c = cpumaskFirst(cfd, 0); c >= 0; c = cpumaskNext(cfd, 0, c)) csdLockWait(ctx, me * cpus + c);
+  }
+  st[ctx.cpuAt + CPU_PREEMPT_COUNT]--;
+}
+
+/** smp_call_function_many: the mask's other CPUs, never this one. */
+export function smpCallFunctionMany(
+  ctx: SmpCtx, mask: Int32Array, maskAt: number, func: number,
+  info0: number, info1: number, info2: number, info3: number, wait: boolean,
+): void {
+  smpCallFunctionManyCond(ctx, mask, maskAt, func, info0, info1, info2, info3, wait ? SCF_WAIT : 0, null);
+}
+
+/** smp_call_function_single: on `cpu` (locally, interrupts off, when it is this CPU). */
+export function smpCallFunctionSingle(
+  ctx: SmpCtx, cpu: number, func: number,
+  info0: number, info1: number, info2: number, info3: number, wait: boolean,
+): void {
+  if (cpu === ctx.cpu) {
+    assertIrqsEnabled(ctx, 'smpCallFunctionSingle');
+    runLocally(ctx, lookupIpiFunc(func), info0, info1, info2, info3);
+    return;
+  }
+  if (!Number.isInteger(cpu) || cpu < 0 || cpu >= ctx.cpus) {
+    throw new SmpCallError(`target cpu ${cpu} is invalid: use 0..${ctx.cpus - 1}`);
+  }
+  const m = ctx.cfd;
+  m[4] = 0;
+  m[5] = 0;
+  m[4 + (cpu >>> 5)] = 1 << (cpu & 31);
+  smpCallFunctionManyCond(ctx, m, 4, func, info0, info1, info2, info3, wait ? SCF_WAIT : 0, null);
+}
+
+/** on_each_cpu_cond_mask: the mask's CPUs passing `cond`, this one included. */
+export function onEachCpuCondMask(
+  ctx: SmpCtx, mask: Int32Array, maskAt: number, func: number,
+  info0: number, info1: number, info2: number, info3: number, wait: boolean, cond: SmpCondFunc | null,
+): void {
+  smpCallFunctionManyCond(ctx, mask, maskAt, func, info0, info1, info2, info3,
+    SCF_RUN_LOCAL | (wait ? SCF_WAIT : 0), cond);
+}
+
+/** on_each_cpu: every online CPU, this one included. */
+export function onEachCpu(
+  ctx: SmpCtx, func: number, info0: number, info1: number, info2: number, info3: number, wait: boolean,
+): void {
+  smpCallFunctionManyCond(ctx, ctx.online, 0, func, info0, info1, info2, info3,
+    SCF_RUN_LOCAL | (wait ? SCF_WAIT : 0), null);
+}
+
+// ---------------------------------------------------------------------------
+// Idle
+
+/**
+ * The idle loop's body (do_idle): spin a little watching the queue, then
+ * sleep on the doorbell for at most parkMs, then take whatever arrived.
+ * Returns after one round; the caller decides whether to go on idling.
+ */
+export function smpIdleWait(ctx: SmpCtx, spins: number, parkMs: number = PARK_TIMEOUT_MS): void {
+  const ipi = ctx.ipi;
+  const me = ctx.cpu;
+  const headAt = me * IPI_STRIDE + IPI_QUEUE_HEAD;
+  for (let i = 0; i < spins; i++) {
+    // Atomics.load, not a plain read: nothing else in this loop would stop
+    // the compiler from reading the head once.
+    if (Atomics.load(ipi, headAt) !== IPI_QUEUE_EMPTY) {
+      flushSmpCallFunctionQueue(ctx);
+      return;
+    }
+  }
+  const seen = apicPrepareHalt(ipi, me);
+  if (Atomics.load(ipi, headAt) === IPI_QUEUE_EMPTY) apicHalt(ipi, me, seen, parkMs);
+  else apicCancelHalt(ipi, me);
+  pollIpis(ctx);
+}

@@ -1,0 +1,54 @@
+// What a scenario gives the engine for each CPU: a program of ops. The
+// engine owns the loop (start barrier, stop flag, op budget, quiescing);
+// the program owns what an op does.
+
+import type { MachineMemory } from '../../native-layout/memory.js';
+import type { SmpCtx } from '../kernel/smp.js';
+
+/**
+ * Faults that exist only to test the engine itself (they are not kernel
+ * bugs and are not in the bug catalogue).
+ */
+export interface TestFaults {
+  /** This CPU's IPI handler never returns (it only notices an aborted run): the watchdog must fire. */
+  readonly neverAckCpu?: number;
+}
+
+/** Scenario options: plain values, so they cross to the workers unchanged. */
+export type ScenarioOptions = Readonly<Record<string, number | string | boolean>>;
+
+export interface ProgramCtx {
+  readonly cpu: number;
+  readonly cpus: number;
+  readonly mem: MachineMemory;
+  readonly smp: SmpCtx;
+  /** The run's seed; combine it with `cpu` for this CPU's stream. */
+  readonly seed: number;
+  /** This CPU's op budget (Infinity for a time-bounded run). */
+  readonly ops: number;
+  readonly options: ScenarioOptions;
+  readonly testFaults: TestFaults;
+}
+
+export interface CpuProgram {
+  /** One op. IPIs are taken by the engine between ops (poll) and inside waits (the spin hook). */
+  step(): void;
+  /** Takes pending IPIs; installed as the spin hook. A load and a compare when none are pending. */
+  poll(): void;
+  /**
+   * Called once after the last op (budget done or stop requested), before
+   * the CPU quiesces: leave interrupts enabled and nothing held, since the
+   * CPU must go on answering IPIs. The engine enables interrupts after it
+   * in any case.
+   */
+  endOps?(): void;
+  /** This CPU's summary once the run is over; must be structured-cloneable. */
+  finish(): Record<string, unknown>;
+}
+
+export interface Scenario {
+  readonly name: string;
+  /** One line for `--list` output. */
+  readonly description: string;
+  create(ctx: ProgramCtx): CpuProgram;
+}

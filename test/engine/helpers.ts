@@ -1,0 +1,16 @@
+// The engine starts its CPU workers from the compiled dist/ build (the
+// test script builds first), so engine tests load the engine from there
+// too: one copy of the error classes, and the worker file next to it.
+// Typed as the source module it was compiled from.
+import { fileURLToPath } from 'node:url';
+import type * as Engine from '../../src/engine/index.js';
+
+export async function loadEngine(): Promise<typeof Engine> {
+  const path = fileURLToPath(new URL('../../dist/src/engine/index.js', import.meta.url));
+  return (await import(path)) as typeof Engine;
+}
+
+/** file: URL of a program module in test/workers, for FreeRunConfig.programModule. */
+export function testProgram(name: string): string {
+  return new URL(`../workers/${name}`, import.meta.url).href;
+}
