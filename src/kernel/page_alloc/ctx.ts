@@ -1,0 +1,43 @@
+// What every allocator function works on: the SAB views of one machine plus
+// its fixed configuration. Built once per CPU worker; it holds no allocator
+// state of its own (all of that is in the shared views), only a scratch word.
+
+import type { MachineMemory } from '../../../native-layout/memory.js';
+
+export interface AllocatorOptions {
+  /**
+   * ASI on: requests without __GFP_SENSITIVE use the nonsensitive lane.
+   * Every CPU attached to one machine must pass the same value.
+   */
+  readonly asi?: boolean;
+}
+
+export interface AllocCtx {
+  readonly frame: Int32Array;
+  readonly pageblock: Int32Array;
+  readonly zone: Int32Array;
+  readonly pcp: Int32Array;
+  readonly cpu: Int32Array;
+  readonly counters: Float64Array;
+  readonly frames: number;
+  readonly cpus: number;
+  readonly asi: boolean;
+  /** __rmqueue's mode, carried across one rmqueue_bulk (thread-private scratch). */
+  readonly rmqMode: Int32Array;
+}
+
+export function makeCtx(mem: MachineMemory, opts: AllocatorOptions = {}): AllocCtx {
+  const v = mem.views;
+  return {
+    frame: v.frame,
+    pageblock: v.pageblock,
+    zone: v.zone,
+    pcp: v.pcp,
+    cpu: v.cpu,
+    counters: v.counters,
+    frames: mem.layout.frames,
+    cpus: mem.layout.shape.cpus,
+    asi: opts.asi ?? false,
+    rmqMode: new Int32Array(1),
+  };
+}

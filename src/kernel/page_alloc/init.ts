@@ -1,0 +1,94 @@
+// Boot: memmap_init() (every frame reserved-then-freed, every pageblock
+// MIGRATE_MOVABLE, every block sensitive), zone and pcp sizing, and
+// memblock_free_all() handing all memory to the buddy as max-order blocks.
+
+import {
+  FRAME_F_ZEROED, FS_FREE_TAIL, MIGRATE_MOVABLE, NR_FREETYPES, NR_PCP_LISTS_FT, PB_BITS, PB_PER_WORD,
+} from '../../../native-layout/bits.js';
+import {
+  FRAME_STRIDE, FR_CONTENT, FR_CONTENT_GEN, FR_FLAGS, FR_NEXT, FR_PREV, FR_PRIVATE, FR_REFCOUNT, PCP_BATCH,
+  PCP_COUNT, PCP_FREE_COUNT, PCP_HEAD, PCP_HIGH, PCP_STRIDE, PCP_TAIL, ZONE_FREE_HEAD, ZONE_FREE_PAGES,
+  ZONE_FREE_TAIL, ZONE_MANAGED_PAGES, ZONE_NR_FREE, ZONE_NR_RESERVED_HIGHATOMIC, ZONE_PCP_BATCH, ZONE_PCP_HIGH,
+  ZONE_WMARK_HIGH, ZONE_WMARK_LOW, ZONE_WMARK_MIN,
+} from '../../../native-layout/fields.js';
+import type { MachineMemory } from '../../../native-layout/memory.js';
+import { MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGEBLOCK_NR_PAGES } from '../../../native-layout/shape.js';
+import { freeOnePage } from './buddy.js';
+import { makeCtx } from './ctx.js';
+import { zoneBatchsize, zoneHighsize, zoneWatermarks } from './zone.js';
+
+export interface BootOptions {
+  /** Override zone_batchsize() (tests that want a real batch on a small zone). */
+  readonly pcpBatch?: number;
+  /** Override the pcp high mark. */
+  readonly pcpHigh?: number;
+}
+
+function positiveInt(name: string, v: number | undefined): void {
+  if (v !== undefined && (!Number.isInteger(v) || v < 1)) {
+    throw new RangeError(`${name} ${v} is invalid: use a positive integer`);
+  }
+}
+
+/** Initialises the allocator state of a fresh (zeroed) machine. Single-threaded: no CPU runs yet. */
+export function bootZone(mem: MachineMemory, opts: BootOptions = {}): void {
+  positiveInt('pcpBatch', opts.pcpBatch);
+  positiveInt('pcpHigh', opts.pcpHigh);
+  const ctx = makeCtx(mem);
+  const { frame, zone, pcp, pageblock } = ctx;
+  const frames = ctx.frames;
+
+  for (let i = 0; i < frames * FRAME_STRIDE; i += FRAME_STRIDE) {
+    // Fresh memory reads as zero, so it counts as zeroed.
+    frame[i + FR_FLAGS] = FS_FREE_TAIL | FRAME_F_ZEROED;
+    frame[i + FR_NEXT] = -1;
+    frame[i + FR_PREV] = -1;
+    frame[i + FR_PRIVATE] = 0;
+    frame[i + FR_REFCOUNT] = 0;
+    frame[i + FR_CONTENT_GEN] = 0;
+    frame[i + FR_CONTENT] = 0;
+  }
+
+  const blocks = frames / PAGEBLOCK_NR_PAGES;
+  pageblock.fill(0);
+  for (let b = 0; b < blocks; b++) {
+    const wi = Math.floor(b / PB_PER_WORD);
+    pageblock[wi] |= MIGRATE_MOVABLE << ((b % PB_PER_WORD) * PB_BITS);
+  }
+
+  zone.fill(0);
+  for (let i = 0; i < NR_PAGE_ORDERS * NR_FREETYPES; i++) {
+    zone[ZONE_FREE_HEAD + i] = -1;
+    zone[ZONE_FREE_TAIL + i] = -1;
+  }
+  const wm = zoneWatermarks(frames);
+  const batch = opts.pcpBatch ?? zoneBatchsize(frames);
+  const high = opts.pcpHigh ?? zoneHighsize(wm.low, batch, ctx.cpus);
+  zone[ZONE_MANAGED_PAGES] = frames;
+  zone[ZONE_WMARK_MIN] = wm.min;
+  zone[ZONE_WMARK_LOW] = wm.low;
+  zone[ZONE_WMARK_HIGH] = wm.high;
+  zone[ZONE_NR_RESERVED_HIGHATOMIC] = 0;
+  zone[ZONE_PCP_BATCH] = batch;
+  zone[ZONE_PCP_HIGH] = high;
+  for (let o = 0; o < NR_PAGE_ORDERS; o++) zone[ZONE_NR_FREE + o] = 0;
+  zone[ZONE_FREE_PAGES] = 0;
+
+  pcp.fill(0);
+  for (let c = 0; c < ctx.cpus; c++) {
+    const base = c * PCP_STRIDE;
+    pcp[base + PCP_COUNT] = 0;
+    pcp[base + PCP_HIGH] = high;
+    pcp[base + PCP_BATCH] = batch;
+    pcp[base + PCP_FREE_COUNT] = 0;
+    for (let p = 0; p < NR_PCP_LISTS_FT; p++) {
+      pcp[base + PCP_HEAD + p] = -1;
+      pcp[base + PCP_TAIL + p] = -1;
+    }
+  }
+
+  // __free_pages_core(..., FPI_TO_TAIL): ascending pfn order on the list.
+  for (let pfn = 0; pfn < frames; pfn += 1 << MAX_PAGE_ORDER) {
+    freeOnePage(ctx, pfn, MAX_PAGE_ORDER, MIGRATE_MOVABLE, true);
+  }
+}
