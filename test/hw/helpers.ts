@@ -1,83 +1,43 @@
-// Test fixtures for the hardware tests. TestFrameAllocator is a stand-in for
-// src/kernel/page_alloc's PageAllocator (same method signatures): swap it out
-// here, in this one file, when that class lands.
+// Test fixtures for the hardware tests. Page-table pages and mapped frames
+// come from the real PageAllocator; TestFrameAllocator only wraps it to count
+// frames and to make chosen allocations fail (for the ENOMEM paths).
 
-import {
-  FRAME_F_HEAD, FRAME_F_TAIL, FRAME_ORDER_SHIFT, FRAME_STATE_MASK, FS_ALLOCATED, FS_FREE_HEAD, FS_FREE_TAIL, PTE_G, PTE_RW,
-  PTE_US,
-} from '../../native-layout/bits.js';
+import { PTE_G, PTE_RW, PTE_US } from '../../native-layout/bits.js';
 import { C, type CounterName } from '../../native-layout/counters.js';
-import { COUNTERS_STRIDE, FRAME_STRIDE, FR_CONTENT_GEN, FR_FLAGS } from '../../native-layout/fields.js';
+import { COUNTERS_STRIDE } from '../../native-layout/fields.js';
 import { createMachineMemory, type MachineMemory } from '../../native-layout/memory.js';
 import { defaultShape, type MachineShape } from '../../native-layout/shape.js';
 import { initPtSlots } from '../../src/hw/ptstore.js';
 import { Mmu } from '../../src/hw/mmu.js';
 import { type FrameAllocator, type PgtableEnv, mapPte, pgdAlloc, pgtableEnv } from '../../src/kernel/mm/pgtable.js';
+import { PageAllocator } from '../../src/kernel/page_alloc/index.js';
 
 /**
- * A minimal allocator over the frame region: order-0 frames come from a LIFO
- * stack (a freed frame is the next one handed out, which the reuse tests rely
- * on); larger orders scan for a free aligned block. Frees bump contentGen of
- * every frame, as the real allocator does.
+ * The real allocator with two test controls: `failNext` makes the next n
+ * allocations fail as if memory were exhausted, and `allocated` counts the
+ * frames this machine's callers hold. Order-0 frees and allocations on one
+ * CPU are LIFO through the per-CPU list, so a freed frame is the next one
+ * handed out, which the reuse tests rely on.
  */
 export class TestFrameAllocator implements FrameAllocator {
-  /** Make the next n allocations fail. */
   failNext = 0;
   allocated = 0;
-  private readonly frame: Int32Array;
-  private readonly stack: number[] = [];
+  readonly real: PageAllocator;
 
-  constructor(mem: MachineMemory, private readonly first = 0, private readonly end = mem.layout.frames) {
-    this.frame = mem.views.frame;
-    for (let pfn = end - 1; pfn >= first; pfn--) this.stack.push(pfn);
+  constructor(mem: MachineMemory) {
+    this.real = PageAllocator.boot(mem, { pcpBatch: 7, pcpHigh: 28 });
   }
 
-  private state(pfn: number): number {
-    return this.frame[pfn * FRAME_STRIDE + FR_FLAGS] & FRAME_STATE_MASK;
-  }
-
-  private isFree(pfn: number): boolean {
-    const s = this.state(pfn);
-    return s === FS_FREE_HEAD || s === FS_FREE_TAIL;
-  }
-
-  allocPages(_cpu: number, order: number, _gfp: number): number {
+  allocPages(cpu: number, order: number, gfp: number): number {
     if (this.failNext > 0) { this.failNext--; return -1; }
-    const n = 2 ** order;
-    let pfn = -1;
-    if (order === 0) {
-      while (this.stack.length > 0) {
-        const p = this.stack.pop()!;
-        if (this.isFree(p)) { pfn = p; break; }
-      }
-    } else {
-      for (let p = Math.ceil(this.first / n) * n; p + n <= this.end && pfn < 0; p += n) {
-        let ok = true;
-        for (let i = 0; i < n && ok; i++) ok = this.isFree(p + i);
-        if (ok) pfn = p;
-      }
-    }
-    if (pfn < 0) return -1;
-    for (let i = 0; i < n; i++) {
-      this.frame[(pfn + i) * FRAME_STRIDE + FR_FLAGS] = FS_ALLOCATED
-        | (i === 0 ? FRAME_F_HEAD | (order << FRAME_ORDER_SHIFT) : FRAME_F_TAIL);
-    }
-    this.allocated += n;
+    const pfn = this.real.allocPages(cpu, order, gfp);
+    if (pfn >= 0) this.allocated += 2 ** order;
     return pfn;
   }
 
-  freePages(_cpu: number, pfn: number, order: number): void {
-    const n = 2 ** order;
-    for (let i = 0; i < n; i++) {
-      if (this.state(pfn + i) !== FS_ALLOCATED) throw new Error(`TestFrameAllocator: freeing frame ${pfn + i}, not allocated`);
-    }
-    for (let i = n - 1; i >= 0; i--) {
-      const b = (pfn + i) * FRAME_STRIDE;
-      this.frame[b + FR_FLAGS] = i === 0 ? FS_FREE_HEAD : FS_FREE_TAIL;
-      Atomics.add(this.frame, b + FR_CONTENT_GEN, 1);
-      this.stack.push(pfn + i);
-    }
-    this.allocated -= n;
+  freePages(cpu: number, pfn: number, order: number): void {
+    this.real.freePages(cpu, pfn, order);
+    this.allocated -= 2 ** order;
   }
 }
 
