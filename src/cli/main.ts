@@ -6,6 +6,8 @@ import { CheckFailedError, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_VIOLATION, UsageE
 import { LAYOUT_FORMATS, runLayout } from './layout-command.js';
 import { runInject } from './inject-command.js';
 import { runSelfcheck } from './selfcheck-command.js';
+import { runRun, VARIANTS } from './run-command.js';
+import { TOOL_VERSION } from './version.js';
 import { FORMATS } from './format.js';
 import { UnknownBugError } from '../check/bugs.js';
 
@@ -13,7 +15,25 @@ function buildProgram(print: (text: string) => void): Command {
   const program = new Command('shootdown')
     .description('x86-64 TLB shootdown, page allocator and ASI emulator')
     .showHelpAfterError('(run with --help for usage)')
+    .version(TOOL_VERSION)
     .exitOverride();
+
+  program.command('run')
+    .description('run a scenario on the free engine (one worker thread per simulated CPU)')
+    .argument('[scenario]', 'scenario name (see --list)')
+    .option('--list', 'list the scenarios')
+    .option('--cpus <n>', 'simulated CPUs (1..64)', '4')
+    .option('--seconds <s>', 'stop after this long (default 5 unless --ops is given)')
+    .option('--ops <n>', 'ops per CPU')
+    .option('--seed <n>', 'PRNG seed', '1')
+    .addOption(new Option('--variant <name>', `flush mechanism: ${VARIANTS.join('|')}`).default('ipi'))
+    .option('--inject <bug>', 'turn on an injectable bug (repeatable; see inject --list)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--mem <size>', 'emulated memory', '256M')
+    .option('--watchdog-ms <ms>', 'report a CPU stuck waiting for an IPI ack this long', '5000')
+    .option('--out <file>', 'also write the RunReport as a binary protobuf file')
+    .option('--no-progress', 'no progress bar on stderr')
+    .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
+    .action((scenario: string | undefined, opts) => runRun(scenario, opts, print));
 
   program.command('layout')
     .description('print the shared-memory regions, their sizes and the metadata cost per frame')

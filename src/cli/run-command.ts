@@ -1,0 +1,157 @@
+// `shootdown run <scenario>`: one run on the free engine, reported as a
+// RunReport (table or the proto3 JSON mapping), optionally written as a
+// binary protobuf file.
+
+import { writeFileSync } from 'node:fs';
+import cliProgress from 'cli-progress';
+import { createMachineMemory, type MachineMemory } from '../../native-layout/memory.js';
+import { ZONE_MANAGED_PAGES } from '../../native-layout/fields.js';
+import { runFree, type FreeRunResult } from '../engine/index.js';
+import { SCENARIOS, findScenario, UnknownScenarioError } from '../workloads/index.js';
+import { setInjected } from '../check/bugs.js';
+import { firstViolation, violationCount } from '../check/oracle.js';
+import { checkAllocator } from '../check/allocator-invariants.js';
+import { buildRunReport, type RunReportObject } from '../report/run-report.js';
+import { encodeMessage, toProtoJson } from '../report/schema.js';
+import { CheckFailedError, UsageError } from './errors.js';
+import { FORMATS, renderTable } from './format.js';
+import { assertHostCanHold, shapeFromOptions } from './machine-options.js';
+import { parseChoice, parseIntInRange } from './parse.js';
+import { TOOL_VERSION } from './version.js';
+
+/** Flush mechanisms a run can use. */
+export const VARIANTS = ['ipi'] as const;
+
+export interface RunOptions {
+  list?: boolean;
+  cpus: string;
+  seconds?: string;
+  ops?: string;
+  seed: string;
+  variant: string;
+  inject: string[];
+  mem: string;
+  format: string;
+  out?: string;
+  watchdogMs: string;
+  progress?: boolean;
+}
+
+export function listScenarios(): string {
+  const width = Math.max(...SCENARIOS.map((s) => s.name.length));
+  return SCENARIOS.map((s) => `${s.name.padEnd(width)}  ${s.description}`).join('\n');
+}
+
+function parseSeconds(text: string): number {
+  const n = Number(text);
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(text) || !(n > 0) || n > 7 * 86400) {
+    throw new UsageError(`--seconds "${text}" is not a duration: use a number of seconds above 0 (e.g. 5 or 0.5)`);
+  }
+  return n;
+}
+
+/**
+ * End-of-run scan. The allocator half runs whenever the scenario booted an
+ * allocator; a scenario that never allocates cannot lose frames.
+ */
+function endOfRun(mem: MachineMemory): { problems: string[]; framesLost: number } {
+  if (mem.views.zone[ZONE_MANAGED_PAGES] === 0) return { problems: [], framesLost: 0 };
+  const problems = checkAllocator(mem).map((v) => v.message);
+  return { problems, framesLost: 0 };
+}
+
+function replayCommand(scenario: string, cpus: number, seed: number, o: RunOptions): string {
+  const parts = ['shootdown run', scenario, `--cpus ${cpus}`, `--seed ${seed}`, `--mem ${o.mem}`];
+  if (o.seconds) parts.push(`--seconds ${o.seconds}`);
+  if (o.ops) parts.push(`--ops ${o.ops}`);
+  if (o.variant !== 'ipi') parts.push(`--variant ${o.variant}`);
+  for (const b of o.inject) parts.push(`--inject ${b}`);
+  return parts.join(' ');
+}
+
+const COLUMNS = [
+  ['ops', 'ops'], ['accesses', 'accesses'], ['tlbHits', 'TLB hits'], ['tlbMisses', 'misses'], ['walks', 'walks'],
+  ['ipisSent', 'IPIs sent'], ['ipisReceived', 'IPIs recv'], ['flushesLocal', 'local'], ['flushesRemote', 'remote'],
+  ['flushesFull', 'full'], ['violations', 'violations'],
+] as const;
+
+function renderReport(r: RunReportObject): string {
+  const row = (label: string, c: Record<string, number>): (string | number)[] => [label, ...COLUMNS.map(([k]) => c[k] ?? 0)];
+  const perCpu = (r['perCpu'] as { cpu: number; counters: Record<string, number> }[]).map((p) => row(`cpu ${p.cpu}`, p.counters));
+  const totals = r['totals'] as Record<string, number>;
+  const lines = [
+    `scenario ${r['scenario']} | variant ${r['variant']} | ${r['cpus']} CPUs | seed ${r['seed']}${(r['inject'] as string[]).length ? ` | inject ${(r['inject'] as string[]).join(',')}` : ''}`,
+    renderTable(['cpu', ...COLUMNS.map(([, h]) => h)], [...perCpu, row('total', totals)]),
+    `${Math.round(r['opsPerSec'] as number).toLocaleString('en-US')} loops/s over ${((r['durationMs'] as number) / 1000).toFixed(2)} s (stopped by ${r['stoppedBy']})`,
+    `violations: ${totals['violations']}   frames lost: ${totals['framesLost']}`,
+  ];
+  for (const v of r['violationRecords'] as Record<string, unknown>[]) {
+    lines.push(`first violation: ${v['kind']} on cpu ${v['cpu']} task ${v['task']} va 0x${(v['va'] as number).toString(16)} pfn ${v['pfn']} generation ${v['fillGen']} -> ${v['frameGen']} at op ${v['op']}`);
+    lines.push(`replay: ${v['replay']}`);
+  }
+  for (const p of r['endCheck'] as string[]) lines.push(`end-of-run check: ${p}`);
+  if (r['fault']) lines.push(`fault: ${r['fault']}`);
+  return lines.join('\n');
+}
+
+/** Shows elapsed time on stderr for a timed run, when a person is watching. */
+function startProgress(seconds: number | undefined, enabled: boolean): () => void {
+  if (!enabled || seconds === undefined || !process.stderr.isTTY || process.env['CI']) return () => {};
+  const bar = new cliProgress.SingleBar({ format: 'running [{bar}] {value}/{total} s', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+  bar.start(Math.ceil(seconds), 0);
+  const t0 = Date.now();
+  const timer = setInterval(() => bar.update(Math.min(Math.ceil(seconds), Math.floor((Date.now() - t0) / 1000))), 250);
+  return () => { clearInterval(timer); bar.stop(); };
+}
+
+export async function runRun(scenarioArg: string | undefined, o: RunOptions, print: (t: string) => void): Promise<void> {
+  if (o.list) { print(listScenarios()); return; }
+  if (!scenarioArg) throw new UsageError(`run: name a scenario (${SCENARIOS.map((s) => s.name).join(', ')}) or use --list`);
+  try {
+    findScenario(scenarioArg);
+  } catch (e) {
+    if (e instanceof UnknownScenarioError) throw new UsageError(e.message);
+    throw e;
+  }
+  const format = parseChoice('--format', o.format, FORMATS);
+  const variant = parseChoice('--variant', o.variant, VARIANTS);
+  const seed = parseIntInRange('--seed', o.seed, 0, 2 ** 32 - 1);
+  const watchdogMs = parseIntInRange('--watchdog-ms', o.watchdogMs, 10, 3_600_000);
+  const ops = o.ops !== undefined ? parseIntInRange('--ops', o.ops, 1, Number.MAX_SAFE_INTEGER) : undefined;
+  const seconds = o.seconds !== undefined ? parseSeconds(o.seconds) : ops === undefined ? 5 : undefined;
+  setInjected(o.inject); // validates the names here, in the main thread, before any worker starts
+  const shape = shapeFromOptions({ mem: o.mem, cpus: o.cpus });
+  assertHostCanHold(shape);
+  const mem = createMachineMemory(shape);
+
+  const stopProgress = startProgress(seconds, o.progress !== false && format === 'table');
+  let result: FreeRunResult;
+  try {
+    result = await runFree({
+      scenario: scenarioArg, memory: mem, seed, inject: o.inject, watchdogMs, onFault: 'return',
+      options: { variant }, ...(seconds !== undefined ? { seconds } : {}), ...(ops !== undefined ? { ops } : {}),
+    });
+  } finally {
+    stopProgress();
+  }
+
+  const end = endOfRun(mem);
+  const first = firstViolation(mem.views);
+  const report = buildRunReport({
+    result, variant, inject: o.inject, memBytes: shape.memBytes,
+    violations: first ? [first] : [], violationCount: violationCount(mem.views),
+    endCheck: end.problems, framesLost: end.framesLost,
+    replay: replayCommand(scenarioArg, shape.cpus, seed, o), toolVersion: TOOL_VERSION,
+  });
+  // Write the file first: a later failure must not lose what the run produced.
+  if (o.out) writeFileSync(o.out, encodeMessage('RunReport', report));
+  print(format === 'json' ? JSON.stringify(toProtoJson('RunReport', report), null, 2) : renderReport(report));
+
+  const totals = report['totals'] as Record<string, number>;
+  const failed: string[] = [];
+  if (totals['violations']! > 0) failed.push(`${totals['violations']} violation(s)`);
+  if (totals['framesLost']! > 0) failed.push(`${totals['framesLost']} frame(s) lost`);
+  if (end.problems.length > 0) failed.push(`${end.problems.length} end-of-run problem(s)`);
+  if (result.fault) failed.push(result.fault.message.split('\n')[0]!);
+  if (failed.length > 0) throw new CheckFailedError(`run ${scenarioArg}: ${failed.join('; ')}`);
+}

@@ -1,0 +1,63 @@
+// Turns an engine result into a RunReport (proto/report.proto): the one
+// shape `run --format json` prints and `--out` writes.
+
+import { COUNTER_NAMES } from '../../native-layout/counters.js';
+import type { FreeRunResult } from '../engine/index.js';
+import type { ViolationRecord } from '../check/oracle.js';
+import { VIOLATION_NAMES } from '../check/oracle.js';
+
+export interface RunReportInput {
+  readonly result: FreeRunResult;
+  readonly variant: string;
+  readonly inject: readonly string[];
+  readonly memBytes: number;
+  readonly violations: readonly ViolationRecord[];
+  readonly violationCount: number;
+  readonly endCheck: readonly string[];
+  readonly framesLost: number;
+  readonly replay: string;
+  readonly toolVersion: string;
+}
+
+/** A plain object in the message's camelCase field names. */
+export type RunReportObject = Record<string, unknown>;
+
+function countersOf(c: Readonly<Record<string, number>>, extra: Record<string, number> = {}): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of COUNTER_NAMES) out[name] = c[name] ?? 0;
+  return { ...out, ...extra };
+}
+
+export function buildRunReport(input: RunReportInput): RunReportObject {
+  const { result } = input;
+  return {
+    scenario: result.scenario,
+    variant: input.variant,
+    cpus: result.cpus,
+    seed: result.seed >>> 0,
+    inject: [...input.inject],
+    memBytes: input.memBytes,
+    stoppedBy: result.stoppedBy,
+    durationMs: result.durationMs,
+    opsPerSec: result.opsPerSec,
+    // The oracle's count is authoritative: counter blocks of CPUs that
+    // faulted mid-op may lag it.
+    totals: countersOf(result.totals, { violations: Math.max(input.violationCount, result.totals.violations), framesLost: input.framesLost }),
+    perCpu: result.perCpu.map((c) => ({ cpu: c.cpu, counters: countersOf(c.counters), runMs: c.runMs })),
+    violationRecords: input.violations.map((v) => ({
+      kind: VIOLATION_NAMES[v.kind] ?? String(v.kind),
+      cpu: v.cpu,
+      task: v.task,
+      va: v.va,
+      pfn: v.pfn,
+      fillGen: v.fillGen,
+      frameGen: v.frameGen,
+      op: v.op,
+      replay: input.replay,
+    })),
+    endCheck: [...input.endCheck],
+    fault: result.fault ? result.fault.message : '',
+    engine: 'free',
+    toolVersion: input.toolVersion,
+  };
+}
