@@ -32,6 +32,7 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--watchdog-ms <ms>', 'report a CPU stuck waiting for an IPI ack this long', '5000')
     .option('--out <file>', 'also write the RunReport as a binary protobuf file')
     .option('--no-progress', 'no progress bar on stderr')
+    .addOption(new Option('--test-never-ack <cpu>', 'engine self-test: this CPU never acknowledges an IPI').hideHelp())
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
     .action((scenario: string | undefined, opts) => runRun(scenario, opts, print));
 

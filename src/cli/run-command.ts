@@ -35,6 +35,8 @@ export interface RunOptions {
   out?: string;
   watchdogMs: string;
   progress?: boolean;
+  /** Engine self-test only (hidden flag): the watchdog must catch this CPU. */
+  testNeverAck?: string;
 }
 
 export function listScenarios(): string {
@@ -121,6 +123,7 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
   const seconds = o.seconds !== undefined ? parseSeconds(o.seconds) : ops === undefined ? 5 : undefined;
   setInjected(o.inject); // validates the names here, in the main thread, before any worker starts
   const shape = shapeFromOptions({ mem: o.mem, cpus: o.cpus });
+  const neverAckCpu = o.testNeverAck !== undefined ? parseIntInRange('--test-never-ack', o.testNeverAck, 0, shape.cpus - 1) : undefined;
   assertHostCanHold(shape);
   const mem = createMachineMemory(shape);
 
@@ -129,7 +132,7 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
   try {
     result = await runFree({
       scenario: scenarioArg, memory: mem, seed, inject: o.inject, watchdogMs, onFault: 'return',
-      options: { variant }, ...(seconds !== undefined ? { seconds } : {}), ...(ops !== undefined ? { ops } : {}),
+      options: { variant }, ...(neverAckCpu !== undefined ? { testFaults: { neverAckCpu } } : {}), ...(seconds !== undefined ? { seconds } : {}), ...(ops !== undefined ? { ops } : {}),
     });
   } finally {
     stopProgress();

@@ -73,3 +73,17 @@ describe('shootdown inject --list', () => {
     expect(r.stdout).toMatch(/more catalogued bugs are not implemented yet/);
   });
 });
+
+describe('shootdown run under the watchdog', () => {
+  it('reports a CPU that never acknowledges an IPI, with every CPU\'s state, and exits non-zero without hanging', () => {
+    const t0 = Date.now();
+    const r = runCli(['run', 'ipi-storm', '--cpus', '3', '--seconds', '30', '--watchdog-ms', '500', '--test-never-ack', '1', '--format', 'json'], 20_000);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout);
+    expect(j.stoppedBy).toBe('watchdog');
+    expect(j.fault).toMatch(/watchdog: CPU \d waited \d+ ms for IPI acks from CPU\(s\) 1/);
+    for (const cpu of [0, 1, 2]) expect(j.fault).toContain(`cpu ${cpu}:`);
+    expect(r.stderr).toMatch(/^shootdown: run ipi-storm: watchdog/);
+  });
+});
