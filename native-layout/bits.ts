@@ -135,3 +135,42 @@ export const PSC_VALID = 1 << 16;
 export const PSC_RW = 1 << 17;
 export const PSC_US = 1 << 18;
 export const PSC_NX = 1 << 19;
+
+// ---- kernel objects (mm, vma, task, run queue) ------------------------------
+/** mm.state */
+export const MM_FREE = 0;
+/** In use by tasks (mm_users > 0). */
+export const MM_LIVE = 1;
+/** exit_mmap done: no mappings, no tables below the PGD; kept while mm_count > 0 (lazy CPUs). */
+export const MM_DEAD = 2;
+/** Claimed by an allocation that is still filling it in. */
+export const MM_NEW = 3;
+/** The kernel's own address space, always mm 0 (never freed, no user mappings). */
+export const INIT_MM = 0;
+/** cpu.loadedMm: nothing loaded yet (boot). */
+export const LOADED_MM_NONE = -1;
+/** cpu.loadedMm while switch_mm_irqs_off runs (LOADED_MM_SWITCHING). */
+export const LOADED_MM_SWITCHING = -2;
+/** tlb_state.ctxs: dynamic ASIDs per CPU (TLB_NR_DYN_ASIDS); kPCID = asid + 1. */
+export const TLB_NR_DYN_ASIDS = 6;
+
+/** vma.flags (VM_*): 0 = free slot. */
+export const VM_VALID = 1 << 0;
+export const VM_READ = 1 << 1;
+export const VM_WRITE = 1 << 2;
+export const VM_EXEC = 1 << 3;
+/** MAP_SHARED (anonymous shared memory, or a shared file mapping). */
+export const VM_SHARED = 1 << 4;
+/** Backed by a file (vma.file, vma.pgoff); anonymous otherwise. */
+export const VM_FILE = 1 << 5;
+
+/** task.state */
+export const TASK_FREE = 0;
+export const TASK_RUNNABLE = 1;
+export const TASK_RUNNING = 2;
+/** Exited; its slot is released once no CPU runs it any more. */
+export const TASK_DEAD = 3;
+/** Being set up (fork): not on any run queue yet. */
+export const TASK_NEW = 4;
+/** task.mm of a kernel thread. */
+export const NO_MM = -1;

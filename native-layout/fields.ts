@@ -102,3 +102,51 @@ export const ORACLE_PFN = at('oracle', 'pfn');
 export const ORACLE_FILL_GEN = at('oracle', 'fillGen');
 export const ORACLE_FRAME_GEN = at('oracle', 'frameGen');
 export const ORACLE_OP = at('oracle', 'op');
+
+export const KERNEL_LAST_CTX_ID = at('kernel', 'lastCtxId');
+export const KERNEL_SLOT_LOCK = at('kernel', 'slotLockNext');
+export const KERNEL_BOOTED = at('kernel', 'booted');
+export const KERNEL_LAST_PID = at('kernel', 'lastPid');
+
+export const MM_STRIDE = recordFormat('mm').stride;
+export const MM_STATE = at('mm', 'state');
+export const MM_CTX_ID = at('mm', 'ctxId');
+export const MM_TLB_GEN = at('mm', 'tlbGen');
+export const MM_CPUMASK = at('mm', 'cpumask');
+export const MM_PGD = at('mm', 'pgd');
+export const MM_USERS = at('mm', 'users');
+export const MM_COUNT = at('mm', 'count');
+export const MM_MMAP_LOCK = at('mm', 'mmapLock');
+export const MM_PTL = at('mm', 'ptlNext');
+export const MM_TLB_FLUSH_PENDING = at('mm', 'tlbFlushPending');
+export const MM_TLB_FLUSH_BATCHED = at('mm', 'tlbFlushBatched');
+export const MM_NEXT_TRIM_CPUMASK = at('mm', 'nextTrimCpumask');
+export const MM_PID = at('mm', 'pid');
+export const MM_SPEC_START = at('mm', 'specStart');
+export const MM_SPEC_PAGES = at('mm', 'specPages');
+export const MM_ANON_PAGES = at('mm', 'anonPages');
+
+export const VMA_STRIDE = recordFormat('vma').stride;
+export const VMA_FLAGS = at('vma', 'flags');
+export const VMA_START = at('vma', 'start');
+export const VMA_END = at('vma', 'end');
+export const VMA_FILE = at('vma', 'file');
+export const VMA_PGOFF = at('vma', 'pgoff');
+
+export const TASK_STRIDE = recordFormat('task').stride;
+export const TASK_STATE = at('task', 'state');
+export const TASK_MM = at('task', 'mm');
+export const TASK_CPU = at('task', 'cpu');
+export const TASK_NEXT = at('task', 'next');
+export const TASK_KIND = at('task', 'kind');
+export const TASK_PINNED = at('task', 'pinned');
+export const TASK_PARENT = at('task', 'parent');
+export const TASK_W = at('task', 'w');
+
+export const RQ_STRIDE = recordFormat('rq').stride;
+export const RQ_LOCK = at('rq', 'lockNext');
+export const RQ_CURR = at('rq', 'curr');
+export const RQ_ACTIVE_MM = at('rq', 'activeMm');
+export const RQ_HEAD = at('rq', 'head');
+export const RQ_TAIL = at('rq', 'tail');
+export const RQ_NR = at('rq', 'nr');

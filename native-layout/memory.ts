@@ -24,6 +24,11 @@ export interface MachineViews {
   readonly traceHead: Int32Array;
   readonly trace: Int32Array;
   readonly oracle: Int32Array;
+  readonly kernel: Int32Array;
+  readonly mm: Int32Array;
+  readonly vma: Int32Array;
+  readonly task: Int32Array;
+  readonly rq: Int32Array;
 }
 
 export interface MachineMemory {

@@ -11,6 +11,10 @@ export const PAGEBLOCK_ORDER = 9;
 export const PAGEBLOCK_NR_PAGES = 1 << PAGEBLOCK_ORDER;
 
 export const MAX_CPUS = 64;
+/** Upper bounds of the kernel object tables (see validateShape). */
+export const MAX_MMS = 4096;
+export const MAX_TASKS = 16384;
+export const MAX_VMAS = 1024;
 /** Emulated memory is sized in whole max-order blocks. */
 export const MEM_GRANULE = PAGE_SIZE << MAX_PAGE_ORDER;
 export const MIN_MEM_BYTES = 2 * MEM_GRANULE;
@@ -33,6 +37,12 @@ export interface MachineShape {
   ptPages: number;
   /** Trace ring entries per CPU (power of two). */
   traceEntries: number;
+  /** mm_structs that can exist at once (record 0 is init_mm). */
+  maxMms: number;
+  /** Tasks (user threads and kernel threads) that can exist at once. */
+  maxTasks: number;
+  /** VMA slots per mm. */
+  maxVmas: number;
 }
 
 /**
@@ -53,6 +63,9 @@ export function defaultShape(overrides: Partial<MachineShape> = {}): MachineShap
     pscEntries: 32,
     ptPages: Math.floor(frames / 512) + 256,
     traceEntries: 1024,
+    maxMms: 64,
+    maxTasks: 128,
+    maxVmas: 32,
     ...overrides,
   };
 }
@@ -81,6 +94,13 @@ export function validateShape(shape: MachineShape): void {
   }
   for (const key of ['tlb4kWays', 'tlbHugeWays', 'pscEntries', 'ptPages'] as const) {
     if (!Number.isInteger(shape[key]) || shape[key] < 1) throw new ShapeError(`${key} ${shape[key]} is invalid: use a positive integer`);
+  }
+  // mm ids travel in 16 bits of an IPI's info word, task ids in 15.
+  const limits = { maxMms: MAX_MMS, maxTasks: MAX_TASKS, maxVmas: MAX_VMAS } as const;
+  for (const key of ['maxMms', 'maxTasks', 'maxVmas'] as const) {
+    const v = shape[key];
+    const lo = key === 'maxMms' ? 2 : 1;
+    if (!Number.isInteger(v) || v < lo || v > limits[key]) throw new ShapeError(`${key} ${v} is invalid: use ${lo}..${limits[key]}`);
   }
 }
 

@@ -11,6 +11,7 @@ import { SCENARIOS, findScenario, UnknownScenarioError } from '../workloads/inde
 import { setInjected } from '../check/bugs.js';
 import { firstViolation, violationCount } from '../check/oracle.js';
 import { checkAllocator } from '../check/allocator-invariants.js';
+import { lastEventsAllCpus } from '../trace/ring.js';
 import { buildRunReport, type RunReportObject } from '../report/run-report.js';
 import { encodeMessage, toProtoJson } from '../report/schema.js';
 import { CheckFailedError, UsageError } from './errors.js';
@@ -18,6 +19,9 @@ import { FORMATS, renderTable } from './format.js';
 import { assertHostCanHold, shapeFromOptions } from './machine-options.js';
 import { parseChoice, parseIntInRange } from './parse.js';
 import { TOOL_VERSION } from './version.js';
+
+/** Trace events per CPU attached to a violation record. */
+const LAST_EVENTS_PER_CPU = 8;
 
 /** Flush mechanisms a run can use. */
 export const VARIANTS = ['ipi'] as const;
@@ -90,6 +94,9 @@ function renderReport(r: RunReportObject): string {
   for (const v of r['violationRecords'] as Record<string, unknown>[]) {
     lines.push(`first violation: ${v['kind']} on cpu ${v['cpu']} task ${v['task']} va 0x${(v['va'] as number).toString(16)} pfn ${v['pfn']} generation ${v['fillGen']} -> ${v['frameGen']} at op ${v['op']}`);
     lines.push(`replay: ${v['replay']}`);
+    const events = v['lastEvents'] as { cpu: number; op: number; kind: string; args: string }[];
+    if (events.length > 0) lines.push('last events (per CPU, oldest first):');
+    for (const e of events) lines.push(`  cpu ${e.cpu} op ${e.op} ${e.kind} ${e.args}`);
   }
   for (const p of r['endCheck'] as string[]) lines.push(`end-of-run check: ${p}`);
   if (r['fault']) lines.push(`fault: ${r['fault']}`);
@@ -145,6 +152,7 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
     violations: first ? [first] : [], violationCount: violationCount(mem.views),
     endCheck: end.problems, framesLost: end.framesLost,
     replay: replayCommand(scenarioArg, shape.cpus, seed, o), toolVersion: TOOL_VERSION,
+    lastEvents: first ? lastEventsAllCpus(mem, LAST_EVENTS_PER_CPU) : [],
   });
   // Write the file first: a later failure must not lose what the run produced.
   if (o.out) writeFileSync(o.out, encodeMessage('RunReport', report));

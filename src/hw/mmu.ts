@@ -22,6 +22,8 @@ import { readFrame, writeFrame } from './frames.js';
 import { Psc } from './psc.js';
 import { Tlb } from './tlb.js';
 import { Walker } from './walker.js';
+import { traceRings, type TraceRing } from '../trace/ring.js';
+import { EV_CR3, EV_FAULT, EV_FLUSH_ALL, EV_INVLPG, EV_INVPCID, EV_VIOLATION } from '../trace/events.js';
 
 const DIV_4K = 2 ** 12;
 const DIV_2M = 2 ** 21;
@@ -43,6 +45,8 @@ export const INVPCID_SINGLE_CTX = 1;
 export const INVPCID_ALL_INCL_GLOBAL = 2;
 export const INVPCID_ALL_NON_GLOBAL = 3;
 
+const VA_SPLIT = 2 ** 32;
+
 export class Mmu {
   readonly cpu: number;
   readonly tlb: Tlb;
@@ -57,6 +61,8 @@ export class Mmu {
   /** CR3, cached: only this CPU writes its CR3, through writeCr3(). */
   private root: number;
   private pcid: number;
+  /** This CPU's trace ring: slow paths and flushes only, never the hit path. */
+  readonly trace: TraceRing;
 
   constructor(mem: MachineMemory, cpu: number) {
     if (!Number.isInteger(cpu) || cpu < 0 || cpu >= mem.layout.shape.cpus) {
@@ -74,6 +80,7 @@ export class Mmu {
     this.cbase = cpu * COUNTERS_STRIDE;
     this.root = readCr3Root(mem.views, cpu);
     this.pcid = readCr3Pcid(mem.views, cpu);
+    this.trace = traceRings(mem)[cpu]!;
   }
 
   get cr3Root(): number {
@@ -129,6 +136,7 @@ export class Mmu {
 
   /** Oracle §9.1: the frame was freed (and maybe reused) since this entry was filled. */
   private staleHit(va: number, pfn: number, fillGen: number, gen: number): void {
+    this.trace.emit(EV_VIOLATION, va % VA_SPLIT | 0, (va / VA_SPLIT) | 0, pfn);
     reportViolation(this.views, this.cpu, V_STALE_TLB, va, pfn, fillGen, gen, this.walker.task, this.walker.op);
   }
 
@@ -163,6 +171,7 @@ export class Mmu {
    */
   private fault(va: number, code: number): number {
     this.counters[this.cbase + C_PAGE_FAULTS] += 1;
+    this.trace.emit(EV_FAULT, va % VA_SPLIT | 0, (va / VA_SPLIT) | 0, code);
     this.tlb.dropVa(va, this.pcid, true);
     this.psc.invalidateAddr(this.pcid, (va / DIV_2M) | 0);
     return code;
@@ -201,6 +210,7 @@ export class Mmu {
   /** INVLPG: va in the current PCID, global entries for va, and the current PCID's PSC. */
   invlpg(va: number): void {
     this.counters[this.cbase + C_INVLPG] += 1;
+    this.trace.emit(EV_INVLPG, va % VA_SPLIT | 0, (va / VA_SPLIT) | 0, 0);
     this.tlb.dropVa(va, this.pcid, true);
     this.psc.invalidatePcid(this.pcid);
   }
@@ -212,6 +222,7 @@ export class Mmu {
    */
   invpcid(type: number, pcid: number, va = 0): void {
     this.counters[this.cbase + C_INVPCID] += 1;
+    this.trace.emit(EV_INVPCID, type, pcid, 0);
     switch (type) {
       case INVPCID_ADDR:
         this.tlb.dropVa(va, pcid, false);
@@ -236,6 +247,7 @@ export class Mmu {
 
   /** MOV to CR3 (see cr3.ts). */
   writeCr3(root: number, pcid: number, noflush: boolean): void {
+    this.trace.emit(EV_CR3, root, pcid, noflush ? 1 : 0);
     loadCr3(this.views, this.tlb, this.psc, root, pcid, noflush);
     this.root = root;
     this.pcid = pcid;
@@ -243,6 +255,7 @@ export class Mmu {
 
   /** Everything, globals included: the CR4.PGE off/on toggle (native_flush_tlb_global without INVPCID). */
   flushTlbAll(): void {
+    this.trace.emit(EV_FLUSH_ALL, 0, 0, 0);
     this.tlb.dropAll();
     this.psc.invalidateAll();
   }

@@ -40,6 +40,8 @@ import {
 } from '../hw/apic.js';
 import { cpumaskFirst, cpumaskNext, cpumaskTestCpu } from '../sync/cpumask.js';
 import { PARK_TIMEOUT_MS, spinHook } from '../sync/hook.js';
+import { traceRings, type TraceRing } from '../trace/ring.js';
+import { EV_IPI_RUN, EV_IPI_SEND } from '../trace/events.js';
 
 /** csd flags word: in flight (set by the sender, cleared by the target as the ack). */
 export const CSD_FLAG_LOCK = 1;
@@ -97,6 +99,8 @@ export interface SmpCtx {
   readonly cfd: Int32Array;
   /** cpu_online_mask: every CPU of the machine. */
   readonly online: Int32Array;
+  /** This CPU's trace ring (IPI sends and runs). */
+  readonly trace: TraceRing;
 }
 
 /** A wait loop saw control.stop == STOP_ABORT: unwind to the engine's CPU loop. */
@@ -138,6 +142,7 @@ export function makeSmpCtx(mem: MachineMemory, cpu: number, epochMs = 0): SmpCtx
     countersAt: cpu * COUNTERS_STRIDE,
     cfd: new Int32Array(6),
     online,
+    trace: traceRings(mem)[cpu]!,
   };
 }
 
@@ -295,6 +300,7 @@ export function flushSmpCallFunctionQueue(ctx: SmpCtx): void {
     const i2 = csd[at + CSD_INFO + 2];
     const i3 = csd[at + CSD_INFO + 3];
     counters[received] += 1;
+    ctx.trace.emit(EV_IPI_RUN, (e / ctx.cpus) | 0, csd[at + CSD_FUNC]!, 0);
     if ((flags & CSD_TYPE_SYNC) !== 0 && !ackFirst) {
       fn(ctx, i0, i1, i2, i3);
       csdUnlock(ctx, e);
@@ -436,6 +442,7 @@ export function smpCallFunctionManyCond(
     // whose wait the no-wait-for-ack bug skipped) may still be queued or
     // running; overwriting func/info under it would corrupt that call.
     csdLockWait(ctx, idx);
+    ctx.trace.emit(EV_IPI_SEND, c, func, 0);
     // A plain store, like the kernel's csd_lock (a store and smp_wmb): the
     // target reads the csd only after taking it off the queue, and the CAS
     // that puts it there publishes every write made before it.

@@ -5,6 +5,7 @@ import { COUNTER_NAMES } from '../../native-layout/counters.js';
 import type { FreeRunResult } from '../engine/index.js';
 import type { ViolationRecord } from '../check/oracle.js';
 import { VIOLATION_NAMES } from '../check/oracle.js';
+import type { TraceEvent } from '../trace/ring.js';
 
 export interface RunReportInput {
   readonly result: FreeRunResult;
@@ -17,6 +18,8 @@ export interface RunReportInput {
   readonly framesLost: number;
   readonly replay: string;
   readonly toolVersion: string;
+  /** Last trace events of every CPU, attached to each violation record. */
+  readonly lastEvents: readonly TraceEvent[];
 }
 
 /** A plain object in the message's camelCase field names. */
@@ -54,6 +57,7 @@ export function buildRunReport(input: RunReportInput): RunReportObject {
       frameGen: v.frameGen,
       op: v.op,
       replay: input.replay,
+      lastEvents: input.lastEvents.map((e) => ({ ...e })),
     })),
     endCheck: [...input.endCheck],
     fault: result.fault ? result.fault.message : '',

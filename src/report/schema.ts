@@ -18,7 +18,7 @@ function loadRoot(): protobuf.Root {
   return root;
 }
 
-export function messageType(name: 'RunReport' | 'Counters' | 'CpuCounters' | 'ViolationRecord'): protobuf.Type {
+export function messageType(name: 'RunReport' | 'Counters' | 'CpuCounters' | 'ViolationRecord' | 'TraceEvent'): protobuf.Type {
   return loadRoot().lookupType(`shootdown.${name}`);
 }
 

@@ -10,6 +10,7 @@ import { drainAllPages, pcpAllowedOrder, rmqueuePcplist } from './pcp.js';
 import { prepNewPage } from './prep.js';
 import { rmqueueBuddy } from './rmqueue.js';
 import { zoneWatermarkOk } from './zone.js';
+import { EV_ALLOC } from '../../trace/events.js';
 
 const CNT_ALLOCS = C.allocs;
 
@@ -38,6 +39,7 @@ export function allocPagesCore(ctx: AllocCtx, cpu: number, order: number, gfp: n
   }
   if (pfn < 0) return -1;
   prepNewPage(ctx, cpu, pfn, order, ft, gfp);
+  ctx.trace[cpu]!.emit(EV_ALLOC, pfn, order, gfp);
   ctx.counters[cpu * COUNTERS_STRIDE + CNT_ALLOCS] += 1;
   return pfn;
 }

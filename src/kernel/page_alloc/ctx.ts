@@ -3,6 +3,7 @@
 // state of its own (all of that is in the shared views), only a scratch word.
 
 import type { MachineMemory } from '../../../native-layout/memory.js';
+import { traceRings, type TraceRing } from '../../trace/ring.js';
 
 export interface AllocatorOptions {
   /**
@@ -24,6 +25,8 @@ export interface AllocCtx {
   readonly asi: boolean;
   /** __rmqueue's mode, carried across one rmqueue_bulk (thread-private scratch). */
   readonly rmqMode: Int32Array;
+  /** Trace ring writers by CPU (alloc and free events). */
+  readonly trace: readonly TraceRing[];
 }
 
 export function makeCtx(mem: MachineMemory, opts: AllocatorOptions = {}): AllocCtx {
@@ -39,5 +42,6 @@ export function makeCtx(mem: MachineMemory, opts: AllocatorOptions = {}): AllocC
     cpus: mem.layout.shape.cpus,
     asi: opts.asi ?? false,
     rmqMode: new Int32Array(1),
+    trace: traceRings(mem),
   };
 }

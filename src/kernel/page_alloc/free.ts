@@ -12,6 +12,7 @@ import { getPageblockFreetype } from './pageblock.js';
 import { freeToPcp, orderToPindex, pcpAllowedOrder } from './pcp.js';
 import { checkFreeable, freePagesPrepare } from './prep.js';
 import { zoneLock, zoneUnlock } from './zone.js';
+import { EV_FREE } from '../../trace/events.js';
 
 const CNT_FREES = C.frees;
 
@@ -33,6 +34,7 @@ export function freeOnePageLocked(ctx: AllocCtx, cpu: number, pfn: number, order
 /** __free_frozen_pages(): throws BadPageError unless pfn is a live allocation of this order. */
 export function freePagesCore(ctx: AllocCtx, cpu: number, pfn: number, order: number): void {
   checkFreeable(ctx, pfn, order);
+  ctx.trace[cpu]!.emit(EV_FREE, pfn, order, 0);
   freePagesPrepare(ctx, pfn, order);
   ctx.counters[cpu * COUNTERS_STRIDE + CNT_FREES] += 1;
   if (!pcpAllowedOrder(order)) {

@@ -1,0 +1,91 @@
+// Per-CPU trace rings in the SAB. Only the owner CPU writes its ring, with
+// plain stores (no barrier: tracing must not change the memory ordering the
+// emulator is testing); the main thread reads the rings after the CPUs have
+// stopped, or racily for a hang dump, where a torn last entry is acceptable.
+
+import { C } from '../../native-layout/counters.js';
+import { COUNTERS_STRIDE, TRACE_HEAD_STRIDE, TRACE_STRIDE } from '../../native-layout/fields.js';
+import type { MachineMemory } from '../../native-layout/memory.js';
+import { EVENT_NAMES, describeEvent } from './events.js';
+
+export class TraceRing {
+  private readonly ring: Int32Array;
+  private readonly heads: Int32Array;
+  private readonly headAt: number;
+  private readonly base: number;
+  private readonly mask: number;
+  /** The CPU's op counter (its engine loop keeps it): stamped on every event. */
+  private readonly counters: Float64Array;
+  private readonly opAt: number;
+
+  constructor(mem: MachineMemory, cpu: number) {
+    const entries = mem.layout.shape.traceEntries;
+    this.ring = mem.views.trace;
+    this.heads = mem.views.traceHead;
+    this.headAt = cpu * TRACE_HEAD_STRIDE;
+    this.base = cpu * entries * TRACE_STRIDE;
+    this.mask = entries - 1;
+    this.counters = mem.views.counters;
+    this.opAt = cpu * COUNTERS_STRIDE + C.ops;
+  }
+
+  /** Hot path: four stores and a head bump, no allocation. */
+  emit(kind: number, a: number, b: number, c: number): void {
+    const head = this.heads[this.headAt]!;
+    const at = this.base + (head & this.mask) * TRACE_STRIDE;
+    const r = this.ring;
+    r[at] = kind | (this.counters[this.opAt]! << 8);
+    r[at + 1] = a;
+    r[at + 2] = b;
+    r[at + 3] = c;
+    this.heads[this.headAt] = head + 1;
+  }
+}
+
+export interface TraceEvent {
+  readonly cpu: number;
+  /** Low 24 bits of the CPU's op number when it happened. */
+  readonly op: number;
+  readonly kind: string;
+  readonly args: string;
+}
+
+/** The last n events of a CPU, oldest first. */
+export function lastEvents(mem: MachineMemory, cpu: number, n: number): TraceEvent[] {
+  const entries = mem.layout.shape.traceEntries;
+  const head = mem.views.traceHead[cpu * TRACE_HEAD_STRIDE]!;
+  const count = Math.min(n, head, entries);
+  const out: TraceEvent[] = [];
+  const ring = mem.views.trace;
+  for (let i = head - count; i < head; i++) {
+    const at = (cpu * entries + (i & (entries - 1))) * TRACE_STRIDE;
+    const w = ring[at]!;
+    const kind = w & 0xff;
+    out.push({ cpu, op: w >>> 8, kind: EVENT_NAMES[kind] ?? `event ${kind}`, args: describeEvent(kind, ring[at + 1]!, ring[at + 2]!, ring[at + 3]!) });
+  }
+  return out;
+}
+
+/** The last n events of every CPU. */
+export function lastEventsAllCpus(mem: MachineMemory, n: number): TraceEvent[] {
+  const out: TraceEvent[] = [];
+  for (let cpu = 0; cpu < mem.layout.shape.cpus; cpu++) out.push(...lastEvents(mem, cpu, n));
+  return out;
+}
+
+const ringsByMachine = new WeakMap<SharedArrayBuffer, TraceRing[]>();
+
+/**
+ * This thread's ring writers for a machine, one per CPU, shared by every
+ * layer that traces (hw, smp, allocator). A thread writes only the rings of
+ * the CPUs it is acting as.
+ */
+export function traceRings(mem: MachineMemory): readonly TraceRing[] {
+  let rings = ringsByMachine.get(mem.sab);
+  if (!rings) {
+    rings = [];
+    for (let cpu = 0; cpu < mem.layout.shape.cpus; cpu++) rings.push(new TraceRing(mem, cpu));
+    ringsByMachine.set(mem.sab, rings);
+  }
+  return rings;
+}
