@@ -8,6 +8,7 @@ import { runInject } from './inject-command.js';
 import { runSelfcheck } from './selfcheck-command.js';
 import { runRun, VARIANTS } from './run-command.js';
 import { TOOL_VERSION } from './version.js';
+import { runSoak } from './soak-command.js';
 import { FORMATS } from './format.js';
 import { UnknownBugError } from '../check/bugs.js';
 
@@ -35,6 +36,23 @@ function buildProgram(print: (text: string) => void): Command {
     .addOption(new Option('--test-never-ack <cpu>', 'engine self-test: this CPU never acknowledges an IPI').hideHelp())
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
     .action((scenario: string | undefined, opts) => runRun(scenario, opts, print));
+
+  program.command('soak')
+    .description('run scenarios over many seeds; with --inject, check every run catches the bug')
+    .option('--scenarios <list>', 'comma-separated scenarios (default: all)')
+    .option('--seeds <n>', 'seeds per scenario', '3')
+    .option('--seed-start <n>', 'first seed', '1')
+    .option('--seconds <s>', 'seconds per run', '10')
+    .option('--cpus <n>', 'simulated CPUs (1..64)', '4')
+    .option('--mem <size>', 'emulated memory', '256M')
+    .addOption(new Option('--variant <name>', `flush mechanism: ${VARIANTS.join('|')}`).default('ipi'))
+    .option('--inject <bug>', 'detection sweep: every run must catch this bug (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--shard <i/n>', 'run only shard i of n (1-based, deterministic)', '1/1')
+    .option('--out <dir>', 'write each RunReport (.pb) and summary.json here')
+    .option('--watchdog-ms <ms>', 'IPI ack watchdog bound', '5000')
+    .option('--no-progress', 'no progress bar on stderr')
+    .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
+    .action((opts) => runSoak(opts, print));
 
   program.command('layout')
     .description('print the shared-memory regions, their sizes and the metadata cost per frame')

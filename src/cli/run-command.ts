@@ -4,24 +4,15 @@
 
 import { writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
-import { createMachineMemory, type MachineMemory } from '../../native-layout/memory.js';
-import { ZONE_MANAGED_PAGES } from '../../native-layout/fields.js';
-import { runFree, type FreeRunResult } from '../engine/index.js';
 import { SCENARIOS, findScenario, UnknownScenarioError } from '../workloads/index.js';
 import { setInjected } from '../check/bugs.js';
-import { firstViolation, violationCount } from '../check/oracle.js';
-import { checkAllocator } from '../check/allocator-invariants.js';
-import { lastEventsAllCpus } from '../trace/ring.js';
-import { buildRunReport, type RunReportObject } from '../report/run-report.js';
+import type { RunReportObject } from '../report/run-report.js';
+import { runOnce, type RunOutcome } from './run-once.js';
 import { encodeMessage, toProtoJson } from '../report/schema.js';
 import { CheckFailedError, UsageError } from './errors.js';
 import { FORMATS, renderTable } from './format.js';
 import { assertHostCanHold, shapeFromOptions } from './machine-options.js';
 import { parseChoice, parseIntInRange } from './parse.js';
-import { TOOL_VERSION } from './version.js';
-
-/** Trace events per CPU attached to a violation record. */
-const LAST_EVENTS_PER_CPU = 8;
 
 /** Flush mechanisms a run can use. */
 export const VARIANTS = ['ipi'] as const;
@@ -48,31 +39,12 @@ export function listScenarios(): string {
   return SCENARIOS.map((s) => `${s.name.padEnd(width)}  ${s.description}`).join('\n');
 }
 
-function parseSeconds(text: string): number {
+export function parseSeconds(text: string): number {
   const n = Number(text);
   if (!/^\s*\d+(\.\d+)?\s*$/.test(text) || !(n > 0) || n > 7 * 86400) {
     throw new UsageError(`--seconds "${text}" is not a duration: use a number of seconds above 0 (e.g. 5 or 0.5)`);
   }
   return n;
-}
-
-/**
- * End-of-run scan. The allocator half runs whenever the scenario booted an
- * allocator; a scenario that never allocates cannot lose frames.
- */
-function endOfRun(mem: MachineMemory): { problems: string[]; framesLost: number } {
-  if (mem.views.zone[ZONE_MANAGED_PAGES] === 0) return { problems: [], framesLost: 0 };
-  const problems = checkAllocator(mem).map((v) => v.message);
-  return { problems, framesLost: 0 };
-}
-
-function replayCommand(scenario: string, cpus: number, seed: number, o: RunOptions): string {
-  const parts = ['shootdown run', scenario, `--cpus ${cpus}`, `--seed ${seed}`, `--mem ${o.mem}`];
-  if (o.seconds) parts.push(`--seconds ${o.seconds}`);
-  if (o.ops) parts.push(`--ops ${o.ops}`);
-  if (o.variant !== 'ipi') parts.push(`--variant ${o.variant}`);
-  for (const b of o.inject) parts.push(`--inject ${b}`);
-  return parts.join(' ');
 }
 
 const COLUMNS = [
@@ -132,37 +104,22 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
   const shape = shapeFromOptions({ mem: o.mem, cpus: o.cpus });
   const neverAckCpu = o.testNeverAck !== undefined ? parseIntInRange('--test-never-ack', o.testNeverAck, 0, shape.cpus - 1) : undefined;
   assertHostCanHold(shape);
-  const mem = createMachineMemory(shape);
 
   const stopProgress = startProgress(seconds, o.progress !== false && format === 'table');
-  let result: FreeRunResult;
+  let outcome: RunOutcome;
   try {
-    result = await runFree({
-      scenario: scenarioArg, memory: mem, seed, inject: o.inject, watchdogMs, onFault: 'return',
-      options: { variant }, ...(neverAckCpu !== undefined ? { testFaults: { neverAckCpu } } : {}), ...(seconds !== undefined ? { seconds } : {}), ...(ops !== undefined ? { ops } : {}),
+    outcome = await runOnce({
+      scenario: scenarioArg, shape, seed, variant, inject: o.inject, watchdogMs,
+      ...(neverAckCpu !== undefined ? { testFaults: { neverAckCpu } } : {}),
+      ...(seconds !== undefined ? { seconds } : {}), ...(ops !== undefined ? { ops } : {}),
     });
   } finally {
     stopProgress();
   }
-
-  const end = endOfRun(mem);
-  const first = firstViolation(mem.views);
-  const report = buildRunReport({
-    result, variant, inject: o.inject, memBytes: shape.memBytes,
-    violations: first ? [first] : [], violationCount: violationCount(mem.views),
-    endCheck: end.problems, framesLost: end.framesLost,
-    replay: replayCommand(scenarioArg, shape.cpus, seed, o), toolVersion: TOOL_VERSION,
-    lastEvents: first ? lastEventsAllCpus(mem, LAST_EVENTS_PER_CPU) : [],
-  });
+  const { report, failures } = outcome;
   // Write the file first: a later failure must not lose what the run produced.
   if (o.out) writeFileSync(o.out, encodeMessage('RunReport', report));
   print(format === 'json' ? JSON.stringify(toProtoJson('RunReport', report), null, 2) : renderReport(report));
 
-  const totals = report['totals'] as Record<string, number>;
-  const failed: string[] = [];
-  if (totals['violations']! > 0) failed.push(`${totals['violations']} violation(s)`);
-  if (totals['framesLost']! > 0) failed.push(`${totals['framesLost']} frame(s) lost`);
-  if (end.problems.length > 0) failed.push(`${end.problems.length} end-of-run problem(s)`);
-  if (result.fault) failed.push(result.fault.message.split('\n')[0]!);
-  if (failed.length > 0) throw new CheckFailedError(`run ${scenarioArg}: ${failed.join('; ')}`);
+  if (failures.length > 0) throw new CheckFailedError(`run ${scenarioArg}: ${failures.join('; ')}`);
 }

@@ -1,0 +1,37 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseShard, soakJobs } from '../../src/cli/soak-command.js';
+import { runCli } from './helpers.js';
+
+describe('shootdown soak', () => {
+  it('splits the (scenario, seed) runs into disjoint shards that cover every run once', () => {
+    const all = soakJobs(['a', 'b', 'c'], 5, 10, { index: 1, count: 1 });
+    expect(all).toHaveLength(15);
+    const shards = [1, 2, 3, 4].map((index) => soakJobs(['a', 'b', 'c'], 5, 10, { index, count: 4 }));
+    const union = shards.flat().map((j) => `${j.scenario}:${j.seed}`).sort();
+    expect(union).toEqual(all.map((j) => `${j.scenario}:${j.seed}`).sort());
+    expect(new Set(union).size).toBe(15);
+    expect(parseShard('2/4')).toEqual({ index: 2, count: 4 });
+    expect(() => parseShard('0/4')).toThrow(/--shard "0\/4" is invalid/);
+  });
+
+  it('writes one RunReport per run and a summary, and passes when every run passes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shootdown-soak-'));
+    const r = runCli(['soak', '--scenarios', 'ipi-storm', '--seeds', '2', '--seconds', '0.4', '--cpus', '2', '--out', dir, '--format', 'json']);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+    expect(summary.runs).toBe(2);
+    expect(summary.passed).toBe(2);
+    expect(existsSync(join(dir, 'ipi-storm-seed1.pb'))).toBe(true);
+    expect(existsSync(join(dir, 'ipi-storm-seed2.pb'))).toBe(true);
+    expect(JSON.parse(r.stdout).results.map((x: { seed: number }) => x.seed)).toEqual([1, 2]);
+  });
+
+  it('rejects an unknown scenario in the list with exit code 2', () => {
+    const r = runCli(['soak', '--scenarios', 'ipi-storm,nope']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--scenarios: unknown scenario "nope"/);
+  });
+});
