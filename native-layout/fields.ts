@@ -124,6 +124,7 @@ export const MM_NEXT_TRIM_CPUMASK = at('mm', 'nextTrimCpumask');
 export const MM_PID = at('mm', 'pid');
 export const MM_SPEC_START = at('mm', 'specStart');
 export const MM_SPEC_PAGES = at('mm', 'specPages');
+export const MM_SPEC_CHUNKS = at('mm', 'specChunks');
 export const MM_ANON_PAGES = at('mm', 'anonPages');
 
 export const VMA_STRIDE = recordFormat('vma').stride;
@@ -150,3 +151,5 @@ export const RQ_ACTIVE_MM = at('rq', 'activeMm');
 export const RQ_HEAD = at('rq', 'head');
 export const RQ_TAIL = at('rq', 'tail');
 export const RQ_NR = at('rq', 'nr');
+
+export const PT_LOCK_STRIDE = recordFormat('ptLock').stride;

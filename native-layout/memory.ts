@@ -28,6 +28,7 @@ export interface MachineViews {
   readonly mm: Int32Array;
   readonly vma: Int32Array;
   readonly task: Int32Array;
+  readonly ptLock: Int32Array;
   readonly rq: Int32Array;
 }
 

@@ -23,9 +23,19 @@ export const V_ISOLATION = 4;
 export const V_DATA_LEAK = 5;
 /** An ephmap slot was used by another CPU, or survived its put in the local TLB. */
 export const V_EPHMAP = 6;
+/**
+ * A user page read back something its program cannot have seen: not what
+ * the program last wrote, not the zero page after a discard, or another
+ * process's data (lost writes, copy-on-write leaks). fillGen holds the
+ * expected content word, frameGen the one read.
+ */
+export const V_READBACK = 7;
+/** An access to an address its program had unmapped (munmap returned) went through. */
+export const V_UNMAPPED_ACCESS = 8;
 
 export const VIOLATION_NAMES: readonly string[] = [
-  'none', 'stale-tlb', 'walk-non-pagetable', 'stale-psc', 'isolation', 'data-leak', 'ephmap',
+  'none', 'stale-tlb', 'walk-non-pagetable', 'stale-psc', 'isolation', 'data-leak', 'ephmap', 'readback',
+  'unmapped-access',
 ];
 
 const VA_SPLIT = 2 ** 32;

@@ -9,6 +9,7 @@ import { runSelfcheck } from './selfcheck-command.js';
 import { runRun, VARIANTS } from './run-command.js';
 import { TOOL_VERSION } from './version.js';
 import { runSoak } from './soak-command.js';
+import { collectOption } from './scenario-options.js';
 import { FORMATS } from './format.js';
 import { UnknownBugError } from '../check/bugs.js';
 
@@ -29,7 +30,8 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--seed <n>', 'PRNG seed', '1')
     .addOption(new Option('--variant <name>', `flush mechanism: ${VARIANTS.join('|')}`).default('ipi'))
     .option('--inject <bug>', 'turn on an injectable bug (repeatable; see inject --list)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--mem <size>', 'emulated memory', '256M')
+    .option('--mem <size>', 'emulated memory (default: the scenario\'s own size)')
+    .option('--option <key=value>', 'scenario option (repeatable, e.g. threads=8; see the README)', collectOption, [] as string[])
     .option('--watchdog-ms <ms>', 'report a CPU stuck waiting for an IPI ack this long', '5000')
     .option('--out <file>', 'also write the RunReport as a binary protobuf file')
     .option('--no-progress', 'no progress bar on stderr')
@@ -44,7 +46,8 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--seed-start <n>', 'first seed', '1')
     .option('--seconds <s>', 'seconds per run', '10')
     .option('--cpus <n>', 'simulated CPUs (1..64)', '4')
-    .option('--mem <size>', 'emulated memory', '256M')
+    .option('--mem <size>', 'emulated memory (default: each scenario\'s own size)')
+    .option('--option <key=value>', 'scenario option (repeatable)', collectOption, [] as string[])
     .addOption(new Option('--variant <name>', `flush mechanism: ${VARIANTS.join('|')}`).default('ipi'))
     .option('--inject <bug>', 'detection sweep: every run must catch this bug (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--shard <i/n>', 'run only shard i of n (1-based, deterministic)', '1/1')

@@ -8,6 +8,7 @@ import { SCENARIOS, findScenario, UnknownScenarioError } from '../workloads/inde
 import { setInjected } from '../check/bugs.js';
 import type { RunReportObject } from '../report/run-report.js';
 import { runOnce, type RunOutcome } from './run-once.js';
+import { defaultMemFor, parseScenarioOptions } from './scenario-options.js';
 import { encodeMessage, toProtoJson } from '../report/schema.js';
 import { CheckFailedError, UsageError } from './errors.js';
 import { FORMATS, renderTable } from './format.js';
@@ -25,7 +26,8 @@ export interface RunOptions {
   seed: string;
   variant: string;
   inject: string[];
-  mem: string;
+  mem?: string;
+  option: string[];
   format: string;
   out?: string;
   watchdogMs: string;
@@ -101,7 +103,8 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
   const ops = o.ops !== undefined ? parseIntInRange('--ops', o.ops, 1, Number.MAX_SAFE_INTEGER) : undefined;
   const seconds = o.seconds !== undefined ? parseSeconds(o.seconds) : ops === undefined ? 5 : undefined;
   setInjected(o.inject); // validates the names here, in the main thread, before any worker starts
-  const shape = shapeFromOptions({ mem: o.mem, cpus: o.cpus });
+  const scenarioOptions = parseScenarioOptions(o.option);
+  const shape = shapeFromOptions({ mem: o.mem ?? defaultMemFor(scenarioArg), cpus: o.cpus });
   const neverAckCpu = o.testNeverAck !== undefined ? parseIntInRange('--test-never-ack', o.testNeverAck, 0, shape.cpus - 1) : undefined;
   assertHostCanHold(shape);
 
@@ -109,7 +112,7 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
   let outcome: RunOutcome;
   try {
     outcome = await runOnce({
-      scenario: scenarioArg, shape, seed, variant, inject: o.inject, watchdogMs,
+      scenario: scenarioArg, shape, seed, variant, inject: o.inject, watchdogMs, options: scenarioOptions,
       ...(neverAckCpu !== undefined ? { testFaults: { neverAckCpu } } : {}),
       ...(seconds !== undefined ? { seconds } : {}), ...(ops !== undefined ? { ops } : {}),
     });

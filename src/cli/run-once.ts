@@ -2,16 +2,15 @@
 // records and the end-of-run scan, folded into a RunReport. `run` prints
 // one; `soak` collects many.
 
-import { createMachineMemory, type MachineMemory } from '../../native-layout/memory.js';
-import { ZONE_MANAGED_PAGES } from '../../native-layout/fields.js';
+import { createMachineMemory } from '../../native-layout/memory.js';
 import type { MachineShape } from '../../native-layout/shape.js';
 import { runFree } from '../engine/index.js';
 import type { TestFaults } from '../workloads/index.js';
-import { firstViolation, violationCount } from '../check/oracle.js';
-import { checkAllocator } from '../check/allocator-invariants.js';
 import { lastEventsAllCpus } from '../trace/ring.js';
 import { buildRunReport, type RunReportObject } from '../report/run-report.js';
 import { TOOL_VERSION } from './version.js';
+import { UsageError } from './errors.js';
+import { ScenarioOptionError } from '../workloads/mm/options.js';
 
 /** Trace events per CPU attached to a violation record. */
 const LAST_EVENTS_PER_CPU = 8;
@@ -26,22 +25,14 @@ export interface RunSpec {
   readonly ops?: number;
   readonly watchdogMs: number;
   readonly testFaults?: TestFaults;
+  /** Scenario options (--option key=value). */
+  readonly options?: Readonly<Record<string, number | string | boolean>>;
 }
 
 export interface RunOutcome {
   readonly report: RunReportObject;
   /** Why the run failed its checks, one phrase each; empty when it passed. */
   readonly failures: readonly string[];
-}
-
-/**
- * End-of-run scan. The allocator half runs whenever the scenario booted an
- * allocator; a scenario that never allocates cannot lose frames.
- */
-function endOfRun(mem: MachineMemory): { problems: string[]; framesLost: number } {
-  if (mem.views.zone[ZONE_MANAGED_PAGES] === 0) return { problems: [], framesLost: 0 };
-  const problems = checkAllocator(mem).map((v) => v.message);
-  return { problems, framesLost: 0 };
 }
 
 /** The command line that runs the same configuration again. */
@@ -51,24 +42,34 @@ export function replayCommand(spec: RunSpec): string {
   if (spec.ops !== undefined) parts.push(`--ops ${spec.ops}`);
   if (spec.variant !== 'ipi') parts.push(`--variant ${spec.variant}`);
   for (const b of spec.inject) parts.push(`--inject ${b}`);
+  for (const [k, v] of Object.entries(spec.options ?? {})) parts.push(`--option ${k}=${String(v)}`);
   return parts.join(' ');
 }
 
 export async function runOnce(spec: RunSpec): Promise<RunOutcome> {
   const mem = createMachineMemory(spec.shape);
-  const result = await runFree({
+  let result;
+  try {
+    result = await runFree({
     scenario: spec.scenario, memory: mem, seed: spec.seed, inject: spec.inject, watchdogMs: spec.watchdogMs, onFault: 'return',
-    options: { variant: spec.variant },
+    options: { ...spec.options, variant: spec.variant },
     ...(spec.testFaults ? { testFaults: spec.testFaults } : {}),
     ...(spec.seconds !== undefined ? { seconds: spec.seconds } : {}),
     ...(spec.ops !== undefined ? { ops: spec.ops } : {}),
-  });
-  const end = endOfRun(mem);
-  const first = firstViolation(mem.views);
+    });
+  } catch (e) {
+    // Bad scenario options are found by the scenario's set-up, before any CPU starts.
+    if (e instanceof ScenarioOptionError) throw new UsageError(`--option: ${e.message}`);
+    throw e;
+  }
+  // The scenario's own end-of-run scan (allocator, page tables, TLBs vs
+  // free frames, lost frames) ran in runFree once every CPU was gone.
+  const end = result.endCheck?.violations ?? [];
+  const first = result.violationRecords[0] ?? null;
   const report = buildRunReport({
     result, variant: spec.variant, inject: spec.inject, memBytes: spec.shape.memBytes,
-    violations: first ? [first] : [], violationCount: violationCount(mem.views),
-    endCheck: end.problems, framesLost: end.framesLost,
+    violations: result.violationRecords, violationCount: result.violations,
+    endCheck: end, framesLost: result.framesLost,
     replay: replayCommand(spec), toolVersion: TOOL_VERSION,
     lastEvents: first ? lastEventsAllCpus(mem, LAST_EVENTS_PER_CPU) : [],
   });
@@ -76,7 +77,7 @@ export async function runOnce(spec: RunSpec): Promise<RunOutcome> {
   const failures: string[] = [];
   if (totals['violations']! > 0) failures.push(`${totals['violations']} violation(s)`);
   if (totals['framesLost']! > 0) failures.push(`${totals['framesLost']} frame(s) lost`);
-  if (end.problems.length > 0) failures.push(`${end.problems.length} end-of-run problem(s)`);
+  if (end.length > 0) failures.push(`${end.length} end-of-run problem(s)`);
   if (result.fault) failures.push(result.fault.message.split('\n')[0]!);
   return { report, failures };
 }

@@ -15,6 +15,7 @@ import { assertHostCanHold, shapeFromOptions } from './machine-options.js';
 import { parseChoice, parseIntInRange } from './parse.js';
 import { parseSeconds, VARIANTS } from './run-command.js';
 import { runOnce } from './run-once.js';
+import { defaultMemFor, parseScenarioOptions } from './scenario-options.js';
 
 export interface SoakOptions {
   scenarios?: string;
@@ -22,7 +23,8 @@ export interface SoakOptions {
   seedStart: string;
   seconds: string;
   cpus: string;
-  mem: string;
+  mem?: string;
+  option: string[];
   variant: string;
   inject: string[];
   shard: string;
@@ -85,8 +87,9 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
   const watchdogMs = parseIntInRange('--watchdog-ms', o.watchdogMs, 10, 3_600_000);
   const shard = parseShard(o.shard);
   setInjected(o.inject);
-  const shape = shapeFromOptions({ mem: o.mem, cpus: o.cpus });
-  assertHostCanHold(shape);
+  const scenarioOptions = parseScenarioOptions(o.option);
+  const shapeFor = (scenario: string) => shapeFromOptions({ mem: o.mem ?? defaultMemFor(scenario), cpus: o.cpus });
+  for (const name of scenarios) assertHostCanHold(shapeFor(name));
   const detecting = o.inject.length > 0;
   const jobs = soakJobs(scenarios, seeds, seedStart, shard);
   if (o.out) mkdirSync(o.out, { recursive: true });
@@ -99,7 +102,7 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
     for (const job of jobs) {
       bar?.update(results.length, { job: `${job.scenario} seed ${job.seed}` });
       if (!bar && format === 'table') process.stderr.write(`soak: ${results.length + 1}/${jobs.length} ${job.scenario} seed ${job.seed}\n`);
-      const { report, failures } = await runOnce({ scenario: job.scenario, shape, seed: job.seed, variant, inject: o.inject, watchdogMs, seconds });
+      const { report, failures } = await runOnce({ scenario: job.scenario, shape: shapeFor(job.scenario), seed: job.seed, variant, inject: o.inject, watchdogMs, seconds, options: scenarioOptions });
       // Each run's report is written as soon as it exists: a later crash loses nothing.
       if (o.out) writeFileSync(join(o.out, `${job.scenario}-seed${job.seed}.pb`), encodeMessage('RunReport', report));
       const totals = report['totals'] as Record<string, number>;
@@ -120,7 +123,7 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
   }
 
   const summary = {
-    shard: `${shard.index}/${shard.count}`, inject: o.inject, secondsPerRun: seconds, cpus: shape.cpus,
+    shard: `${shard.index}/${shard.count}`, inject: o.inject, secondsPerRun: seconds, cpus: shapeFor(scenarios[0]!).cpus, options: scenarioOptions,
     runs: results.length, passed: results.filter((r) => r.passed).length, results,
   };
   if (o.out) writeFileSync(join(o.out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);

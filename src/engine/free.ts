@@ -11,9 +11,10 @@ import { CONTROL_EPOCH, COUNTERS_STRIDE } from '../../native-layout/fields.js';
 import { type MachineMemory, createMachineMemory } from '../../native-layout/memory.js';
 import { MAX_CPUS, MIN_MEM_BYTES, defaultShape } from '../../native-layout/shape.js';
 import { injected, setInjected } from '../check/bugs.js';
+import { type ViolationRecord, firstViolation, violationCount } from '../check/oracle.js';
 import { smpInit } from '../kernel/smp.js';
 import { findScenario } from '../workloads/index.js';
-import type { ScenarioOptions, TestFaults } from '../workloads/program.js';
+import type { EndCheck, Scenario, ScenarioOptions, TestFaults } from '../workloads/program.js';
 import { abortRun, requestStop, resetControl, runStarted } from './control.js';
 import { captureCpuStates, findHungCpu } from './dump.js';
 import { CpuFaultError, EngineConfigError, WatchdogError } from './errors.js';
@@ -80,6 +81,14 @@ export interface FreeRunResult {
   readonly perCpu: readonly CpuResult[];
   readonly totals: Counters;
   readonly fault: CpuFaultError | WatchdogError | null;
+  /** Violations the inline oracle counted during the run (src/check/oracle.ts). */
+  readonly violations: number;
+  /** The first one's record (the oracle keeps only the first), empty when none. */
+  readonly violationRecords: readonly ViolationRecord[];
+  /** The scenario's end-of-run check (null: the scenario has none, or the run faulted). */
+  readonly endCheck: EndCheck | null;
+  /** endCheck's frames lost, 0 without one. */
+  readonly framesLost: number;
 }
 
 interface Resolved {
@@ -166,11 +175,18 @@ function counterDelta(after: Float64Array, before: Float64Array, cpu: number): C
 export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
   const wall0 = performance.now();
   const cfg = resolveConfig(config);
-  const mem = config.memory ?? createMachineMemory(defaultShape({ memBytes: config.memBytes ?? MIN_MEM_BYTES, cpus: cfg.cpus }));
+  const scenario: Scenario | null = cfg.programModule === null ? findScenario(cfg.scenario) : null;
+  const mem = config.memory ?? createMachineMemory(defaultShape({
+    memBytes: config.memBytes ?? scenario?.memBytes ?? MIN_MEM_BYTES, cpus: cfg.cpus,
+  }));
   const { views } = mem;
   const cpus = cfg.cpus;
   smpInit(mem);
   resetControl(views);
+  // The scenario's shared state (allocator, kernel objects, processes) is
+  // made here, on this thread, before any CPU exists; bad options throw
+  // from here too.
+  scenario?.setup?.({ mem, cpus, seed: cfg.seed, options: cfg.options, epochMs: cfg.epochMs });
   const before = Float64Array.from(views.counters);
 
   const outcomes: (CpuOutcome | null)[] = new Array<CpuOutcome | null>(cpus).fill(null);
@@ -281,6 +297,10 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
   for (const name of COUNTER_NAMES) totals[name] = perCpu.reduce((s, c) => s + c.counters[name], 0);
   const durationMs = perCpu.reduce((m, c) => Math.max(m, c.runMs), 0);
   const fault = failure as CpuFaultError | WatchdogError | null;
+  // Every worker is gone: the machine is quiescent. A faulted run may have
+  // stopped CPUs mid-operation, so its structures are not checked.
+  const endCheck = scenario?.endCheck !== undefined && fault === null ? scenario.endCheck(mem) : null;
+  const first = firstViolation(views);
   const result: FreeRunResult = {
     scenario: cfg.scenario,
     cpus,
@@ -293,6 +313,10 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
     perCpu,
     totals,
     fault,
+    violations: violationCount(views),
+    violationRecords: first === null ? [] : [first],
+    endCheck,
+    framesLost: endCheck?.framesLost ?? 0,
   };
   if (fault !== null) {
     fault.result = result;

@@ -1,12 +1,15 @@
 // The scenario registry: the one list the engine, the CLI and the docs read.
 
 import { ipiStorm } from './ipi-storm.js';
+import { forkCow } from './mm/fork-cow.js';
+import { munmapStorm } from './mm/munmap-storm.js';
+import { tlbFlush2, tlbFlush2Shared, tlbFlush2Mixed } from './mm/tlb-flush2.js';
 import type { CpuProgram, ProgramCtx, Scenario } from './program.js';
 
-export type { CpuProgram, ProgramCtx, Scenario, ScenarioOptions, TestFaults } from './program.js';
+export type { CpuProgram, EndCheck, ProgramCtx, Scenario, ScenarioOptions, SetupCtx, TestFaults } from './program.js';
 export { Xorshift32 } from './prng.js';
 
-export const SCENARIOS: readonly Scenario[] = [ipiStorm];
+export const SCENARIOS: readonly Scenario[] = [ipiStorm, tlbFlush2, tlbFlush2Shared, tlbFlush2Mixed, munmapStorm, forkCow];
 
 const byName = new Map(SCENARIOS.map((s) => [s.name, s]));
 

@@ -46,9 +46,33 @@ export interface CpuProgram {
   finish(): Record<string, unknown>;
 }
 
+/** What a scenario's one-time machine set-up gets (on the main thread, before any CPU starts). */
+export interface SetupCtx {
+  readonly mem: MachineMemory;
+  readonly cpus: number;
+  readonly seed: number;
+  readonly options: ScenarioOptions;
+  /** Date.now() of the run start (the zero of the CPUs' run-relative clocks). */
+  readonly epochMs: number;
+}
+
+/** The end-of-run check's verdict (a scenario that boots a kernel supplies one). */
+export interface EndCheck {
+  /** One line per problem found at quiescence; empty when healthy. */
+  readonly violations: string[];
+  /** Frames neither free nor reachable from a live address space. */
+  readonly framesLost: number;
+}
+
 export interface Scenario {
   readonly name: string;
   /** One line for `--list` output. */
   readonly description: string;
+  /** Memory for a fresh machine when the run does not say (bytes); the engine's minimum otherwise. */
+  readonly memBytes?: number;
+  /** Boots what the CPUs share (allocator, kernel objects, processes); throws on bad options. */
+  setup?(ctx: SetupCtx): void;
   create(ctx: ProgramCtx): CpuProgram;
+  /** The check at quiescence, after every CPU stopped (main thread). */
+  endCheck?(mem: MachineMemory): EndCheck;
 }

@@ -87,3 +87,29 @@ describe('shootdown run under the watchdog', () => {
     expect(r.stderr).toMatch(/^shootdown: run ipi-storm: watchdog/);
   });
 });
+
+describe('shootdown run with an injected bug', () => {
+  it('reports the violation with generations, the last events of every CPU and a replay command, and exits 1', () => {
+    const r = runCli(['run', 'munmap-storm', '--cpus', '4', '--seconds', '3', '--inject', 'ceiling-partial-flush', '--format', 'json']);
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout);
+    expect(j.totals.violations).toBeGreaterThan(0);
+    const v = j.violationRecords[0];
+    expect(v.kind).toMatch(/stale/);
+    expect(v.fillGen).not.toBe(v.frameGen);
+    expect(v.replay).toContain('--inject ceiling-partial-flush');
+    expect(v.replay).toContain('munmap-storm');
+    const cpus = new Set(v.lastEvents.map((e: { cpu: number }) => e.cpu));
+    expect(cpus.size).toBeGreaterThan(1);
+    expect(r.stderr).toMatch(/violation\(s\)/);
+  });
+
+  it('rejects a malformed or out-of-range scenario option with exit code 2', () => {
+    const bad = runCli(['run', 'tlb-flush2', '--seconds', '1', '--option', 'threads=0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--option: tlb-flush2 option threads=0 is invalid: use an integer in 1\.\.64/);
+    const malformed = runCli(['run', 'tlb-flush2', '--option', 'threads']);
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toMatch(/--option "threads" is not key=value/);
+  });
+});

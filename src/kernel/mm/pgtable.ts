@@ -168,6 +168,16 @@ function entryFor(env: PgtableEnv, cpu: number, root: number, va: number, target
   }
 }
 
+/**
+ * __pte_alloc() and the levels above: makes sure the page table holding
+ * va's PTE exists, allocating what is missing. Returns the PTE's word index
+ * in the page-table store, EEXIST if a huge leaf covers va, or ENOMEM.
+ */
+export function pteAlloc(env: PgtableEnv, cpu: number, root: number, va: number): number {
+  if (!validVa(va)) return EINVAL;
+  return entryFor(env, cpu, root, va, 1, true);
+}
+
 /** Where a leaf lives and what it holds (filled by lookupAddress; reuse one). */
 export class PteRef {
   /** 1 = 4 KiB PTE, 2 = 2 MiB PDE, 3 = 1 GiB PDPTE. */

@@ -1,0 +1,182 @@
+// The end-of-run check (SEMANTICS.md §9.5 and §9.6), for a quiescent machine
+// (every CPU stopped): the main thread calls it after a run.
+//
+// - Allocator invariants (allocator-invariants.ts) and page-table structure
+//   of every live address space (pagetable-invariants.ts).
+// - Every mapped user page is an allocated frame whose reference count is
+//   the number of PTEs that map it.
+// - Conservation: every frame is free, a page table reachable from a live
+//   mm, or an allocation some live mm maps; the rest are lost.
+// - No TLB or paging-structure-cache entry anywhere translates to a frame
+//   freed since it was filled, unless that entry can never be used again
+//   without a flush first: its PCID's slot belongs to an mm that no longer
+//   exists (ctx ids are never reused), or the slot's generation is behind
+//   its mm's (switch_mm will flush it; that is how lazy CPUs and CPUs that
+//   left the mm catch up).
+
+import {
+  FRAME_F_HEAD, FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_STATE_MASK, FRAME_STATE_NAMES, FS_ALLOCATED, FS_FREE_HEAD,
+  FS_FREE_TAIL, FS_PAGETABLE, FS_PCP, FS_TRANSIT, MM_DEAD, MM_LIVE, PSC_PCID_MASK, PSC_VALID, PTE_P, PTE_PS, PT_ENTRIES,
+  TLB_GLOBAL, TLB_NR_DYN_ASIDS, TLB_PCID_MASK, TLB_SIZE_MASK, TLB_SIZE_SHIFT, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT,
+} from '../../native-layout/bits.js';
+import {
+  CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_STRIDE, FRAME_STRIDE, FR_CONTENT_GEN, FR_FLAGS, FR_PRIVATE, FR_REFCOUNT,
+  KERNEL_BOOTED, MM_CTX_ID, MM_PGD, MM_STATE, MM_STRIDE, MM_TLB_GEN, PSC_FILL_GEN, PSC_META, PSC_PT_PFN, PSC_STRIDE,
+  PSC_VA_TAG, ZONE_MANAGED_PAGES,
+} from '../../native-layout/fields.js';
+import type { MachineMemory } from '../../native-layout/memory.js';
+import { Tlb } from '../hw/tlb.js';
+import { entryWord } from '../hw/ptstore.js';
+import { LEVEL_SIZE, ptePfn } from '../hw/pte.js';
+import { checkAllocator } from './allocator-invariants.js';
+import { checkPageTables } from './pagetable-invariants.js';
+
+const MAX_LINES = 200;
+const PAGE = 4096;
+const SIZE_DIV = [PAGE, 2 ** 21, 2 ** 30];
+
+export interface MachineCheck {
+  /** One line per problem; empty when the machine is healthy. */
+  readonly violations: string[];
+  /** Frames neither free nor reachable from a live address space. */
+  readonly framesLost: number;
+}
+
+interface LiveMm {
+  readonly id: number;
+  readonly gen: number;
+  readonly pgd: number;
+}
+
+const hex = (n: number): string => `0x${n.toString(16)}`;
+
+function isFree(state: number): boolean {
+  return state === FS_FREE_HEAD || state === FS_FREE_TAIL || state === FS_PCP;
+}
+
+/** Live (or dead but not yet dropped) mms by ctx id. */
+function liveMms(mem: MachineMemory): Map<number, LiveMm> {
+  const m = mem.views.mm;
+  const out = new Map<number, LiveMm>();
+  for (let id = 0; id < mem.layout.shape.maxMms; id++) {
+    const at = id * MM_STRIDE;
+    const st = m[at + MM_STATE];
+    if (st !== MM_LIVE && st !== MM_DEAD) continue;
+    out.set(m[at + MM_CTX_ID]!, { id, gen: m[at + MM_TLB_GEN]!, pgd: m[at + MM_PGD]! });
+  }
+  return out;
+}
+
+/** Counts, per frame, the leaf PTEs of every live mm that map it; marks reachable tables. */
+function mapCounts(mem: MachineMemory, roots: readonly number[]): { maps: Int32Array; tables: Uint8Array; firstVa: Float64Array } {
+  const { frame, ptStore: pt } = mem.views;
+  const frames = mem.layout.frames;
+  const maps = new Int32Array(frames);
+  const tables = new Uint8Array(frames);
+  const firstVa = new Float64Array(frames).fill(-1);
+  const stack: Array<[number, number, number]> = roots.map((r) => [r, 4, 0]);
+  while (stack.length > 0) {
+    const [table, level, base] = stack.pop()!;
+    if (table < 0 || table >= frames || tables[table]) continue;
+    if ((frame[table * FRAME_STRIDE + FR_FLAGS]! & FRAME_STATE_MASK) !== FS_PAGETABLE) continue;
+    tables[table] = 1;
+    const slot = frame[table * FRAME_STRIDE + FR_PRIVATE]!;
+    for (let i = 0; i < PT_ENTRIES; i++) {
+      const w = entryWord(slot, i);
+      const lo = pt[w]!;
+      if ((lo & PTE_P) === 0) continue;
+      const target = ptePfn(lo, pt[w + 1]!);
+      const va = base + i * LEVEL_SIZE[level]!;
+      if (level > 1 && (lo & PTE_PS) === 0) {
+        stack.push([target, level - 1, va]);
+      } else if (target < frames) {
+        maps[target]++;
+        if (firstVa[target]! < 0) firstVa[target] = va;
+      }
+    }
+  }
+  return { maps, tables, firstVa };
+}
+
+/** Whether an entry tagged pcid on cpu can be used again without a flush, and which mm it would serve. */
+function liveSlot(mem: MachineMemory, byCtx: Map<number, LiveMm>, cpu: number, pcid: number): LiveMm | null {
+  const asid = pcid - 1;
+  if (asid < 0 || asid >= TLB_NR_DYN_ASIDS) return null;
+  const st = mem.views.cpu;
+  const at = cpu * CPU_STRIDE;
+  const mm = byCtx.get(st[at + CPU_CTX_ID + asid]!);
+  if (mm === undefined) return null;
+  // Behind: the next switch to this mm (or its next flush IPI) flushes the slot.
+  if (((st[at + CPU_CTX_TLB_GEN + asid]! - mm.gen) | 0) < 0) return null;
+  return mm;
+}
+
+export function checkMachineAtEnd(mem: MachineMemory): MachineCheck {
+  const v = mem.views;
+  const lines: string[] = [];
+  const report = (s: string): void => {
+    if (lines.length < MAX_LINES) lines.push(s);
+  };
+  if (v.zone[ZONE_MANAGED_PAGES] === 0) return { violations: [], framesLost: 0 };
+  for (const a of checkAllocator(mem)) report(`allocator: ${a.message}`);
+  if (Atomics.load(v.kernel, KERNEL_BOOTED) === 0) return { violations: lines, framesLost: 0 };
+
+  const frame = v.frame;
+  const frames = mem.layout.frames;
+  const byCtx = liveMms(mem);
+  const roots = [...byCtx.values()].map((m) => m.pgd);
+  for (const p of checkPageTables(mem, roots)) report(`page tables: ${p}`);
+  const { maps, tables, firstVa } = mapCounts(mem, roots);
+
+  let framesLost = 0;
+  for (let pfn = 0; pfn < frames; pfn++) {
+    const flags = frame[pfn * FRAME_STRIDE + FR_FLAGS]!;
+    const state = flags & FRAME_STATE_MASK;
+    const n = maps[pfn]!;
+    if (n > 0) {
+      if (state !== FS_ALLOCATED) {
+        report(`frame ${pfn} is mapped (va ${hex(firstVa[pfn]!)}) but ${FRAME_STATE_NAMES[state] ?? state}`);
+      } else if (frame[pfn * FRAME_STRIDE + FR_REFCOUNT] !== n) {
+        report(`frame ${pfn} (va ${hex(firstVa[pfn]!)}) has refcount ${frame[pfn * FRAME_STRIDE + FR_REFCOUNT]} but ${n} mapping(s)`);
+      }
+      continue;
+    }
+    if (state === FS_ALLOCATED && (flags & FRAME_F_HEAD) !== 0) framesLost += 1 << ((flags & FRAME_ORDER_MASK) >> FRAME_ORDER_SHIFT);
+    else if (state === FS_PAGETABLE && !tables[pfn]) framesLost++;
+    else if (state === FS_TRANSIT) framesLost++;
+  }
+  if (framesLost > 0) report(`${framesLost} frame(s) lost: allocated but neither free nor reachable from a live mm`);
+
+  for (let cpu = 0; cpu < mem.layout.shape.cpus; cpu++) {
+    new Tlb(mem, cpu).forEachValid((meta, vpnLo, pfn, fillGen) => {
+      const global = (meta & TLB_GLOBAL) !== 0;
+      const pcid = meta & TLB_PCID_MASK;
+      const mm = global ? null : liveSlot(mem, byCtx, cpu, pcid);
+      if (!global && mm === null) return;
+      if (pfn < 0 || pfn >= frames) return;
+      const state = frame[pfn * FRAME_STRIDE + FR_FLAGS]! & FRAME_STATE_MASK;
+      const gen = frame[pfn * FRAME_STRIDE + FR_CONTENT_GEN]!;
+      if (!isFree(state) && gen === fillGen) return;
+      const size = (meta & TLB_SIZE_MASK) >> TLB_SIZE_SHIFT;
+      const vpn = (vpnLo >>> 0) + ((meta & TLB_VPNHI_MASK) >>> TLB_VPNHI_SHIFT) * 2 ** 32;
+      report(`cpu ${cpu} TLB: va ${hex(vpn * SIZE_DIV[size]!)} (pcid ${pcid}${mm ? `, mm ${mm.id} at generation ${mm.gen}` : ', global'})`
+        + ` still translates to frame ${pfn} (${FRAME_STATE_NAMES[state] ?? state}), filled at generation ${fillGen}, now ${gen}`);
+    });
+    const psc = v.psc;
+    const entries = mem.layout.shape.pscEntries;
+    for (let e = cpu * entries * PSC_STRIDE; e < (cpu + 1) * entries * PSC_STRIDE; e += PSC_STRIDE) {
+      const meta = psc[e + PSC_META]!;
+      if ((meta & PSC_VALID) === 0) continue;
+      const mm = liveSlot(mem, byCtx, cpu, meta & PSC_PCID_MASK);
+      if (mm === null) continue;
+      const table = psc[e + PSC_PT_PFN]!;
+      if (table < 0 || table >= frames) continue;
+      const state = frame[table * FRAME_STRIDE + FR_FLAGS]! & FRAME_STATE_MASK;
+      const gen = frame[table * FRAME_STRIDE + FR_CONTENT_GEN]!;
+      if (state === FS_PAGETABLE && gen === psc[e + PSC_FILL_GEN]) continue;
+      report(`cpu ${cpu} paging-structure cache: va ${hex(psc[e + PSC_VA_TAG]! * 2 ** 21)} (pcid ${meta & PSC_PCID_MASK}, mm ${mm.id})`
+        + ` still points to table frame ${table} (${FRAME_STATE_NAMES[state] ?? state}), filled at generation ${psc[e + PSC_FILL_GEN]}, now ${gen}`);
+    }
+  }
+  return { violations: lines, framesLost };
+}

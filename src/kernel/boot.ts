@@ -1,0 +1,94 @@
+// Kernel object set-up: init_mm, empty task and run-queue tables, each
+// CPU's tlb_state, on a machine whose page allocator is booted
+// (start_kernel's mm_init / sched_init, reduced). kernelBoot runs once, on
+// one thread, before any CPU does; cpuBringup runs on each CPU as it comes
+// up and loads init_mm (the idle task's address space).
+
+import { INIT_MM, LOADED_MM_NONE, MM_LIVE, NO_MM, TASK_FREE, TLB_NR_DYN_ASIDS } from '../../native-layout/bits.js';
+import {
+  CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, CPU_NEXT_ASID,
+  CPU_STRIDE, KERNEL_BOOTED, MM_STATE, MM_STRIDE, RQ_ACTIVE_MM, RQ_CURR, RQ_HEAD, RQ_STRIDE, RQ_TAIL, TASK_MM,
+  TASK_NEXT, TASK_STATE, TASK_STRIDE,
+} from '../../native-layout/fields.js';
+import type { MachineMemory } from '../../native-layout/memory.js';
+import { initPtSlots } from '../hw/ptstore.js';
+import { type KernelCtx, makeKernelCtx } from './ctx.js';
+import { mmInitRecord } from './mm/mm.js';
+import { pgdAlloc, type FrameAllocator } from './mm/pgtable.js';
+import { PageAllocator } from './page_alloc/index.js';
+import { type SmpCtx, localIrqRestore, localIrqSave } from './smp.js';
+import { tlbInitThread } from './tlb/index.js';
+import { switchMmIrqsOff } from './tlb/switch-mm.js';
+
+export class KernelBootError extends Error {
+  override name = 'KernelBootError';
+}
+
+/**
+ * Boots the kernel objects on a machine whose zone is booted. k is any
+ * CPU's context on this thread (the page-table pages are charged to it).
+ */
+export function kernelBoot(k: KernelCtx): void {
+  const v = k.views;
+  const shape = k.mem.layout.shape;
+  // A reset: no translation cached from a previous life of this memory
+  // (its frames' generations start over with the zone).
+  v.tlb4k.fill(0);
+  v.tlbHuge.fill(0);
+  v.tlbVictim.fill(0);
+  v.psc.fill(0);
+  initPtSlots(v.ptSlots, shape.ptPages);
+  v.kernel.fill(0);
+  v.mm.fill(0);
+  v.vma.fill(0);
+  v.task.fill(0);
+  v.ptLock.fill(0);
+  for (let t = 0; t < shape.maxTasks; t++) {
+    v.task[t * TASK_STRIDE + TASK_STATE] = TASK_FREE;
+    v.task[t * TASK_STRIDE + TASK_MM] = NO_MM;
+    v.task[t * TASK_STRIDE + TASK_NEXT] = -1;
+  }
+  const pgd = pgdAlloc(k.env, k.cpu);
+  if (pgd < 0) throw new KernelBootError(`no memory for init_mm's PGD (${pgd})`);
+  // init_mm: one permanent user, plus one mm_count per CPU whose active_mm it is.
+  mmInitRecord(k, INIT_MM, pgd, 1, 1 + shape.cpus);
+  v.mm[INIT_MM * MM_STRIDE + MM_STATE] = MM_LIVE;
+  v.rq.fill(0);
+  for (let c = 0; c < shape.cpus; c++) {
+    const r = c * RQ_STRIDE;
+    v.rq[r + RQ_CURR] = -1;
+    v.rq[r + RQ_ACTIVE_MM] = INIT_MM;
+    v.rq[r + RQ_HEAD] = -1;
+    v.rq[r + RQ_TAIL] = -1;
+    const at = c * CPU_STRIDE;
+    v.cpu[at + CPU_LOADED_MM] = LOADED_MM_NONE;
+    v.cpu[at + CPU_LOADED_MM_ASID] = 0;
+    v.cpu[at + CPU_NEXT_ASID] = 0;
+    v.cpu[at + CPU_IS_LAZY] = 0;
+    v.cpu[at + CPU_INVALIDATE_OTHER] = 0;
+    for (let a = 0; a < TLB_NR_DYN_ASIDS; a++) {
+      v.cpu[at + CPU_CTX_ID + a] = 0;
+      v.cpu[at + CPU_CTX_TLB_GEN + a] = 0;
+    }
+  }
+  Atomics.store(v.kernel, KERNEL_BOOTED, 1);
+}
+
+/** The main thread's way in: boot the zone and the kernel objects of a fresh machine, acting as CPU 0. */
+export function bootMachine(mem: MachineMemory, smp: SmpCtx): KernelCtx {
+  const alloc = PageAllocator.boot(mem);
+  const k = makeKernelCtx(mem, smp, alloc);
+  kernelBoot(k);
+  return k;
+}
+
+/** A CPU thread's way in: attach to a booted machine as smp.cpu and load init_mm. */
+export function cpuBringup(mem: MachineMemory, smp: SmpCtx, alloc: FrameAllocator = new PageAllocator(mem)): KernelCtx {
+  if (Atomics.load(mem.views.kernel, KERNEL_BOOTED) === 0) throw new KernelBootError('the machine\'s kernel objects were not booted (kernelBoot)');
+  const k = makeKernelCtx(mem, smp, alloc);
+  tlbInitThread(mem.views.cpu);
+  const flags = localIrqSave(smp);
+  switchMmIrqsOff(k, INIT_MM);
+  localIrqRestore(smp, flags);
+  return k;
+}

@@ -1,0 +1,120 @@
+// One CPU's view of the emulated kernel: the SMP context it sends and takes
+// IPIs with, its MMU, the page allocator and page-table environment, the
+// kernel-object regions (mm, vma, task, rq) and the per-CPU scratch that
+// Linux keeps in per-CPU variables (the mmu_gather, a PteRef). Built once per
+// CPU, in the thread that runs that CPU.
+//
+// IPI functions receive the SmpCtx the target drained its queue with (the
+// engine's own, while quiescing), so kernel IPI handlers find their CPU's
+// KernelCtx through kernelOf(ctx.cpu): a per-thread table, one entry per CPU
+// this thread plays (one in a worker, several in single-thread tests).
+
+import { CPU_STRIDE, COUNTERS_STRIDE } from '../../native-layout/fields.js';
+import type { MachineMemory, MachineViews } from '../../native-layout/memory.js';
+import { Mmu } from '../hw/mmu.js';
+import type { SmpCtx } from './smp.js';
+import { type FrameAllocator, type PgtableEnv, PteRef, pgtableEnv } from './mm/pgtable.js';
+import { GFP_PGTABLE } from './page_alloc/gfp.js';
+import { MmuGather } from './mm/gather-state.js';
+
+export interface KernelCtx {
+  readonly cpu: number;
+  readonly cpus: number;
+  readonly smp: SmpCtx;
+  readonly mem: MachineMemory;
+  readonly views: MachineViews;
+  readonly mmu: Mmu;
+  readonly alloc: FrameAllocator;
+  readonly env: PgtableEnv;
+  /** Regions, for short names on the paths that use them. */
+  readonly cpuState: Int32Array;
+  readonly mm: Int32Array;
+  readonly vma: Int32Array;
+  readonly task: Int32Array;
+  readonly rq: Int32Array;
+  readonly kernel: Int32Array;
+  readonly frame: Int32Array;
+  readonly counters: Float64Array;
+  readonly cpuAt: number;
+  readonly countersAt: number;
+  readonly maxMms: number;
+  readonly maxTasks: number;
+  readonly maxVmas: number;
+  /** This CPU's mmu_gather (one per CPU, like the on-stack one; not re-entrant). */
+  readonly gather: MmuGather;
+  readonly ref: PteRef;
+  /** Snapshot scratch: a cpumask copy. */
+  readonly maskScratch: Int32Array;
+  /**
+   * Hardware model: translations the CPU prefetches right after a CR3 load
+   * during switch_mm (from the next mm's speculation range). 0 turns it off.
+   */
+  switchSpecFills: number;
+  /** xorshift32 state for the hardware's speculation choices. */
+  hwRng: number;
+  /** Hardware model: user accesses between two looks at the IPI line (IPI delivery latency). */
+  irqPollAccesses: number;
+  irqPollCountdown: number;
+}
+
+const kernels: (KernelCtx | undefined)[] = [];
+
+/** The KernelCtx this thread registered for `cpu`. */
+export function kernelOf(cpu: number): KernelCtx {
+  const k = kernels[cpu];
+  if (k === undefined) throw new Error(`CPU ${cpu} has no kernel context in this thread`);
+  return k;
+}
+
+/** Test hook: forget every CPU's context (single-thread tests build several machines). */
+export function resetKernels(): void {
+  kernels.length = 0;
+}
+
+export function makeKernelCtx(mem: MachineMemory, smp: SmpCtx, alloc: FrameAllocator): KernelCtx {
+  const v = mem.views;
+  const s = mem.layout.shape;
+  const cpu = smp.cpu;
+  const k: KernelCtx = {
+    cpu,
+    cpus: s.cpus,
+    smp,
+    mem,
+    views: v,
+    mmu: new Mmu(mem, cpu),
+    alloc,
+    env: pgtableEnv(mem, alloc, GFP_PGTABLE),
+    cpuState: v.cpu,
+    mm: v.mm,
+    vma: v.vma,
+    task: v.task,
+    rq: v.rq,
+    kernel: v.kernel,
+    frame: v.frame,
+    counters: v.counters,
+    cpuAt: cpu * CPU_STRIDE,
+    countersAt: cpu * COUNTERS_STRIDE,
+    maxMms: s.maxMms,
+    maxTasks: s.maxTasks,
+    maxVmas: s.maxVmas,
+    gather: new MmuGather(),
+    ref: new PteRef(),
+    maskScratch: new Int32Array(2),
+    switchSpecFills: 0,
+    hwRng: (0x9e3779b9 ^ Math.imul(cpu + 1, 0x85ebca6b)) | 1,
+    irqPollAccesses: 16,
+    irqPollCountdown: 16,
+  };
+  kernels[cpu] = k;
+  return k;
+}
+
+/** The hardware's own random stream (speculation targets). */
+export function hwRandom(k: KernelCtx): number {
+  let s = k.hwRng;
+  s ^= s << 13;
+  s ^= s >>> 17;
+  s ^= s << 5;
+  k.hwRng = s;
+  return s >>> 0;
+}

@@ -1,0 +1,116 @@
+// The user page-fault handler (mm/memory.c handle_mm_fault(), reduced to
+// private and shared anonymous memory): demand-zero on first touch, and
+// copy-on-write for a write to a page that fork left shared and read-only.
+// mmap_lock is held for read, the PTE table's lock around the PTE decision.
+
+import { PTE_RW, PTE_US, VM_READ, VM_SHARED, VM_WRITE } from '../../../native-layout/bits.js';
+import { FRAME_STRIDE, FR_CONTENT, MM_ANON_PAGES, MM_STRIDE, VMA_FLAGS } from '../../../native-layout/fields.js';
+import { writeFrame } from '../../hw/frames.js';
+import { downRead, upRead } from '../../sync/rwsem.js';
+import { spinLock, spinUnlock } from '../../sync/spinlock.js';
+import type { KernelCtx } from '../ctx.js';
+import { GFP_HIGHUSER_MOVABLE, __GFP_ZERO } from '../page_alloc/gfp.js';
+import { flushTlbPage } from '../tlb/flush-mm.js';
+import { mmPgd, mmapLockAt, ptlAt } from './mm.js';
+import { pageRefcount, putPage } from './page-ref.js';
+import { ENOMEM, changeProtection, lookupAddress, mapPte, pteAlloc, unmapLeaf } from './pgtable.js';
+import { pteLock, pteUnlock } from './ptlock.js';
+import { pteTableSlot } from './zap.js';
+import { findVma } from './vma.js';
+
+/** VM_FAULT_SIGSEGV: no mapping, or no permission (returned as -EFAULT). */
+export const FAULT_SIGSEGV = -14;
+/** VM_FAULT_OOM. */
+export const FAULT_OOM = ENOMEM;
+
+const PAGE = 4096;
+const GFP_USER_PAGE = GFP_HIGHUSER_MOVABLE;
+
+/** The PTE rights for a VMA's pages (vm_get_page_prot): user, writable if VM_WRITE. */
+export function vmPageProt(vmFlags: number): number {
+  return PTE_US | ((vmFlags & VM_WRITE) !== 0 ? PTE_RW : 0);
+}
+
+/**
+ * handle_mm_fault() for a user access to va in mm. Returns 0 when the access
+ * can be retried, FAULT_SIGSEGV or FAULT_OOM.
+ */
+export function handleMmFault(k: KernelCtx, mm: number, va: number, write: boolean): number {
+  const lock = mmapLockAt(mm);
+  downRead(k.mm, lock);
+  const vma = findVma(k, mm, Math.floor(va / PAGE));
+  let r = FAULT_SIGSEGV;
+  if (vma >= 0) {
+    const flags = k.vma[vma + VMA_FLAGS];
+    if ((flags & VM_READ) !== 0 && (!write || (flags & VM_WRITE) !== 0)) r = handlePteFault(k, mm, flags, va, write);
+  }
+  upRead(k.mm, lock);
+  return r;
+}
+
+function handlePteFault(k: KernelCtx, mm: number, vmFlags: number, va: number, write: boolean): number {
+  const root = mmPgd(k, mm);
+  const ref = k.ref;
+  let slot = pteTableSlot(k, root, va);
+  if (slot < 0) {
+    // __pte_alloc(): the levels above the PTE are populated under
+    // page_table_lock, so two threads faulting in a new region do not both
+    // install a table.
+    const ptl = ptlAt(mm);
+    spinLock(k.mm, ptl);
+    const w = pteAlloc(k.env, k.cpu, root, va);
+    spinUnlock(k.mm, ptl);
+    if (w < 0) return FAULT_OOM;
+    slot = pteTableSlot(k, root, va);
+  }
+  // The PTE table cannot go away under us: tables are freed only with
+  // mmap_lock held for write, and we hold it for read.
+  pteLock(k, slot);
+  let r = 0;
+  if (lookupAddress(k.env, root, va, ref) < 0) r = doAnonymousPage(k, mm, root, vmFlags, va);
+  else if (write && (ref.lo & PTE_RW) === 0) r = doWpPage(k, mm, root, vmFlags, va, ref.pfn);
+  // Otherwise another thread resolved it first (or the TLB entry that
+  // faulted was older than the PTE): the retry will find it.
+  pteUnlock(k, slot);
+  return r;
+}
+
+/** do_anonymous_page(): a zeroed page, mapped with the VMA's rights. No flush: nothing was cached for a none PTE. */
+function doAnonymousPage(k: KernelCtx, mm: number, root: number, vmFlags: number, va: number): number {
+  const pfn = k.alloc.allocPages(k.cpu, 0, GFP_USER_PAGE | __GFP_ZERO);
+  if (pfn < 0) return FAULT_OOM;
+  const e = mapPte(k.env, k.cpu, root, va - (va % PAGE), pfn, vmPageProt(vmFlags));
+  if (e < 0) {
+    k.alloc.freePages(k.cpu, pfn, 0);
+    return FAULT_OOM;
+  }
+  Atomics.add(k.mm, mm * MM_STRIDE + MM_ANON_PAGES, 1);
+  return 0;
+}
+
+/**
+ * do_wp_page(): a write to a read-only PTE in a writable VMA. If we are the
+ * page's only mapper (the other side of the fork already copied or exited)
+ * it is reused in place: making a PTE more permissive needs no flush. Else
+ * wp_page_copy(): copy, then ptep_clear_flush() the old PTE, install the
+ * copy, and only then drop our reference to the old page: the other mapper
+ * may drop its own at any time, and the page must not be freed while any
+ * CPU still translates our address to it.
+ */
+function doWpPage(k: KernelCtx, mm: number, root: number, vmFlags: number, va: number, old: number): number {
+  const prot = vmPageProt(vmFlags);
+  const base = va - (va % PAGE);
+  if ((vmFlags & VM_SHARED) !== 0 || pageRefcount(k, old) === 1) {
+    changeProtection(k.env, root, base, prot);
+    return 0;
+  }
+  const copy = k.alloc.allocPages(k.cpu, 0, GFP_USER_PAGE);
+  if (copy < 0) return FAULT_OOM;
+  const word = k.frame[old * FRAME_STRIDE + FR_CONTENT]! >>> 0;
+  writeFrame(k.frame, copy, word >>> 16, word & 0xffff);
+  unmapLeaf(k.env, root, base);
+  flushTlbPage(k, mm, Math.floor(va / PAGE));
+  mapPte(k.env, k.cpu, root, base, copy, prot);
+  putPage(k, old);
+  return 0;
+}

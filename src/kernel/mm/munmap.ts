@@ -1,0 +1,47 @@
+// munmap() (mm/vma.c do_vmi_munmap() + unmap_region()): with mmap_lock held
+// for write, take the range out of the VMAs, zap its PTEs, unlink the page
+// tables left empty, then flush and free through the mmu_gather. Freeing
+// tables is why this flush must reach lazy CPUs (freed_tables).
+
+import { downWrite, upWrite } from '../../sync/rwsem.js';
+import type { KernelCtx } from '../ctx.js';
+import { tlbFinishMmu, tlbGatherMmu, tlbRemoveTable } from './gather.js';
+import { mmPgd, mmapLockAt } from './mm.js';
+import { EINVAL, freePgtables } from './pgtable.js';
+import { vmaRemoveRange } from './vma.js';
+import { zapPteRange } from './zap.js';
+
+const PAGE = 4096;
+/** Pages covered by one PMD entry: free_pgtables works in whole PTE tables. */
+const PMD_PAGES = 512;
+
+/** Unmaps pages [start, start + pages). 0, EINVAL or ENOMEM (a VMA split found no slot). */
+export function sysMunmap(k: KernelCtx, mm: number, start: number, pages: number): number {
+  if (!(Number.isInteger(start) && Number.isInteger(pages) && pages > 0 && start >= 0)) return EINVAL;
+  const lock = mmapLockAt(mm);
+  downWrite(k.mm, lock);
+  const end = start + pages;
+  const r = vmaRemoveRange(k, mm, start, end);
+  if (r === 0) {
+    const g = tlbGatherMmu(k, mm, false);
+    zapPteRange(k, g, mm, start, end);
+    freeEmptyTables(k, mm, start, end);
+    tlbFinishMmu(k, g);
+  }
+  upWrite(k.mm, lock);
+  return r;
+}
+
+/**
+ * free_pgtables(): unlink the tables under [start, end) that map nothing
+ * into the gather (freed after the flush). A table is freed only if all of
+ * it is empty, so tables shared with neighbouring VMAs stay.
+ */
+export function freeEmptyTables(k: KernelCtx, mm: number, start: number, end: number): void {
+  const tables: number[] = [];
+  freePgtables(k.env, k.cpu, mmPgd(k, mm), start * PAGE, end * PAGE, tables);
+  if (tables.length === 0) return;
+  const lo = Math.floor(start / PMD_PAGES) * PMD_PAGES;
+  const hi = Math.ceil(end / PMD_PAGES) * PMD_PAGES;
+  for (const t of tables) tlbRemoveTable(k.gather, t, lo, hi);
+}

@@ -1,0 +1,78 @@
+// khugepaged's page-table retraction, reduced (mm/khugepaged.c
+// retract_page_tables() / collapse_pte_mapped_thp(): pmdp_collapse_flush()
+// then free the PTE table): a kernel thread, on whatever mm its CPU has
+// loaded, takes another process's mmap_lock for write and unlinks PTE
+// tables that map nothing. Each one is flushed with flush_tlb_range()
+// before it is freed. That flush must reach lazy CPUs: this is the path of
+// CVE-2025-22045, where flush_tlb_range said freed_tables = false.
+
+import { FRAME_STATE_MASK, FS_PAGETABLE, PTE_P, PTE_PS, PT_ENTRIES } from '../../../native-layout/bits.js';
+import { FRAME_STRIDE, FR_FLAGS, VMA_END, VMA_FLAGS, VMA_START } from '../../../native-layout/fields.js';
+import { clearEntry, entryWord, ptSlotOf, readHi, readLo } from '../../hw/ptstore.js';
+import { ptIndex, ptePfn } from '../../hw/pte.js';
+import { downWrite, upWrite } from '../../sync/rwsem.js';
+import { spinLock, spinUnlock } from '../../sync/spinlock.js';
+import type { KernelCtx } from '../ctx.js';
+import { flushTlbRange } from '../tlb/flush-mm.js';
+import { mmPgd, mmapLockAt, ptlAt } from './mm.js';
+import { freePgtablePage } from './pgtable.js';
+import { vmaAt } from './vma.js';
+
+const PAGE = 4096;
+const PMD_PAGES = 512;
+
+/** Word index of the PMD entry covering va, or -1 if the PMD table is missing. */
+function pmdEntryWord(k: KernelCtx, root: number, va: number): number {
+  const pt = k.env.pt;
+  let table = root;
+  for (let level = 4; level > 2; level--) {
+    const w = entryWord(ptSlotOf(k.frame, table), ptIndex(va, level));
+    const lo = readLo(pt, w);
+    if ((lo & PTE_P) === 0 || (lo & PTE_PS) !== 0) return -1;
+    table = ptePfn(lo, readHi(pt, w));
+  }
+  return entryWord(ptSlotOf(k.frame, table), ptIndex(va, 2));
+}
+
+function tableIsEmpty(k: KernelCtx, slot: number): boolean {
+  const pt = k.env.pt;
+  for (let i = 0; i < PT_ENTRIES; i++) {
+    const w = entryWord(slot, i);
+    if (Atomics.load(pt, w) !== 0) return false;
+  }
+  return true;
+}
+
+/** Unlinks and frees mm's empty PTE tables inside its VMAs. Returns how many. */
+export function retractEmptyPageTables(k: KernelCtx, mm: number): number {
+  const lock = mmapLockAt(mm);
+  downWrite(k.mm, lock);
+  const root = mmPgd(k, mm);
+  const v = k.vma;
+  const pt = k.env.pt;
+  let n = 0;
+  for (let i = 0; i < k.maxVmas; i++) {
+    const at = vmaAt(k, mm, i);
+    if (v[at + VMA_FLAGS] === 0) continue;
+    const first = Math.floor(v[at + VMA_START] / PMD_PAGES);
+    const last = Math.floor((v[at + VMA_END] - 1) / PMD_PAGES);
+    for (let chunk = first; chunk <= last; chunk++) {
+      const va = chunk * PMD_PAGES * PAGE;
+      const w = pmdEntryWord(k, root, va);
+      if (w < 0) continue;
+      const lo = readLo(pt, w);
+      if ((lo & PTE_P) === 0 || (lo & PTE_PS) !== 0) continue;
+      const table = ptePfn(lo, readHi(pt, w));
+      if ((k.frame[table * FRAME_STRIDE + FR_FLAGS] & FRAME_STATE_MASK) !== FS_PAGETABLE) continue;
+      if (!tableIsEmpty(k, ptSlotOf(k.frame, table))) continue;
+      spinLock(k.mm, ptlAt(mm));
+      clearEntry(pt, k.env.seq, w);
+      spinUnlock(k.mm, ptlAt(mm));
+      flushTlbRange(k, mm, chunk * PMD_PAGES, (chunk + 1) * PMD_PAGES);
+      freePgtablePage(k.env, k.cpu, table);
+      n++;
+    }
+  }
+  upWrite(k.mm, lock);
+  return n;
+}

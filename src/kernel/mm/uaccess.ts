@@ -1,0 +1,59 @@
+// A user-mode access by the task running on this CPU: through the MMU (TLB,
+// walk), and on a fault through the kernel's fault handler and back, as the
+// CPU re-executes the faulting instruction. The oracle watches the TLB-hit
+// path inside Mmu.access.
+
+import { FAULT_BAD_TABLE } from '../../hw/fault.js';
+import { readFrame, writeFrame } from '../../hw/frames.js';
+import type { KernelCtx } from '../ctx.js';
+import { pollIpis } from '../smp.js';
+import { handleMmFault } from './fault.js';
+
+/** An access kept faulting with the handler reporting success each time. */
+export class UserAccessError extends Error {
+  override name = 'UserAccessError';
+}
+
+const MAX_FAULT_RETRIES = 64;
+
+/** Translates va for a user access in mm, faulting pages in. The pfn, or FAULT_SIGSEGV / FAULT_OOM. */
+export function userAccess(k: KernelCtx, mm: number, va: number, write: boolean): number {
+  const mmu = k.mmu;
+  // User mode runs with interrupts on, but an IPI takes the hardware a
+  // while (~1 us, a few thousand instructions) to deliver: the CPU takes
+  // pending ones every irqPollAccesses user accesses (and at every op
+  // boundary), not before each one.
+  if (--k.irqPollCountdown <= 0) {
+    k.irqPollCountdown = k.irqPollAccesses;
+    pollIpis(k.smp);
+  }
+  for (let tries = 0; ; tries++) {
+    const pfn = mmu.access(va, write, true);
+    if (pfn >= 0) return pfn;
+    if (tries === MAX_FAULT_RETRIES) {
+      throw new UserAccessError(`CPU ${k.cpu}: user ${write ? 'write' : 'read'} of 0x${va.toString(16)} in mm ${mm} still faults (${pfn}) after ${tries} retries`);
+    }
+    if (pfn === FAULT_BAD_TABLE) {
+      // The walk went through a freed page table (the oracle has recorded
+      // it). Real hardware would have used garbage; we drop this PCID's
+      // cached walks and go on, so one violation does not end the run.
+      mmu.writeCr3(mmu.cr3Root, mmu.cr3Pcid, false);
+      continue;
+    }
+    const r = handleMmFault(k, mm, va, write);
+    if (r < 0) return r;
+  }
+}
+
+/** Reads the content word at va (>= 0), or FAULT_SIGSEGV / FAULT_OOM. */
+export function userRead(k: KernelCtx, mm: number, va: number): number {
+  const pfn = userAccess(k, mm, va, false);
+  return pfn < 0 ? pfn : readFrame(k.frame, pfn);
+}
+
+/** Writes (domain, secret) at va; returns the pfn written, or FAULT_SIGSEGV / FAULT_OOM. */
+export function userWrite(k: KernelCtx, mm: number, va: number, domain: number, secret: number): number {
+  const pfn = userAccess(k, mm, va, true);
+  if (pfn >= 0) writeFrame(k.frame, pfn, domain, secret);
+  return pfn;
+}

@@ -1,0 +1,70 @@
+// Zapping user PTEs into an mmu_gather (mm/memory.c zap_pte_range() and
+// unmap_page_range(), reduced to 4 KiB anonymous pages). One PTE table at a
+// time under its split lock; when the gather's page batch could overflow,
+// the batch is flushed and freed first, with the lock dropped (the forced
+// flush of zap_pte_range).
+
+import { FRAME_STATE_MASK, FS_PAGETABLE, PTE_P, PTE_PS } from '../../../native-layout/bits.js';
+import { FRAME_STRIDE, FR_FLAGS, MM_ANON_PAGES, MM_STRIDE } from '../../../native-layout/fields.js';
+import { clearEntry, entryWord, ptSlotOf, readHi, readLo } from '../../hw/ptstore.js';
+import { ptIndex, ptePfn } from '../../hw/pte.js';
+import type { KernelCtx } from '../ctx.js';
+import { tlbBatchRoom, tlbFlushMmu, tlbRemovePage } from './gather.js';
+import type { MmuGather } from './gather-state.js';
+import { mmPgd } from './mm.js';
+import { pteLock, pteUnlock } from './ptlock.js';
+
+const PAGE = 4096;
+/** Pages per PTE table. */
+export const PTRS_PER_PTE = 512;
+
+/**
+ * The page-table store slot of the PTE table covering va, or -1 if a level
+ * above it is missing (or maps a huge page). Lock-free: tables are unlinked
+ * only with mmap_lock held for write, which the callers exclude.
+ */
+export function pteTableSlot(k: KernelCtx, root: number, va: number): number {
+  const pt = k.env.pt;
+  const frame = k.frame;
+  let table = root;
+  for (let level = 4; level > 1; level--) {
+    if ((frame[table * FRAME_STRIDE + FR_FLAGS] & FRAME_STATE_MASK) !== FS_PAGETABLE) return -1;
+    const w = entryWord(ptSlotOf(frame, table), ptIndex(va, level));
+    const lo = readLo(pt, w);
+    if ((lo & PTE_P) === 0 || (lo & PTE_PS) !== 0) return -1;
+    table = ptePfn(lo, readHi(pt, w));
+  }
+  return ptSlotOf(frame, table);
+}
+
+/** Clears every present PTE of mm in [start, end) (pages) into g. Returns the pages cleared. */
+export function zapPteRange(k: KernelCtx, g: MmuGather, mm: number, start: number, end: number): number {
+  const pt = k.env.pt;
+  const seq = k.env.seq;
+  const root = mmPgd(k, mm);
+  let cleared = 0;
+  let vpn = start;
+  while (vpn < end) {
+    const chunkEnd = Math.min(end, (Math.floor(vpn / PTRS_PER_PTE) + 1) * PTRS_PER_PTE);
+    const slot = pteTableSlot(k, root, vpn * PAGE);
+    if (slot < 0) {
+      vpn = chunkEnd;
+      continue;
+    }
+    if (tlbBatchRoom(g) < chunkEnd - vpn) tlbFlushMmu(k, g);
+    pteLock(k, slot);
+    for (let v = vpn; v < chunkEnd; v++) {
+      const w = entryWord(slot, v & (PTRS_PER_PTE - 1));
+      if ((readLo(pt, w) & PTE_P) === 0) continue;
+      const hi = readHi(pt, w);
+      const lo = clearEntry(pt, seq, w);
+      if ((lo & PTE_P) === 0) continue;
+      tlbRemovePage(g, ptePfn(lo, hi), v);
+      cleared++;
+    }
+    pteUnlock(k, slot);
+    vpn = chunkEnd;
+  }
+  if (cleared > 0) Atomics.sub(k.mm, mm * MM_STRIDE + MM_ANON_PAGES, cleared);
+  return cleared;
+}

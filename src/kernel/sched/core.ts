@@ -1,0 +1,93 @@
+// schedule() and context_switch() (kernel/sched/core.c), reduced: round
+// robin over the CPU's run queue, with migration done by the caller's
+// choice of queue for the task being switched out.
+//
+// Memory-management side, as context_switch() does it: a user task gets
+// its mm loaded (switch_mm_irqs_off) and becomes the CPU's active_mm; a
+// kernel thread keeps the previous active_mm loaded and enters lazy TLB
+// mode. Each CPU holds an mm_count on its active_mm, dropped in
+// finish_task_switch() once the switch is over (the drop may free the mm).
+
+import { NO_MM, TASK_DEAD, TASK_RUNNABLE, TASK_RUNNING } from '../../../native-layout/bits.js';
+import { RQ_ACTIVE_MM, RQ_CURR, RQ_STRIDE, TASK_MM, TASK_STATE, TASK_STRIDE } from '../../../native-layout/fields.js';
+import type { KernelCtx } from '../ctx.js';
+import { mmdrop, mmgrab } from '../mm/mm.js';
+import { localIrqRestore, localIrqSave } from '../smp.js';
+import { enterLazyTlb, switchMmIrqsOff } from '../tlb/switch-mm.js';
+import { dequeueTask, enqueueTask } from './rq.js';
+import { taskRelease } from './task.js';
+
+export function currentTask(k: KernelCtx): number {
+  return k.rq[k.cpu * RQ_STRIDE + RQ_CURR];
+}
+
+export function activeMm(k: KernelCtx): number {
+  return k.rq[k.cpu * RQ_STRIDE + RQ_ACTIVE_MM];
+}
+
+/** context_switch(): next (-1: idle) becomes current; returns the mm to mmdrop after the switch, or -1. */
+function contextSwitch(k: KernelCtx, next: number): number {
+  const rqAt = k.cpu * RQ_STRIDE;
+  const flags = localIrqSave(k.smp);
+  const nextMm = next >= 0 ? k.task[next * TASK_STRIDE + TASK_MM] : NO_MM;
+  const prevActive = k.rq[rqAt + RQ_ACTIVE_MM];
+  let drop = -1;
+  if (nextMm === NO_MM) {
+    // A kernel thread (or idle) borrows the active mm: no CR3 write.
+    enterLazyTlb(k);
+  } else {
+    switchMmIrqsOff(k, nextMm);
+    if (prevActive !== nextMm) {
+      mmgrab(k, nextMm);
+      k.rq[rqAt + RQ_ACTIVE_MM] = nextMm;
+      drop = prevActive;
+    }
+  }
+  k.rq[rqAt + RQ_CURR] = next;
+  if (next >= 0) Atomics.store(k.task, next * TASK_STRIDE + TASK_STATE, TASK_RUNNING);
+  localIrqRestore(k.smp, flags);
+  return drop;
+}
+
+/**
+ * __schedule() once the next task is picked: switch from the current task
+ * to `next` (-1: idle). The task switched out is released if it exited,
+ * queued on `requeueCpu` (another CPU's queue: migration), or, with
+ * requeueCpu -1, left off every queue (a kernel thread going back to sleep;
+ * whoever wakes it switches to it). Returns next.
+ */
+export function switchToTask(k: KernelCtx, next: number, requeueCpu: number): number {
+  const prev = currentTask(k);
+  if (next === prev) return next;
+  const prevDead = prev >= 0 && Atomics.load(k.task, prev * TASK_STRIDE + TASK_STATE) === TASK_DEAD;
+  const drop = contextSwitch(k, next);
+  // finish_task_switch(): prev is off this CPU now.
+  if (drop >= 0) mmdrop(k, drop);
+  if (prev >= 0) {
+    if (prevDead) taskRelease(k, prev);
+    else {
+      Atomics.store(k.task, prev * TASK_STRIDE + TASK_STATE, TASK_RUNNABLE);
+      if (requeueCpu >= 0) enqueueTask(k, requeueCpu, prev);
+    }
+  }
+  return next;
+}
+
+/**
+ * schedule(), round robin: the next queued task, or the current one if
+ * nothing else is runnable (idle if it exited). The one switched out goes
+ * to requeueCpu's queue.
+ */
+export function schedule(k: KernelCtx, requeueCpu: number): number {
+  const prev = currentTask(k);
+  const prevDead = prev >= 0 && Atomics.load(k.task, prev * TASK_STRIDE + TASK_STATE) === TASK_DEAD;
+  const next = dequeueTask(k);
+  if (next < 0 && !prevDead && prev >= 0) return prev;
+  return switchToTask(k, next, requeueCpu);
+}
+
+/** wake_up_new_task(): a TASK_NEW task joins cpu's queue. */
+export function wakeUpNewTask(k: KernelCtx, tid: number, cpu: number): void {
+  Atomics.store(k.task, tid * TASK_STRIDE + TASK_STATE, TASK_RUNNABLE);
+  enqueueTask(k, cpu, tid);
+}

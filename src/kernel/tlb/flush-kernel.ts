@@ -1,0 +1,57 @@
+// Kernel-address flushes, as arch/x86/mm/tlb.c flush_tlb_kernel_range(),
+// do_kernel_range_flush(), flush_tlb_all() and do_flush_tlb_all(). Kernel
+// mappings are in every address space and may be global, so there is no
+// generation and no mm_cpumask: every online CPU is interrupted, idle and
+// lazy ones included, and each uses INVLPG (which drops global entries too)
+// or a flush of everything.
+
+import { C } from '../../../native-layout/counters.js';
+import type { KernelCtx } from '../ctx.js';
+import { kernelOf } from '../ctx.js';
+import { type SmpCtx, onEachCpu } from '../smp.js';
+import { FlushError, TLB_SINGLE_PAGE_FLUSH_CEILING } from './flush-mm.js';
+import { irqsOff } from './flush-func.js';
+import { IPI_FLUSH_KERNEL_RANGE, IPI_FLUSH_TLB_ALL } from './ipi-ids.js';
+
+const PAGE = 4096;
+const SPLIT = 2 ** 32;
+
+function count(k: KernelCtx, initiator: boolean): void {
+  k.counters[k.countersAt + (initiator ? C.flushesLocal : C.flushesRemote)] += 1;
+}
+
+/** do_kernel_range_flush(): info = (vpn low word, vpn high word, pages or -1 for all, initiator). */
+export function doKernelRangeFlush(ctx: SmpCtx, vpnLo: number, vpnHi: number, pages: number, initiator: number): void {
+  const k = kernelOf(ctx.cpu);
+  count(k, initiator === k.cpu);
+  if (pages < 0) {
+    k.mmu.flushTlbAll();
+    k.counters[k.countersAt + C.flushesFull] += 1;
+    return;
+  }
+  const vpn = (vpnLo >>> 0) + vpnHi * SPLIT;
+  for (let i = 0; i < pages; i++) k.mmu.invlpg((vpn + i) * PAGE);
+}
+
+/** flush_tlb_kernel_range(start, end) in bytes (kernel-half addresses allowed). */
+export function flushTlbKernelRange(k: KernelCtx, startVa: number, endVa: number): void {
+  if (irqsOff(k)) throw new FlushError(`CPU ${k.cpu}: flush_tlb_kernel_range with interrupts disabled`);
+  const vpn = Math.floor(startVa / PAGE);
+  const pages = Math.ceil(endVa / PAGE) - vpn;
+  const all = pages > TLB_SINGLE_PAGE_FLUSH_CEILING;
+  onEachCpu(k.smp, IPI_FLUSH_KERNEL_RANGE, vpn % SPLIT | 0, Math.floor(vpn / SPLIT), all ? -1 : pages, k.cpu, true);
+}
+
+/** do_flush_tlb_all(): __flush_tlb_all, globals included. */
+export function doFlushTlbAll(ctx: SmpCtx, initiator: number): void {
+  const k = kernelOf(ctx.cpu);
+  count(k, initiator === k.cpu);
+  k.mmu.flushTlbAll();
+  k.counters[k.countersAt + C.flushesFull] += 1;
+}
+
+/** flush_tlb_all(): every CPU drops everything. Flushing more than needed is always allowed; no generation moves. */
+export function flushTlbAll(k: KernelCtx): void {
+  if (irqsOff(k)) throw new FlushError(`CPU ${k.cpu}: flush_tlb_all with interrupts disabled`);
+  onEachCpu(k.smp, IPI_FLUSH_TLB_ALL, k.cpu, 0, 0, 0, true);
+}

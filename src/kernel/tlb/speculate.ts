@@ -1,0 +1,27 @@
+// The hardware's speculative translation fills (SEMANTICS.md §1): at any
+// moment a CPU may walk and cache a present translation under its current
+// CR3 that no instruction touched, user addresses included while it runs a
+// kernel thread on a borrowed (lazy) mm. Which addresses is the hardware's
+// business; to make the fills land where the workloads' pages are, each mm
+// names where they aim: specPages pages at the start of each of specChunks
+// consecutive 2 MiB chunks from specStart (one chunk per thread region).
+
+import { MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE } from '../../../native-layout/fields.js';
+import { type KernelCtx, hwRandom } from '../ctx.js';
+
+const PAGE = 4096;
+const CHUNK_PAGES = 512;
+
+/** Up to n speculative fills from mm's speculation range under the current CR3. */
+export function speculate(k: KernelCtx, mm: number, n: number): void {
+  if (mm < 0) return;
+  const at = mm * MM_STRIDE;
+  const pages = k.mm[at + MM_SPEC_PAGES];
+  if (pages <= 0) return;
+  const chunks = Math.max(1, k.mm[at + MM_SPEC_CHUNKS]);
+  const start = k.mm[at + MM_SPEC_START];
+  for (let i = 0; i < n; i++) {
+    const r = hwRandom(k) % (pages * chunks);
+    k.mmu.specFill((start + Math.floor(r / pages) * CHUNK_PAGES + (r % pages)) * PAGE);
+  }
+}

@@ -1,0 +1,133 @@
+// Switching address spaces, as arch/x86/mm/tlb.c switch_mm_irqs_off(),
+// load_new_mm_cr3() and enter_lazy_tlb(). Runs on the switching CPU with
+// interrupts off, so a flush IPI aimed at it waits until the switch is
+// complete and then finds loaded_mm and the ctx generation consistent.
+
+import {
+  INIT_MM, LOADED_MM_SWITCHING,
+} from '../../../native-layout/bits.js';
+import {
+  CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_IRQS_DISABLED, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, MM_CPUMASK,
+  MM_CTX_ID, MM_PGD, MM_STRIDE, MM_TLB_GEN,
+} from '../../../native-layout/fields.js';
+import { BUG, injected } from '../../check/bugs.js';
+import { cpumaskSetCpu, cpumaskTestCpu } from '../../sync/cpumask.js';
+import type { KernelCtx } from '../ctx.js';
+import { ASID_FRESH, ASID_MASK, ASID_NEED_FLUSH, chooseNewAsid, kernPcid } from './asid.js';
+import { speculate } from './speculate.js';
+
+const BUG_SWITCH_MM_NO_FENCE = BUG['switch-mm-no-fence']!;
+
+export class SwitchMmError extends Error {
+  override name = 'SwitchMmError';
+}
+
+/** load_new_mm_cr3(): CR3 = (pgd, kPCID), NOFLUSH unless the PCID must be flushed. */
+export function loadNewMmCr3(k: KernelCtx, pgd: number, asid: number, needFlush: boolean): void {
+  k.mmu.writeCr3(pgd, kernPcid(asid), !needFlush);
+}
+
+/**
+ * smp_mb(): a full barrier. Any Atomics read-modify-write is one; this one
+ * changes nothing (an OR with 0 on a word only this CPU writes).
+ */
+function smpMb(k: KernelCtx): void {
+  Atomics.or(k.cpuState, k.cpuAt + CPU_IRQS_DISABLED, 0);
+}
+
+/**
+ * switch_mm_irqs_off(): make `next` this CPU's loaded mm.
+ *
+ * Same mm (a thread switch, or back from a kernel thread): nothing to do
+ * unless we were lazy, in which case flushes were skipped meanwhile and the
+ * generation tells whether to flush.
+ *
+ * Different mm: publish SWITCHING, make sure our bit is in next's cpumask,
+ * and only then read next's tlb_gen. That is one half of a store-buffering
+ * pair whose other half is flush_tlb_mm_range() bumping tlb_gen and then
+ * reading loaded_mm and the cpumask. With the barrier between our store and
+ * our load, at least one side sees the other: either we read the new
+ * generation and flush here, or the flusher sees SWITCHING (or next) and IPIs
+ * us. Without it both can read the old values, and neither flushes.
+ */
+export function switchMmIrqsOff(k: KernelCtx, next: number): void {
+  const st = k.cpuState;
+  const at = k.cpuAt;
+  if (st[at + CPU_IRQS_DISABLED] === 0) throw new SwitchMmError(`CPU ${k.cpu}: switch_mm_irqs_off with interrupts enabled`);
+  const mm = k.mm;
+  const nextAt = next * MM_STRIDE;
+  const prev = st[at + CPU_LOADED_MM];
+  const prevAsid = st[at + CPU_LOADED_MM_ASID];
+  const wasLazy = st[at + CPU_IS_LAZY] !== 0;
+  // is_lazy is read by remote senders (should_flush_tlb): a store they see.
+  if (wasLazy) Atomics.store(st, at + CPU_IS_LAZY, 0);
+
+  let asid: number;
+  let needFlush: boolean;
+  let fresh = false;
+  let nextTlbGen: number;
+  if (prev === next) {
+    if (!wasLazy) return;
+    // Back from lazy mode. Flushes of this mm skipped us while we were lazy
+    // (should_flush_tlb), counting on this check: read tlb_gen only after
+    // is_lazy = false is visible, or a flush that read is_lazy == true could
+    // also be missed by the read below.
+    if (!cpumaskTestCpu(mm, nextAt + MM_CPUMASK, k.cpu)) cpumaskSetCpu(mm, nextAt + MM_CPUMASK, k.cpu);
+    else smpMb(k);
+    nextTlbGen = Atomics.load(mm, nextAt + MM_TLB_GEN);
+    if (st[at + CPU_CTX_TLB_GEN + prevAsid] === nextTlbGen) return;
+    asid = prevAsid;
+    needFlush = true;
+  } else {
+    // SWITCHING: from here until loaded_mm = next, this CPU may hold
+    // translations of either mm, and a flusher must treat it as running
+    // next (should_flush_tlb; injectable as ignore-switching-window).
+    Atomics.store(st, at + CPU_LOADED_MM, LOADED_MM_SWITCHING);
+    if (next !== INIT_MM && !cpumaskTestCpu(mm, nextAt + MM_CPUMASK, k.cpu)) {
+      // The atomic OR is the full barrier of the pair.
+      cpumaskSetCpu(mm, nextAt + MM_CPUMASK, k.cpu);
+    } else if (injected[BUG_SWITCH_MM_NO_FENCE] === 0) {
+      // Bit already set: no atomic RMW above, so an explicit barrier
+      // (CVE-2025-40174 was its absence; Atomics.store above happens to
+      // fence on x86 hosts, so this bug is not yet observable here).
+      smpMb(k);
+    }
+    nextTlbGen = Atomics.load(mm, nextAt + MM_TLB_GEN);
+    const r = chooseNewAsid(k, next, nextTlbGen);
+    asid = r & ASID_MASK;
+    needFlush = (r & ASID_NEED_FLUSH) !== 0;
+    fresh = (r & ASID_FRESH) !== 0;
+  }
+
+  if (needFlush || fresh) {
+    // Recording the generation before the CR3 write is safe: interrupts are
+    // off, so no flush can run here between the two, and any flush for a
+    // later generation finds this one behind and flushes again.
+    st[at + CPU_CTX_ID + asid] = mm[nextAt + MM_CTX_ID];
+    st[at + CPU_CTX_TLB_GEN + asid] = nextTlbGen;
+  }
+  loadNewMmCr3(k, mm[nextAt + MM_PGD], asid, needFlush);
+  // The hardware starts prefetching translations of the new address space
+  // at once. This is also what keeps the SWITCHING window open long
+  // enough for a concurrent flusher to land in it.
+  if (k.switchSpecFills > 0) speculate(k, next, k.switchSpecFills);
+
+  st[at + CPU_LOADED_MM_ASID] = asid;
+  Atomics.store(st, at + CPU_LOADED_MM, next);
+}
+
+/**
+ * enter_lazy_tlb(): a kernel thread runs on whatever mm was loaded. Its CR3
+ * stays (no switch cost), and is_lazy tells flushers they may skip us until
+ * we come back (switch_mm_irqs_off catches up by generation), except when
+ * page tables are freed: our CR3 still points at them.
+ */
+export function enterLazyTlb(k: KernelCtx): void {
+  if (k.cpuState[k.cpuAt + CPU_LOADED_MM] === INIT_MM) return;
+  Atomics.store(k.cpuState, k.cpuAt + CPU_IS_LAZY, 1);
+}
+
+/** This CPU's loaded mm (or LOADED_MM_NONE / LOADED_MM_SWITCHING). */
+export function loadedMm(k: KernelCtx): number {
+  return k.cpuState[k.cpuAt + CPU_LOADED_MM];
+}

@@ -1,0 +1,50 @@
+// The per-CPU kernel thread: runs on the borrowed mm in lazy TLB mode (the
+// runner's speculation then walks user addresses of that mm), churns a
+// kernel page through the allocator so freed frames get reused fast, and
+// now and then acts as khugepaged on some process: retracting its empty
+// PTE tables, flushed with flush_tlb_range.
+
+import { MM_LIVE } from '../../../native-layout/bits.js';
+import { MM_STATE, MM_STRIDE } from '../../../native-layout/fields.js';
+import { writeFrame } from '../../hw/frames.js';
+import type { KernelCtx } from '../../kernel/ctx.js';
+import { mmput } from '../../kernel/mm/exit.js';
+import { mmgetNotZero } from '../../kernel/mm/mm.js';
+import { retractEmptyPageTables } from '../../kernel/mm/retract.js';
+import { GFP_KERNEL } from '../../kernel/page_alloc/gfp.js';
+import { speculate } from '../../kernel/tlb/speculate.js';
+import { loadedMm } from '../../kernel/tlb/switch-mm.js';
+import type { MmCpu } from './runner.js';
+
+/** Content domain of kernel data. */
+const KERNEL_DOMAIN = 0;
+
+/** Speculative walks per kernel-thread op: kernel code touches a lot of memory, and the walker follows. */
+const LAZY_SPEC_FILLS = 8;
+
+export function kthreadStep(k: KernelCtx, _tid: number, cpu: MmCpu): void {
+  cpu.stats.kthreadSteps++;
+  // Lazy: CR3 still holds the borrowed mm, and the hardware may walk its
+  // user half at any time (through its paging-structure caches too).
+  speculate(k, loadedMm(k), LAZY_SPEC_FILLS);
+  const pfn = k.alloc.allocPages(k.cpu, 0, GFP_KERNEL);
+  if (pfn >= 0) {
+    writeFrame(k.frame, pfn, KERNEL_DOMAIN, 1 + cpu.rng.below(0xfffe));
+    k.alloc.freePages(k.cpu, pfn, 0);
+    cpu.stats.kernelPages++;
+  }
+  const p = cpu.opts.khugepagedPercent;
+  if (p > 0 && cpu.rng.below(100) < p) khugepagedPass(k, cpu);
+}
+
+function khugepagedPass(k: KernelCtx, cpu: MmCpu): void {
+  const start = 1 + cpu.rng.below(k.maxMms - 1);
+  for (let i = 0; i < k.maxMms - 1; i++) {
+    const mm = 1 + ((start - 1 + i) % (k.maxMms - 1));
+    if (Atomics.load(k.mm, mm * MM_STRIDE + MM_STATE) !== MM_LIVE) continue;
+    if (!mmgetNotZero(k, mm)) continue;
+    cpu.stats.retracted += retractEmptyPageTables(k, mm);
+    mmput(k, mm);
+    return;
+  }
+}

@@ -1,0 +1,62 @@
+// The one-time set-up of an mm scenario, on the main thread before any CPU
+// runs: boot the allocator and the kernel objects, create the processes
+// and their threads, one kernel thread per CPU, and spread them over the
+// run queues.
+
+import { NO_MM, TASK_RUNNABLE } from '../../../native-layout/bits.js';
+import { MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE } from '../../../native-layout/fields.js';
+import { bootMachine } from '../../kernel/boot.js';
+import type { KernelCtx } from '../../kernel/ctx.js';
+import { mmAlloc, mmget } from '../../kernel/mm/mm.js';
+import { wakeUpNewTask } from '../../kernel/sched/core.js';
+import { setTaskState, taskAlloc } from '../../kernel/sched/task.js';
+import { makeSmpCtx } from '../../kernel/smp.js';
+import type { SetupCtx } from '../program.js';
+import { KIND_KTHREAD, USER_BASE_VPN, W_INDEX, W_NTHREADS, W_PAGES, W_REGION, chunkVpn, setTw } from './common.js';
+import { type CommonOptions, ScenarioOptionError } from './options.js';
+
+export interface ProcessPlan {
+  readonly threads: number;
+  /** Task kind of thread i. */
+  kindOf(i: number): number;
+  /** Program state of a new thread beyond the common words; may map its memory. */
+  init?(k: KernelCtx, tid: number, mm: number, i: number): void;
+}
+
+/** Boots the machine and creates the processes; returns CPU 0's (main-thread) kernel context. */
+export function setupMmMachine(
+  ctx: SetupCtx, scenario: string, o: CommonOptions, plans: readonly ProcessPlan[], specPages: number, specChunks = -1,
+): KernelCtx {
+  const k = bootMachine(ctx.mem, makeSmpCtx(ctx.mem, 0, ctx.epochMs));
+  const shape = ctx.mem.layout.shape;
+  const tasks = plans.reduce((n, p) => n + p.threads, 0) + (o.kthreads > 0 ? ctx.cpus : 0);
+  if (tasks > shape.maxTasks) throw new ScenarioOptionError(`${scenario}: ${tasks} tasks do not fit in maxTasks ${shape.maxTasks}: use fewer threads`);
+  if (plans.length >= shape.maxMms) throw new ScenarioOptionError(`${scenario}: ${plans.length} processes do not fit in maxMms ${shape.maxMms}`);
+  let next = 0;
+  for (const plan of plans) {
+    const mm = mmAlloc(k);
+    if (mm < 0) throw new ScenarioOptionError(`${scenario}: no memory for process ${plans.indexOf(plan)}`);
+    const at = mm * MM_STRIDE;
+    k.mm[at + MM_SPEC_START] = USER_BASE_VPN;
+    k.mm[at + MM_SPEC_PAGES] = specPages;
+    k.mm[at + MM_SPEC_CHUNKS] = specChunks > 0 ? specChunks : plan.threads;
+    for (let i = 0; i < plan.threads; i++) {
+      if (i > 0) mmget(k, mm);
+      const tid = taskAlloc(k, mm, plan.kindOf(i), -1, -1);
+      setTw(k, tid, W_REGION, chunkVpn(i));
+      setTw(k, tid, W_PAGES, o.pages);
+      setTw(k, tid, W_INDEX, i);
+      setTw(k, tid, W_NTHREADS, plan.threads);
+      plan.init?.(k, tid, mm, i);
+      wakeUpNewTask(k, tid, next++ % ctx.cpus);
+    }
+  }
+  // Per-CPU kernel threads sleep off every queue; their CPU wakes them (runner.ts).
+  for (let c = 0; c < ctx.cpus && o.kthreads > 0; c++) setTaskState(k, taskAlloc(k, NO_MM, KIND_KTHREAD, c, -1), TASK_RUNNABLE);
+  return k;
+}
+
+/** The processes of a scenario: procs x threads ('threads' mode) or threads x 1 ('processes'). */
+export function processShape(o: CommonOptions): { procs: number; threads: number } {
+  return o.mode === 'threads' ? { procs: o.procs, threads: o.threads } : { procs: o.threads, threads: 1 };
+}

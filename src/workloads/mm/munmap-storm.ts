@@ -1,0 +1,86 @@
+// munmap-storm: threads of one process mmap a range of their chunk, touch
+// it, munmap it, and check that the range now faults; sizes straddle the
+// 33-page flush ceiling, and each unmap empties the thread's PTE table, so
+// page tables are freed too (a flush that must reach lazy CPUs).
+// Asserts: pages read back what was written; an unmapped page segfaults;
+// a sibling's page is zero, this process's data, or unmapped.
+//
+// Defaults differ from the common ones: procs (2) processes, so CPUs also
+// switch between address spaces, and they switch at every op (slice 1)
+// with 16 translations prefetched at each switch (switchSpec): CPUs keep
+// entering address spaces that other CPUs are unmapping from.
+
+import { VM_READ, VM_WRITE } from '../../../native-layout/bits.js';
+import { checkMachineAtEnd } from '../../check/machine-check.js';
+import type { KernelCtx } from '../../kernel/ctx.js';
+import { sysMmap } from '../../kernel/mm/mmap.js';
+import { sysMunmap } from '../../kernel/mm/munmap.js';
+import { taskMm } from '../../kernel/sched/task.js';
+import type { CpuProgram, ProgramCtx, Scenario, SetupCtx } from '../program.js';
+import { CHUNK_PAGES, KIND_MUNMAP_STORM, W_AUX0, W_AUX1, W_ITER, W_PHASE, W_REGION, mmDomain, secretOf, setTw, tw } from './common.js';
+import { processShape, setupMmMachine } from './machine.js';
+import { commonOptions } from './options.js';
+import { MmCpu } from './runner.js';
+import { mmPrograms } from './tlb-flush2.js';
+import { expectSegv, peekSiblings, touchPages } from './user-ops.js';
+
+const NAME = 'munmap-storm';
+/** Range sizes: around the 33-page ceiling, and a few small and large ones. */
+export const MUNMAP_SIZES = [1, 3, 8, 32, 33, 34, 40, 64] as const;
+const MAX_SIZE = 64;
+const PH_MAP = 0;
+const PH_TOUCH = 1;
+const PH_UNMAP = 2;
+
+export function munmapStormStep(k: KernelCtx, tid: number, cpu: MmCpu): void {
+  const mm = taskMm(k, tid);
+  const region = tw(k, tid, W_REGION);
+  const iter = tw(k, tid, W_ITER);
+  const domain = mmDomain(k, mm);
+  const phase = tw(k, tid, W_PHASE);
+  if (phase === PH_MAP) {
+    const size = MUNMAP_SIZES[cpu.rng.below(MUNMAP_SIZES.length)]!;
+    // Start in the first MAX_SIZE pages, where the siblings peek.
+    const start = region + cpu.rng.below(MAX_SIZE - size + 1);
+    if (sysMmap(k, mm, start, size, VM_READ | VM_WRITE) === 0) {
+      cpu.stats.mmaps++;
+      setTw(k, tid, W_AUX0, start);
+      setTw(k, tid, W_AUX1, size);
+      setTw(k, tid, W_PHASE, PH_TOUCH);
+    }
+  } else if (phase === PH_TOUCH) {
+    touchPages(k, cpu, tid, mm, tw(k, tid, W_AUX0), tw(k, tid, W_AUX1), domain, (i) => secretOf(tid, iter, i));
+    setTw(k, tid, W_PHASE, PH_UNMAP);
+  } else {
+    const start = tw(k, tid, W_AUX0);
+    const size = tw(k, tid, W_AUX1);
+    sysMunmap(k, mm, start, size);
+    cpu.stats.munmaps++;
+    // The last page first: past the ceiling when the range is above it.
+    expectSegv(k, cpu, tid, mm, start + size - 1 - (iter % size));
+    setTw(k, tid, W_ITER, iter + 1);
+    setTw(k, tid, W_PHASE, PH_MAP);
+  }
+  if (cpu.opts.peekPercent > 0 && cpu.rng.below(100) < cpu.opts.peekPercent) peekSiblings(k, cpu, tid, mm, domain, MAX_SIZE, 4, true);
+}
+
+const PROGRAMS = mmPrograms({ [KIND_MUNMAP_STORM]: munmapStormStep });
+
+const options = (ctx: { options: ProgramCtx['options']; cpus: number }) =>
+  commonOptions(NAME, ctx.options, ctx.cpus, { procs: 2, pages: MAX_SIZE, slice: 1, switchSpec: 16 });
+
+export const munmapStorm: Scenario = {
+  name: NAME,
+  description: 'threads mmap, touch and munmap ranges around the 33-page flush ceiling, freeing page tables each time',
+  memBytes: 16 * 2 ** 20,
+  setup(ctx: SetupCtx): void {
+    const o = options(ctx);
+    const { procs, threads } = processShape(o);
+    const plan = { threads, kindOf: () => KIND_MUNMAP_STORM };
+    setupMmMachine(ctx, NAME, o, Array.from({ length: procs }, () => plan), Math.min(MAX_SIZE, CHUNK_PAGES));
+  },
+  create(ctx: ProgramCtx): CpuProgram {
+    return new MmCpu(ctx, options(ctx), PROGRAMS);
+  },
+  endCheck: checkMachineAtEnd,
+};

@@ -1,0 +1,73 @@
+// Options of the mm scenarios: read once, validated at the edge (the
+// set-up on the main thread meets them first), with one-line errors naming
+// the value and the range. Unknown keys are left alone: the CLI passes its
+// own (variant) to every scenario.
+
+import type { ScenarioOptions } from '../program.js';
+
+export class ScenarioOptionError extends RangeError {
+  override name = 'ScenarioOptionError';
+}
+
+export function intOption(scenario: string, o: ScenarioOptions, name: string, dflt: number, min: number, max: number): number {
+  const v = o[name] ?? dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new ScenarioOptionError(`${scenario} option ${name}=${String(v)} is invalid: use an integer in ${min}..${max}`);
+  }
+  return v;
+}
+
+export function choiceOption<T extends string>(scenario: string, o: ScenarioOptions, name: string, dflt: T, choices: readonly T[]): T {
+  const v = o[name] ?? dflt;
+  if (typeof v !== 'string' || !(choices as readonly string[]).includes(v)) {
+    throw new ScenarioOptionError(`${scenario} option ${name}=${String(v)} is invalid: use one of ${choices.join(', ')}`);
+  }
+  return v as T;
+}
+
+/** Options every mm scenario understands. */
+export interface CommonOptions {
+  /** 'threads': procs processes of `threads` threads each; 'processes': `threads` single-threaded processes. */
+  readonly mode: 'threads' | 'processes';
+  readonly procs: number;
+  readonly threads: number;
+  /** Pages each thread works on. */
+  readonly pages: number;
+  /** Ops a task runs before the CPU reschedules. */
+  readonly slice: number;
+  /** Chance (%) that a task switched out is queued on another CPU. */
+  readonly migratePercent: number;
+  /** Chance (%) per op that the hardware speculatively fills two translations. */
+  readonly specPercent: number;
+  /** Translations the hardware prefetches right after a CR3 load in switch_mm. */
+  readonly switchSpec: number;
+  /** Chance (%) per op that a thread also reads a few of its sibling threads' pages. */
+  readonly peekPercent: number;
+  /** 1: a kernel thread per CPU, woken between tasks (lazy TLB); 0: none. */
+  readonly kthreads: number;
+  /** Chance (%) at each reschedule that the CPU's kernel thread runs next. */
+  readonly kthreadPercent: number;
+  /** Ops a woken kernel thread runs before it sleeps again. */
+  readonly kthreadSlice: number;
+  /** Chance (%) per kernel-thread op of a khugepaged pass over one address space. */
+  readonly khugepagedPercent: number;
+}
+
+export function commonOptions(scenario: string, o: ScenarioOptions, cpus: number, d: Partial<CommonOptions> = {}): CommonOptions {
+  const mode = choiceOption(scenario, o, 'mode', d.mode ?? 'threads', ['threads', 'processes'] as const);
+  return {
+    mode,
+    procs: intOption(scenario, o, 'procs', d.procs ?? 1, 1, 32),
+    threads: intOption(scenario, o, 'threads', d.threads ?? cpus, 1, 64),
+    pages: intOption(scenario, o, 'pages', d.pages ?? 16, 1, 256),
+    slice: intOption(scenario, o, 'slice', d.slice ?? 4, 1, 1_000_000),
+    migratePercent: intOption(scenario, o, 'migratePercent', d.migratePercent ?? 10, 0, 100),
+    specPercent: intOption(scenario, o, 'specPercent', d.specPercent ?? 30, 0, 100),
+    switchSpec: intOption(scenario, o, 'switchSpec', d.switchSpec ?? 4, 0, 64),
+    peekPercent: intOption(scenario, o, 'peekPercent', d.peekPercent ?? 50, 0, 100),
+    kthreads: intOption(scenario, o, 'kthreads', d.kthreads ?? 1, 0, 1),
+    kthreadPercent: intOption(scenario, o, 'kthreadPercent', d.kthreadPercent ?? 30, 0, 100),
+    kthreadSlice: intOption(scenario, o, 'kthreadSlice', d.kthreadSlice ?? 3, 1, 1_000_000),
+    khugepagedPercent: intOption(scenario, o, 'khugepagedPercent', d.khugepagedPercent ?? 5, 0, 100),
+  };
+}

@@ -1,0 +1,28 @@
+// Shared by the bug-detection test files: run a bug's catalogued scenario
+// on 4 CPUs with the bug injected, a few seconds per seed, until a
+// violation shows (inline oracle or end-of-run check).
+import { expect } from 'vitest';
+import { BUG_CATALOG } from '../../src/check/bugs.js';
+import { loadEngine } from '../engine/helpers.js';
+
+export const SECONDS = 3;
+export const SEEDS = [1, 2, 3, 4];
+
+/** The TLB-layer bugs a scenario catches, by scenario family. */
+export function wiredTlbBugs(scenarios: readonly string[]): string[] {
+  return BUG_CATALOG.filter((b) => b.layer === 'tlb' && scenarios.includes(b.scenario)).map((b) => b.name);
+}
+
+export async function expectCaught(bug: string): Promise<void> {
+  const { runFree } = await loadEngine();
+  const spec = BUG_CATALOG.find((b) => b.name === bug)!;
+  const tried: string[] = [];
+  for (const seed of SEEDS) {
+    const r = await runFree({ scenario: spec.scenario, cpus: 4, seconds: SECONDS, seed, inject: [bug], onFault: 'return' });
+    expect(r.fault).toBeNull();
+    const found = r.violations + (r.endCheck?.violations.length ?? 0);
+    if (found > 0) return;
+    tried.push(`seed ${seed}: ${r.ops} ops`);
+  }
+  expect.fail(`${bug} on ${spec.scenario} was not caught (${tried.join('; ')})`);
+}
