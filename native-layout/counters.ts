@@ -31,6 +31,7 @@ export const COUNTER_NAMES = [
   'pageTablesFreed',
   'zeroedPages',
   'violations',
+  'invlpgb',
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

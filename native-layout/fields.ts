@@ -153,3 +153,19 @@ export const RQ_TAIL = at('rq', 'tail');
 export const RQ_NR = at('rq', 'nr');
 
 export const PT_LOCK_STRIDE = recordFormat('ptLock').stride;
+
+export const FILE_STRIDE = recordFormat('file').stride;
+export const FILE_LOCK = at('file', 'lockNext');
+export const FILE_PAGES = at('file', 'pages');
+export { FILE_MAX, FILE_NR_PAGES } from './regions.js';
+
+export const INVLPGB_STRIDE = recordFormat('invlpgb').stride;
+export const INVLPGB_SEQ = at('invlpgb', 'seq');
+export const INVLPGB_DONE = at('invlpgb', 'done');
+export const INVLPGB_TAG = at('invlpgb', 'tag');
+export const INVLPGB_VPN_LO = at('invlpgb', 'vpnLo');
+export const INVLPGB_VPN_HI = at('invlpgb', 'vpnHi');
+export const INVLPGB_PAGES = at('invlpgb', 'pages');
+export const INVLPGB_FLAGS = at('invlpgb', 'flags');
+export const INVLPGB_PENDING_STRIDE = recordFormat('invlpgbPending').stride;
+export const INVLPGB_PENDING = at('invlpgbPending', 'pending');

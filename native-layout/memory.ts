@@ -20,6 +20,8 @@ export interface MachineViews {
   readonly ptSeq: Int32Array;
   readonly csd: Int32Array;
   readonly ipi: Int32Array;
+  readonly invlpgb: Int32Array;
+  readonly invlpgbPending: Int32Array;
   readonly counters: Float64Array;
   readonly traceHead: Int32Array;
   readonly trace: Int32Array;
@@ -27,6 +29,7 @@ export interface MachineViews {
   readonly kernel: Int32Array;
   readonly mm: Int32Array;
   readonly vma: Int32Array;
+  readonly file: Int32Array;
   readonly task: Int32Array;
   readonly ptLock: Int32Array;
   readonly rq: Int32Array;

@@ -35,6 +35,10 @@ export interface RegionSpec {
   readonly scales: 'frame' | 'pageblock' | 'cpu' | 'fixed' | 'pagetable';
 }
 
+/** Files the page cache can hold, and pages per file (regions 'file'). */
+export const FILE_MAX = 8;
+export const FILE_NR_PAGES = 512;
+
 const f = (name: string, doc: string, count = 1): FieldSpec => ({ name, doc, count });
 
 /** Ticket spinlock: three words, see src/sync/spinlock.ts. */
@@ -249,6 +253,34 @@ export const REGIONS: readonly RegionSpec[] = [
     ],
   },
   {
+    name: 'invlpgb',
+    doc: 'INVLPGB request slot per (issuer, target) pair: one request in flight, applied by the target (src/hw/invlpgb.ts)',
+    scalar: 'i32',
+    recordAlign: 32,
+    scales: 'cpu',
+    count: (s) => s.cpus * s.cpus,
+    fields: [
+      f('seq', 'requests the issuer wrote into this slot (issuer writes)'),
+      f('done', 'requests the target applied (target writes; TLBSYNC waits for done == seq)'),
+      f('tag', 'address-space tag the target resolves to its PCIDs (the mm ctx id under the kernel resolver)'),
+      f('vpnLo', 'first 4 KiB page, bits 0..31'),
+      f('vpnHi', 'first 4 KiB page, bits 32..35'),
+      f('pages', 'page count at the stride'),
+      f('flags', 'INVLPGB_* (all non-global of the tag; 2 MiB stride)'),
+    ],
+  },
+  {
+    name: 'invlpgbPending',
+    doc: 'per-CPU count of INVLPGB requests not yet applied: the access path loads it once',
+    scalar: 'i32',
+    recordAlign: 64,
+    scales: 'cpu',
+    count: (s) => s.cpus,
+    fields: [
+      f('pending', 'incremented by issuers after publishing a slot, decremented by the target as it applies'),
+    ],
+  },
+  {
     name: 'counters',
     doc: 'per-CPU event counters (only the owner CPU writes its block)',
     scalar: 'f64',
@@ -347,6 +379,18 @@ export const REGIONS: readonly RegionSpec[] = [
       f('end', 'page after the last (vpn)'),
       f('file', 'backing file id, -1 for anonymous memory'),
       f('pgoff', 'file page offset of start'),
+    ],
+  },
+  {
+    name: 'file',
+    doc: 'page cache (struct address_space, reduced): FILE_MAX files of FILE_NR_PAGES pages; slot = pfn + 1 of the cached page, 0 not cached',
+    scalar: 'i32',
+    recordAlign: 64,
+    scales: 'fixed',
+    count: () => FILE_MAX,
+    fields: [
+      ...lockFields('lock'),
+      f('pages', 'per page index: pfn + 1 of the cache page (holds one reference), 0 none yet', FILE_NR_PAGES),
     ],
   },
   {

@@ -42,7 +42,7 @@ export const BUG_CATALOG: readonly BugSpec[] = [
   bug('reclaim-batch-vs-mprotect', 'tlb', 'PTE walkers flush pending reclaim batches'),
   bug('mremap-flush-after-unlock', 'tlb', 'mremap flushes the old range before dropping the PTL'),
   bug('table-free-before-invalidate', 'tlb', 'page tables are freed only after every walker cache was invalidated', 'munmap-storm', ['--cpus', '4', '--seconds', '20']),
-  bug('invlpgb-tlbsync-migrated', 'tlb', 'TLBSYNC runs on the CPU that issued the INVLPGBs'),
+  bug('invlpgb-tlbsync-migrated', 'tlb', 'TLBSYNC runs on the CPU that issued the INVLPGBs', 'tlb-flush2-shared', ['--cpus', '4', '--seconds', '20', '--variant', 'invlpgb']),
   bug('drop-invalidate-other', 'tlb', 'other ASIDs are invalidated after a kernel flush'),
   // allocator
   bug('buddy-xor-wrong-order', 'alloc', 'the buddy of pfn at order k is pfn xor 2^k', 'check:allocator',

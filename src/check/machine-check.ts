@@ -4,9 +4,10 @@
 // - Allocator invariants (allocator-invariants.ts) and page-table structure
 //   of every live address space (pagetable-invariants.ts).
 // - Every mapped user page is an allocated frame whose reference count is
-//   the number of PTEs that map it.
+//   the number of PTEs that map it, plus one if the page cache holds it.
 // - Conservation: every frame is free, a page table reachable from a live
-//   mm, or an allocation some live mm maps; the rest are lost.
+//   mm, a page-cache page, or an allocation some live mm maps; the rest
+//   are lost.
 // - No TLB or paging-structure-cache entry anywhere translates to a frame
 //   freed since it was filled, unless that entry can never be used again
 //   without a flush first: its PCID's slot belongs to an mm that no longer
@@ -28,6 +29,7 @@ import type { MachineMemory } from '../../native-layout/memory.js';
 import { Tlb } from '../hw/tlb.js';
 import { entryWord } from '../hw/ptstore.js';
 import { LEVEL_SIZE, ptePfn } from '../hw/pte.js';
+import { forEachCachePage } from '../kernel/mm/filemap.js';
 import { checkAllocator } from './allocator-invariants.js';
 import { checkPageTables } from './pagetable-invariants.js';
 
@@ -127,17 +129,25 @@ export function checkMachineAtEnd(mem: MachineMemory): MachineCheck {
   const roots = [...byCtx.values()].map((m) => m.pgd);
   for (const p of checkPageTables(mem, roots)) report(`page tables: ${p}`);
   const { maps, tables, firstVa } = mapCounts(mem, roots);
+  // Page-cache pages: reachable through the cache, which holds one reference.
+  const cached = new Uint8Array(frames);
+  forEachCachePage(v.file, (pfn, file, index) => {
+    if (pfn < 0 || pfn >= frames) report(`page cache: file ${file} page ${index} holds pfn ${pfn}, not a frame`);
+    else if (cached[pfn]++ > 0) report(`page cache: frame ${pfn} is cached twice (again as file ${file} page ${index})`);
+  });
 
   let framesLost = 0;
   for (let pfn = 0; pfn < frames; pfn++) {
     const flags = frame[pfn * FRAME_STRIDE + FR_FLAGS]!;
     const state = flags & FRAME_STATE_MASK;
     const n = maps[pfn]!;
-    if (n > 0) {
+    const c = cached[pfn]!;
+    if (n > 0 || c > 0) {
+      const where = n > 0 ? `va ${hex(firstVa[pfn]!)}` : 'page cache';
       if (state !== FS_ALLOCATED) {
-        report(`frame ${pfn} is mapped (va ${hex(firstVa[pfn]!)}) but ${FRAME_STATE_NAMES[state] ?? state}`);
-      } else if (frame[pfn * FRAME_STRIDE + FR_REFCOUNT] !== n) {
-        report(`frame ${pfn} (va ${hex(firstVa[pfn]!)}) has refcount ${frame[pfn * FRAME_STRIDE + FR_REFCOUNT]} but ${n} mapping(s)`);
+        report(`frame ${pfn} is ${n > 0 ? 'mapped' : 'cached'} (${where}) but ${FRAME_STATE_NAMES[state] ?? state}`);
+      } else if (frame[pfn * FRAME_STRIDE + FR_REFCOUNT] !== n + c) {
+        report(`frame ${pfn} (${where}) has refcount ${frame[pfn * FRAME_STRIDE + FR_REFCOUNT]} but ${n} mapping(s)${c > 0 ? ' + the page cache' : ''}`);
       }
       continue;
     }

@@ -16,7 +16,7 @@ import { assertHostCanHold, shapeFromOptions } from './machine-options.js';
 import { parseChoice, parseIntInRange } from './parse.js';
 
 /** Flush mechanisms a run can use. */
-export const VARIANTS = ['ipi'] as const;
+export const VARIANTS = ['ipi', 'invlpgb'] as const;
 
 export interface RunOptions {
   list?: boolean;

@@ -19,6 +19,7 @@ import { V_STALE_TLB, reportViolation } from '../check/oracle.js';
 import { loadCr3, readCr3Pcid, readCr3Root } from './cr3.js';
 import { FAULT_USER_SUPERVISOR, FAULT_WRITE_PROTECT } from './fault.js';
 import { readFrame, writeFrame } from './frames.js';
+import { INVLPGB_ALL, INVLPGB_STRIDE_2M, InvlpgbPort } from './invlpgb.js';
 import { Psc } from './psc.js';
 import { Tlb } from './tlb.js';
 import { Walker } from './walker.js';
@@ -63,6 +64,22 @@ export class Mmu {
   private pcid: number;
   /** This CPU's trace ring: slow paths and flushes only, never the hit path. */
   readonly trace: TraceRing;
+  /** INVLPGB requests: issued from here, and applied here for other CPUs' broadcasts. */
+  readonly invlpgbPort: InvlpgbPort;
+  private readonly invPend: Int32Array;
+  private readonly invPendAt: number;
+  /** Maps a request's tag to the PCIDs it covers on this CPU (writes them to out, returns how many). */
+  private invResolve: (tag: number, out: Int32Array) => number = defaultResolve;
+  private readonly invPcids = new Int32Array(64);
+  /**
+   * Delivery latency: accesses a CPU may still make, through entries a
+   * pending INVLPGB covers, before it applies the request (it applies at
+   * once at its poll points). 0: before its very next access. The kernel
+   * sets its IPI-line latency (irqPollAccesses), so a TLBSYNC skipped shows.
+   */
+  invlpgbDelay = 0;
+  private invCountdown = 0;
+  private readonly invApply: (tag: number, vpn: number, pages: number, flags: number) => void;
 
   constructor(mem: MachineMemory, cpu: number) {
     if (!Number.isInteger(cpu) || cpu < 0 || cpu >= mem.layout.shape.cpus) {
@@ -81,6 +98,10 @@ export class Mmu {
     this.root = readCr3Root(mem.views, cpu);
     this.pcid = readCr3Pcid(mem.views, cpu);
     this.trace = traceRings(mem)[cpu]!;
+    this.invlpgbPort = new InvlpgbPort(mem, cpu);
+    this.invPend = mem.views.invlpgbPending;
+    this.invPendAt = this.invlpgbPort.pendingAt;
+    this.invApply = (tag, vpn, pages, flags) => this.applyInvlpgbRequest(tag, vpn, pages, flags);
   }
 
   get cr3Root(): number {
@@ -104,6 +125,7 @@ export class Mmu {
     const c = this.counters;
     const cb = this.cbase;
     c[cb + C_ACCESSES] += 1;
+    if (Atomics.load(this.invPend, this.invPendAt) !== 0 && this.invCountdown-- <= 0) this.applyInvlpgb();
     const tlb = this.tlb;
     const vpnLo = (va / DIV_4K) | 0;
     let t = this.t4;
@@ -205,6 +227,39 @@ export class Mmu {
     return pfn;
   }
 
+  // ---- INVLPGB (target side) ------------------------------------------------------
+
+  /** Installs the tag-to-PCIDs map of this CPU (the kernel's ASID table); null restores tag = PCID. */
+  setInvlpgbResolver(fn: ((tag: number, out: Int32Array) => number) | null): void {
+    this.invResolve = fn ?? defaultResolve;
+  }
+
+  /**
+   * Applies every INVLPGB request other CPUs posted for this one (before the
+   * next access, and at IPI poll points). Returns how many it applied.
+   */
+  applyInvlpgb(): number {
+    if (Atomics.load(this.invPend, this.invPendAt) === 0) return 0;
+    this.invCountdown = this.invlpgbDelay;
+    return this.invlpgbPort.drain(this.invApply);
+  }
+
+  private applyInvlpgbRequest(tag: number, vpn: number, pages: number, flags: number): void {
+    const out = this.invPcids;
+    const n = this.invResolve(tag, out);
+    const step = (flags & INVLPGB_STRIDE_2M) !== 0 ? 512 : 1;
+    for (let i = 0; i < n; i++) {
+      const pcid = out[i]!;
+      this.trace.emit(EV_INVPCID, 0x10 | flags, pcid, pages);
+      if ((flags & INVLPGB_ALL) !== 0) {
+        this.tlb.dropPcid(pcid);
+      } else {
+        for (let p = 0; p < pages; p++) this.tlb.dropVa((vpn + p * step) * DIV_4K, pcid, false);
+      }
+      this.psc.invalidatePcid(pcid);
+    }
+  }
+
   // ---- TLB-management instructions --------------------------------------------------
 
   /** INVLPG: va in the current PCID, global entries for va, and the current PCID's PSC. */
@@ -259,4 +314,9 @@ export class Mmu {
     this.tlb.dropAll();
     this.psc.invalidateAll();
   }
+}
+
+function defaultResolve(tag: number, out: Int32Array): number {
+  out[0] = tag;
+  return 1;
 }

@@ -16,6 +16,7 @@ import type { SmpCtx } from './smp.js';
 import { type FrameAllocator, type PgtableEnv, PteRef, pgtableEnv } from './mm/pgtable.js';
 import { GFP_PGTABLE } from './page_alloc/gfp.js';
 import { MmuGather } from './mm/gather-state.js';
+import { installInvlpgbTarget } from './tlb/invlpgb.js';
 
 export interface KernelCtx {
   readonly cpu: number;
@@ -55,6 +56,8 @@ export interface KernelCtx {
   /** Hardware model: user accesses between two looks at the IPI line (IPI delivery latency). */
   irqPollAccesses: number;
   irqPollCountdown: number;
+  /** Flush variant: user-address flushes of mms active on >= 3 CPUs use INVLPGB + TLBSYNC instead of IPIs. */
+  invlpgb: boolean;
 }
 
 const kernels: (KernelCtx | undefined)[] = [];
@@ -104,8 +107,10 @@ export function makeKernelCtx(mem: MachineMemory, smp: SmpCtx, alloc: FrameAlloc
     hwRng: (0x9e3779b9 ^ Math.imul(cpu + 1, 0x85ebca6b)) | 1,
     irqPollAccesses: 16,
     irqPollCountdown: 16,
+    invlpgb: false,
   };
   kernels[cpu] = k;
+  installInvlpgbTarget(k);
   return k;
 }
 

@@ -101,6 +101,12 @@ export interface SmpCtx {
   readonly online: Int32Array;
   /** This CPU's trace ring (IPI sends and runs). */
   readonly trace: TraceRing;
+  /**
+   * Applies the INVLPGB requests other CPUs posted for this one (the
+   * kernel context installs its Mmu's); null when nothing is wired. Runs at
+   * every poll point, interrupts on or off: INVLPGB is not an interrupt.
+   */
+  invlpgbApply: (() => number) | null;
 }
 
 /** A wait loop saw control.stop == STOP_ABORT: unwind to the engine's CPU loop. */
@@ -143,6 +149,7 @@ export function makeSmpCtx(mem: MachineMemory, cpu: number, epochMs = 0): SmpCtx
     cfd: new Int32Array(6),
     online,
     trace: traceRings(mem)[cpu]!,
+    invlpgbApply: null,
   };
 }
 
@@ -245,6 +252,7 @@ export function localIrqRestore(ctx: SmpCtx, flags: number): void {
  * pending.
  */
 export function pollIpis(ctx: SmpCtx): void {
+  if (ctx.invlpgbApply !== null) ctx.invlpgbApply();
   if (ipiPending(ctx.ipi, ctx.cpu)) flushSmpCallFunctionQueue(ctx);
 }
 
@@ -534,6 +542,9 @@ export function smpIdleWait(ctx: SmpCtx, spins: number, parkMs: number = PARK_TI
     }
   }
   const seen = apicPrepareHalt(ipi, me);
+  // INVLPGBs posted before we marked ourselves halted rang nobody: take
+  // them now (later ones ring the doorbell).
+  if (ctx.invlpgbApply !== null) ctx.invlpgbApply();
   if (Atomics.load(ipi, headAt) === IPI_QUEUE_EMPTY) apicHalt(ipi, me, seen, parkMs);
   else apicCancelHalt(ipi, me);
   pollIpis(ctx);

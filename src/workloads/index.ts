@@ -3,13 +3,14 @@
 import { ipiStorm } from './ipi-storm.js';
 import { forkCow } from './mm/fork-cow.js';
 import { munmapStorm } from './mm/munmap-storm.js';
+import { tlbFlush1, tlbFlush3 } from './mm/tlb-flush-file.js';
 import { tlbFlush2, tlbFlush2Shared, tlbFlush2Mixed } from './mm/tlb-flush2.js';
 import type { CpuProgram, ProgramCtx, Scenario } from './program.js';
 
 export type { CpuProgram, EndCheck, ProgramCtx, Scenario, ScenarioOptions, SetupCtx, TestFaults } from './program.js';
 export { Xorshift32 } from './prng.js';
 
-export const SCENARIOS: readonly Scenario[] = [ipiStorm, tlbFlush2, tlbFlush2Shared, tlbFlush2Mixed, munmapStorm, forkCow];
+export const SCENARIOS: readonly Scenario[] = [ipiStorm, tlbFlush2, tlbFlush2Shared, tlbFlush2Mixed, munmapStorm, forkCow, tlbFlush1, tlbFlush3];
 
 const byName = new Map(SCENARIOS.map((s) => [s.name, s]));
 

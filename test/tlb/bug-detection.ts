@@ -17,8 +17,11 @@ export async function expectCaught(bug: string): Promise<void> {
   const { runFree } = await loadEngine();
   const spec = BUG_CATALOG.find((b) => b.name === bug)!;
   const tried: string[] = [];
+  // The catalogue's --variant (as the CLI passes it: a scenario option).
+  const v = spec.args.indexOf('--variant');
+  const options: Record<string, string> = v >= 0 ? { variant: spec.args[v + 1]! } : {};
   for (const seed of SEEDS) {
-    const r = await runFree({ scenario: spec.scenario, cpus: 4, seconds: SECONDS, seed, inject: [bug], onFault: 'return' });
+    const r = await runFree({ scenario: spec.scenario, cpus: 4, seconds: SECONDS, seed, inject: [bug], onFault: 'return', options });
     expect(r.fault).toBeNull();
     const found = r.violations + (r.endCheck?.violations.length ?? 0);
     if (found > 0) return;

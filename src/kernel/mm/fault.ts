@@ -1,10 +1,12 @@
 // The user page-fault handler (mm/memory.c handle_mm_fault(), reduced to
-// private and shared anonymous memory): demand-zero on first touch, and
-// copy-on-write for a write to a page that fork left shared and read-only.
+// anonymous memory and hole-only files): demand-zero on first touch,
+// copy-on-write for a write to a page that fork left shared and read-only,
+// and for file mappings (filemap.ts) do_read_fault / do_cow_fault /
+// do_shared_fault.
 // mmap_lock is held for read, the PTE table's lock around the PTE decision.
 
 import { PTE_RW, PTE_US, VM_READ, VM_SHARED, VM_WRITE } from '../../../native-layout/bits.js';
-import { FRAME_STRIDE, FR_CONTENT, MM_ANON_PAGES, MM_STRIDE, VMA_FLAGS } from '../../../native-layout/fields.js';
+import { FRAME_STRIDE, FR_CONTENT, MM_ANON_PAGES, MM_STRIDE, VMA_FILE, VMA_FLAGS, VMA_PGOFF, VMA_START } from '../../../native-layout/fields.js';
 import { writeFrame } from '../../hw/frames.js';
 import { downRead, upRead } from '../../sync/rwsem.js';
 import { spinLock, spinUnlock } from '../../sync/spinlock.js';
@@ -12,7 +14,8 @@ import type { KernelCtx } from '../ctx.js';
 import { GFP_HIGHUSER_MOVABLE, __GFP_ZERO } from '../page_alloc/gfp.js';
 import { flushTlbPage } from '../tlb/flush-mm.js';
 import { mmPgd, mmapLockAt, ptlAt } from './mm.js';
-import { pageRefcount, putPage } from './page-ref.js';
+import { filemapGetPage, isFilePage } from './filemap.js';
+import { getPage, pageRefcount, putPage } from './page-ref.js';
 import { ENOMEM, changeProtection, lookupAddress, mapPte, pteAlloc, unmapLeaf } from './pgtable.js';
 import { pteLock, pteUnlock } from './ptlock.js';
 import { pteTableSlot } from './zap.js';
@@ -42,13 +45,18 @@ export function handleMmFault(k: KernelCtx, mm: number, va: number, write: boole
   let r = FAULT_SIGSEGV;
   if (vma >= 0) {
     const flags = k.vma[vma + VMA_FLAGS];
-    if ((flags & VM_READ) !== 0 && (!write || (flags & VM_WRITE) !== 0)) r = handlePteFault(k, mm, flags, va, write);
+    if ((flags & VM_READ) !== 0 && (!write || (flags & VM_WRITE) !== 0)) {
+      const file = k.vma[vma + VMA_FILE];
+      // File page index of va (anonymous VMAs carry file -1).
+      const index = file >= 0 ? k.vma[vma + VMA_PGOFF] + Math.floor(va / PAGE) - k.vma[vma + VMA_START] : 0;
+      r = handlePteFault(k, mm, flags, va, write, file, index);
+    }
   }
   upRead(k.mm, lock);
   return r;
 }
 
-function handlePteFault(k: KernelCtx, mm: number, vmFlags: number, va: number, write: boolean): number {
+function handlePteFault(k: KernelCtx, mm: number, vmFlags: number, va: number, write: boolean, file: number, index: number): number {
   const root = mmPgd(k, mm);
   const ref = k.ref;
   let slot = pteTableSlot(k, root, va);
@@ -67,7 +75,9 @@ function handlePteFault(k: KernelCtx, mm: number, vmFlags: number, va: number, w
   // mmap_lock held for write, and we hold it for read.
   pteLock(k, slot);
   let r = 0;
-  if (lookupAddress(k.env, root, va, ref) < 0) r = doAnonymousPage(k, mm, root, vmFlags, va);
+  if (lookupAddress(k.env, root, va, ref) < 0) {
+    r = file < 0 ? doAnonymousPage(k, mm, root, vmFlags, va) : doFault(k, mm, root, vmFlags, va, write, file, index);
+  }
   else if (write && (ref.lo & PTE_RW) === 0) r = doWpPage(k, mm, root, vmFlags, va, ref.pfn);
   // Otherwise another thread resolved it first (or the TLB entry that
   // faulted was older than the PTE): the retry will find it.
@@ -89,6 +99,43 @@ function doAnonymousPage(k: KernelCtx, mm: number, root: number, vmFlags: number
 }
 
 /**
+ * do_fault() for a none PTE in a file VMA:
+ * - do_shared_fault (VM_SHARED): map the cache page with the VMA's rights;
+ * - do_read_fault (private, read): map the cache page read-only, so a later
+ *   write takes do_wp_page and copies;
+ * - do_cow_fault (private, write): copy the cache page into a new anonymous
+ *   page and map that.
+ * The cache page cannot go away (no eviction), so holding its pfn without
+ * a reference between filemapGetPage and getPage is safe.
+ */
+function doFault(k: KernelCtx, mm: number, root: number, vmFlags: number, va: number, write: boolean, file: number, index: number): number {
+  const page = filemapGetPage(k, file, index);
+  if (page < 0) return FAULT_OOM;
+  const base = va - (va % PAGE);
+  const prot = vmPageProt(vmFlags);
+  if ((vmFlags & VM_SHARED) !== 0 || !write) {
+    getPage(k, page);
+    const e = mapPte(k.env, k.cpu, root, base, page, (vmFlags & VM_SHARED) !== 0 ? prot : prot & ~PTE_RW);
+    if (e < 0) {
+      putPage(k, page);
+      return FAULT_OOM;
+    }
+    return 0;
+  }
+  const copy = k.alloc.allocPages(k.cpu, 0, GFP_USER_PAGE);
+  if (copy < 0) return FAULT_OOM;
+  const word = k.frame[page * FRAME_STRIDE + FR_CONTENT]! >>> 0;
+  writeFrame(k.frame, copy, word >>> 16, word & 0xffff);
+  const e = mapPte(k.env, k.cpu, root, base, copy, prot);
+  if (e < 0) {
+    k.alloc.freePages(k.cpu, copy, 0);
+    return FAULT_OOM;
+  }
+  Atomics.add(k.mm, mm * MM_STRIDE + MM_ANON_PAGES, 1);
+  return 0;
+}
+
+/**
  * do_wp_page(): a write to a read-only PTE in a writable VMA. If we are the
  * page's only mapper (the other side of the fork already copied or exited)
  * it is reused in place: making a PTE more permissive needs no flush. Else
@@ -100,7 +147,10 @@ function doAnonymousPage(k: KernelCtx, mm: number, root: number, vmFlags: number
 function doWpPage(k: KernelCtx, mm: number, root: number, vmFlags: number, va: number, old: number): number {
   const prot = vmPageProt(vmFlags);
   const base = va - (va % PAGE);
-  if ((vmFlags & VM_SHARED) !== 0 || pageRefcount(k, old) === 1) {
+  // A page-cache page mapped into a private VMA is never reused in place
+  // (the cache holds it too): it is copied, and the copy is anonymous.
+  const fromFile = isFilePage(k, old);
+  if ((vmFlags & VM_SHARED) !== 0 || (!fromFile && pageRefcount(k, old) === 1)) {
     changeProtection(k.env, root, base, prot);
     return 0;
   }
@@ -111,6 +161,7 @@ function doWpPage(k: KernelCtx, mm: number, root: number, vmFlags: number, va: n
   unmapLeaf(k.env, root, base);
   flushTlbPage(k, mm, Math.floor(va / PAGE));
   mapPte(k.env, k.cpu, root, base, copy, prot);
+  if (fromFile) Atomics.add(k.mm, mm * MM_STRIDE + MM_ANON_PAGES, 1);
   putPage(k, old);
   return 0;
 }

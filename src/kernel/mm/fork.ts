@@ -23,6 +23,7 @@ import { vmPageProt } from './fault.js';
 import { mmAlloc, mmPgd, mmapLockAt, mmdrop, ptlAt } from './mm.js';
 import { getPage } from './page-ref.js';
 import { changeProtection, lookupAddress, mapPte } from './pgtable.js';
+import { isFilePage } from './filemap.js';
 import { vmaAt } from './vma.js';
 
 const PAGE = 4096;
@@ -81,7 +82,8 @@ function dupMmap(k: KernelCtx, parent: number, child: number): number {
       r = mapPte(k.env, k.cpu, croot, va, pfn, childProt);
       if (r < 0) break;
       getPage(k, pfn);
-      copied++;
+      // Page-cache pages of file mappings are not anonymous (MM_ANONPAGES).
+      if (!isFilePage(k, pfn)) copied++;
     }
     spinUnlock(k.mm, ptl);
   }

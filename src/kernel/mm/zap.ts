@@ -9,6 +9,7 @@ import { FRAME_STRIDE, FR_FLAGS, MM_ANON_PAGES, MM_STRIDE } from '../../../nativ
 import { clearEntry, entryWord, ptSlotOf, readHi, readLo } from '../../hw/ptstore.js';
 import { ptIndex, ptePfn } from '../../hw/pte.js';
 import type { KernelCtx } from '../ctx.js';
+import { isFilePage } from './filemap.js';
 import { tlbBatchRoom, tlbFlushMmu, tlbRemovePage } from './gather.js';
 import type { MmuGather } from './gather-state.js';
 import { mmPgd } from './mm.js';
@@ -43,6 +44,7 @@ export function zapPteRange(k: KernelCtx, g: MmuGather, mm: number, start: numbe
   const seq = k.env.seq;
   const root = mmPgd(k, mm);
   let cleared = 0;
+  let anon = 0;
   let vpn = start;
   while (vpn < end) {
     const chunkEnd = Math.min(end, (Math.floor(vpn / PTRS_PER_PTE) + 1) * PTRS_PER_PTE);
@@ -59,12 +61,15 @@ export function zapPteRange(k: KernelCtx, g: MmuGather, mm: number, start: numbe
       const hi = readHi(pt, w);
       const lo = clearEntry(pt, seq, w);
       if ((lo & PTE_P) === 0) continue;
-      tlbRemovePage(g, ptePfn(lo, hi), v);
+      const pfn = ptePfn(lo, hi);
+      // Page-cache pages are not anonymous: the cache keeps its reference.
+      if (!isFilePage(k, pfn)) anon++;
+      tlbRemovePage(g, pfn, v);
       cleared++;
     }
     pteUnlock(k, slot);
     vpn = chunkEnd;
   }
-  if (cleared > 0) Atomics.sub(k.mm, mm * MM_STRIDE + MM_ANON_PAGES, cleared);
+  if (anon > 0) Atomics.sub(k.mm, mm * MM_STRIDE + MM_ANON_PAGES, anon);
   return cleared;
 }

@@ -18,6 +18,7 @@ import {
 } from './flush-func.js';
 import { genNext } from './gen.js';
 import { IPI_FLUSH_TLB_FUNC } from './ipi-ids.js';
+import { invlpgbBroadcast, tlbsync, useInvlpgb } from './invlpgb.js';
 
 /**
  * tlb_single_page_flush_ceiling: above this many pages (after the stride
@@ -117,7 +118,18 @@ export function flushTlbMmRange(
   // from the old PTEs and gets no IPI (injectable as missed-cpumask).
   const cpumask = mask ?? k.mm;
   const cpumaskAt = mask !== null ? maskAt : mmAt + MM_CPUMASK;
-  if (otherCpuIn(cpumask, cpumaskAt, k.cpu)) {
+  if (otherCpuIn(cpumask, cpumaskAt, k.cpu) && useInvlpgb(k, cpumask, cpumaskAt)) {
+    // Broadcast (invlpgb.ts): INVLPGB to every other CPU, our own flush,
+    // then TLBSYNC, all with preemption disabled (raised above): TLBSYNC
+    // must run on the CPU that issued the INVLPGBs.
+    invlpgbBroadcast(k, mm, start, end, strideShift);
+    if (st[k.cpuAt + CPU_LOADED_MM] === mm) {
+      const saved = localIrqSave(k.smp);
+      flushTlbFunc(k, flushInfo0(mm, k.cpu, flags), start, end, newGen);
+      localIrqRestore(k.smp, saved);
+    }
+    tlbsync(k);
+  } else if (otherCpuIn(cpumask, cpumaskAt, k.cpu)) {
     if (shouldTrimCpumask(k, mm)) flags |= FLUSH_TRIM_CPUMASK;
     flushTlbMulti(k, cpumask, cpumaskAt, flushInfo0(mm, k.cpu, flags), start, end, newGen, freedTables);
   } else if (st[k.cpuAt + CPU_LOADED_MM] === mm) {

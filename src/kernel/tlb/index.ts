@@ -14,6 +14,7 @@ export * from './flush-func.js';
 export * from './flush-mm.js';
 export * from './flush-kernel.js';
 export * from './speculate.js';
+export * from './invlpgb.js';
 
 /** Registers the TLB layer's IPI functions in this thread and points should_flush_tlb at the machine. */
 export function tlbInitThread(cpuState: Int32Array): void {

@@ -35,6 +35,8 @@ export const KIND_TLB_FLUSH2 = 2;
 export const KIND_MUNMAP_STORM = 3;
 export const KIND_FORK_PARENT = 4;
 export const KIND_FORK_CHILD = 5;
+export const KIND_TLB_FLUSH1 = 6;
+export const KIND_TLB_FLUSH3 = 7;
 
 export function chunkVpn(index: number): number {
   return USER_BASE_VPN + index * CHUNK_PAGES;

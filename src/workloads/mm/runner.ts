@@ -63,6 +63,7 @@ export class MmCpu implements CpuProgram {
     this.rng = new Xorshift32(ctx.seed, ctx.cpu);
     this.k = cpuBringup(ctx.mem, ctx.smp);
     this.k.switchSpecFills = opts.switchSpec;
+    this.k.invlpgb = ctx.options['variant'] === 'invlpgb';
     this.kthread = findKthread(this.k);
     const smp = ctx.smp;
     this.poll = () => pollIpis(smp);

@@ -1,0 +1,141 @@
+// The INVLPGB flush variant (`--variant invlpgb`), as arch/x86/mm/tlb.c's
+// broadcast path: flush_tlb_mm_range() of an mm active on >= 3 CPUs posts
+// one INVLPGB per remote CPU (src/hw/invlpgb.ts) instead of IPIs, flushes
+// locally, then waits in TLBSYNC, with preemption disabled throughout: TLBSYNC
+// waits only for the INVLPGBs of the CPU it runs on.
+//
+// ASIDs. The kernel gives such mms a global ASID so that one broadcast PCID
+// is valid on every CPU. Here ASIDs stay per-CPU dynamic (asid.ts), and the
+// broadcast carries the mm's ctx_id as its address-space tag instead: each
+// CPU, applying the request, resolves it through its own ASID slots to the
+// PCIDs it runs (or ran) the mm under. That is what a global ASID achieves,
+// with no second allocator and no change to switch_mm: every CPU that still
+// holds a slot for the mm (running it, lazy, or from the past) drops the
+// range; a CPU without a slot has no entries under a PCID of this mm, and
+// takes a fresh slot, with a flush, when it switches in. Only the owner reads
+// its slots, at apply time, so there is no race with its switch_mm.
+//
+// Generations: a broadcast does not advance the targets' ctx tlb_gen (no
+// flush_tlb_func runs there), so a target is left "behind" and its next
+// switch-in or IPI flush does a full flush it did not need: correct, if
+// pessimistic. The initiator's own slot follows flush_tlb_func as usual.
+
+import { C } from '../../../native-layout/counters.js';
+import { CONTROL_STOP, CPU_CTX_ID, MM_CTX_ID, MM_STRIDE } from '../../../native-layout/fields.js';
+import { TLB_NR_DYN_ASIDS } from '../../../native-layout/bits.js';
+import { BUG, injected } from '../../check/bugs.js';
+import { INVLPGB_ALL, INVLPGB_STRIDE_2M, type InvlpgbPort } from '../../hw/invlpgb.js';
+import { PARK_TIMEOUT_MS, spinHook } from '../../sync/hook.js';
+import { apicCancelHalt, apicHalt, apicPrepareHalt, ipiPending } from '../../hw/apic.js';
+import type { KernelCtx } from '../ctx.js';
+import { RunStopped, STOP_ABORT } from '../smp.js';
+import { kernPcid } from './asid.js';
+import { FLUSH_ALL } from './flush-func.js';
+
+/** A broadcast is used for mms whose cpumask holds at least this many CPUs. */
+export const INVLPGB_MIN_CPUS = 3;
+
+const C_INVLPGB = C.invlpgb;
+const BUG_INVLPGB_TLBSYNC_MIGRATED = BUG['invlpgb-tlbsync-migrated']!;
+const PAGE_SHIFT_2M = 21;
+/** Spins of a TLBSYNC (or a full slot) before the CPU sleeps on its doorbell. */
+const SPINS_BEFORE_PARK = 100;
+
+/** Installs k's ASID table as its Mmu's INVLPGB resolver, and the apply hook at its poll points. */
+export function installInvlpgbTarget(k: KernelCtx): void {
+  const st = k.cpuState;
+  const at = k.cpuAt;
+  k.mmu.setInvlpgbResolver((ctxId, out) => {
+    let n = 0;
+    if (ctxId === 0) return 0;
+    for (let asid = 0; asid < TLB_NR_DYN_ASIDS; asid++) {
+      if (st[at + CPU_CTX_ID + asid] === ctxId) out[n++] = kernPcid(asid);
+    }
+    return n;
+  });
+  const mmu = k.mmu;
+  mmu.invlpgbDelay = k.irqPollAccesses;
+  k.smp.invlpgbApply = () => mmu.applyInvlpgb();
+}
+
+/** Waits (answering IPIs and INVLPGBs through the spin hook) until cond() holds. */
+function spinUntil(k: KernelCtx, cond: () => boolean): void {
+  const control = k.smp.control;
+  const ipi = k.smp.ipi;
+  const me = k.cpu;
+  let spins = 0;
+  while (!cond()) {
+    spinHook();
+    // Our own poll point too: two CPUs each waiting for the other's
+    // requests must keep applying them (the hook may be the serialized
+    // engine's, which polls nothing).
+    k.mmu.applyInvlpgb();
+    if (Atomics.load(control, CONTROL_STOP) === STOP_ABORT) throw new RunStopped();
+    if (++spins > SPINS_BEFORE_PARK) {
+      // Simulated CPUs outnumber host cores: sleep on our doorbell, rung
+      // by an IPI to us, a request for us, or a target acking ours.
+      const seen = apicPrepareHalt(ipi, me);
+      if (!cond() && !ipiPending(ipi, me) && !k.mmu.invlpgbPort.pending()) apicHalt(ipi, me, seen, PARK_TIMEOUT_MS);
+      else apicCancelHalt(ipi, me);
+    }
+  }
+}
+
+/**
+ * INVLPGB to every other CPU for mm's pages [start, end) (vpns, 4 KiB units,
+ * at the stride), or all of the mm when end is FLUSH_ALL. Asynchronous: the
+ * targets apply it before their next access; tlbsync() waits for that.
+ */
+export function invlpgbBroadcast(k: KernelCtx, mm: number, start: number, end: number, strideShift: number): void {
+  const port = k.mmu.invlpgbPort;
+  const tag = k.mm[mm * MM_STRIDE + MM_CTX_ID];
+  let flags = 0;
+  let pages = 0;
+  if (end === FLUSH_ALL) {
+    flags = INVLPGB_ALL;
+  } else if (strideShift >= PAGE_SHIFT_2M) {
+    flags = INVLPGB_STRIDE_2M;
+    pages = Math.ceil((end - start) / 512);
+  } else {
+    pages = end - start;
+  }
+  for (let t = 0; t < k.cpus; t++) {
+    if (t === k.cpu) continue;
+    if (!port.slotFree(t)) spinUntil(k, () => port.slotFree(t));
+    port.post(t, tag, start, pages, flags);
+  }
+  k.counters[k.countersAt + C_INVLPGB] += 1;
+}
+
+/**
+ * TLBSYNC: waits until every INVLPGB this CPU issued has been applied. With
+ * invlpgb-tlbsync-migrated injected it runs as if the task had migrated
+ * between the INVLPGB and the TLBSYNC: it waits for the next CPU's requests,
+ * not its own, and returns while the targets may still hold the entries.
+ */
+export function tlbsync(k: KernelCtx): void {
+  const port = k.mmu.invlpgbPort;
+  if (injected[BUG_INVLPGB_TLBSYNC_MIGRATED] !== 0) {
+    const other = (k.cpu + 1) % k.cpus;
+    spinUntil(k, () => port.inFlightFrom(other) === 0);
+    return;
+  }
+  if (!port.synced()) spinUntil(k, () => port.synced());
+}
+
+/** Whether this flush goes by broadcast: the variant is on and the mask holds >= INVLPGB_MIN_CPUS CPUs. */
+export function useInvlpgb(k: KernelCtx, mask: Int32Array, maskAt: number): boolean {
+  if (!k.invlpgb) return false;
+  let n = 0;
+  const words = (k.cpus + 31) >>> 5;
+  for (let w = 0; w < words; w++) {
+    let x = mask[maskAt + w]!;
+    while (x !== 0) {
+      x &= x - 1;
+      n++;
+    }
+  }
+  return n >= INVLPGB_MIN_CPUS;
+}
+
+export type { InvlpgbPort };
