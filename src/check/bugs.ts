@@ -117,7 +117,7 @@ export function setInjected(names: readonly string[]): void {
       throw new UnknownBugError(`unknown bug "${name}": run 'shootdown inject --list' for the names`);
     }
     if (BUG_CATALOG[i]!.scenario === '') {
-      throw new UnknownBugError(`bug "${name}" is catalogued but not implemented yet: run 'shootdown inject --list'`);
+      throw new UnknownBugError(`bug "${name}" is catalogued but pending (no scenario catches it yet): run 'shootdown inject --list --all'`);
     }
     injected[i] = 1;
   }

@@ -19,8 +19,8 @@ export function runInject(opts: InjectOptions): string {
   if (format === 'json') {
     return JSON.stringify(bugs.map(({ name, invariant, scenario, args, layer }) => ({ name, layer, invariant, scenario, args })), null, 2);
   }
-  const rows = bugs.map((b) => [b.name, b.layer, b.invariant, b.implemented ? [b.scenario, ...b.args].join(' ') : '(not yet implemented)']);
+  const rows = bugs.map((b) => [b.name, b.layer, b.invariant, b.implemented ? [b.scenario, ...b.args].join(' ') : '(pending: no scenario catches it yet)']);
   const pending = listBugs().filter((b) => !b.implemented).length;
-  const note = !opts.all && pending > 0 ? `\n${pending} more catalogued bugs are not implemented yet: --all lists them too.` : '';
+  const note = !opts.all && pending > 0 ? `\n${pending} more catalogued bugs are pending (no scenario catches them yet): --all lists them too.` : '';
   return renderTable(['bug', 'layer', 'invariant it breaks', 'caught by'], rows) + note;
 }

@@ -75,7 +75,7 @@ function buildProgram(print: (text: string) => void): Command {
   program.command('inject')
     .description('list the injectable bugs and how each is caught')
     .option('--list', 'list the bugs')
-    .option('--all', 'include catalogued bugs that are not implemented yet')
+    .option('--all', 'include catalogued bugs that no scenario catches yet')
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
     .action((opts) => print(runInject(opts)));
 
