@@ -27,21 +27,16 @@ import { VM_READ, VM_SHARED, VM_WRITE } from '../../../native-layout/bits.js';
 import { FILE_MAX, FILE_NR_PAGES } from '../../../native-layout/fields.js';
 import { checkMachineAtEnd } from '../../check/machine-check.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
-import { sysMadviseDontneed } from '../../kernel/mm/madvise.js';
 import { sysMmap } from '../../kernel/mm/mmap.js';
-import { taskMm } from '../../kernel/sched/task.js';
 import type { CpuProgram, ProgramCtx, Scenario, SetupCtx } from '../program.js';
 import {
-  KIND_TLB_FLUSH1, KIND_TLB_FLUSH3, W_ITER, W_PAGES, W_PHASE, W_REGION, mmDomain, secretOf, setTw, tw,
+  KIND_TLB_FLUSH1, KIND_TLB_FLUSH3, W_REGION, tw,
 } from './common.js';
 import { processShape, setupMmMachine } from './machine.js';
 import { type CommonOptions, ScenarioOptionError, commonOptions } from './options.js';
 import { MmCpu, type TaskStep } from './runner.js';
 import { mmPrograms } from './tlb-flush2.js';
-import { expectZero, peekSiblings, touchPages, verifyPages } from './user-ops.js';
-
-const PH_TOUCH = 0;
-const PH_DISCARD = 1;
+import { touchDiscardStep } from './touch-discard.js';
 
 /** File and page offset of slice g (slices of `pages` pages, none across two files). */
 export function fileSlice(g: number, pages: number): { file: number; pgoff: number } | null {
@@ -53,45 +48,12 @@ export function fileSlice(g: number, pages: number): { file: number; pgoff: numb
 
 /** tlb_flush1: private file mapping; discarded pages read the file (zero) again. */
 export function tlbFlush1Step(k: KernelCtx, tid: number, cpu: MmCpu): void {
-  const mm = taskMm(k, tid);
-  const region = tw(k, tid, W_REGION);
-  const pages = tw(k, tid, W_PAGES);
-  const iter = tw(k, tid, W_ITER);
-  const domain = mmDomain(k, mm);
-  if (tw(k, tid, W_PHASE) === PH_TOUCH) {
-    // A read first: the cache page mapped read-only; the write below copies it.
-    expectZero(k, cpu, tid, mm, region + ((iter * 7) % pages));
-    touchPages(k, cpu, tid, mm, region, pages, domain, (i) => secretOf(tid, iter, i));
-    setTw(k, tid, W_PHASE, PH_DISCARD);
-  } else {
-    sysMadviseDontneed(k, mm, region, pages);
-    cpu.stats.madvises++;
-    expectZero(k, cpu, tid, mm, region + (iter % pages));
-    setTw(k, tid, W_ITER, iter + 1);
-    setTw(k, tid, W_PHASE, PH_TOUCH);
-  }
-  if (cpu.opts.peekPercent > 0 && cpu.rng.below(100) < cpu.opts.peekPercent) peekSiblings(k, cpu, tid, mm, domain, pages, 4, false);
+  touchDiscardStep(k, tid, cpu, true, false);
 }
 
 /** tlb_flush3: shared file mapping; discarded pages still hold what was written. */
 export function tlbFlush3Step(k: KernelCtx, tid: number, cpu: MmCpu): void {
-  const mm = taskMm(k, tid);
-  const region = tw(k, tid, W_REGION);
-  const pages = tw(k, tid, W_PAGES);
-  const iter = tw(k, tid, W_ITER);
-  const domain = mmDomain(k, mm);
-  if (tw(k, tid, W_PHASE) === PH_TOUCH) {
-    touchPages(k, cpu, tid, mm, region, pages, domain, (i) => secretOf(tid, iter, i));
-    setTw(k, tid, W_PHASE, PH_DISCARD);
-  } else {
-    sysMadviseDontneed(k, mm, region, pages);
-    cpu.stats.madvises++;
-    const i = iter % pages;
-    verifyPages(k, cpu, tid, mm, region + i, 1, domain, () => secretOf(tid, iter, i));
-    setTw(k, tid, W_ITER, iter + 1);
-    setTw(k, tid, W_PHASE, PH_TOUCH);
-  }
-  if (cpu.opts.peekPercent > 0 && cpu.rng.below(100) < cpu.opts.peekPercent) peekSiblings(k, cpu, tid, mm, domain, pages, 4, false);
+  touchDiscardStep(k, tid, cpu, false, true);
 }
 
 const PROGRAMS = mmPrograms({ [KIND_TLB_FLUSH1]: tlbFlush1Step, [KIND_TLB_FLUSH3]: tlbFlush3Step });

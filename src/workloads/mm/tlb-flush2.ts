@@ -27,7 +27,8 @@ import { kthreadStep } from './kthread.js';
 import { processShape, setupMmMachine } from './machine.js';
 import { type CommonOptions, ScenarioOptionError, commonOptions, intOption } from './options.js';
 import { MmCpu, type TaskStep } from './runner.js';
-import { expectZero, peekSiblings, touchPages } from './user-ops.js';
+import { expectZero } from './user-ops.js';
+import { touchDiscardStep } from './touch-discard.js';
 
 const NAME = 'tlb-flush2';
 const PH_TOUCH = 0;
@@ -41,22 +42,7 @@ export function tlbFlush2Step(k: KernelCtx, tid: number, cpu: MmCpu): void {
     sharedStep(k, tid, cpu);
     return;
   }
-  const mm = taskMm(k, tid);
-  const region = tw(k, tid, W_REGION);
-  const pages = tw(k, tid, W_PAGES);
-  const iter = tw(k, tid, W_ITER);
-  const domain = mmDomain(k, mm);
-  if (tw(k, tid, W_PHASE) === PH_TOUCH) {
-    touchPages(k, cpu, tid, mm, region, pages, domain, (i) => secretOf(tid, iter, i));
-    setTw(k, tid, W_PHASE, PH_DISCARD);
-  } else {
-    sysMadviseDontneed(k, mm, region, pages);
-    cpu.stats.madvises++;
-    expectZero(k, cpu, tid, mm, region + (iter % pages));
-    setTw(k, tid, W_ITER, iter + 1);
-    setTw(k, tid, W_PHASE, PH_TOUCH);
-  }
-  if (cpu.opts.peekPercent > 0 && cpu.rng.below(100) < cpu.opts.peekPercent) peekSiblings(k, cpu, tid, mm, domain, pages, 4, false);
+  touchDiscardStep(k, tid, cpu, false, false);
 }
 
 /**
