@@ -34,7 +34,7 @@ export const BUG_CATALOG: readonly BugSpec[] = [
   bug('gen-bump-before-pte-write', 'tlb', 'tlb_gen is bumped only after the PTE writes it covers', 'munmap-storm', ['--cpus', '4', '--seconds', '20']),
   bug('partial-flush-out-of-order', 'tlb', 'a partial flush is done only when new == local + 1', 'fork-cow', ['--cpus', '4', '--seconds', '20']),
   bug('stale-ctx-after-asid-evict', 'tlb', 'a recycled ASID is flushed before reuse', 'fork-cow', ['--cpus', '4', '--seconds', '20']),
-  bug('ack-before-flush', 'tlb', 'the csd is released only after the flush ran'),
+  bug('ack-before-flush', 'tlb', 'the csd is released only after the flush ran', 'tlb-flush2-shared', ['--cpus', '4', '--seconds', '20']),
   bug('no-wait-for-ack', 'tlb', 'the initiator waits for every remote flush', 'tlb-flush2-shared', ['--cpus', '4', '--seconds', '20']),
   bug('ceiling-partial-flush', 'tlb', 'a range above the ceiling is flushed in full', 'munmap-storm', ['--cpus', '4', '--seconds', '20']),
   bug('missed-cpumask', 'tlb', 'CPUs that switched in during a flush are flushed', 'munmap-storm', ['--cpus', '4', '--seconds', '20']),

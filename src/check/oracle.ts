@@ -32,10 +32,16 @@ export const V_EPHMAP = 6;
 export const V_READBACK = 7;
 /** An access to an address its program had unmapped (munmap returned) went through. */
 export const V_UNMAPPED_ACCESS = 8;
+/**
+ * When a flush IPI reached a CPU running the mm (not lazy), its TLB still
+ * translated a page of that mm to a frame that is free or was reallocated:
+ * the initiator freed the page before this CPU flushed (flush-audit.ts).
+ */
+export const V_STALE_AT_FLUSH = 9;
 
 export const VIOLATION_NAMES: readonly string[] = [
   'none', 'stale-tlb', 'walk-non-pagetable', 'stale-psc', 'isolation', 'data-leak', 'ephmap', 'readback',
-  'unmapped-access',
+  'unmapped-access', 'stale-at-flush',
 ];
 
 const VA_SPLIT = 2 ** 32;

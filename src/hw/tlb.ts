@@ -45,7 +45,7 @@ export class Tlb {
   private readonly victim: Int32Array;
   readonly base4k: number;
   readonly baseHuge: number;
-  private readonly end4k: number;
+  readonly end4k: number;
   private readonly endHuge: number;
   private readonly setMask4k: number;
   private readonly setMaskHuge: number;

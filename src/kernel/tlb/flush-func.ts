@@ -14,6 +14,7 @@ import {
   MM_STRIDE, MM_TLB_GEN,
 } from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
+import { auditLoadedPcidAtFlush } from '../../check/flush-audit.js';
 import { cpumaskClearCpu } from '../../sync/cpumask.js';
 import { type KernelCtx, kernelOf } from '../ctx.js';
 import type { SmpCtx } from '../smp.js';
@@ -78,6 +79,9 @@ export function flushTlbFunc(k: KernelCtx, info0: number, start: number, end: nu
     switchMmIrqsOff(k, INIT_MM);
     return;
   }
+  // We run the mm: nothing we cache of it may lead to a freed frame yet,
+  // whatever this request still asks us to drop.
+  auditLoadedPcidAtFlush(k, start, end === FLUSH_ALL ? -1 : end);
   const asid = st[at + CPU_LOADED_MM_ASID];
   const localGen = st[at + CPU_CTX_TLB_GEN + asid];
   const genValid = (info0 & FLUSH_GEN_VALID) !== 0;
