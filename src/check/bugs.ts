@@ -57,7 +57,8 @@ export const BUG_CATALOG: readonly BugSpec[] = [
     ['mem=16M', 'cpus=4', 'movable block with 255 free and 257 movable frames; an unmovable request steals one frame', 'test=test/page_alloc/bugs.test.ts']),
   bug('pcp-stale-freetype', 'alloc', 'a drained pcp page goes to its pageblock\'s current freetype', 'check:allocator',
     ['mem=16M', 'cpus=4', 'cpu 0 caches a movable frame, cpu 1 claims its block for unmovable, cpu 0 drains', 'test=test/page_alloc/bugs.test.ts']),
-  bug('remote-drain-no-lock', 'alloc', 'draining another CPU\'s pcp lists takes its pcp lock'),
+  bug('remote-drain-no-lock', 'alloc', 'draining another CPU\'s pcp lists takes its pcp lock', 'stress:allocator',
+    ['mem=16M', 'cpus=2', 'both CPUs allocate and free while draining every pcp list (10% of ops); a frame reaches two CPUs, a list breaks or frames are lost', 'test=test/page_alloc/remote-drain.test.ts']),
   bug('pb-word-nonatomic-rmw', 'alloc', 'pageblock flag words are updated atomically', 'check:allocator',
     ['mem=16M', 'cpus=4', 'cpu 1 sets pageblock 2\'s skip bit; inside its read-modify-write window cpu 0 claims pageblocks 0-1 for unmovable', 'test=test/page_alloc/bugs.test.ts']),
   // ASI / freetypes

@@ -75,7 +75,9 @@ describe('injected allocator bugs are caught', () => {
   }
 
   test('every allocator bug with a catalogue scenario has a test here', () => {
-    const wired = BUG_CATALOG.filter((b) => b.layer === 'alloc' && b.scenario !== '').map((b) => b.name);
+    // (bugs whose catalogue entry names another test file are checked there)
+    const here = (b: (typeof BUG_CATALOG)[number]) => b.args.includes('test=test/page_alloc/bugs.test.ts');
+    const wired = BUG_CATALOG.filter((b) => b.layer === 'alloc' && b.scenario !== '' && here(b)).map((b) => b.name);
     expect(wired.sort()).toEqual(Object.keys(SCENARIOS).sort());
   });
 });

@@ -2,13 +2,19 @@
 // allocations, each frame stamped with this CPU's domain and checked again
 // before it is freed (another CPU handed the same frame would overwrite it),
 // plus occasional drains of every CPU's lists (remote pcp locks).
+// workerData.bug turns on one injectable bug in this worker;
+// workerData.drainPerMille sets how often a CPU drains (default 10).
+// An exception (a corrupted list can make the allocator throw) is
+// reported as { done, crashed } rather than killing the worker.
 import { workerData, parentPort } from 'node:worker_threads';
 import { attachMachineMemory, FRAME_STRIDE, FR_CONTENT, CONTROL_BARRIER_COUNT } from '../../dist/native-layout/index.js';
 import { PageAllocator } from '../../dist/src/kernel/page_alloc/index.js';
 import { GFP_KERNEL, GFP_HIGHUSER_MOVABLE } from '../../dist/src/kernel/page_alloc/gfp.js';
+import { BUG, injected } from '../../dist/src/check/bugs.js';
 import { startTogether } from './sync-common.mjs';
 
-const { sab, shape, cpu, ops, seed } = workerData;
+const { sab, shape, cpu, ops, seed, bug, drainPerMille = 10 } = workerData;
+if (bug) injected[BUG[bug]] = 1;
 const mem = attachMachineMemory(sab, shape);
 const alloc = new PageAllocator(mem);
 const frame = mem.views.frame;
@@ -32,22 +38,27 @@ function freeOne(k) {
 }
 
 startTogether(mem.views.control, CONTROL_BARRIER_COUNT, shape.cpus);
-for (let op = 0; op < ops; op++) {
-  const r = rand() % 100;
-  if (r < 55 || live.length === 0) {
-    const order = r < 45 ? rand() % 4 : rand() % 11;
-    const pfn = alloc.allocPages(cpu, order, r & 1 ? GFP_KERNEL : GFP_HIGHUSER_MOVABLE);
-    if (pfn < 0) { failures++; if (live.length) freeOne(rand() % live.length); continue; }
-    allocs++;
-    const tag = stamp | (op & 0xffff);
-    for (let i = 0; i < 1 << order; i++) frame[(pfn + i) * FRAME_STRIDE + FR_CONTENT] = tag;
-    live.push([pfn, order, tag]);
-  } else if (r < 99) {
-    freeOne(rand() % live.length);
-  } else {
-    alloc.drainAllPages(cpu);
-    drains++;
+let crashed = '';
+try {
+  for (let op = 0; op < ops; op++) {
+    const r = rand() % 1000;
+    if (r < 550 || live.length === 0) {
+      const order = r < 450 ? rand() % 4 : rand() % 11;
+      const pfn = alloc.allocPages(cpu, order, r & 1 ? GFP_KERNEL : GFP_HIGHUSER_MOVABLE);
+      if (pfn < 0) { failures++; if (live.length) freeOne(rand() % live.length); continue; }
+      allocs++;
+      const tag = stamp | (op & 0xffff);
+      for (let i = 0; i < 1 << order; i++) frame[(pfn + i) * FRAME_STRIDE + FR_CONTENT] = tag;
+      live.push([pfn, order, tag]);
+    } else if (r < 1000 - drainPerMille) {
+      freeOne(rand() % live.length);
+    } else {
+      alloc.drainAllPages(cpu);
+      drains++;
+    }
   }
+  while (live.length) freeOne(live.length - 1);
+} catch (e) {
+  crashed = String(e && e.message || e);
 }
-while (live.length) freeOne(live.length - 1);
-parentPort.postMessage({ done: true, allocs, frees, failures, corrupt, drains });
+parentPort.postMessage({ done: true, allocs, frees, failures, corrupt, drains, crashed });
