@@ -31,7 +31,7 @@ async function stress(bug: string | undefined, seed: number): Promise<string[]> 
     if ((r['corrupt'] as number) > 0) found.push(`cpu ${cpu}: ${String(r['corrupt'])} frames overwritten by another CPU`);
   }
   if (found.length === 0) {
-    found.push(...checkAllocator(mem));
+    found.push(...checkAllocator(mem).map((v) => v.message));
     try {
       alloc.drainAllPages(0);
       const lost = managed - alloc.freePageCount();
