@@ -143,6 +143,8 @@ export const TASK_KIND = at('task', 'kind');
 export const TASK_PINNED = at('task', 'pinned');
 export const TASK_PARENT = at('task', 'parent');
 export const TASK_W = at('task', 'w');
+export const TASK_UBC_CPUMASK = at('task', 'ubcCpumask');
+export const TASK_UBC_FLAGS = at('task', 'ubcFlags');
 
 export const RQ_STRIDE = recordFormat('rq').stride;
 export const RQ_LOCK = at('rq', 'lockNext');
@@ -157,6 +159,9 @@ export const PT_LOCK_STRIDE = recordFormat('ptLock').stride;
 export const FILE_STRIDE = recordFormat('file').stride;
 export const FILE_LOCK = at('file', 'lockNext');
 export const FILE_PAGES = at('file', 'pages');
+export const FILE_I_MMAP = at('file', 'iMmap');
+export const FILE_DIRTY = at('file', 'dirty');
+export const FILE_DISK = at('file', 'disk');
 export { FILE_MAX, FILE_NR_PAGES } from './regions.js';
 
 export const INVLPGB_STRIDE = recordFormat('invlpgb').stride;

@@ -358,7 +358,7 @@ export const REGIONS: readonly RegionSpec[] = [
       f('mmapLock', 'mmap_lock: rwsem words (src/sync/rwsem.ts)', 4),
       ...lockFields('ptl'),
       f('tlbFlushPending', 'mmu_gathers in progress on this mm (mm_tlb_flush_nested when > 1)'),
-      f('tlbFlushBatched', 'reclaim unmap batching: deferred flushes pending (reserved)'),
+      f('tlbFlushBatched', 'tlb_flush_batched: reclaim unmaps with a deferred flush (bits 0..15) and how many of them the last flush_tlb_batched_pending covered (16..31); src/kernel/tlb/batch.ts'),
       f('nextTrimCpumask', 'ms since the run epoch after which a flush may IPI cpumask CPUs running another mm to trim them'),
       f('pid', 'process id: the content domain of pages this mm writes'),
       f('specStart', 'first page (vpn) of the range this mm\'s speculative fills aim at'),
@@ -391,6 +391,9 @@ export const REGIONS: readonly RegionSpec[] = [
     fields: [
       ...lockFields('lock'),
       f('pages', 'per page index: pfn + 1 of the cache page (holds one reference), 0 none yet', FILE_NR_PAGES),
+      f('iMmap', 'i_mmap_rwsem: rwsem words (src/sync/rwsem.ts); held for write while a VMA mapping this file changes, for read by rmap walks', 4),
+      f('dirty', 'per page index: PG_dirty of the cached page (set when an unmapped PTE was dirty, cleared by writeback)', FILE_NR_PAGES),
+      f('disk', 'per page index: the content word last written back (the backing store; 0 is a hole)', FILE_NR_PAGES),
     ],
   },
   {
@@ -409,6 +412,8 @@ export const REGIONS: readonly RegionSpec[] = [
       f('pinned', 'CPU it is bound to (kernel per-CPU threads), -1 migratable'),
       f('parent', 'task that forked it, -1 none'),
       f('w', 'workload program state (lives here so it survives migration)', 9),
+      f('ubcCpumask', 'tlb_ubc (struct tlbflush_unmap_batch): CPUs to flush before reclaim frees or writes back what it unmapped', 2),
+      f('ubcFlags', 'tlb_ubc: flush_required (bit 0), writable (bit 1: a dirty PTE was unmapped without a flush)'),
     ],
   },
   {

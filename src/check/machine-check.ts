@@ -7,13 +7,15 @@
 //   the number of PTEs that map it, plus one if the page cache holds it.
 // - Conservation: every frame is free, a page table reachable from a live
 //   mm, a page-cache page, or an allocation some live mm maps; the rest
-//   are lost.
+//   are lost. Pages evicted by reclaim or truncated are simply free (or
+//   reallocated); a page still dirty must still be cached.
 // - No TLB or paging-structure-cache entry anywhere translates to a frame
 //   freed since it was filled, unless that entry can never be used again
 //   without a flush first: its PCID's slot belongs to an mm that no longer
 //   exists (ctx ids are never reused), or the slot's generation is behind
 //   its mm's (switch_mm will flush it; that is how lazy CPUs and CPUs that
-//   left the mm catch up).
+//   left the mm catch up), or the CPU has invalidate_other pending and the
+//   slot is not its current one (choose_new_asid forgets it first).
 
 import {
   FRAME_F_HEAD, FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_STATE_MASK, FRAME_STATE_NAMES, FS_ALLOCATED, FS_FREE_HEAD,
@@ -21,7 +23,8 @@ import {
   TLB_GLOBAL, TLB_NR_DYN_ASIDS, TLB_PCID_MASK, TLB_SIZE_MASK, TLB_SIZE_SHIFT, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT,
 } from '../../native-layout/bits.js';
 import {
-  CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_STRIDE, FRAME_STRIDE, FR_CONTENT_GEN, FR_FLAGS, FR_PRIVATE, FR_REFCOUNT,
+  CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_LOADED_MM_ASID, CPU_STRIDE, FRAME_STRIDE, FR_CONTENT_GEN,
+  FR_FLAGS, FR_PRIVATE, FR_REFCOUNT,
   KERNEL_BOOTED, MM_CTX_ID, MM_PGD, MM_STATE, MM_STRIDE, MM_TLB_GEN, PSC_FILL_GEN, PSC_META, PSC_PT_PFN, PSC_STRIDE,
   PSC_VA_TAG, ZONE_MANAGED_PAGES,
 } from '../../native-layout/fields.js';
@@ -29,7 +32,7 @@ import type { MachineMemory } from '../../native-layout/memory.js';
 import { Tlb } from '../hw/tlb.js';
 import { entryWord } from '../hw/ptstore.js';
 import { LEVEL_SIZE, ptePfn } from '../hw/pte.js';
-import { forEachCachePage } from '../kernel/mm/filemap.js';
+import { forEachCachePage, forEachDirtyHole } from '../kernel/mm/filemap.js';
 import { checkAllocator } from './allocator-invariants.js';
 import { checkPageTables } from './pagetable-invariants.js';
 
@@ -108,6 +111,9 @@ function liveSlot(mem: MachineMemory, byCtx: Map<number, LiveMm>, cpu: number, p
   const at = cpu * CPU_STRIDE;
   const mm = byCtx.get(st[at + CPU_CTX_ID + asid]!);
   if (mm === undefined) return null;
+  // A kernel INVLPG under PTI left the other PCIDs to be flushed at their
+  // next use: choose_new_asid forgets their slots before any of them runs.
+  if (st[at + CPU_INVALIDATE_OTHER] !== 0 && asid !== st[at + CPU_LOADED_MM_ASID]) return null;
   // Behind: the next switch to this mm (or its next flush IPI) flushes the slot.
   if (((st[at + CPU_CTX_TLB_GEN + asid]! - mm.gen) | 0) < 0) return null;
   return mm;
@@ -135,6 +141,10 @@ export function checkMachineAtEnd(mem: MachineMemory): MachineCheck {
     if (pfn < 0 || pfn >= frames) report(`page cache: file ${file} page ${index} holds pfn ${pfn}, not a frame`);
     else if (cached[pfn]++ > 0) report(`page cache: frame ${pfn} is cached twice (again as file ${file} page ${index})`);
   });
+  // Reclaim evicts only clean pages and truncation clears the mark with
+  // the page: a dirty mark on an empty slot is data that never reached the
+  // file (a write lost with an evicted page).
+  forEachDirtyHole(v.file, (file, index) => report(`page cache: file ${file} page ${index} is marked dirty but not cached (its data was lost)`));
 
   let framesLost = 0;
   for (let pfn = 0; pfn < frames; pfn++) {

@@ -38,10 +38,17 @@ export const V_UNMAPPED_ACCESS = 8;
  * the initiator freed the page before this CPU flushed (flush-audit.ts).
  */
 export const V_STALE_AT_FLUSH = 9;
+/**
+ * A user write went through after mprotect() took write permission away
+ * and returned (a stale writable TLB entry: the downgrade's flush missed
+ * it). fillGen holds the protection epoch the writer saw, frameGen the
+ * epoch after the write (equal: no re-grant could have raced it).
+ */
+export const V_WRITE_AFTER_DOWNGRADE = 10;
 
 export const VIOLATION_NAMES: readonly string[] = [
   'none', 'stale-tlb', 'walk-non-pagetable', 'stale-psc', 'isolation', 'data-leak', 'ephmap', 'readback',
-  'unmapped-access', 'stale-at-flush',
+  'unmapped-access', 'stale-at-flush', 'write-after-downgrade',
 ];
 
 const VA_SPLIT = 2 ** 32;

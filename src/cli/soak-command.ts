@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { SCENARIOS, findScenario, UnknownScenarioError } from '../workloads/index.js';
+import { SCENARIOS, findScenario, optionsKnownTo, UnknownScenarioError } from '../workloads/index.js';
 import { setInjected } from '../check/bugs.js';
 import { encodeMessage } from '../report/schema.js';
 import { CheckFailedError, UsageError } from './errors.js';
@@ -88,6 +88,14 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
   const shard = parseShard(o.shard);
   setInjected(o.inject);
   const scenarioOptions = parseScenarioOptions(o.option);
+  // A soak mixes scenarios: each key must be one that some of them read, and
+  // each run gets only the keys its scenario reads.
+  const optionsFor = (scenario: string) => optionsKnownTo(findScenario(scenario), scenarioOptions);
+  for (const key of Object.keys(scenarioOptions)) {
+    if (!scenarios.some((n) => key in optionsFor(n))) {
+      throw new UsageError(`--option ${key}: none of the soaked scenarios (${scenarios.join(', ')}) has that option`);
+    }
+  }
   const shapeFor = (scenario: string) => shapeFromOptions({ mem: o.mem ?? defaultMemFor(scenario), cpus: o.cpus });
   for (const name of scenarios) assertHostCanHold(shapeFor(name));
   const detecting = o.inject.length > 0;
@@ -102,7 +110,7 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
     for (const job of jobs) {
       bar?.update(results.length, { job: `${job.scenario} seed ${job.seed}` });
       if (!bar && format === 'table') process.stderr.write(`soak: ${results.length + 1}/${jobs.length} ${job.scenario} seed ${job.seed}\n`);
-      const { report, failures } = await runOnce({ scenario: job.scenario, shape: shapeFor(job.scenario), seed: job.seed, variant, inject: o.inject, watchdogMs, seconds, options: scenarioOptions });
+      const { report, failures } = await runOnce({ scenario: job.scenario, shape: shapeFor(job.scenario), seed: job.seed, variant, inject: o.inject, watchdogMs, seconds, options: optionsFor(job.scenario) });
       // Each run's report is written as soon as it exists: a later crash loses nothing.
       if (o.out) writeFileSync(join(o.out, `${job.scenario}-seed${job.seed}.pb`), encodeMessage('RunReport', report));
       const totals = report['totals'] as Record<string, number>;

@@ -13,7 +13,7 @@ import { MAX_CPUS, MIN_MEM_BYTES, defaultShape } from '../../native-layout/shape
 import { injected, setInjected } from '../check/bugs.js';
 import { type ViolationRecord, firstViolation, violationCount } from '../check/oracle.js';
 import { smpInit } from '../kernel/smp.js';
-import { findScenario } from '../workloads/index.js';
+import { checkOptionNames, findScenario } from '../workloads/index.js';
 import type { EndCheck, Scenario, ScenarioOptions, TestFaults } from '../workloads/program.js';
 import { abortRun, requestStop, resetControl, runStarted } from './control.js';
 import { captureCpuStates, findHungCpu } from './dump.js';
@@ -186,6 +186,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
   // The scenario's shared state (allocator, kernel objects, processes) is
   // made here, on this thread, before any CPU exists; bad options throw
   // from here too.
+  if (scenario) checkOptionNames(scenario, cfg.options);
   scenario?.setup?.({ mem, cpus, seed: cfg.seed, options: cfg.options, epochMs: cfg.epochMs });
   const before = Float64Array.from(views.counters);
 

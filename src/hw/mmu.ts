@@ -21,6 +21,7 @@ import { FAULT_USER_SUPERVISOR, FAULT_WRITE_PROTECT } from './fault.js';
 import { readFrame, writeFrame } from './frames.js';
 import { INVLPGB_ALL, INVLPGB_STRIDE_2M, InvlpgbPort } from './invlpgb.js';
 import { Psc } from './psc.js';
+import { StoreBuffer } from './store-buffer.js';
 import { Tlb } from './tlb.js';
 import { Walker } from './walker.js';
 import { traceRings, type TraceRing } from '../trace/ring.js';
@@ -66,6 +67,8 @@ export class Mmu {
   readonly trace: TraceRing;
   /** INVLPGB requests: issued from here, and applied here for other CPUs' broadcasts. */
   readonly invlpgbPort: InvlpgbPort;
+  /** This CPU's store buffer (x86-TSO); the serializing instructions below drain it. */
+  readonly storeBuffer: StoreBuffer;
   private readonly invPend: Int32Array;
   private readonly invPendAt: number;
   /** Maps a request's tag to the PCIDs it covers on this CPU (writes them to out, returns how many). */
@@ -99,6 +102,7 @@ export class Mmu {
     this.pcid = readCr3Pcid(mem.views, cpu);
     this.trace = traceRings(mem)[cpu]!;
     this.invlpgbPort = new InvlpgbPort(mem, cpu);
+    this.storeBuffer = new StoreBuffer(mem.views.cpu);
     this.invPend = mem.views.invlpgbPending;
     this.invPendAt = this.invlpgbPort.pendingAt;
     this.invApply = (tag, vpn, pages, flags) => this.applyInvlpgbRequest(tag, vpn, pages, flags);
@@ -264,6 +268,7 @@ export class Mmu {
 
   /** INVLPG: va in the current PCID, global entries for va, and the current PCID's PSC. */
   invlpg(va: number): void {
+    this.storeBuffer.serialize();
     this.counters[this.cbase + C_INVLPG] += 1;
     this.trace.emit(EV_INVLPG, va % VA_SPLIT | 0, (va / VA_SPLIT) | 0, 0);
     this.tlb.dropVa(va, this.pcid, true);
@@ -276,6 +281,7 @@ export class Mmu {
    * everything but globals. va is used by type 0 only.
    */
   invpcid(type: number, pcid: number, va = 0): void {
+    this.storeBuffer.serialize();
     this.counters[this.cbase + C_INVPCID] += 1;
     this.trace.emit(EV_INVPCID, type, pcid, 0);
     switch (type) {
@@ -300,8 +306,13 @@ export class Mmu {
     }
   }
 
-  /** MOV to CR3 (see cr3.ts). */
+  /**
+   * MOV to CR3 (see cr3.ts). Serializing: the store buffer drains first, so
+   * switch_mm's plain stores are visible before any translation of the new
+   * address space can be cached.
+   */
   writeCr3(root: number, pcid: number, noflush: boolean): void {
+    this.storeBuffer.serialize();
     this.trace.emit(EV_CR3, root, pcid, noflush ? 1 : 0);
     loadCr3(this.views, this.tlb, this.psc, root, pcid, noflush);
     this.root = root;

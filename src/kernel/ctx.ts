@@ -58,6 +58,12 @@ export interface KernelCtx {
   irqPollCountdown: number;
   /** Flush variant: user-address flushes of mms active on >= 3 CPUs use INVLPGB + TLBSYNC instead of IPIs. */
   invlpgb: boolean;
+  /**
+   * Page-table isolation (X86_FEATURE_PTI, as far as the TLB is concerned):
+   * kernel mappings are not global but tagged with each PCID, so a local
+   * kernel INVLPG reaches only the current PCID (flush_tlb_one_kernel).
+   */
+  pti: boolean;
 }
 
 const kernels: (KernelCtx | undefined)[] = [];
@@ -108,6 +114,7 @@ export function makeKernelCtx(mem: MachineMemory, smp: SmpCtx, alloc: FrameAlloc
     irqPollAccesses: 16,
     irqPollCountdown: 16,
     invlpgb: false,
+    pti: false,
   };
   kernels[cpu] = k;
   installInvlpgbTarget(k);

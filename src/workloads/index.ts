@@ -1,16 +1,23 @@
 // The scenario registry: the one list the engine, the CLI and the docs read.
 
 import { ipiStorm } from './ipi-storm.js';
+import { fixmapSwitch } from './mm/fixmap-switch.js';
 import { forkCow } from './mm/fork-cow.js';
 import { munmapStorm } from './mm/munmap-storm.js';
+import { mremapTruncate } from './mm/mremap-truncate.js';
+import { reclaimMprotect } from './mm/reclaim-mprotect.js';
 import { tlbFlush1, tlbFlush3 } from './mm/tlb-flush-file.js';
-import { tlbFlush2, tlbFlush2Shared, tlbFlush2Mixed } from './mm/tlb-flush2.js';
-import type { CpuProgram, ProgramCtx, Scenario } from './program.js';
+import { tlbFlush2, tlbFlush2Shared, tlbFlush2Mixed, tlbFlush2SharedMixed } from './mm/tlb-flush2.js';
+import { ScenarioOptionError } from './mm/options.js';
+import type { CpuProgram, ProgramCtx, Scenario, ScenarioOptions } from './program.js';
 
 export type { CpuProgram, EndCheck, ProgramCtx, Scenario, ScenarioOptions, SetupCtx, TestFaults } from './program.js';
 export { Xorshift32 } from './prng.js';
 
-export const SCENARIOS: readonly Scenario[] = [ipiStorm, tlbFlush2, tlbFlush2Shared, tlbFlush2Mixed, munmapStorm, forkCow, tlbFlush1, tlbFlush3];
+export const SCENARIOS: readonly Scenario[] = [
+  ipiStorm, tlbFlush2, tlbFlush2Shared, tlbFlush2Mixed, tlbFlush2SharedMixed, munmapStorm, forkCow,
+  tlbFlush1, tlbFlush3, reclaimMprotect, mremapTruncate, fixmapSwitch,
+];
 
 const byName = new Map(SCENARIOS.map((s) => [s.name, s]));
 
@@ -24,6 +31,30 @@ export function findScenario(name: string): Scenario {
     throw new UnknownScenarioError(`unknown scenario "${name}": use one of ${SCENARIOS.map((x) => x.name).join(', ')}`);
   }
   return s;
+}
+
+/** Options every scenario takes (the CLI sets variant from --variant). */
+const ENGINE_OPTION_NAMES: readonly string[] = ['variant'];
+
+/**
+ * Refuses a --option key the scenario does not read, naming the keys it
+ * does: an option spelt wrong must not run the defaults without a word.
+ */
+export function checkOptionNames(s: Scenario, options: ScenarioOptions): void {
+  for (const key of Object.keys(options)) {
+    if (s.optionNames.includes(key) || ENGINE_OPTION_NAMES.includes(key)) continue;
+    const known = s.optionNames.length > 0 ? s.optionNames.join(', ') : 'none';
+    throw new ScenarioOptionError(`${s.name} has no option "${key}": its options are ${known}`);
+  }
+}
+
+/** The subset of options the scenario reads (engine options included). */
+export function optionsKnownTo(s: Scenario, options: ScenarioOptions): Record<string, ScenarioOptions[string]> {
+  const out: Record<string, ScenarioOptions[string]> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (s.optionNames.includes(key) || ENGINE_OPTION_NAMES.includes(key)) out[key] = value;
+  }
+  return out;
 }
 
 /** Builds one CPU's program of the named scenario (in that CPU's worker). */

@@ -159,6 +159,7 @@ function ipiStormFunc(_ctx: SmpCtx, sender: number): void {
 export const ipiStorm: Scenario = {
   name: 'ipi-storm',
   description: 'every CPU calls a function with wait on random sets of CPUs, sometimes with interrupts off for a few ops',
+  optionNames: ['irqOffPercent', 'localPercent'],
   create(ctx: ProgramCtx): CpuProgram {
     registerIpiFunc(IPI_STORM_FUNC, ipiStormFunc);
     current = new IpiStorm(ctx);

@@ -70,6 +70,11 @@ export interface Scenario {
   readonly description: string;
   /** Memory for a fresh machine when the run does not say (bytes); the engine's minimum otherwise. */
   readonly memBytes?: number;
+  /**
+   * Every --option key the scenario reads; any other key is refused at the
+   * edge with the list (a typo must not run the defaults silently).
+   */
+  readonly optionNames: readonly string[];
   /** Boots what the CPUs share (allocator, kernel objects, processes); throws on bad options. */
   setup?(ctx: SetupCtx): void;
   create(ctx: ProgramCtx): CpuProgram;

@@ -112,4 +112,11 @@ describe('shootdown run with an injected bug', () => {
     expect(malformed.code).toBe(2);
     expect(malformed.stderr).toMatch(/--option "threads" is not key=value/);
   });
+
+  it('rejects an option key the scenario does not read, listing the ones it does', () => {
+    const typo = runCli(['run', 'tlb-flush2', '--seconds', '1', '--option', 'pagse=3']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr.trim().split('\n')).toHaveLength(1);
+    expect(typo.stderr).toMatch(/tlb-flush2 has no option "pagse": its options are .*\bpages\b.*\bshare\b/);
+  });
 });

@@ -34,4 +34,11 @@ describe('shootdown soak', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--scenarios: unknown scenario "nope"/);
   });
+
+  it('rejects an option no soaked scenario reads, before running anything', () => {
+    const r = runCli(['soak', '--scenarios', 'ipi-storm,tlb-flush2', '--seconds', '1', '--option', 'pagse=3']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--option pagse: none of the soaked scenarios \(ipi-storm, tlb-flush2\) has that option/);
+    expect(r.stdout).toBe('');
+  });
 });

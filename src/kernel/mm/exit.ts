@@ -3,6 +3,9 @@
 // gather: every PTE zapped, every table below the PGD unlinked, one flush
 // of the whole mm that reaches lazy CPUs too (tables are freed), then the
 // frees. The PGD and the record wait for the last mm_count (mm.ts).
+// Each VMA leaves the reverse map (vmaErase, under its file's i_mmap lock)
+// before any table is freed: a reclaim or truncate walker that found it
+// may still be inside its page tables until it drops that lock.
 
 import { MM_DEAD, TASK_DEAD } from '../../../native-layout/bits.js';
 import { MM_STATE, MM_STRIDE, MM_USERS, TASK_MM, TASK_STATE, TASK_STRIDE, VMA_END, VMA_FLAGS, VMA_START } from '../../../native-layout/fields.js';
@@ -12,7 +15,7 @@ import type { KernelCtx } from '../ctx.js';
 import { tlbFinishMmu, tlbGatherMmu } from './gather.js';
 import { mmapLockAt, mmdrop } from './mm.js';
 import { freeEmptyTables } from './munmap.js';
-import { vmaAt } from './vma.js';
+import { vmaAt, vmaErase } from './vma.js';
 import { zapPteRange } from './zap.js';
 
 const USER_PAGES = KERNEL_HALF / 4096;
@@ -27,7 +30,7 @@ export function exitMmap(k: KernelCtx, mm: number): void {
     const at = vmaAt(k, mm, i);
     if (v[at + VMA_FLAGS] === 0) continue;
     zapPteRange(k, g, mm, v[at + VMA_START], v[at + VMA_END]);
-    v[at + VMA_FLAGS] = 0;
+    vmaErase(k, at);
   }
   freeEmptyTables(k, mm, 0, USER_PAGES);
   tlbFinishMmu(k, g);

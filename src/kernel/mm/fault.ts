@@ -1,5 +1,5 @@
 // The user page-fault handler (mm/memory.c handle_mm_fault(), reduced to
-// anonymous memory and hole-only files): demand-zero on first touch,
+// anonymous memory and page-cache files): demand-zero on first touch,
 // copy-on-write for a write to a page that fork left shared and read-only,
 // and for file mappings (filemap.ts) do_read_fault / do_cow_fault /
 // do_shared_fault.
@@ -15,7 +15,7 @@ import { GFP_HIGHUSER_MOVABLE, __GFP_ZERO } from '../page_alloc/gfp.js';
 import { flushTlbPage } from '../tlb/flush-mm.js';
 import { mmPgd, mmapLockAt, ptlAt } from './mm.js';
 import { filemapGetPage, isFilePage } from './filemap.js';
-import { getPage, pageRefcount, putPage } from './page-ref.js';
+import { pageRefcount, putPage } from './page-ref.js';
 import { ENOMEM, changeProtection, lookupAddress, mapPte, pteAlloc, unmapLeaf } from './pgtable.js';
 import { pteLock, pteUnlock } from './ptlock.js';
 import { pteTableSlot } from './zap.js';
@@ -105,8 +105,11 @@ function doAnonymousPage(k: KernelCtx, mm: number, root: number, vmFlags: number
  *   write takes do_wp_page and copies;
  * - do_cow_fault (private, write): copy the cache page into a new anonymous
  *   page and map that.
- * The cache page cannot go away (no eviction), so holding its pfn without
- * a reference between filemapGetPage and getPage is safe.
+ * filemapGetPage hands us the page with a reference: the PTE keeps it, or
+ * (copy) we drop it once copied. Without it, reclaim could evict and free
+ * the page between the lookup and our mapping. We hold the PTE lock from
+ * before the lookup until the PTE is set, which is what lets truncation
+ * (truncate.ts) catch a mapping made from a page it is removing.
  */
 function doFault(k: KernelCtx, mm: number, root: number, vmFlags: number, va: number, write: boolean, file: number, index: number): number {
   const page = filemapGetPage(k, file, index);
@@ -114,7 +117,6 @@ function doFault(k: KernelCtx, mm: number, root: number, vmFlags: number, va: nu
   const base = va - (va % PAGE);
   const prot = vmPageProt(vmFlags);
   if ((vmFlags & VM_SHARED) !== 0 || !write) {
-    getPage(k, page);
     const e = mapPte(k.env, k.cpu, root, base, page, (vmFlags & VM_SHARED) !== 0 ? prot : prot & ~PTE_RW);
     if (e < 0) {
       putPage(k, page);
@@ -123,9 +125,13 @@ function doFault(k: KernelCtx, mm: number, root: number, vmFlags: number, va: nu
     return 0;
   }
   const copy = k.alloc.allocPages(k.cpu, 0, GFP_USER_PAGE);
-  if (copy < 0) return FAULT_OOM;
+  if (copy < 0) {
+    putPage(k, page);
+    return FAULT_OOM;
+  }
   const word = k.frame[page * FRAME_STRIDE + FR_CONTENT]! >>> 0;
   writeFrame(k.frame, copy, word >>> 16, word & 0xffff);
+  putPage(k, page);
   const e = mapPte(k.env, k.cpu, root, base, copy, prot);
   if (e < 0) {
     k.alloc.freePages(k.cpu, copy, 0);

@@ -12,19 +12,20 @@
 
 import { PTE_RW, VM_SHARED } from '../../../native-layout/bits.js';
 import {
-  MM_ANON_PAGES, MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE, VMA_END, VMA_FLAGS, VMA_START, VMA_STRIDE,
+  MM_ANON_PAGES, MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE, VMA_END, VMA_FLAGS, VMA_START,
 } from '../../../native-layout/fields.js';
 import { downWrite, upWrite } from '../../sync/rwsem.js';
-import { spinLock, spinUnlock } from '../../sync/spinlock.js';
 import type { KernelCtx } from '../ctx.js';
 import { flushTlbMm } from '../tlb/flush-mm.js';
 import { exitMmap } from './exit.js';
 import { vmPageProt } from './fault.js';
-import { mmAlloc, mmPgd, mmapLockAt, mmdrop, ptlAt } from './mm.js';
-import { getPage } from './page-ref.js';
-import { changeProtection, lookupAddress, mapPte } from './pgtable.js';
+import { mmAlloc, mmPgd, mmapLockAt, mmdrop } from './mm.js';
+import { getPage, putPage } from './page-ref.js';
+import { changeProtection, lookupAddress, mapPte, pteAlloc } from './pgtable.js';
+import { pteLock, pteUnlock } from './ptlock.js';
 import { isFilePage } from './filemap.js';
-import { vmaAt } from './vma.js';
+import { vmaAt, vmaCopyTo } from './vma.js';
+import { PTRS_PER_PTE, pteTableSlot } from './zap.js';
 
 const PAGE = 4096;
 
@@ -57,36 +58,70 @@ function dupMmap(k: KernelCtx, parent: number, child: number): number {
   const v = k.vma;
   const proot = mmPgd(k, parent);
   const croot = mmPgd(k, child);
-  const ref = k.ref;
-  const ptl = ptlAt(parent);
   let copied = 0;
   let r = 0;
   for (let i = 0; i < k.maxVmas && r === 0; i++) {
     const at = vmaAt(k, parent, i);
     const flags = v[at + VMA_FLAGS];
     if (flags === 0) continue;
-    const cat = vmaAt(k, child, i);
-    for (let w = 0; w < VMA_STRIDE; w++) v[cat + w] = v[at + w];
-    const shared = (flags & VM_SHARED) !== 0;
-    const prot = vmPageProt(flags);
-    spinLock(k.mm, ptl);
-    for (let vpn = v[at + VMA_START]; vpn < v[at + VMA_END]; vpn++) {
-      const va = vpn * PAGE;
-      if (lookupAddress(k.env, proot, va, ref) < 0) continue;
-      const pfn = ref.pfn;
-      let childProt = prot;
-      if (!shared) {
-        if ((ref.lo & PTE_RW) !== 0) changeProtection(k.env, proot, va, prot & ~PTE_RW);
-        childProt = prot & ~PTE_RW;
-      }
-      r = mapPte(k.env, k.cpu, croot, va, pfn, childProt);
-      if (r < 0) break;
-      getPage(k, pfn);
-      // Page-cache pages of file mappings are not anonymous (MM_ANONPAGES).
-      if (!isFilePage(k, pfn)) copied++;
+    // Into the reverse map before any PTE is copied (as dup_mmap links the
+    // new VMA first): a walker looking for the page must find the child's
+    // mapping as soon as it exists.
+    vmaCopyTo(k, at, vmaAt(k, child, i));
+    const end = v[at + VMA_END];
+    for (let vpn = v[at + VMA_START]; vpn < end && r === 0;) {
+      const chunkEnd = Math.min(end, (Math.floor(vpn / PTRS_PER_PTE) + 1) * PTRS_PER_PTE);
+      const n = copyPteRange(k, flags, proot, croot, vpn, chunkEnd);
+      if (n < 0) r = n;
+      else copied += n;
+      vpn = chunkEnd;
     }
-    spinUnlock(k.mm, ptl);
   }
   Atomics.add(k.mm, child * MM_STRIDE + MM_ANON_PAGES, copied);
   return r;
+}
+
+/**
+ * copy_pte_range(): the present PTEs of one parent PTE table in [start,
+ * end), under both tables' locks (parent first, as Linux nests them).
+ * Reclaim clears file PTEs under the PTE lock without mmap_lock, so the
+ * parent's lock is what keeps a PTE we read from being unmapped, and its
+ * page freed, before we take our reference; the reference is taken before
+ * the child's PTE is published. Returns the anonymous pages copied, or
+ * ENOMEM.
+ */
+function copyPteRange(k: KernelCtx, flags: number, proot: number, croot: number, start: number, end: number): number {
+  const src = pteTableSlot(k, proot, start * PAGE);
+  if (src < 0) return 0;
+  const w = pteAlloc(k.env, k.cpu, croot, start * PAGE);
+  if (w < 0) return w;
+  const dst = pteTableSlot(k, croot, start * PAGE);
+  const ref = k.ref;
+  const shared = (flags & VM_SHARED) !== 0;
+  const prot = vmPageProt(flags);
+  let copied = 0;
+  let r = 0;
+  pteLock(k, src);
+  pteLock(k, dst);
+  for (let vpn = start; vpn < end; vpn++) {
+    const va = vpn * PAGE;
+    if (lookupAddress(k.env, proot, va, ref) < 0) continue;
+    const pfn = ref.pfn;
+    let childProt = prot;
+    if (!shared) {
+      if ((ref.lo & PTE_RW) !== 0) changeProtection(k.env, proot, va, prot & ~PTE_RW);
+      childProt = prot & ~PTE_RW;
+    }
+    getPage(k, pfn);
+    r = mapPte(k.env, k.cpu, croot, va, pfn, childProt);
+    if (r < 0) {
+      putPage(k, pfn);
+      break;
+    }
+    // Page-cache pages of file mappings are not anonymous (MM_ANONPAGES).
+    if (!isFilePage(k, pfn)) copied++;
+  }
+  pteUnlock(k, dst);
+  pteUnlock(k, src);
+  return r < 0 ? r : copied;
 }

@@ -7,7 +7,7 @@
 // mm_count.
 
 import {
-  MM_DEAD, MM_FREE, MM_LIVE, MM_NEW,
+  INIT_MM, MM_DEAD, MM_FREE, MM_LIVE, MM_NEW,
 } from '../../../native-layout/bits.js';
 import {
   KERNEL_LAST_CTX_ID, KERNEL_LAST_PID, MM_ANON_PAGES, MM_COUNT, MM_CPUMASK, MM_CTX_ID, MM_MMAP_LOCK,
@@ -15,7 +15,7 @@ import {
   MM_TLB_FLUSH_PENDING, MM_TLB_GEN, MM_USERS, VMA_FLAGS, VMA_STRIDE,
 } from '../../../native-layout/fields.js';
 import type { KernelCtx } from '../ctx.js';
-import { ENOMEM, freePgtablePage, pgdAlloc } from './pgtable.js';
+import { ENOMEM, cloneKernelPgd, freePgtablePage, pgdAlloc } from './pgtable.js';
 
 export class MmStateError extends Error {
   override name = 'MmStateError';
@@ -63,7 +63,8 @@ export function mmInitRecord(k: KernelCtx, mm: number, pgd: number, users: numbe
 }
 
 /**
- * mm_alloc(): a new address space with one user and an empty PGD, or
+ * mm_alloc(): a new address space with one user and a PGD empty but for the
+ * kernel half (shared with init_mm), or
  * ENOMEM (no free record, no memory for the PGD).
  */
 export function mmAlloc(k: KernelCtx): number {
@@ -76,6 +77,9 @@ export function mmAlloc(k: KernelCtx): number {
       Atomics.store(m, at, MM_FREE);
       return ENOMEM;
     }
+    // Kernel half shared with init_mm (pgd_alloc): a fixmap slot mapped
+    // later is present here too. mmdrop frees only the PGD page itself.
+    cloneKernelPgd(k.env, pgd, m[INIT_MM * MM_STRIDE + MM_PGD]);
     mmInitRecord(k, mm, pgd, 1, 1);
     Atomics.store(m, at, MM_LIVE);
     return mm;

@@ -1,21 +1,30 @@
-// mprotect() (mm/mprotect.c), for anonymous areas: split the VMAs at the
-// edges, set their flags, and rewrite the present PTEs. Taking write away
-// needs a flush before returning (a CPU would go on writing through its
-// cached entry); granting it needs none, and is left to the write fault
-// (which also keeps copy-on-write pages read-only).
+// mprotect() (mm/mprotect.c), for anonymous and file-backed areas: split
+// the VMAs at the edges, set their flags (under the file's i_mmap lock for
+// a file VMA, vma.ts), and rewrite the present PTEs one PTE table at a time
+// under its lock (change_pte_range). Taking write away needs a flush before
+// returning (a CPU would go on writing through its cached entry); granting
+// it needs none, and is left to the write fault (which also keeps
+// copy-on-write pages read-only, and private file pages mapped from the
+// page cache read-only until copied).
 
-import { PTE_RW, VM_EXEC, VM_READ, VM_VALID, VM_WRITE } from '../../../native-layout/bits.js';
+import { PTE_P, PTE_RW, VM_EXEC, VM_READ, VM_VALID, VM_WRITE } from '../../../native-layout/bits.js';
 import { VMA_END, VMA_FLAGS, VMA_START } from '../../../native-layout/fields.js';
+import { BUG, injected } from '../../check/bugs.js';
+import { entryWord, readLo } from '../../hw/ptstore.js';
 import { downWrite, upWrite } from '../../sync/rwsem.js';
-import { spinLock, spinUnlock } from '../../sync/spinlock.js';
 import type { KernelCtx } from '../ctx.js';
+import { flushTlbBatchedPending } from '../tlb/batch.js';
 import { vmPageProt } from './fault.js';
 import { tlbClearedPte, tlbFinishMmu, tlbGatherMmu } from './gather.js';
-import { mmPgd, mmapLockAt, ptlAt } from './mm.js';
-import { EINVAL, ENOMEM, changeProtection, lookupAddress } from './pgtable.js';
-import { vmaAt, vmaSplitAt } from './vma.js';
+import type { MmuGather } from './gather-state.js';
+import { mmPgd, mmapLockAt } from './mm.js';
+import { EINVAL, ENOMEM, changeProtection } from './pgtable.js';
+import { pteLock, pteUnlock } from './ptlock.js';
+import { setVmaFlags, vmaAt, vmaSplitAt } from './vma.js';
+import { PTRS_PER_PTE, pteTableSlot } from './zap.js';
 
 const PAGE = 4096;
+const BUG_RECLAIM_BATCH_VS_MPROTECT = BUG['reclaim-batch-vs-mprotect']!;
 
 /** Sets VM_READ/VM_WRITE of pages [start, start + pages) to vmFlags. 0, EINVAL, ENOMEM (unmapped part, or no VMA slot). */
 export function sysMprotect(k: KernelCtx, mm: number, start: number, pages: number, vmFlags: number): number {
@@ -27,9 +36,6 @@ export function sysMprotect(k: KernelCtx, mm: number, start: number, pages: numb
   if (r === 0) r = vmaSplitAt(k, mm, end);
   if (r === 0) {
     const g = tlbGatherMmu(k, mm, false);
-    const root = mmPgd(k, mm);
-    const ref = k.ref;
-    const ptl = ptlAt(mm);
     const v = k.vma;
     let covered = 0;
     for (let i = 0; i < k.maxVmas; i++) {
@@ -37,23 +43,47 @@ export function sysMprotect(k: KernelCtx, mm: number, start: number, pages: numb
       const flags = v[at + VMA_FLAGS];
       if (flags === 0 || v[at + VMA_START] < start || v[at + VMA_END] > end) continue;
       const nextFlags = (flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | (vmFlags & (VM_READ | VM_WRITE | VM_EXEC)) | VM_VALID;
-      v[at + VMA_FLAGS] = nextFlags;
+      setVmaFlags(k, at, nextFlags);
       covered += v[at + VMA_END] - v[at + VMA_START];
       const prot = vmPageProt(nextFlags);
-      spinLock(k.mm, ptl);
-      for (let vpn = v[at + VMA_START]; vpn < v[at + VMA_END]; vpn++) {
-        if (lookupAddress(k.env, root, vpn * PAGE, ref) < 0) continue;
-        const had = ref.lo & PTE_RW;
-        if (had === 0) continue; // read-only stays read-only: a write fault decides
-        if ((prot & PTE_RW) !== 0) continue;
-        changeProtection(k.env, root, vpn * PAGE, prot);
-        tlbClearedPte(g, vpn);
+      const ve = v[at + VMA_END];
+      for (let vpn = v[at + VMA_START]; vpn < ve;) {
+        const chunkEnd = Math.min(ve, (Math.floor(vpn / PTRS_PER_PTE) + 1) * PTRS_PER_PTE);
+        changePteRange(k, g, mm, vpn, chunkEnd, prot);
+        vpn = chunkEnd;
       }
-      spinUnlock(k.mm, ptl);
     }
     tlbFinishMmu(k, g);
     if (covered !== pages) r = ENOMEM;
   }
   upWrite(k.mm, lock);
   return r;
+}
+
+/**
+ * change_pte_range(): the PTEs of one PTE table in [start, end). Reclaim
+ * clears PTEs of file pages without mmap_lock, so the table's lock is what
+ * keeps our read-modify-write of an entry from racing its clear.
+ */
+function changePteRange(k: KernelCtx, g: MmuGather, mm: number, start: number, end: number, prot: number): void {
+  const root = mmPgd(k, mm);
+  const slot = pteTableSlot(k, root, start * PAGE);
+  if (slot < 0) return;
+  const pt = k.env.pt;
+  pteLock(k, slot);
+  // Reclaim may have cleared PTEs here and deferred their flush: we would
+  // find them none, downgrade nothing, flush nothing and return, while
+  // another CPU goes on writing through its writable entry after
+  // mprotect(PROT_READ) returned (3ea277194daa; injectable as
+  // reclaim-batch-vs-mprotect).
+  if (injected[BUG_RECLAIM_BATCH_VS_MPROTECT] === 0) flushTlbBatchedPending(k, mm);
+  for (let vpn = start; vpn < end; vpn++) {
+    const lo = readLo(pt, entryWord(slot, vpn & (PTRS_PER_PTE - 1)));
+    if ((lo & PTE_P) === 0) continue;
+    if ((lo & PTE_RW) === 0) continue; // read-only stays read-only: a write fault decides
+    if ((prot & PTE_RW) !== 0) continue;
+    changeProtection(k.env, root, vpn * PAGE, prot);
+    tlbClearedPte(g, vpn);
+  }
+  pteUnlock(k, slot);
 }

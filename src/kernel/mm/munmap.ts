@@ -3,12 +3,14 @@
 // tables left empty, then flush and free through the mmu_gather. Freeing
 // tables is why this flush must reach lazy CPUs (freed_tables).
 
+import { FILE_MAX, VMA_FILE, VMA_FLAGS } from '../../../native-layout/fields.js';
 import { downWrite, upWrite } from '../../sync/rwsem.js';
 import type { KernelCtx } from '../ctx.js';
 import { tlbFinishMmu, tlbGatherMmu, tlbRemoveTable } from './gather.js';
 import { mmPgd, mmapLockAt } from './mm.js';
 import { EINVAL, freePgtables } from './pgtable.js';
-import { vmaRemoveRange } from './vma.js';
+import { iMmapLockWrite, iMmapUnlockWrite } from './rmap.js';
+import { vmaAt, vmaRemoveRange } from './vma.js';
 import { zapPteRange } from './zap.js';
 
 const PAGE = 4096;
@@ -35,13 +37,34 @@ export function sysMunmap(k: KernelCtx, mm: number, start: number, pages: number
 /**
  * free_pgtables(): unlink the tables under [start, end) that map nothing
  * into the gather (freed after the flush). A table is freed only if all of
- * it is empty, so tables shared with neighbouring VMAs stay.
+ * it is empty, so tables shared with neighbouring VMAs stay while they map
+ * something.
+ *
+ * An empty table a neighbouring file VMA spans can go, though (Linux stops
+ * at the neighbours, floor and ceiling), and rmap walkers of that file
+ * (reclaim, truncation) look into it holding only the file's i_mmap lock:
+ * so the files the mm still maps are locked for write while tables are
+ * unlinked, in file order (nothing takes two i_mmap locks otherwise).
  */
 export function freeEmptyTables(k: KernelCtx, mm: number, start: number, end: number): void {
   const tables: number[] = [];
+  const files = filesMappedBy(k, mm);
+  for (let f = 0; f < FILE_MAX; f++) if ((files & (1 << f)) !== 0) iMmapLockWrite(k, f);
   freePgtables(k.env, k.cpu, mmPgd(k, mm), start * PAGE, end * PAGE, tables);
+  for (let f = FILE_MAX - 1; f >= 0; f--) if ((files & (1 << f)) !== 0) iMmapUnlockWrite(k, f);
   if (tables.length === 0) return;
   const lo = Math.floor(start / PMD_PAGES) * PMD_PAGES;
   const hi = Math.ceil(end / PMD_PAGES) * PMD_PAGES;
   for (const t of tables) tlbRemoveTable(k.gather, t, lo, hi);
+}
+
+/** Bit f set: some VMA of mm maps file f. */
+function filesMappedBy(k: KernelCtx, mm: number): number {
+  let files = 0;
+  for (let i = 0; i < k.maxVmas; i++) {
+    const at = vmaAt(k, mm, i);
+    const file = k.vma[at + VMA_FILE];
+    if (k.vma[at + VMA_FLAGS] !== 0 && file >= 0) files |= 1 << file;
+  }
+  return files;
 }

@@ -133,6 +133,27 @@ export function pgdAlloc(env: PgtableEnv, cpu: number): number {
   return allocPgtablePage(env, cpu);
 }
 
+/** PGD index of the first kernel-half entry (KERNEL_PGD_BOUNDARY). */
+export const KERNEL_PGD_BOUNDARY = PT_ENTRIES / 2;
+
+/**
+ * pgd_ctor()'s clone_pgd_range(): a new PGD points at the same kernel-half
+ * tables as `from` (init_mm's), so a kernel mapping made below them is
+ * present in every address space at once. The kernel never changes a
+ * kernel-half PGD entry after boot (its tables below are preallocated), which
+ * is what makes a copy at pgd_alloc time enough.
+ */
+export function cloneKernelPgd(env: PgtableEnv, root: number, from: number): void {
+  const pt = env.pt;
+  const src = tableSlot(env, from);
+  const dst = tableSlot(env, root);
+  for (let i = KERNEL_PGD_BOUNDARY; i < PT_ENTRIES; i++) {
+    const w = entryWord(src, i);
+    const lo = readLo(pt, w);
+    if ((lo & PTE_P) !== 0) setEntry(pt, env.seq, entryWord(dst, i), lo, readHi(pt, w));
+  }
+}
+
 /** Frees every table and the PGD itself; EBUSY if something is still mapped. */
 export function pgdFree(env: PgtableEnv, cpu: number, root: number): number {
   freePgtables(env, cpu, root, 0, VA_LIMIT);

@@ -6,42 +6,24 @@
 // before it is freed. That flush must reach lazy CPUs: this is the path of
 // CVE-2025-22045, where flush_tlb_range said freed_tables = false.
 
-import { FRAME_STATE_MASK, FS_PAGETABLE, PTE_P, PTE_PS, PT_ENTRIES } from '../../../native-layout/bits.js';
+import { FRAME_STATE_MASK, FS_PAGETABLE, PTE_P, PTE_PS } from '../../../native-layout/bits.js';
 import { FRAME_STRIDE, FR_FLAGS, VMA_END, VMA_FLAGS, VMA_START } from '../../../native-layout/fields.js';
-import { clearEntry, entryWord, ptSlotOf, readHi, readLo } from '../../hw/ptstore.js';
-import { ptIndex, ptePfn } from '../../hw/pte.js';
+import { clearEntry, ptSlotOf, readHi, readLo } from '../../hw/ptstore.js';
+import { ptePfn } from '../../hw/pte.js';
 import { downWrite, upWrite } from '../../sync/rwsem.js';
 import { spinLock, spinUnlock } from '../../sync/spinlock.js';
 import type { KernelCtx } from '../ctx.js';
 import { flushTlbRange } from '../tlb/flush-mm.js';
 import { mmPgd, mmapLockAt, ptlAt } from './mm.js';
 import { freePgtablePage } from './pgtable.js';
+import { pmdEntryWord, pteTableIsEmpty } from './pmd.js';
+import { pteLock, pteUnlock } from './ptlock.js';
 import { vmaAt } from './vma.js';
 
 const PAGE = 4096;
 const PMD_PAGES = 512;
 
-/** Word index of the PMD entry covering va, or -1 if the PMD table is missing. */
-function pmdEntryWord(k: KernelCtx, root: number, va: number): number {
-  const pt = k.env.pt;
-  let table = root;
-  for (let level = 4; level > 2; level--) {
-    const w = entryWord(ptSlotOf(k.frame, table), ptIndex(va, level));
-    const lo = readLo(pt, w);
-    if ((lo & PTE_P) === 0 || (lo & PTE_PS) !== 0) return -1;
-    table = ptePfn(lo, readHi(pt, w));
-  }
-  return entryWord(ptSlotOf(k.frame, table), ptIndex(va, 2));
-}
 
-function tableIsEmpty(k: KernelCtx, slot: number): boolean {
-  const pt = k.env.pt;
-  for (let i = 0; i < PT_ENTRIES; i++) {
-    const w = entryWord(slot, i);
-    if (Atomics.load(pt, w) !== 0) return false;
-  }
-  return true;
-}
 
 /** Unlinks and frees mm's empty PTE tables inside its VMAs. Returns how many. */
 export function retractEmptyPageTables(k: KernelCtx, mm: number): number {
@@ -64,10 +46,19 @@ export function retractEmptyPageTables(k: KernelCtx, mm: number): number {
       if ((lo & PTE_P) === 0 || (lo & PTE_PS) !== 0) continue;
       const table = ptePfn(lo, readHi(pt, w));
       if ((k.frame[table * FRAME_STRIDE + FR_FLAGS] & FRAME_STATE_MASK) !== FS_PAGETABLE) continue;
-      if (!tableIsEmpty(k, ptSlotOf(k.frame, table))) continue;
+      // The PMD lock, then the table's own lock, as retract_page_tables():
+      // rmap walkers (reclaim, truncation) reach file VMAs' tables without
+      // mmap_lock and hold only the PTE lock; holding it here means none is
+      // inside the table as it is unlinked, and each rechecks the link
+      // after taking the lock (rmap.ts lockPteOf).
+      const slot = ptSlotOf(k.frame, table);
       spinLock(k.mm, ptlAt(mm));
-      clearEntry(pt, k.env.seq, w);
+      pteLock(k, slot);
+      const empty = pteTableIsEmpty(k, slot);
+      if (empty) clearEntry(pt, k.env.seq, w);
+      pteUnlock(k, slot);
       spinUnlock(k.mm, ptlAt(mm));
+      if (!empty) continue;
       flushTlbRange(k, mm, chunk * PMD_PAGES, (chunk + 1) * PMD_PAGES);
       freePgtablePage(k.env, k.cpu, table);
       n++;

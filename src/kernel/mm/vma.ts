@@ -2,11 +2,19 @@
 // mm in the vma region, unsorted (mm/mmap.c keeps a maple tree; a scan over
 // a few dozen slots is all the workloads need). Writers hold mmap_lock for
 // write, readers (the fault path) for read. Addresses are page numbers.
+//
+// A VMA that maps a file is also in that file's reverse map (rmap.ts),
+// walked by reclaim and truncation without mmap_lock. So every change to
+// one is made here with the file's i_mmap lock held for write
+// (vma_link_file / unlink_file_vma / __split_vma in mm/vma.c): a walker
+// never reads a half-written record, e.g. a split's new tail with the old
+// pgoff, which would send it to the wrong address.
 
 import { VM_VALID } from '../../../native-layout/bits.js';
 import { VMA_END, VMA_FILE, VMA_FLAGS, VMA_PGOFF, VMA_START, VMA_STRIDE } from '../../../native-layout/fields.js';
 import type { KernelCtx } from '../ctx.js';
 import { EEXIST, ENOMEM } from './pgtable.js';
+import { iMmapLockWrite, iMmapUnlockWrite } from './rmap.js';
 
 /** Word index of slot i of mm's VMAs. */
 export function vmaAt(k: KernelCtx, mm: number, i: number): number {
@@ -47,12 +55,31 @@ export function vmaInsert(k: KernelCtx, mm: number, start: number, end: number, 
   const at = freeSlot(k, mm);
   if (at < 0) return ENOMEM;
   const v = k.vma;
+  if (file >= 0) iMmapLockWrite(k, file);
   v[at + VMA_START] = start;
   v[at + VMA_END] = end;
   v[at + VMA_FILE] = file;
   v[at + VMA_PGOFF] = pgoff;
   v[at + VMA_FLAGS] = flags | VM_VALID;
+  if (file >= 0) iMmapUnlockWrite(k, file);
   return 0;
+}
+
+/** Copies slot `from` into the free slot `to` (of another mm: fork's vm_area_dup + vma_link). */
+export function vmaCopyTo(k: KernelCtx, from: number, to: number): void {
+  const v = k.vma;
+  const file = v[from + VMA_FILE];
+  if (file >= 0) iMmapLockWrite(k, file);
+  for (let w = 0; w < VMA_STRIDE; w++) v[to + w] = v[from + w];
+  if (file >= 0) iMmapUnlockWrite(k, file);
+}
+
+/** Frees slot `at` (the whole area goes: exit_mmap's remove_vma). */
+export function vmaErase(k: KernelCtx, at: number): void {
+  const file = k.vma[at + VMA_FILE];
+  if (file >= 0) iMmapLockWrite(k, file);
+  k.vma[at + VMA_FLAGS] = 0;
+  if (file >= 0) iMmapUnlockWrite(k, file);
 }
 
 /**
@@ -73,6 +100,8 @@ export function vmaRemoveRange(k: KernelCtx, mm: number, start: number, end: num
     const vs = v[at + VMA_START];
     const ve = v[at + VMA_END];
     if (ve <= start || vs >= end) continue;
+    const file = v[at + VMA_FILE];
+    if (file >= 0) iMmapLockWrite(k, file);
     if (vs < start && ve > end) {
       const tail = freeSlot(k, mm);
       v[tail + VMA_START] = end;
@@ -89,6 +118,7 @@ export function vmaRemoveRange(k: KernelCtx, mm: number, start: number, end: num
     } else {
       v[at + VMA_FLAGS] = 0;
     }
+    if (file >= 0) iMmapUnlockWrite(k, file);
   }
   return 0;
 }
@@ -106,12 +136,15 @@ export function vmaSplitAt(k: KernelCtx, mm: number, vpn: number): number {
   if (vs === vpn) return 0;
   const tail = freeSlot(k, mm);
   if (tail < 0) return ENOMEM;
+  const file = v[at + VMA_FILE];
+  if (file >= 0) iMmapLockWrite(k, file);
   v[tail + VMA_START] = vpn;
   v[tail + VMA_END] = v[at + VMA_END];
-  v[tail + VMA_FILE] = v[at + VMA_FILE];
+  v[tail + VMA_FILE] = file;
   v[tail + VMA_PGOFF] = v[at + VMA_PGOFF] + (vpn - vs);
   v[tail + VMA_FLAGS] = v[at + VMA_FLAGS];
   v[at + VMA_END] = vpn;
+  if (file >= 0) iMmapUnlockWrite(k, file);
   return 0;
 }
 
@@ -127,6 +160,14 @@ export function vmaFlags(k: KernelCtx, at: number): number {
   return k.vma[at + VMA_FLAGS];
 }
 
+export function vmaFile(k: KernelCtx, at: number): number {
+  return k.vma[at + VMA_FILE];
+}
+
+/** vm_flags_reset() under the file's i_mmap lock (mprotect's vma_set_page_prot path). */
 export function setVmaFlags(k: KernelCtx, at: number, flags: number): void {
+  const file = k.vma[at + VMA_FILE];
+  if (file >= 0) iMmapLockWrite(k, file);
   k.vma[at + VMA_FLAGS] = flags | VM_VALID;
+  if (file >= 0) iMmapUnlockWrite(k, file);
 }

@@ -1,16 +1,28 @@
 // Zapping user PTEs into an mmu_gather (mm/memory.c zap_pte_range() and
-// unmap_page_range(), reduced to 4 KiB anonymous pages). One PTE table at a
-// time under its split lock; when the gather's page batch could overflow,
-// the batch is flushed and freed first, with the lock dropped (the forced
+// unmap_page_range(), reduced to 4 KiB pages). One PTE table at a time
+// under its split lock; when the gather's page batch could overflow, the
+// batch is flushed and freed first, with the lock dropped (the forced
 // flush of zap_pte_range).
+//
+// Under the lock, first flush_tlb_batched_pending (tlb/batch.ts): a PTE
+// reclaim cleared without flushing looks none to us, and our caller would
+// return believing the range unmapped while a CPU still writes through it.
+//
+// A dirty PTE of a page-cache page passes its dirty bit to the page, and
+// the TLB flush then runs before the lock is dropped (1cf35d47712d):
+// reclaim, taking the same lock after us, must not find the page clean-
+// looking-but-dirty and write it back while another CPU can still write to
+// it through the entry we have not flushed yet (the write would be lost
+// with the page).
 
-import { FRAME_STATE_MASK, FS_PAGETABLE, PTE_P, PTE_PS } from '../../../native-layout/bits.js';
+import { FRAME_STATE_MASK, FS_PAGETABLE, PTE_D, PTE_P, PTE_PS } from '../../../native-layout/bits.js';
 import { FRAME_STRIDE, FR_FLAGS, MM_ANON_PAGES, MM_STRIDE } from '../../../native-layout/fields.js';
 import { clearEntry, entryWord, ptSlotOf, readHi, readLo } from '../../hw/ptstore.js';
 import { ptIndex, ptePfn } from '../../hw/pte.js';
 import type { KernelCtx } from '../ctx.js';
-import { isFilePage } from './filemap.js';
-import { tlbBatchRoom, tlbFlushMmu, tlbRemovePage } from './gather.js';
+import { flushTlbBatchedPending } from '../tlb/batch.js';
+import { isFilePage, markFilePageDirty } from './filemap.js';
+import { tlbBatchRoom, tlbFlushMmu, tlbFlushMmuTlbonly, tlbRemovePage } from './gather.js';
 import type { MmuGather } from './gather-state.js';
 import { mmPgd } from './mm.js';
 import { pteLock, pteUnlock } from './ptlock.js';
@@ -55,6 +67,8 @@ export function zapPteRange(k: KernelCtx, g: MmuGather, mm: number, start: numbe
     }
     if (tlbBatchRoom(g) < chunkEnd - vpn) tlbFlushMmu(k, g);
     pteLock(k, slot);
+    flushTlbBatchedPending(k, mm);
+    let dirtyFile = false;
     for (let v = vpn; v < chunkEnd; v++) {
       const w = entryWord(slot, v & (PTRS_PER_PTE - 1));
       if ((readLo(pt, w) & PTE_P) === 0) continue;
@@ -64,9 +78,14 @@ export function zapPteRange(k: KernelCtx, g: MmuGather, mm: number, start: numbe
       const pfn = ptePfn(lo, hi);
       // Page-cache pages are not anonymous: the cache keeps its reference.
       if (!isFilePage(k, pfn)) anon++;
+      else if ((lo & PTE_D) !== 0) {
+        markFilePageDirty(k, pfn);
+        dirtyFile = true;
+      }
       tlbRemovePage(g, pfn, v);
       cleared++;
     }
+    if (dirtyFile) tlbFlushMmuTlbonly(k, g);
     pteUnlock(k, slot);
     vpn = chunkEnd;
   }

@@ -3,9 +3,12 @@
 // mappings are in every address space and may be global, so there is no
 // generation and no mm_cpumask: every online CPU is interrupted, idle and
 // lazy ones included, and each uses INVLPG (which drops global entries too)
-// or a flush of everything.
+// or a flush of everything. flush_tlb_one_kernel() is the local INVLPG of one
+// kernel page that all of them (and fixmap users) come down to.
 
 import { C } from '../../../native-layout/counters.js';
+import { CPU_INVALIDATE_OTHER } from '../../../native-layout/fields.js';
+import { BUG, injected } from '../../check/bugs.js';
 import type { KernelCtx } from '../ctx.js';
 import { kernelOf } from '../ctx.js';
 import { type SmpCtx, onEachCpu } from '../smp.js';
@@ -15,6 +18,26 @@ import { IPI_FLUSH_KERNEL_RANGE, IPI_FLUSH_TLB_ALL } from './ipi-ids.js';
 
 const PAGE = 4096;
 const SPLIT = 2 ** 32;
+const BUG_DROP_INVALIDATE_OTHER = BUG['drop-invalidate-other']!;
+
+/**
+ * flush_tlb_one_kernel(): drop this CPU's translation of one kernel page.
+ *
+ * Without PTI kernel PTEs are global and INVLPG drops the global entry
+ * whatever PCID cached it: done. With PTI they are not global: each PCID
+ * this CPU ran with may hold its own copy, and INVLPG reaches only the
+ * current one. The others are then marked for a flush at their next use
+ * (invalidate_other, consumed by choose_new_asid). Forget it and a fixmap
+ * slot remapped on CPU 1 under mm B's PCID still translates to the old,
+ * freed frame under mm A's: CPU 1 switches back to A (its slot is current,
+ * so CR3 is loaded with NOFLUSH) and reads the freed frame through the slot
+ * (injectable as drop-invalidate-other).
+ */
+export function flushTlbOneKernel(k: KernelCtx, va: number): void {
+  k.mmu.invlpg(va);
+  if (!k.pti || injected[BUG_DROP_INVALIDATE_OTHER] !== 0) return;
+  k.cpuState[k.cpuAt + CPU_INVALIDATE_OTHER] = 1;
+}
 
 function count(k: KernelCtx, initiator: boolean): void {
   k.counters[k.countersAt + (initiator ? C.flushesLocal : C.flushesRemote)] += 1;
@@ -30,7 +53,7 @@ export function doKernelRangeFlush(ctx: SmpCtx, vpnLo: number, vpnHi: number, pa
     return;
   }
   const vpn = (vpnLo >>> 0) + vpnHi * SPLIT;
-  for (let i = 0; i < pages; i++) k.mmu.invlpg((vpn + i) * PAGE);
+  for (let i = 0; i < pages; i++) flushTlbOneKernel(k, (vpn + i) * PAGE);
 }
 
 /** flush_tlb_kernel_range(start, end) in bytes (kernel-half addresses allowed). */

@@ -28,11 +28,19 @@ export function loadNewMmCr3(k: KernelCtx, pgd: number, asid: number, needFlush:
 }
 
 /**
- * smp_mb(): a full barrier. Any Atomics read-modify-write is one; this one
- * changes nothing (an OR with 0 on a word only this CPU writes).
+ * smp_mb(): a full barrier. The store buffer drains (x86 MFENCE, or a locked
+ * instruction), and the host gets one too: any Atomics read-modify-write is
+ * one; this one changes nothing (an OR with 0 on a word only this CPU writes).
  */
 function smpMb(k: KernelCtx): void {
+  k.mmu.storeBuffer.drain();
   Atomics.or(k.cpuState, k.cpuAt + CPU_IRQS_DISABLED, 0);
+}
+
+/** cpumask_set_cpu(): a LOCK-prefixed RMW, so the store buffer drains before it. */
+function setOwnCpumaskBit(k: KernelCtx, maskAt: number): void {
+  k.mmu.storeBuffer.drain();
+  cpumaskSetCpu(k.mm, maskAt, k.cpu);
 }
 
 /**
@@ -49,18 +57,23 @@ function smpMb(k: KernelCtx): void {
  * our load, at least one side sees the other: either we read the new
  * generation and flush here, or the flusher sees SWITCHING (or next) and IPIs
  * us. Without it both can read the old values, and neither flushes.
+ *
+ * The per-CPU words flushers read racily (is_lazy, loaded_mm) and
+ * loaded_mm_asid are plain stores (this_cpu_write), so they go through the
+ * CPU's store buffer (hw/store-buffer.ts) and become visible at the next
+ * barrier or serializing instruction, exactly as x86 lets them.
  */
 export function switchMmIrqsOff(k: KernelCtx, next: number): void {
   const st = k.cpuState;
   const at = k.cpuAt;
   if (st[at + CPU_IRQS_DISABLED] === 0) throw new SwitchMmError(`CPU ${k.cpu}: switch_mm_irqs_off with interrupts enabled`);
   const mm = k.mm;
+  const sb = k.mmu.storeBuffer;
   const nextAt = next * MM_STRIDE;
-  const prev = st[at + CPU_LOADED_MM];
-  const prevAsid = st[at + CPU_LOADED_MM_ASID];
-  const wasLazy = st[at + CPU_IS_LAZY] !== 0;
-  // is_lazy is read by remote senders (should_flush_tlb): a store they see.
-  if (wasLazy) Atomics.store(st, at + CPU_IS_LAZY, 0);
+  const prev = sb.load(at + CPU_LOADED_MM);
+  const prevAsid = sb.load(at + CPU_LOADED_MM_ASID);
+  const wasLazy = sb.load(at + CPU_IS_LAZY) !== 0;
+  if (wasLazy) sb.store(at + CPU_IS_LAZY, 0);
 
   let asid: number;
   let needFlush: boolean;
@@ -72,7 +85,7 @@ export function switchMmIrqsOff(k: KernelCtx, next: number): void {
     // (should_flush_tlb), counting on this check: read tlb_gen only after
     // is_lazy = false is visible, or a flush that read is_lazy == true could
     // also be missed by the read below.
-    if (!cpumaskTestCpu(mm, nextAt + MM_CPUMASK, k.cpu)) cpumaskSetCpu(mm, nextAt + MM_CPUMASK, k.cpu);
+    if (!cpumaskTestCpu(mm, nextAt + MM_CPUMASK, k.cpu)) setOwnCpumaskBit(k, nextAt + MM_CPUMASK);
     else smpMb(k);
     nextTlbGen = Atomics.load(mm, nextAt + MM_TLB_GEN);
     if (st[at + CPU_CTX_TLB_GEN + prevAsid] === nextTlbGen) return;
@@ -82,14 +95,20 @@ export function switchMmIrqsOff(k: KernelCtx, next: number): void {
     // SWITCHING: from here until loaded_mm = next, this CPU may hold
     // translations of either mm, and a flusher must treat it as running
     // next (should_flush_tlb; injectable as ignore-switching-window).
-    Atomics.store(st, at + CPU_LOADED_MM, LOADED_MM_SWITCHING);
+    sb.store(at + CPU_LOADED_MM, LOADED_MM_SWITCHING);
     if (next !== INIT_MM && !cpumaskTestCpu(mm, nextAt + MM_CPUMASK, k.cpu)) {
       // The atomic OR is the full barrier of the pair.
-      cpumaskSetCpu(mm, nextAt + MM_CPUMASK, k.cpu);
+      setOwnCpumaskBit(k, nextAt + MM_CPUMASK);
     } else if (injected[BUG_SWITCH_MM_NO_FENCE] === 0) {
-      // Bit already set: no atomic RMW above, so an explicit barrier
-      // (CVE-2025-40174 was its absence; Atomics.store above happens to
-      // fence on x86 hosts, so this bug is not yet observable here).
+      // Bit already set (we ran next before, and no flush has trimmed us
+      // from its mask since): no atomic RMW above, so an explicit barrier.
+      // Without it SWITCHING waits in the store buffer while the tlb_gen
+      // load below completes: we read generation 5 and keep our slot for
+      // next unflushed; CPU 0 unmaps a page of next, bumps tlb_gen to 6,
+      // reads our loaded_mm (still prev: not next, not SWITCHING), skips
+      // us and frees the page; our CR3 write lands on the slot still
+      // caching it (CVE-2025-40174, fixed by 83b0177a6c48; injectable as
+      // switch-mm-no-fence).
       smpMb(k);
     }
     nextTlbGen = Atomics.load(mm, nextAt + MM_TLB_GEN);
@@ -106,14 +125,22 @@ export function switchMmIrqsOff(k: KernelCtx, next: number): void {
     st[at + CPU_CTX_ID + asid] = mm[nextAt + MM_CTX_ID];
     st[at + CPU_CTX_TLB_GEN + asid] = nextTlbGen;
   }
+  // Serializing: whatever is still buffered (SWITCHING, when the barrier
+  // above was skipped) becomes visible here, not before.
   loadNewMmCr3(k, mm[nextAt + MM_PGD], asid, needFlush);
   // The hardware starts prefetching translations of the new address space
   // at once. This is also what keeps the SWITCHING window open long
   // enough for a concurrent flusher to land in it.
   if (k.switchSpecFills > 0) speculate(k, next, k.switchSpecFills);
 
-  st[at + CPU_LOADED_MM_ASID] = asid;
-  Atomics.store(st, at + CPU_LOADED_MM, next);
+  sb.store(at + CPU_LOADED_MM_ASID, asid);
+  sb.store(at + CPU_LOADED_MM, next);
+  // Every caller goes on to a full barrier (context_switch's seq-cst
+  // task-state store, the csd unlock after flush_tlb_func, the IRQ-enable
+  // of bring-up), so draining here moves nothing that any other CPU could
+  // tell apart, and keeps the buffer's scope to this function: the
+  // kernel's other reads of these words need no forwarding.
+  sb.drain();
 }
 
 /**

@@ -37,6 +37,13 @@ export const KIND_FORK_PARENT = 4;
 export const KIND_FORK_CHILD = 5;
 export const KIND_TLB_FLUSH1 = 6;
 export const KIND_TLB_FLUSH3 = 7;
+export const KIND_FIXMAP_SWITCH = 20;
+export const KIND_MREMAP_MOVER = 10;
+export const KIND_MREMAP_TRUNCATER = 11;
+export const KIND_MREMAP_READER = 12;
+export const KIND_RECLAIM_WRITER = 13;
+export const KIND_RECLAIM_PROTECTOR = 14;
+export const KIND_KSWAPD = 15;
 
 export function chunkVpn(index: number): number {
   return USER_BASE_VPN + index * CHUNK_PAGES;

@@ -24,7 +24,7 @@ import {
   mmDomain, secretOf, setTw, tw,
 } from './common.js';
 import { processShape, setupMmMachine } from './machine.js';
-import { type CommonOptions, commonOptions, intOption } from './options.js';
+import { type CommonOptions, commonOptions, intOption, mmOptionNames } from './options.js';
 import { MmCpu } from './runner.js';
 import { mapThreadRegion, mmPrograms, tlbFlush2Step } from './tlb-flush2.js';
 import { touchPages, verifyPages } from './user-ops.js';
@@ -120,6 +120,7 @@ export const forkCow: Scenario = {
   name: NAME,
   description: 'a multi-threaded parent forks short-lived children; both sides write their shared pages (copy-on-write) and check what they read',
   memBytes: 16 * 2 ** 20,
+  optionNames: mmOptionNames('children'),
   setup(ctx: SetupCtx): void {
     const o = options(ctx);
     const { procs, threads } = processShape(o);

@@ -23,11 +23,17 @@ export interface ProcessPlan {
   init?(k: KernelCtx, tid: number, mm: number, i: number): void;
 }
 
-/** Boots the machine and creates the processes; returns CPU 0's (main-thread) kernel context. */
+/**
+ * Boots the machine and creates the processes; returns CPU 0's (main-thread)
+ * kernel context. bootKernel runs first, before any process exists (kernel
+ * page tables that every PGD must share: see cloneKernelPgd).
+ */
 export function setupMmMachine(
   ctx: SetupCtx, scenario: string, o: CommonOptions, plans: readonly ProcessPlan[], specPages: number, specChunks = -1,
+  bootKernel?: (k: KernelCtx) => void,
 ): KernelCtx {
   const k = bootMachine(ctx.mem, makeSmpCtx(ctx.mem, 0, ctx.epochMs));
+  bootKernel?.(k);
   const shape = ctx.mem.layout.shape;
   const tasks = plans.reduce((n, p) => n + p.threads, 0) + (o.kthreads > 0 ? ctx.cpus : 0);
   if (tasks > shape.maxTasks) throw new ScenarioOptionError(`${scenario}: ${tasks} tasks do not fit in maxTasks ${shape.maxTasks}: use fewer threads`);

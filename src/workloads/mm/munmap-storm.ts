@@ -19,7 +19,7 @@ import { taskMm } from '../../kernel/sched/task.js';
 import type { CpuProgram, ProgramCtx, Scenario, SetupCtx } from '../program.js';
 import { CHUNK_PAGES, KIND_MUNMAP_STORM, W_AUX0, W_AUX1, W_ITER, W_PHASE, W_REGION, mmDomain, secretOf, setTw, tw } from './common.js';
 import { processShape, setupMmMachine } from './machine.js';
-import { commonOptions } from './options.js';
+import { commonOptions, mmOptionNames } from './options.js';
 import { MmCpu } from './runner.js';
 import { mmPrograms } from './tlb-flush2.js';
 import { expectSegv, peekSiblings, touchPages } from './user-ops.js';
@@ -73,6 +73,7 @@ export const munmapStorm: Scenario = {
   name: NAME,
   description: 'threads mmap, touch and munmap ranges around the 33-page flush ceiling, freeing page tables each time',
   memBytes: 16 * 2 ** 20,
+  optionNames: mmOptionNames(),
   setup(ctx: SetupCtx): void {
     const o = options(ctx);
     const { procs, threads } = processShape(o);

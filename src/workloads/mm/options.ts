@@ -9,6 +9,16 @@ export class ScenarioOptionError extends RangeError {
   override name = 'ScenarioOptionError';
 }
 
+/**
+ * Default store-commit latency at a serializing instruction. A contended
+ * store (its line was just read by a flusher on another core) takes a
+ * cross-core round trip to commit, a few hundred ns on hardware; the
+ * emulator runs the code around it (switch_mm, flush_tlb_mm_range) some
+ * 20-50x slower than the kernel does, so the window it stands for is some
+ * microseconds here. Only a switch_mm missing its fence ever waits on it.
+ */
+export const SB_DRAIN_NS_DEFAULT = 5000;
+
 export function intOption(scenario: string, o: ScenarioOptions, name: string, dflt: number, min: number, max: number): number {
   const v = o[name] ?? dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
@@ -51,6 +61,25 @@ export interface CommonOptions {
   readonly kthreadSlice: number;
   /** Chance (%) per kernel-thread op of a khugepaged pass over one address space. */
   readonly khugepagedPercent: number;
+  /**
+   * Host nanoseconds a store left in the store buffer stays invisible when a
+   * serializing instruction (the CR3 write) drains it (hw/store-buffer.ts).
+   * Fences drain at once, so with every fence in place this never applies.
+   */
+  readonly sbDrainNs: number;
+  /** 1: page-table isolation: kernel mappings are non-global, PCID-tagged (flush_tlb_one_kernel sets invalidate_other). */
+  readonly pti: number;
+}
+
+/** The keys commonOptions reads, for Scenario.optionNames. */
+export const COMMON_OPTION_NAMES: readonly string[] = [
+  'mode', 'procs', 'threads', 'pages', 'slice', 'migratePercent', 'specPercent', 'switchSpec', 'peekPercent',
+  'kthreads', 'kthreadPercent', 'kthreadSlice', 'khugepagedPercent', 'sbDrainNs', 'pti',
+];
+
+/** Common keys plus a scenario's own. */
+export function mmOptionNames(...own: string[]): readonly string[] {
+  return [...COMMON_OPTION_NAMES, ...own];
 }
 
 export function commonOptions(scenario: string, o: ScenarioOptions, cpus: number, d: Partial<CommonOptions> = {}): CommonOptions {
@@ -69,5 +98,7 @@ export function commonOptions(scenario: string, o: ScenarioOptions, cpus: number
     kthreadPercent: intOption(scenario, o, 'kthreadPercent', d.kthreadPercent ?? 30, 0, 100),
     kthreadSlice: intOption(scenario, o, 'kthreadSlice', d.kthreadSlice ?? 3, 1, 1_000_000),
     khugepagedPercent: intOption(scenario, o, 'khugepagedPercent', d.khugepagedPercent ?? 5, 0, 100),
+    sbDrainNs: intOption(scenario, o, 'sbDrainNs', d.sbDrainNs ?? SB_DRAIN_NS_DEFAULT, 0, 1_000_000),
+    pti: intOption(scenario, o, 'pti', d.pti ?? 0, 0, 1),
   };
 }

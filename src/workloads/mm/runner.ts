@@ -32,6 +32,8 @@ export class MmStats {
   mmaps = 0;
   munmaps = 0;
   madvises = 0;
+  mremaps = 0;
+  truncates = 0;
   forks = 0;
   forkFailures = 0;
   exits = 0;
@@ -64,6 +66,8 @@ export class MmCpu implements CpuProgram {
     this.k = cpuBringup(ctx.mem, ctx.smp);
     this.k.switchSpecFills = opts.switchSpec;
     this.k.invlpgb = ctx.options['variant'] === 'invlpgb';
+    this.k.pti = opts.pti === 1;
+    this.k.mmu.storeBuffer.drainDelayNs = opts.sbDrainNs;
     this.kthread = findKthread(this.k);
     const smp = ctx.smp;
     this.poll = () => pollIpis(smp);

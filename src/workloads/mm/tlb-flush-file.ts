@@ -33,7 +33,7 @@ import {
   KIND_TLB_FLUSH1, KIND_TLB_FLUSH3, W_REGION, tw,
 } from './common.js';
 import { processShape, setupMmMachine } from './machine.js';
-import { type CommonOptions, ScenarioOptionError, commonOptions } from './options.js';
+import { type CommonOptions, ScenarioOptionError, commonOptions, mmOptionNames } from './options.js';
 import { MmCpu, type TaskStep } from './runner.js';
 import { mmPrograms } from './tlb-flush2.js';
 import { touchDiscardStep } from './touch-discard.js';
@@ -64,6 +64,7 @@ function fileScenario(name: string, description: string, kind: number, shared: b
     name,
     description,
     memBytes: 16 * 2 ** 20,
+    optionNames: mmOptionNames(),
     setup(ctx: SetupCtx): void {
       const o = opts(ctx);
       const { procs, threads } = processShape(o);

@@ -25,7 +25,7 @@ import {
 import { userRead, userWrite } from '../../kernel/mm/uaccess.js';
 import { kthreadStep } from './kthread.js';
 import { processShape, setupMmMachine } from './machine.js';
-import { type CommonOptions, ScenarioOptionError, commonOptions, intOption } from './options.js';
+import { type CommonOptions, ScenarioOptionError, commonOptions, intOption, mmOptionNames } from './options.js';
 import { MmCpu, type TaskStep } from './runner.js';
 import { expectZero } from './user-ops.js';
 import { touchDiscardStep } from './touch-discard.js';
@@ -108,6 +108,7 @@ function tlbFlush2Scenario(name: string, description: string, preset: Record<str
     name,
     description,
     memBytes: 16 * 2 ** 20,
+    optionNames: mmOptionNames('share'),
     setup(ctx: SetupCtx): void {
       const o = opts(ctx);
       const { procs, threads } = processShape(o);
@@ -146,3 +147,14 @@ export const tlbFlush2Shared = tlbFlush2Scenario(`${NAME}-shared`,
 export const tlbFlush2Mixed = tlbFlush2Scenario(`${NAME}-mixed`,
   'three 3-thread tlb-flush2 processes time-sharing the CPUs, switching address space at every op',
   { procs: 3, threads: 3, slice: 1, switchSpec: 32, peekPercent: 100 });
+
+/**
+ * tlb-flush2-mixed with share=1: every discard of a process's one range also
+ * zaps the pages its other threads touch next, so a CPU switching back into
+ * the process uses its cached translations of them within its first op. A
+ * switch_mm that missed a concurrent flush (switch-mm-no-fence) shows at
+ * once instead of waiting for a lucky peek.
+ */
+export const tlbFlush2SharedMixed = tlbFlush2Scenario(`${NAME}-shared-mixed`,
+  'three 3-thread processes each discarding one shared range, switching address space at every op',
+  { share: 1, procs: 3, threads: 3, slice: 1, switchSpec: 32 });
