@@ -29,6 +29,13 @@ import { apicWakeIfHalted } from './apic.js';
 export const INVLPGB_ALL = 1;
 /** The range's stride is 2 MiB (pages counts 2 MiB pages); otherwise 4 KiB. */
 export const INVLPGB_STRIDE_2M = 2;
+/**
+ * Every PCID, not the tag's (the instruction without the PCID/ASID-valid
+ * bits): kernel ranges, and the "all non-global" flush of reclaim batches.
+ */
+export const INVLPGB_ANY_PCID = 4;
+/** Global entries too (INVLPGB_FLAG_INCLUDE_GLOBAL): kernel mappings. */
+export const INVLPGB_INCLUDE_GLOBAL = 8;
 
 export class InvlpgbPort {
   readonly cpu: number;

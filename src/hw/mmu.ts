@@ -19,7 +19,7 @@ import { V_STALE_TLB, reportViolation } from '../check/oracle.js';
 import { loadCr3, readCr3Pcid, readCr3Root } from './cr3.js';
 import { FAULT_USER_SUPERVISOR, FAULT_WRITE_PROTECT } from './fault.js';
 import { readFrame, writeFrame } from './frames.js';
-import { INVLPGB_ALL, INVLPGB_STRIDE_2M, InvlpgbPort } from './invlpgb.js';
+import { INVLPGB_ALL, INVLPGB_ANY_PCID, INVLPGB_INCLUDE_GLOBAL, INVLPGB_STRIDE_2M, InvlpgbPort } from './invlpgb.js';
 import { Psc } from './psc.js';
 import { StoreBuffer } from './store-buffer.js';
 import { Tlb } from './tlb.js';
@@ -249,6 +249,10 @@ export class Mmu {
   }
 
   private applyInvlpgbRequest(tag: number, vpn: number, pages: number, flags: number): void {
+    if ((flags & INVLPGB_ANY_PCID) !== 0) {
+      this.applyInvlpgbAnyPcid(vpn, pages, flags);
+      return;
+    }
     const out = this.invPcids;
     const n = this.invResolve(tag, out);
     const step = (flags & INVLPGB_STRIDE_2M) !== 0 ? 512 : 1;
@@ -262,6 +266,25 @@ export class Mmu {
       }
       this.psc.invalidatePcid(pcid);
     }
+  }
+
+  /** The issuing CPU's share of its own INVLPGB (the instruction invalidates locally too). */
+  invlpgbSelf(vpn: number, pages: number, flags: number): void {
+    this.applyInvlpgbRequest(0, vpn, pages, flags);
+  }
+
+  /** A request without a PCID: every PCID's entries (and globals, with INVLPGB_INCLUDE_GLOBAL). */
+  private applyInvlpgbAnyPcid(vpn: number, pages: number, flags: number): void {
+    const globals = (flags & INVLPGB_INCLUDE_GLOBAL) !== 0;
+    this.trace.emit(EV_INVPCID, 0x10 | flags, -1, pages);
+    if ((flags & INVLPGB_ALL) !== 0) {
+      if (globals) this.tlb.dropAll();
+      else this.tlb.dropAllNonGlobal();
+    } else {
+      const step = (flags & INVLPGB_STRIDE_2M) !== 0 ? 512 : 1;
+      for (let p = 0; p < pages; p++) this.tlb.dropVaAllPcids((vpn + p * step) * DIV_4K, globals);
+    }
+    this.psc.invalidateAll();
   }
 
   // ---- TLB-management instructions --------------------------------------------------

@@ -36,6 +36,8 @@ const SIZE_2M_META = PAGE_SIZE_2M << TLB_SIZE_SHIFT;
 const SIZE_1G_META = PAGE_SIZE_1G << TLB_SIZE_SHIFT;
 /** Meta bits that, with vpnLo, make an entry's address tag. */
 const TAG_MASK = TLB_VALID | TLB_VPNHI_MASK | TLB_SIZE_MASK;
+/** A pcid argument that matches every PCID (PCIDs are 0..4095). */
+const ANY_PCID = -1;
 
 export class Tlb {
   readonly cpu: number;
@@ -201,6 +203,16 @@ export class Tlb {
     return n;
   }
 
+  /**
+   * Drops every entry that translates va under any PCID, and (dropGlobal)
+   * the global ones: a broadcast invalidation without a PCID (INVLPGB of a
+   * kernel range).
+   */
+  dropVaAllPcids(va: number, dropGlobal: boolean): number {
+    return this.dropVa(va, ANY_PCID, dropGlobal);
+  }
+
+  /** pcid ANY_PCID matches every non-global entry. */
   private dropInSet(t: Int32Array, setBase: number, setWords: number, vpn: number, tag: number, pcid: number,
     dropGlobal: boolean): number {
     let n = 0;
@@ -208,7 +220,7 @@ export class Tlb {
       const m = t[e + TLB_META];
       if (t[e + TLB_VPN_LO] !== vpn || (m & TAG_MASK) !== tag) continue;
       const g = (m & TLB_GLOBAL) !== 0;
-      if (g ? dropGlobal : (m & TLB_PCID_MASK) === pcid) {
+      if (g ? dropGlobal : pcid === ANY_PCID || (m & TLB_PCID_MASK) === pcid) {
         t[e + TLB_META] = 0;
         n++;
       }

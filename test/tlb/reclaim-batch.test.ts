@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { NO_MM, VM_READ, VM_SHARED, VM_WRITE } from '../../native-layout/bits.js';
+import { C } from '../../native-layout/counters.js';
 import { MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE } from '../../native-layout/fields.js';
 import { BUG, injected } from '../../src/check/bugs.js';
 import { checkMachineAtEnd } from '../../src/check/machine-check.js';
@@ -73,6 +74,18 @@ describe('reclaim unmap batch (arch_tlbbatch) and flush_tlb_batched_pending', ()
     finish();
     expect(cached(k1, BASE + 2)).toBe(-1);
     expect(tlbUbcFlags(k2, tid)).toBe(0);
+  });
+
+  it('under --variant invlpgb, the batch flush is one all-non-global broadcast with TLBSYNC, no IPI', () => {
+    const { cpu, k1, k2, finish, mem } = deferredUnmap(2);
+    for (const k of cpu) k.invlpgb = true;
+    const sent = ipisSent(k2);
+    finish();
+    expect(ipisSent(k2)).toBe(sent);
+    expect(k2.counters[k2.countersAt + C.invlpgb]).toBe(1);
+    expect(cached(k1, BASE + 2)).toBe(-1);
+    expect(k1.mmu.tlb.probePfn((BASE + 7) * 4096, k1.mmu.cr3Pcid)).toBe(-1);
+    expect(checkMachineAtEnd(mem)).toEqual({ violations: [], framesLost: 0 });
   });
 
   it('try_to_unmap_flush_dirty flushes a batch holding a dirty PTE; a clean batch waits for try_to_unmap_flush', () => {

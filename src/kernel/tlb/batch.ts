@@ -34,6 +34,8 @@ import type { KernelCtx } from '../ctx.js';
 import { localIrqRestore, localIrqSave } from '../smp.js';
 import { FLUSH_ALL, FLUSH_MM_NONE, flushInfo0, flushTlbFunc, irqsOff } from './flush-func.js';
 import { FlushError, flushTlbMm, flushTlbMulti, incMmTlbGen } from './flush-mm.js';
+import { INVLPGB_ALL } from '../../hw/invlpgb.js';
+import { invlpgbFlushAnyPcid, useInvlpgb } from './invlpgb.js';
 
 /** tlb_ubc.flush_required: something was unmapped and not flushed. */
 export const UBC_FLUSH_REQUIRED = 1;
@@ -101,8 +103,12 @@ export function setTlbUbcFlushPending(k: KernelCtx, tid: number, mm: number, wri
  * no range and no generation: each target flushes everything of the mm it
  * runs if that mm's generation moved past its own (add_pending bumped it),
  * and lazy targets are skipped (should_flush_tlb), catching up by
- * generation when they switch. The INVLPGB variant also uses IPIs here (our
- * broadcast is per address space; Linux's batch uses an all-ASID INVLPGB).
+ * generation when they switch. Under the INVLPGB variant, a batch that
+ * reaches INVLPGB_MIN_CPUS CPUs is one "all non-global entries" broadcast
+ * with TLBSYNC instead, as Linux's invlpgb_flush_all_nonglobals(): every
+ * CPU, lazy ones too, drops every user translation, and no generation moves
+ * (each CPU catches up, with a flush it no longer needs, at its next switch
+ * or flush IPI).
  */
 export function archTlbbatchFlush(k: KernelCtx, tid: number): void {
   if (irqsOff(k)) throw new FlushError(`CPU ${k.cpu}: arch_tlbbatch_flush with interrupts disabled`);
@@ -112,7 +118,9 @@ export function archTlbbatchFlush(k: KernelCtx, tid: number): void {
   const info0 = flushInfo0(FLUSH_MM_NONE, k.cpu, 0);
   let other = false;
   for (let c = cpumaskFirst(k.task, at); c >= 0; c = cpumaskNext(k.task, at, c)) if (c !== k.cpu) other = true;
-  if (other) {
+  if (other && useInvlpgb(k, k.task, at)) {
+    invlpgbFlushAnyPcid(k, 0, 0, INVLPGB_ALL);
+  } else if (other) {
     flushTlbMulti(k, k.task, at, info0, 0, FLUSH_ALL, 0, false);
   } else if (cpumaskFirst(k.task, at) === k.cpu) {
     const saved = localIrqSave(k.smp);

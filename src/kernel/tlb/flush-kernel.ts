@@ -3,7 +3,9 @@
 // mappings are in every address space and may be global, so there is no
 // generation and no mm_cpumask: every online CPU is interrupted, idle and
 // lazy ones included, and each uses INVLPG (which drops global entries too)
-// or a flush of everything. flush_tlb_one_kernel() is the local INVLPG of one
+// or a flush of everything (under --variant invlpgb: one broadcast
+// invalidation of every PCID, globals included, and TLBSYNC; no IPI).
+// flush_tlb_one_kernel() is the local INVLPG of one
 // kernel page that all of them (and fixmap users) come down to.
 
 import { C } from '../../../native-layout/counters.js';
@@ -15,6 +17,8 @@ import { type SmpCtx, onEachCpu } from '../smp.js';
 import { FlushError, TLB_SINGLE_PAGE_FLUSH_CEILING } from './flush-mm.js';
 import { irqsOff } from './flush-func.js';
 import { IPI_FLUSH_KERNEL_RANGE, IPI_FLUSH_TLB_ALL } from './ipi-ids.js';
+import { INVLPGB_ALL, INVLPGB_INCLUDE_GLOBAL } from '../../hw/invlpgb.js';
+import { invlpgbFlushAnyPcid } from './invlpgb.js';
 
 const PAGE = 4096;
 const SPLIT = 2 ** 32;
@@ -62,6 +66,16 @@ export function flushTlbKernelRange(k: KernelCtx, startVa: number, endVa: number
   const vpn = Math.floor(startVa / PAGE);
   const pages = Math.ceil(endVa / PAGE) - vpn;
   const all = pages > TLB_SINGLE_PAGE_FLUSH_CEILING;
+  if (k.invlpgb) {
+    // With broadcast invalidation no CPU is interrupted: one INVLPGB of the
+    // range (every PCID, globals included: with PTI each PCID has its own
+    // copy of a kernel mapping), or of everything, then TLBSYNC.
+    const flags = INVLPGB_INCLUDE_GLOBAL | (all ? INVLPGB_ALL : 0);
+    invlpgbFlushAnyPcid(k, vpn, all ? 0 : pages, flags);
+    count(k, true);
+    if (all) k.counters[k.countersAt + C.flushesFull] += 1;
+    return;
+  }
   onEachCpu(k.smp, IPI_FLUSH_KERNEL_RANGE, vpn % SPLIT | 0, Math.floor(vpn / SPLIT), all ? -1 : pages, k.cpu, true);
 }
 

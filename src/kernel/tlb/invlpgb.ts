@@ -21,10 +21,10 @@
 // pessimistic. The initiator's own slot follows flush_tlb_func as usual.
 
 import { C } from '../../../native-layout/counters.js';
-import { CONTROL_STOP, CPU_CTX_ID, MM_CTX_ID, MM_STRIDE } from '../../../native-layout/fields.js';
+import { CONTROL_STOP, CPU_CTX_ID, CPU_PREEMPT_COUNT, MM_CTX_ID, MM_STRIDE } from '../../../native-layout/fields.js';
 import { TLB_NR_DYN_ASIDS } from '../../../native-layout/bits.js';
 import { BUG, injected } from '../../check/bugs.js';
-import { INVLPGB_ALL, INVLPGB_STRIDE_2M, type InvlpgbPort } from '../../hw/invlpgb.js';
+import { INVLPGB_ALL, INVLPGB_ANY_PCID, INVLPGB_STRIDE_2M, type InvlpgbPort } from '../../hw/invlpgb.js';
 import { PARK_TIMEOUT_MS, spinHook } from '../../sync/hook.js';
 import { apicCancelHalt, apicHalt, apicPrepareHalt, ipiPending } from '../../hw/apic.js';
 import type { KernelCtx } from '../ctx.js';
@@ -87,7 +87,6 @@ function spinUntil(k: KernelCtx, cond: () => boolean): void {
  * targets apply it before their next access; tlbsync() waits for that.
  */
 export function invlpgbBroadcast(k: KernelCtx, mm: number, start: number, end: number, strideShift: number): void {
-  const port = k.mmu.invlpgbPort;
   const tag = k.mm[mm * MM_STRIDE + MM_CTX_ID];
   let flags = 0;
   let pages = 0;
@@ -99,12 +98,36 @@ export function invlpgbBroadcast(k: KernelCtx, mm: number, start: number, end: n
   } else {
     pages = end - start;
   }
+  postToOtherCpus(k, tag, start, pages, flags);
+}
+
+/** One INVLPGB: a request in every other CPU's slot from this one. */
+function postToOtherCpus(k: KernelCtx, tag: number, vpn: number, pages: number, flags: number): void {
+  const port = k.mmu.invlpgbPort;
   for (let t = 0; t < k.cpus; t++) {
     if (t === k.cpu) continue;
     if (!port.slotFree(t)) spinUntil(k, () => port.slotFree(t));
-    port.post(t, tag, start, pages, flags);
+    port.post(t, tag, vpn, pages, flags);
   }
   k.counters[k.countersAt + C_INVLPGB] += 1;
+}
+
+/**
+ * An INVLPGB without a PCID, here and on every other CPU, then TLBSYNC:
+ * pages [vpn, vpn + pages) of every address space (flags
+ * INVLPGB_INCLUDE_GLOBAL for kernel mappings), or with INVLPGB_ALL every
+ * entry (non-global ones only, unless INVLPGB_INCLUDE_GLOBAL). The
+ * instruction reaches the issuing CPU's TLB too; here that is applied by
+ * hand. Preemption stays off until TLBSYNC (it waits for this CPU's
+ * requests only).
+ */
+export function invlpgbFlushAnyPcid(k: KernelCtx, vpn: number, pages: number, flags: number): void {
+  const st = k.cpuState;
+  st[k.cpuAt + CPU_PREEMPT_COUNT]++;
+  postToOtherCpus(k, 0, vpn, pages, flags | INVLPGB_ANY_PCID);
+  k.mmu.invlpgbSelf(vpn, pages, flags | INVLPGB_ANY_PCID);
+  tlbsync(k);
+  st[k.cpuAt + CPU_PREEMPT_COUNT]--;
 }
 
 /**
