@@ -4,7 +4,7 @@
 
 import { createMachineMemory } from '../../native-layout/memory.js';
 import type { MachineShape } from '../../native-layout/shape.js';
-import { runFree } from '../engine/index.js';
+import { checkRunConfig, runFree } from '../engine/index.js';
 import type { TestFaults } from '../workloads/index.js';
 import { lastEventsAllCpus } from '../trace/ring.js';
 import { buildRunReport, type RunReportObject } from '../report/run-report.js';
@@ -44,6 +44,19 @@ export function replayCommand(spec: RunSpec): string {
   for (const b of spec.inject) parts.push(`--inject ${b}`);
   for (const [k, v] of Object.entries(spec.options ?? {})) parts.push(`--option ${k}=${String(v)}`);
   return parts.join(' ');
+}
+
+/** Refuses a spec whose scenario options are bad, by running only its set-up (no CPU starts). */
+export function checkRunSpec(spec: RunSpec): void {
+  try {
+    checkRunConfig({
+      scenario: spec.scenario, memory: createMachineMemory(spec.shape), seed: spec.seed, inject: spec.inject,
+      options: { ...spec.options, variant: spec.variant }, seconds: 1,
+    });
+  } catch (e) {
+    if (e instanceof ScenarioOptionError) throw new UsageError(`--option: ${e.message}`);
+    throw e;
+  }
 }
 
 export async function runOnce(spec: RunSpec): Promise<RunOutcome> {

@@ -14,7 +14,7 @@ import { FORMATS, renderTable } from './format.js';
 import { assertHostCanHold, shapeFromOptions } from './machine-options.js';
 import { parseChoice, parseIntInRange } from './parse.js';
 import { parseSeconds, VARIANTS } from './run-command.js';
-import { runOnce } from './run-once.js';
+import { checkRunSpec, runOnce } from './run-once.js';
 import { defaultMemFor, parseScenarioOptions } from './scenario-options.js';
 
 export interface SoakOptions {
@@ -100,6 +100,11 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
   for (const name of scenarios) assertHostCanHold(shapeFor(name));
   const detecting = o.inject.length > 0;
   const jobs = soakJobs(scenarios, seeds, seedStart, shard);
+  // Every scenario's set-up once before the first run: an option one of
+  // them refuses stops the soak here, not after hours of results.
+  for (const name of new Set(jobs.map((j) => j.scenario))) {
+    checkRunSpec({ scenario: name, shape: shapeFor(name), seed: seedStart, variant, inject: o.inject, watchdogMs, seconds, options: optionsFor(name) });
+  }
   if (o.out) mkdirSync(o.out, { recursive: true });
 
   const showBar = o.progress !== false && format === 'table' && process.stderr.isTTY && !process.env['CI'];

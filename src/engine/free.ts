@@ -166,6 +166,25 @@ function counterDelta(after: Float64Array, before: Float64Array, cpu: number): C
 }
 
 /**
+ * The main-thread half of a run, without the CPUs: the option names and the
+ * scenario's set-up on a fresh machine. Throws what runFree would throw
+ * before any CPU starts (ScenarioOptionError, EngineConfigError). A soak
+ * calls it for each of its scenarios first, so that a bad combination is
+ * refused before any run's results exist.
+ */
+export function checkRunConfig(config: FreeRunConfig): void {
+  const cfg = resolveConfig(config);
+  const scenario = findScenario(cfg.scenario);
+  const mem = config.memory ?? createMachineMemory(defaultShape({
+    memBytes: config.memBytes ?? scenario.memBytes ?? MIN_MEM_BYTES, cpus: cfg.cpus,
+  }));
+  smpInit(mem);
+  resetControl(mem.views);
+  checkOptionNames(scenario, cfg.options);
+  scenario.setup?.({ mem, cpus: cfg.cpus, seed: cfg.seed, options: cfg.options, epochMs: cfg.epochMs });
+}
+
+/**
  * Runs a scenario on `cpus` worker threads until every CPU did its ops or
  * `seconds` passed. Rejects with CpuFaultError (an exception in a CPU:
  * which CPU, which op) or WatchdogError (a CPU waited for an IPI ack longer

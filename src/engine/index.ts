@@ -1,6 +1,6 @@
 // The engines that run simulated CPUs. `free`: one worker thread per CPU,
 // real concurrency (this layer knows nothing of page tables).
-export { runFree, DEFAULT_WATCHDOG_MS } from './free.js';
+export { checkRunConfig, runFree, DEFAULT_WATCHDOG_MS } from './free.js';
 export type { FreeRunConfig, FreeRunResult, CpuResult, Counters } from './free.js';
 export { CpuFaultError, WatchdogError, EngineConfigError } from './errors.js';
 export { captureCpuStates, formatDump, findHungCpu } from './dump.js';

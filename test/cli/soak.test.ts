@@ -35,6 +35,14 @@ describe('shootdown soak', () => {
     expect(r.stderr).toMatch(/--scenarios: unknown scenario "nope"/);
   });
 
+  it('refuses an option value one scenario\'s set-up rejects before the first run, not halfway', () => {
+    const r = runCli(['soak', '--scenarios', 'tlb-flush2,reclaim-mprotect', '--seconds', '1', '--option', 'mode=processes']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--option: reclaim-mprotect: mode=processes/);
+    expect(r.stderr).not.toMatch(/soak: 1\//);
+    expect(r.stdout).toBe('');
+  });
+
   it('rejects an option no soaked scenario reads, before running anything', () => {
     const r = runCli(['soak', '--scenarios', 'ipi-storm,tlb-flush2', '--seconds', '1', '--option', 'pagse=3']);
     expect(r.code).toBe(2);
