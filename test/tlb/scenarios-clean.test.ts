@@ -14,4 +14,9 @@ describe.each(SCENARIOS)('%s without injected bugs', (scenario) => {
     if (scenario === 'munmap-storm') expect(s['expectedSegv']).toBeGreaterThan(0);
     if (scenario === 'fork-cow') expect(s['exits']).toBeGreaterThan(0);
   });
+
+  it('runs clean in processes mode too (single-threaded processes)', async () => {
+    const s = await expectCleanRun({ scenario, seconds: 1, seed: 2, options: { mode: 'processes' }, minRemoteFlushes: -1 });
+    if (scenario === 'fork-cow') expect(s['forks']).toBeGreaterThan(0);
+  });
 });

@@ -49,10 +49,13 @@ export function forkParentStep(k: KernelCtx, tid: number, cpu: MmCpu): void {
   const gen = tw(k, tid, W_ITER);
   const domain = mmDomain(k, mm);
   if (tw(k, tid, W_PHASE) === PH_WRITE) {
-    // What we wrote before the last fork is still ours to read: the child
-    // got a copy-on-write share of it, not the pages themselves.
+    // What we wrote last time is still ours to read, fork or no fork: a
+    // child got a copy-on-write share of it, not the pages themselves.
+    // (The generation moves with every write, not with every fork: a fork
+    // refused at the children cap must not make us expect an older one.)
     if (gen > 0) verifyPages(k, cpu, tid, mm, region, pages, domain, parentSecret(gen - 1));
     touchPages(k, cpu, tid, mm, region, pages, domain, parentSecret(gen));
+    setTw(k, tid, W_ITER, gen + 1);
     setTw(k, tid, W_PHASE, PH_FORK);
     return;
   }
@@ -68,10 +71,10 @@ export function forkParentStep(k: KernelCtx, tid: number, cpu: MmCpu): void {
   Atomics.add(k.task, childrenAt, 1);
   for (const w of [W_REGION, W_PAGES]) setTw(k, child, w, tw(k, tid, w));
   setTw(k, child, W_PHASE, PH_VERIFY);
-  setTw(k, child, W_AUX0, gen);
+  // The pattern as of the fork: the generation written last.
+  setTw(k, child, W_AUX0, gen - 1);
   setTw(k, child, W_AUX1, domain);
   setTw(k, child, W_AUX2, tid);
-  setTw(k, tid, W_ITER, gen + 1);
   wakeUpNewTask(k, child, cpu.rng.below(k.cpus));
 }
 
