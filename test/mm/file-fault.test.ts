@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FRAME_STRIDE, FR_REFCOUNT, MM_ANON_PAGES, MM_STRIDE, MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START } from '../../native-layout/fields.js';
-import { VM_READ, VM_SHARED, VM_WRITE } from '../../native-layout/bits.js';
+import { FRAME_STRIDE, FR_REFCOUNT, MM_ANON_PAGES, MM_STRIDE } from '../../native-layout/fields.js';
+import { VM_READ, VM_WRITE } from '../../native-layout/bits.js';
 import { checkMachineAtEnd } from '../../src/check/machine-check.js';
 import type { KernelCtx } from '../../src/kernel/ctx.js';
 import { mmput } from '../../src/kernel/mm/exit.js';
@@ -12,7 +12,7 @@ import { sysMmap } from '../../src/kernel/mm/mmap.js';
 import { sysMunmap } from '../../src/kernel/mm/munmap.js';
 import { pageRefcount } from '../../src/kernel/mm/page-ref.js';
 import { EINVAL } from '../../src/kernel/mm/pgtable.js';
-import { BASE, cached, kernelMachine, processWith, read, resetMachineState, switchTo, write } from '../tlb/kernel-machine.js';
+import { BASE, cached, fileProcessWith, kernelMachine, processWith, read, resetMachineState, switchTo, write } from '../tlb/kernel-machine.js';
 
 afterEach(resetMachineState);
 
@@ -20,15 +20,8 @@ const FILE = 1;
 const RW = VM_READ | VM_WRITE;
 
 /** A new address space mapping `pages` pages of FILE from pgoff at BASE. */
-function fileProcess(k: KernelCtx, pages: number, shared: boolean, pgoff = 0): number {
-  const mm = mmAlloc(k);
-  expect(mm).toBeGreaterThanOrEqual(0);
-  expect(sysMmap(k, mm, BASE, pages, RW | (shared ? VM_SHARED : 0), FILE, pgoff)).toBe(0);
-  k.mm[mm * MM_STRIDE + MM_SPEC_START] = BASE;
-  k.mm[mm * MM_STRIDE + MM_SPEC_PAGES] = pages;
-  k.mm[mm * MM_STRIDE + MM_SPEC_CHUNKS] = 1;
-  return mm;
-}
+const fileProcess = (k: KernelCtx, pages: number, shared: boolean, pgoff = 0): number =>
+  fileProcessWith(k, FILE, pages, shared, pgoff);
 
 function machine() {
   const m = kernelMachine(2);

@@ -1,34 +1,25 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FRAME_STATE_MASK, FS_ALLOCATED, NO_MM, VM_READ, VM_SHARED, VM_WRITE } from '../../native-layout/bits.js';
-import { FILE_DIRTY, FILE_DISK, FILE_STRIDE, FRAME_STRIDE, FR_FLAGS, MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE } from '../../native-layout/fields.js';
+import { FRAME_STATE_MASK, FS_ALLOCATED, NO_MM } from '../../native-layout/bits.js';
+import { FILE_DIRTY, FILE_DISK, FILE_STRIDE, FRAME_STRIDE, FR_FLAGS } from '../../native-layout/fields.js';
 import { checkMachineAtEnd } from '../../src/check/machine-check.js';
 import { violationCount } from '../../src/check/oracle.js';
 import { ipiPending } from '../../src/hw/apic.js';
 import type { KernelCtx } from '../../src/kernel/ctx.js';
 import { filePageDirty, findFilePage, findGetPage } from '../../src/kernel/mm/filemap.js';
 import { truncateFileRange } from '../../src/kernel/mm/truncate.js';
-import { mmAlloc } from '../../src/kernel/mm/mm.js';
-import { sysMmap } from '../../src/kernel/mm/mmap.js';
 import { pageRefcount, putPage } from '../../src/kernel/mm/page-ref.js';
 import { ReclaimList, shrinkPageList } from '../../src/kernel/mm/vmscan.js';
 import { taskAlloc } from '../../src/kernel/sched/task.js';
 import { pollIpis } from '../../src/kernel/smp.js';
 import { setSpinHook } from '../../src/sync/hook.js';
-import { BASE, cached, goLazy, kernelMachine, read, resetMachineState, switchTo, write } from '../tlb/kernel-machine.js';
+import { BASE, cached, goLazy, fileProcessWith, kernelMachine, read, resetMachineState, switchTo, write } from '../tlb/kernel-machine.js';
 
 afterEach(resetMachineState);
 
 const FILE = 3;
 const KSWAPD_KIND = 1;
 
-function sharedFileProcess(k: KernelCtx, pages: number): number {
-  const mm = mmAlloc(k);
-  expect(sysMmap(k, mm, BASE, pages, VM_READ | VM_WRITE | VM_SHARED, FILE, 0)).toBe(0);
-  k.mm[mm * MM_STRIDE + MM_SPEC_START] = BASE;
-  k.mm[mm * MM_STRIDE + MM_SPEC_PAGES] = pages;
-  k.mm[mm * MM_STRIDE + MM_SPEC_CHUNKS] = 1;
-  return mm;
-}
+const sharedFileProcess = (k: KernelCtx, pages: number): number => fileProcessWith(k, FILE, pages, true);
 
 /** CPUs 0 and 1 run a process mapping FILE shared; CPU 2 is kswapd, lazy on it. */
 function setup() {

@@ -1,14 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FRAME_STATE_MASK, FS_ALLOCATED, VM_READ, VM_SHARED, VM_WRITE } from '../../native-layout/bits.js';
-import { FILE_I_MMAP, FILE_STRIDE, FRAME_STRIDE, FR_CONTENT_GEN, FR_FLAGS, MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE } from '../../native-layout/fields.js';
+import { FRAME_STATE_MASK, FS_ALLOCATED, VM_READ } from '../../native-layout/bits.js';
+import { FILE_I_MMAP, FILE_STRIDE, FRAME_STRIDE, FR_CONTENT_GEN, FR_FLAGS } from '../../native-layout/fields.js';
 import { checkMachineAtEnd } from '../../src/check/machine-check.js';
 import { violationCount } from '../../src/check/oracle.js';
 import type { KernelCtx } from '../../src/kernel/ctx.js';
 import { mmput } from '../../src/kernel/mm/exit.js';
 import { findFilePage } from '../../src/kernel/mm/filemap.js';
 import { dupMm } from '../../src/kernel/mm/fork.js';
-import { mmAlloc } from '../../src/kernel/mm/mm.js';
-import { sysMmap } from '../../src/kernel/mm/mmap.js';
 import { sysMprotect } from '../../src/kernel/mm/mprotect.js';
 import { sysMunmap } from '../../src/kernel/mm/munmap.js';
 import { pageRefcount } from '../../src/kernel/mm/page-ref.js';
@@ -16,23 +14,15 @@ import { EINVAL } from '../../src/kernel/mm/pgtable.js';
 import { iMmapLockRead, iMmapLockWrite, iMmapUnlockRead, iMmapUnlockWrite, rmapWalkFile } from '../../src/kernel/mm/rmap.js';
 import { truncateFileRange } from '../../src/kernel/mm/truncate.js';
 import { downWriteTrylock, rwsemIsLocked } from '../../src/sync/rwsem.js';
-import { BASE, cached, kernelMachine, processWith, read, resetMachineState, switchTo, write } from '../tlb/kernel-machine.js';
+import { BASE, cached, fileProcessWith, kernelMachine, processWith, read, resetMachineState, switchTo, write } from '../tlb/kernel-machine.js';
 
 afterEach(resetMachineState);
 
 const FILE = 2;
-const RW = VM_READ | VM_WRITE;
 const clean = { violations: [], framesLost: 0 };
 
-function fileProcess(k: KernelCtx, pages: number, shared: boolean, pgoff = 0, start = BASE): number {
-  const mm = mmAlloc(k);
-  expect(mm).toBeGreaterThanOrEqual(0);
-  expect(sysMmap(k, mm, start, pages, RW | (shared ? VM_SHARED : 0), FILE, pgoff)).toBe(0);
-  k.mm[mm * MM_STRIDE + MM_SPEC_START] = start;
-  k.mm[mm * MM_STRIDE + MM_SPEC_PAGES] = pages;
-  k.mm[mm * MM_STRIDE + MM_SPEC_CHUNKS] = 1;
-  return mm;
-}
+const fileProcess = (k: KernelCtx, pages: number, shared: boolean, pgoff = 0, start = BASE): number =>
+  fileProcessWith(k, FILE, pages, shared, pgoff, start);
 
 function machine() {
   const m = kernelMachine(3);

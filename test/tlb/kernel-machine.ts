@@ -2,7 +2,7 @@
 // test decides exactly what each CPU does and when. While any CPU waits
 // (for a lock or an IPI ack), the spin hook lets every CPU take its pending
 // IPIs, as their own threads would.
-import { PTE_RW, PTE_US, VM_READ, VM_WRITE } from '../../native-layout/bits.js';
+import { PTE_RW, PTE_US, VM_READ, VM_SHARED, VM_WRITE } from '../../native-layout/bits.js';
 import { MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE, MM_TLB_GEN } from '../../native-layout/fields.js';
 import { createMachineMemory, type MachineMemory } from '../../native-layout/memory.js';
 import { defaultShape, type MachineShape } from '../../native-layout/shape.js';
@@ -53,9 +53,19 @@ export function resetMachineState(): void {
 
 /** A new address space with one VMA of `pages` read-write pages at BASE; speculation aimed at it. */
 export function processWith(k: KernelCtx, pages: number, start = BASE): number {
+  return mappedProcess(k, pages, start, VM_READ | VM_WRITE, -1, 0);
+}
+
+/** A new address space mapping `pages` pages of `file` from pgoff at start (MAP_SHARED when shared). */
+export function fileProcessWith(k: KernelCtx, file: number, pages: number, shared: boolean, pgoff = 0, start = BASE): number {
+  return mappedProcess(k, pages, start, VM_READ | VM_WRITE | (shared ? VM_SHARED : 0), file, pgoff);
+}
+
+/** mm_alloc + one mmap, with the speculative-fill window aimed at it. */
+function mappedProcess(k: KernelCtx, pages: number, start: number, vmFlags: number, file: number, pgoff: number): number {
   const mm = mmAlloc(k);
   if (mm < 0) throw new Error(`mmAlloc: ${mm}`);
-  const r = sysMmap(k, mm, start, pages, VM_READ | VM_WRITE);
+  const r = sysMmap(k, mm, start, pages, vmFlags, file, pgoff);
   if (r < 0) throw new Error(`sysMmap: ${r}`);
   k.mm[mm * MM_STRIDE + MM_SPEC_START] = start;
   k.mm[mm * MM_STRIDE + MM_SPEC_PAGES] = pages;

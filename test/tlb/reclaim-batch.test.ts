@@ -1,15 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { NO_MM, VM_READ, VM_SHARED, VM_WRITE } from '../../native-layout/bits.js';
+import { NO_MM, VM_READ } from '../../native-layout/bits.js';
 import { C } from '../../native-layout/counters.js';
-import { MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE } from '../../native-layout/fields.js';
 import { BUG, injected } from '../../src/check/bugs.js';
 import { checkMachineAtEnd } from '../../src/check/machine-check.js';
 import { V_WRITE_AFTER_DOWNGRADE, firstViolation, reportViolation } from '../../src/check/oracle.js';
 import { FAULT_SIGSEGV } from '../../src/kernel/mm/fault.js';
 import { findGetPage } from '../../src/kernel/mm/filemap.js';
 import { sysMadviseDontneed } from '../../src/kernel/mm/madvise.js';
-import { mmAlloc } from '../../src/kernel/mm/mm.js';
-import { sysMmap } from '../../src/kernel/mm/mmap.js';
 import { sysMprotect } from '../../src/kernel/mm/mprotect.js';
 import { putPage } from '../../src/kernel/mm/page-ref.js';
 import { ReclaimList } from '../../src/kernel/mm/vmscan.js';
@@ -20,7 +17,7 @@ import {
   tryToUnmapFlush, tryToUnmapFlushDirty,
 } from '../../src/kernel/tlb/batch.js';
 import { ipisSent } from '../../src/kernel/tlb/flush-mm.js';
-import { BASE, cached, goLazy, kernelMachine, resetMachineState, switchTo, tlbGen, write } from './kernel-machine.js';
+import { BASE, cached, goLazy, fileProcessWith, kernelMachine, resetMachineState, switchTo, tlbGen, write } from './kernel-machine.js';
 
 afterEach(resetMachineState);
 
@@ -34,11 +31,7 @@ const FILE = 4;
 function deferredUnmap(index: number) {
   const m = kernelMachine(3);
   const [k0, k1, k2] = [m.cpu[0]!, m.cpu[1]!, m.cpu[2]!];
-  const a = mmAlloc(k0);
-  expect(sysMmap(k0, a, BASE, 8, VM_READ | VM_WRITE | VM_SHARED, FILE, 0)).toBe(0);
-  k0.mm[a * MM_STRIDE + MM_SPEC_START] = BASE;
-  k0.mm[a * MM_STRIDE + MM_SPEC_PAGES] = 8;
-  k0.mm[a * MM_STRIDE + MM_SPEC_CHUNKS] = 1;
+  const a = fileProcessWith(k0, FILE, 8, true);
   switchTo(k0, a);
   switchTo(k1, a);
   switchTo(k2, a);
