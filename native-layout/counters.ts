@@ -32,6 +32,7 @@ export const COUNTER_NAMES = [
   'zeroedPages',
   'violations',
   'invlpgb',
+  'interleavings',
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

@@ -15,6 +15,7 @@ import { setSpinHook } from '../sync/hook.js';
 import { createCpuProgram } from '../workloads/index.js';
 import type { CpuProgram, ProgramCtx } from '../workloads/program.js';
 import { abortRun, isAborting, startBarrier } from './control.js';
+import { installKernelPoints, interleaveConfig, removeKernelPoints } from './kernel-points.js';
 import type { CpuFaultInfo, CpuOutcome, CpuPhase, CpuTask } from './task.js';
 
 /** Idle spins per round while quiescing: other CPUs still run ops and need the cores. */
@@ -97,6 +98,7 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
       testFaults: task.testFaults,
     });
     setSpinHook(program.poll.bind(program));
+    installKernelPoints(interleaveConfig(task.options), task.seed, task.cpu, counters);
     startBarrier(control, cpus);
     phase = 'run';
     const t0 = performance.now();
@@ -116,6 +118,7 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
       abortRun(mem.views, cpus);
     }
   } finally {
+    removeKernelPoints();
     setSpinHook(null);
   }
   let summary: Record<string, unknown> | null = null;

@@ -11,6 +11,7 @@ import { CONTROL_EPOCH, COUNTERS_STRIDE } from '../../native-layout/fields.js';
 import { type MachineMemory, createMachineMemory } from '../../native-layout/memory.js';
 import { MAX_CPUS, MIN_MEM_BYTES, defaultShape } from '../../native-layout/shape.js';
 import { injected, setInjected } from '../check/bugs.js';
+import { interleaveConfig } from './kernel-points.js';
 import { type ViolationRecord, firstViolation, violationCount } from '../check/oracle.js';
 import { smpInit } from '../kernel/smp.js';
 import { checkOptionNames, findScenario } from '../workloads/index.js';
@@ -181,6 +182,7 @@ export function checkRunConfig(config: FreeRunConfig): void {
   smpInit(mem);
   resetControl(mem.views);
   checkOptionNames(scenario, cfg.options);
+  interleaveConfig(cfg.options);
   scenario.setup?.({ mem, cpus: cfg.cpus, seed: cfg.seed, options: cfg.options, epochMs: cfg.epochMs });
 }
 
@@ -206,6 +208,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
   // made here, on this thread, before any CPU exists; bad options throw
   // from here too.
   if (scenario) checkOptionNames(scenario, cfg.options);
+  interleaveConfig(cfg.options);
   scenario?.setup?.({ mem, cpus, seed: cfg.seed, options: cfg.options, epochMs: cfg.epochMs });
   const before = Float64Array.from(views.counters);
 

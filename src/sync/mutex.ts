@@ -8,7 +8,7 @@
 // the lock at once instead of waiting for one particular (maybe descheduled)
 // ticket holder.
 
-import { PARK_TIMEOUT_MS, SPIN_BEFORE_WAIT, spinHook } from './hook.js';
+import { PARK_TIMEOUT_MS, SITE_LOCK_ACQUIRED, SITE_LOCK_RELEASE, SPIN_BEFORE_WAIT, kernelPoint, spinHook } from './hook.js';
 
 export const MUTEX_WORDS = 1;
 
@@ -17,8 +17,8 @@ const LOCKED = 1;
 const CONTENDED = 2;
 
 export function mutexLock(a: Int32Array, i: number): void {
-  if (Atomics.compareExchange(a, i, FREE, LOCKED) === FREE) return;
-  mutexLockSlow(a, i);
+  if (Atomics.compareExchange(a, i, FREE, LOCKED) !== FREE) mutexLockSlow(a, i);
+  kernelPoint(SITE_LOCK_ACQUIRED);
 }
 
 function mutexLockSlow(a: Int32Array, i: number): void {
@@ -49,6 +49,7 @@ export function mutexTrylock(a: Int32Array, i: number): boolean {
 }
 
 export function mutexUnlock(a: Int32Array, i: number): void {
+  kernelPoint(SITE_LOCK_RELEASE);
   // Release with one atomic exchange: reading the state and then storing 0
   // would miss a locker that turned 1 into 2 between the two and parked.
   if (Atomics.exchange(a, i, FREE) === CONTENDED) Atomics.notify(a, i, 1);

@@ -14,7 +14,7 @@
 // Like the kernel's, it is not recursive: a reader that takes it again while
 // a writer waits deadlocks.
 
-import { PARK_TIMEOUT_MS, SPIN_BEFORE_WAIT, spinHook } from './hook.js';
+import { PARK_TIMEOUT_MS, SITE_LOCK_ACQUIRED, SITE_LOCK_RELEASE, SPIN_BEFORE_WAIT, kernelPoint, spinHook } from './hook.js';
 
 export const RWSEM_WORDS = 4;
 
@@ -36,7 +36,11 @@ export function downReadTrylock(a: Int32Array, i: number): boolean {
 }
 
 export function downRead(a: Int32Array, i: number): void {
-  if (downReadTrylock(a, i)) return;
+  if (!downReadTrylock(a, i)) downReadSlow(a, i);
+  kernelPoint(SITE_LOCK_ACQUIRED);
+}
+
+function downReadSlow(a: Int32Array, i: number): void {
   let spins = 0;
   for (;;) {
     // Sample `wake` before testing the lock: a release landing after the
@@ -50,6 +54,7 @@ export function downRead(a: Int32Array, i: number): void {
 }
 
 export function upRead(a: Int32Array, i: number): void {
+  kernelPoint(SITE_LOCK_RELEASE);
   // Only the last reader out can admit anyone: readers never wait for
   // readers, and a writer waits for count == 0.
   if (Atomics.sub(a, i, 1) === 1) rwsemWake(a, i);
@@ -60,7 +65,11 @@ export function downWriteTrylock(a: Int32Array, i: number): boolean {
 }
 
 export function downWrite(a: Int32Array, i: number): void {
-  if (Atomics.compareExchange(a, i, 0, WRITER) === 0) return;
+  if (Atomics.compareExchange(a, i, 0, WRITER) !== 0) downWriteSlow(a, i);
+  kernelPoint(SITE_LOCK_ACQUIRED);
+}
+
+function downWriteSlow(a: Int32Array, i: number): void {
   // Announce before waiting so readers arriving from now on queue behind
   // us; without it, readers that overlap each other keep count > 0 and
   // the writer never gets in.
@@ -78,6 +87,7 @@ export function downWrite(a: Int32Array, i: number): void {
 }
 
 export function upWrite(a: Int32Array, i: number): void {
+  kernelPoint(SITE_LOCK_RELEASE);
   Atomics.store(a, i, 0);
   rwsemWake(a, i);
 }

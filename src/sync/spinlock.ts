@@ -2,14 +2,17 @@
 // ticket being served), waiters (parked in Atomics.wait). FIFO like the
 // kernel's old ticket locks, so no CPU starves under contention.
 
-import { PARK_TIMEOUT_MS, SPIN_BEFORE_WAIT, spinHook } from './hook.js';
+import { PARK_TIMEOUT_MS, SITE_LOCK_ACQUIRED, SITE_LOCK_RELEASE, SPIN_BEFORE_WAIT, kernelPoint, spinHook } from './hook.js';
 
 export const SPINLOCK_WORDS = 3;
 
 export function spinLock(a: Int32Array, i: number): void {
   const ticket = Atomics.add(a, i, 1);
   let owner = Atomics.load(a, i + 1);
-  if (owner === ticket) return;
+  if (owner === ticket) {
+    kernelPoint(SITE_LOCK_ACQUIRED);
+    return;
+  }
   let spins = 0;
   while (owner !== ticket) {
     spinHook();
@@ -22,6 +25,7 @@ export function spinLock(a: Int32Array, i: number): void {
     }
     owner = Atomics.load(a, i + 1);
   }
+  kernelPoint(SITE_LOCK_ACQUIRED);
 }
 
 /** Takes the lock only if nobody holds or waits for it (spin_trylock). */
@@ -31,6 +35,7 @@ export function spinTrylock(a: Int32Array, i: number): boolean {
 }
 
 export function spinUnlock(a: Int32Array, i: number): void {
+  kernelPoint(SITE_LOCK_RELEASE);
   Atomics.add(a, i + 1, 1);
   // Ticket order: the next owner may be parked; wake all waiters of this
   // word and let the one whose ticket matches proceed.

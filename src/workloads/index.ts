@@ -33,8 +33,12 @@ export function findScenario(name: string): Scenario {
   return s;
 }
 
-/** Options every scenario takes (the CLI sets variant from --variant). */
-const ENGINE_OPTION_NAMES: readonly string[] = ['variant'];
+/**
+ * Options every scenario takes: the CLI sets variant from --variant;
+ * interleave and stallSpins drive the kernel interleaving points
+ * (src/engine/kernel-points.ts).
+ */
+const ENGINE_OPTION_NAMES: readonly string[] = ['variant', 'interleave', 'stallSpins'];
 
 /**
  * Refuses a --option key the scenario does not read, naming the keys it

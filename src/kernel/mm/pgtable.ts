@@ -35,6 +35,7 @@ import {
 import {
   KERNEL_HALF, LEVEL_FRAMES, LEVEL_SIZE, PROT_LO_MASK, VA_LIMIT, ptIndex, pteHi, pteLo, ptePfn, pteProt,
 } from '../../hw/pte.js';
+import { SITE_PGTABLE_FREE, SITE_PTE_WRITE, kernelPoint } from '../points.js';
 
 /**
  * What page-table code needs from the page allocator (src/kernel/page_alloc's
@@ -105,6 +106,7 @@ export function allocPgtablePage(env: PgtableEnv, cpu: number): number {
  */
 export function freePgtablePage(env: PgtableEnv, cpu: number, pfn: number): number {
   if (!isPagetable(env, pfn)) return EINVAL;
+  kernelPoint(SITE_PGTABLE_FREE);
   // State first: from here a walker arriving through a stale PSC entry finds a
   // non-table frame (oracle §9.4) instead of a table whose slot is being reused.
   setFrameState(env.frame, pfn, FS_ALLOCATED);
@@ -255,6 +257,7 @@ function mapLeaf(env: PgtableEnv, cpu: number, root: number, va: number, pfn: nu
   // Bit 7 is PS in a PDE/PDPTE but PAT in a PTE: the caller does not choose it.
   const flags = (prot & ~PTE_PS) | PTE_P | (level > 1 ? PTE_PS : 0);
   setEntry(env.pt, env.seq, w, pteLo(pfn, flags), pteHi(pfn, prot));
+  kernelPoint(SITE_PTE_WRITE);
   return 0;
 }
 
@@ -284,6 +287,7 @@ export function unmapLeaf(env: PgtableEnv, root: number, va: number, out?: PteRe
   // Read A/D as cleared: a walker may set them between lookup and clear.
   ref.lo = clearEntry(env.pt, env.seq, ref.word);
   ref.prot = pteProt(ref.lo, ref.hi);
+  kernelPoint(SITE_PTE_WRITE);
   return ref.pfn;
 }
 
@@ -296,7 +300,9 @@ export function changeProtection(env: PgtableEnv, root: number, va: number, prot
   if (lookupAddress(env, root, va, ref) < 0) return ENOENT;
   const kept = ~PROT_LO_MASK | PTE_P | PTE_PS | PTE_A | PTE_D;
   const set = prot & PROT_LO_MASK & ~(PTE_P | PTE_PS | PTE_A | PTE_D);
-  return modifyEntry(env.pt, env.seq, ref.word, kept, set, pteHi(ref.pfn, prot)) === 0 ? ENOENT : 0;
+  const changed = modifyEntry(env.pt, env.seq, ref.word, kept, set, pteHi(ref.pfn, prot));
+  kernelPoint(SITE_PTE_WRITE);
+  return changed === 0 ? ENOENT : 0;
 }
 
 // ---- splitting -----------------------------------------------------------------------

@@ -26,6 +26,7 @@ import { tlbBatchRoom, tlbFlushMmu, tlbFlushMmuTlbonly, tlbRemovePage } from './
 import type { MmuGather } from './gather-state.js';
 import { mmPgd } from './mm.js';
 import { pteLock, pteUnlock } from './ptlock.js';
+import { SITE_PTE_WRITE, kernelPoint } from '../points.js';
 
 const PAGE = 4096;
 /** Pages per PTE table. */
@@ -74,6 +75,7 @@ export function zapPteRange(k: KernelCtx, g: MmuGather, mm: number, start: numbe
       if ((readLo(pt, w) & PTE_P) === 0) continue;
       const hi = readHi(pt, w);
       const lo = clearEntry(pt, seq, w);
+      kernelPoint(SITE_PTE_WRITE);
       if ((lo & PTE_P) === 0) continue;
       const pfn = ptePfn(lo, hi);
       // Page-cache pages are not anonymous: the cache keeps its reference.

@@ -13,6 +13,7 @@ import { freeToPcp, orderToPindex, pcpAllowedOrder } from './pcp.js';
 import { checkFreeable, freePagesPrepare } from './prep.js';
 import { zoneLock, zoneUnlock } from './zone.js';
 import { EV_FREE } from '../../trace/events.js';
+import { SITE_PAGE_FREE, kernelPoint } from '../points.js';
 
 const CNT_FREES = C.frees;
 
@@ -34,6 +35,7 @@ export function freeOnePageLocked(ctx: AllocCtx, cpu: number, pfn: number, order
 /** __free_frozen_pages(): throws BadPageError unless pfn is a live allocation of this order. */
 export function freePagesCore(ctx: AllocCtx, cpu: number, pfn: number, order: number): void {
   checkFreeable(ctx, pfn, order);
+  kernelPoint(SITE_PAGE_FREE);
   ctx.trace[cpu]!.emit(EV_FREE, pfn, order, 0);
   freePagesPrepare(ctx, pfn, order);
   ctx.counters[cpu * COUNTERS_STRIDE + CNT_FREES] += 1;

@@ -19,6 +19,7 @@ import { irqsOff } from './flush-func.js';
 import { IPI_FLUSH_KERNEL_RANGE, IPI_FLUSH_TLB_ALL } from './ipi-ids.js';
 import { INVLPGB_ALL, INVLPGB_INCLUDE_GLOBAL } from '../../hw/invlpgb.js';
 import { invlpgbFlushAnyPcid } from './invlpgb.js';
+import { SITE_KERNEL_FLUSH, kernelPoint } from '../points.js';
 
 const PAGE = 4096;
 const SPLIT = 2 ** 32;
@@ -63,6 +64,7 @@ export function doKernelRangeFlush(ctx: SmpCtx, vpnLo: number, vpnHi: number, pa
 /** flush_tlb_kernel_range(start, end) in bytes (kernel-half addresses allowed). */
 export function flushTlbKernelRange(k: KernelCtx, startVa: number, endVa: number): void {
   if (irqsOff(k)) throw new FlushError(`CPU ${k.cpu}: flush_tlb_kernel_range with interrupts disabled`);
+  kernelPoint(SITE_KERNEL_FLUSH);
   const vpn = Math.floor(startVa / PAGE);
   const pages = Math.ceil(endVa / PAGE) - vpn;
   const all = pages > TLB_SINGLE_PAGE_FLUSH_CEILING;

@@ -19,6 +19,7 @@ import {
 import { genNext } from './gen.js';
 import { IPI_FLUSH_TLB_FUNC } from './ipi-ids.js';
 import { invlpgbBroadcast, tlbsync, useInvlpgb } from './invlpgb.js';
+import { SITE_FLUSH_DONE, SITE_FLUSH_ENTER, kernelPoint } from '../points.js';
 
 /**
  * tlb_single_page_flush_ceiling: above this many pages (after the stride
@@ -91,6 +92,7 @@ export function flushTlbMmRange(
   preGen = 0, preGenValid = false, mask: Int32Array | null = null, maskAt = 0,
 ): void {
   if (irqsOff(k)) throw new FlushError(`CPU ${k.cpu}: flush_tlb_mm_range with interrupts disabled`);
+  kernelPoint(SITE_FLUSH_ENTER);
   const st = k.cpuState;
   st[k.cpuAt + CPU_PREEMPT_COUNT]++;
   const newGen = preGenValid ? preGen : incMmTlbGen(k, mm);
@@ -138,6 +140,7 @@ export function flushTlbMmRange(
     localIrqRestore(k.smp, saved);
   }
   st[k.cpuAt + CPU_PREEMPT_COUNT]--;
+  kernelPoint(SITE_FLUSH_DONE);
 }
 
 /**

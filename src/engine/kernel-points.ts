@@ -1,0 +1,101 @@
+// The free engine's kernel interleaving points (src/sync/hook.ts
+// kernelPoint): at a seeded rate, a point takes the IPIs pending for this
+// CPU (the interrupt a real CPU would take between two kernel statements;
+// pollIpis does nothing while interrupts are off) and then stalls for a
+// seeded number of spins, as KCSAN's delay injection does, so a window a
+// few statements wide is sometimes wide enough for another CPU to land in.
+
+import { C } from '../../native-layout/counters.js';
+import { COUNTERS_STRIDE } from '../../native-layout/fields.js';
+import { setKernelPointHook, spinHook } from '../sync/hook.js';
+import { ScenarioOptionError } from '../workloads/mm/options.js';
+
+/** Engine options (scenario `--option` keys every scenario accepts). */
+export const INTERLEAVE_OPTION = 'interleave';
+export const STALL_SPINS_OPTION = 'stallSpins';
+/** Default share of points that interleave, in percent (0 turns the hook off entirely). */
+export const DEFAULT_INTERLEAVE_PERCENT = 0;
+/** Default upper bound of a stall, in spin iterations (a few microseconds of host time). */
+export const DEFAULT_STALL_SPINS = 2000;
+
+/** What --option interleave/stallSpins resolve to, validated at the edge. */
+export interface InterleaveConfig {
+  /** Percent of kernel points that take IPIs and stall, 0..100. */
+  readonly percent: number;
+  /** A stall spins uniformly 0..stallSpins-1 times. */
+  readonly stallSpins: number;
+}
+
+export class InterleaveOptionError extends ScenarioOptionError {
+  override name = 'InterleaveOptionError';
+}
+
+/** Reads and checks the engine's interleaving options from a scenario option bag. */
+export function interleaveConfig(options: Readonly<Record<string, number | string | boolean>>): InterleaveConfig {
+  const pct = options[INTERLEAVE_OPTION] ?? DEFAULT_INTERLEAVE_PERCENT;
+  const spins = options[STALL_SPINS_OPTION] ?? DEFAULT_STALL_SPINS;
+  if (typeof pct !== 'number' || !(pct >= 0 && pct <= 100)) {
+    throw new InterleaveOptionError(`--option ${INTERLEAVE_OPTION}=${String(pct)}: use a percentage from 0 to 100`);
+  }
+  if (typeof spins !== 'number' || !Number.isInteger(spins) || spins < 1 || spins > 10_000_000) {
+    throw new InterleaveOptionError(`--option ${STALL_SPINS_OPTION}=${String(spins)}: use a whole number from 1 to 10000000`);
+  }
+  return { percent: pct, stallSpins: spins };
+}
+
+// Per-thread state: one CPU per worker. Module variables, not a closure, so
+// the hook is one monomorphic function.
+let rng = 1;
+let threshold = 0;
+let maxSpins = 1;
+let counters: Float64Array | null = null;
+let counterAt = 0;
+/** Written by stalls so the loop is not optimised away. */
+let sink = 0;
+
+function nextRandom(): number {
+  let s = rng;
+  s ^= s << 13;
+  s ^= s >>> 17;
+  s ^= s << 5;
+  rng = s;
+  return s >>> 0;
+}
+
+function interleaveAt(_site: number): void {
+  if (nextRandom() >= threshold) return;
+  counters![counterAt] += 1;
+  spinHook();
+  const spins = nextRandom() % maxSpins;
+  let x = sink;
+  for (let i = 0; i < spins; i++) x = (x + i) | 0;
+  sink = x;
+}
+
+/**
+ * Installs the interleaving hook for this thread's CPU (or removes it when
+ * the rate is 0). The stream is seeded from (seed, cpu): the same run
+ * chooses the same points, though in the free engine what another CPU
+ * does meanwhile still depends on the host.
+ */
+export function installKernelPoints(
+  cfg: InterleaveConfig, seed: number, cpu: number, counterBlock: Float64Array,
+): void {
+  if (cfg.percent <= 0) {
+    setKernelPointHook(null);
+    return;
+  }
+  let z = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(cpu + 0x51, 0x85ebca6b)) >>> 0;
+  z = Math.imul(z ^ (z >>> 16), 0x21f0aaad);
+  rng = (z ^ (z >>> 15)) | 1;
+  threshold = Math.min(2 ** 32, Math.round((cfg.percent / 100) * 2 ** 32));
+  maxSpins = cfg.stallSpins;
+  counters = counterBlock;
+  counterAt = cpu * COUNTERS_STRIDE + C.interleavings;
+  setKernelPointHook(interleaveAt);
+}
+
+export function removeKernelPoints(): void {
+  setKernelPointHook(null);
+  counters = null;
+}

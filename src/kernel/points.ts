@@ -1,0 +1,29 @@
+// The kernel's interleaving points (src/sync/hook.ts kernelPoint): the
+// places where a real kernel can be interrupted or stalled between two
+// statements whose order a race depends on. Lock acquire and release points
+// come from src/sync itself (SITE_LOCK_*); these are the rest. A site is a
+// small integer so the free engine's hook can count per site and a
+// serialized engine can name where it switched CPUs.
+
+export { SITE_LOCK_ACQUIRED, SITE_LOCK_RELEASE, kernelPoint } from '../sync/hook.js';
+
+/** A PTE (or PMD/PUD leaf) was just written or cleared by a kernel path. */
+export const SITE_PTE_WRITE = 3;
+/** flush_tlb_mm_range() is entered: the PTE writes it covers are done, the generation not yet bumped. */
+export const SITE_FLUSH_ENTER = 4;
+/** flush_tlb_mm_range() returns: every CPU it reached has flushed. */
+export const SITE_FLUSH_DONE = 5;
+/** A kernel-range flush (flush_tlb_kernel_range) is entered. */
+export const SITE_KERNEL_FLUSH = 6;
+/** A page-table page is about to go back to the allocator. */
+export const SITE_PGTABLE_FREE = 7;
+/** A page (not a page table) is about to go back to the allocator. */
+export const SITE_PAGE_FREE = 8;
+
+/** Site names by number, for reports and the serialized engine's traces. */
+export const KERNEL_POINT_NAMES: readonly string[] = [
+  '', 'lock-acquired', 'lock-release', 'pte-write', 'flush-enter', 'flush-done', 'kernel-flush', 'pgtable-free',
+  'page-free',
+];
+
+export const KERNEL_POINT_SITES = KERNEL_POINT_NAMES.length;
