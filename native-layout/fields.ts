@@ -19,7 +19,7 @@ export const FR_REFCOUNT = at('frame', 'refcount');
 export const FR_CONTENT_GEN = at('frame', 'contentGen');
 export const FR_CONTENT = at('frame', 'content');
 
-export const ZONE_LOCK = at('zone', 'lockNext');
+export const ZONE_LOCK = at('zone', 'lockWord');
 export const ZONE_FREE_HEAD = at('zone', 'freeHead');
 export const ZONE_FREE_TAIL = at('zone', 'freeTail');
 export const ZONE_NR_FREE = at('zone', 'nrFree');
@@ -33,7 +33,7 @@ export const ZONE_PCP_BATCH = at('zone', 'pcpBatch');
 export const ZONE_PCP_HIGH = at('zone', 'pcpHigh');
 
 export const PCP_STRIDE = recordFormat('pcp').stride;
-export const PCP_LOCK = at('pcp', 'lockNext');
+export const PCP_LOCK = at('pcp', 'lockWord');
 export const PCP_COUNT = at('pcp', 'count');
 export const PCP_HIGH = at('pcp', 'high');
 export const PCP_BATCH = at('pcp', 'batch');
@@ -87,6 +87,8 @@ export const IPI_QUEUE_HEAD = at('ipi', 'queueHead');
 export const IPI_DOORBELL = at('ipi', 'doorbell');
 export const IPI_RECEIVED = at('ipi', 'received');
 export const IPI_PARKED = at('ipi', 'parked');
+export const IPI_WAIT_ADDR = at('ipi', 'waitAddr');
+export const IPI_WAIT_VAL = at('ipi', 'waitVal');
 
 export const COUNTERS_STRIDE = recordFormat('counters').stride;
 export const TRACE_HEAD_STRIDE = recordFormat('traceHead').stride;
@@ -104,7 +106,7 @@ export const ORACLE_FRAME_GEN = at('oracle', 'frameGen');
 export const ORACLE_OP = at('oracle', 'op');
 
 export const KERNEL_LAST_CTX_ID = at('kernel', 'lastCtxId');
-export const KERNEL_SLOT_LOCK = at('kernel', 'slotLockNext');
+export const KERNEL_SLOT_LOCK = at('kernel', 'slotLockWord');
 export const KERNEL_BOOTED = at('kernel', 'booted');
 export const KERNEL_LAST_PID = at('kernel', 'lastPid');
 
@@ -117,7 +119,7 @@ export const MM_PGD = at('mm', 'pgd');
 export const MM_USERS = at('mm', 'users');
 export const MM_COUNT = at('mm', 'count');
 export const MM_MMAP_LOCK = at('mm', 'mmapLock');
-export const MM_PTL = at('mm', 'ptlNext');
+export const MM_PTL = at('mm', 'ptlWord');
 export const MM_TLB_FLUSH_PENDING = at('mm', 'tlbFlushPending');
 export const MM_TLB_FLUSH_BATCHED = at('mm', 'tlbFlushBatched');
 export const MM_NEXT_TRIM_CPUMASK = at('mm', 'nextTrimCpumask');
@@ -147,7 +149,7 @@ export const TASK_UBC_CPUMASK = at('task', 'ubcCpumask');
 export const TASK_UBC_FLAGS = at('task', 'ubcFlags');
 
 export const RQ_STRIDE = recordFormat('rq').stride;
-export const RQ_LOCK = at('rq', 'lockNext');
+export const RQ_LOCK = at('rq', 'lockWord');
 export const RQ_CURR = at('rq', 'curr');
 export const RQ_ACTIVE_MM = at('rq', 'activeMm');
 export const RQ_HEAD = at('rq', 'head');
@@ -157,7 +159,7 @@ export const RQ_NR = at('rq', 'nr');
 export const PT_LOCK_STRIDE = recordFormat('ptLock').stride;
 
 export const FILE_STRIDE = recordFormat('file').stride;
-export const FILE_LOCK = at('file', 'lockNext');
+export const FILE_LOCK = at('file', 'lockWord');
 export const FILE_PAGES = at('file', 'pages');
 export const FILE_I_MMAP = at('file', 'iMmap');
 export const FILE_DIRTY = at('file', 'dirty');

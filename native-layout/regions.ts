@@ -41,11 +41,11 @@ export const FILE_NR_PAGES = 512;
 
 const f = (name: string, doc: string, count = 1): FieldSpec => ({ name, doc, count });
 
-/** Ticket spinlock: three words, see src/sync/spinlock.ts. */
+/** Spinlock: three words, see src/sync/spinlock.ts. */
 const lockFields = (prefix: string): FieldSpec[] => [
-  f(`${prefix}Next`, 'ticket spinlock: next ticket to hand out'),
-  f(`${prefix}Owner`, 'ticket spinlock: ticket now being served'),
-  f(`${prefix}Waiters`, 'ticket spinlock: CPUs parked in Atomics.wait'),
+  f(`${prefix}Word`, 'spinlock: bit 0 locked, bit 1 pending (the queue head reserved the next handoff)'),
+  f(`${prefix}Tail`, 'spinlock: next queue ticket to hand out'),
+  f(`${prefix}Head`, 'spinlock: ticket of the waiter first in line'),
 ];
 
 export const TLB_ENTRY_FIELDS = [
@@ -250,6 +250,8 @@ export const REGIONS: readonly RegionSpec[] = [
       f('doorbell', 'futex word rung on send'),
       f('received', 'IPIs taken'),
       f('parked', 'non-zero while this CPU sleeps in Atomics.wait on its doorbell (senders and ackers notify only then)'),
+      f('waitAddr', 'word address (SAB index) of the lock or event this CPU sleeps for, -1 none: releasers kick exactly its waiters (src/sync/wake.ts)'),
+      f('waitVal', 'with waitAddr: the value it waits for (a ticket), or -1 for any change'),
     ],
   },
   {

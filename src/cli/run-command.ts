@@ -104,7 +104,7 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
   const seconds = o.seconds !== undefined ? parseSeconds(o.seconds) : ops === undefined ? 5 : undefined;
   setInjected(o.inject); // validates the names here, in the main thread, before any worker starts
   const scenarioOptions = parseScenarioOptions(o.option);
-  const shape = shapeFromOptions({ mem: o.mem ?? defaultMemFor(scenarioArg), cpus: o.cpus });
+  const shape = shapeFromOptions({ mem: o.mem ?? defaultMemFor(scenarioArg, shapeFromOptions({ cpus: o.cpus }).cpus), cpus: o.cpus });
   const neverAckCpu = o.testNeverAck !== undefined ? parseIntInRange('--test-never-ack', o.testNeverAck, 0, shape.cpus - 1) : undefined;
   assertHostCanHold(shape);
 

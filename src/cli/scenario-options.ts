@@ -1,7 +1,7 @@
 // --option key=value (repeatable): scenario options, typed by their text.
 
 import type { ScenarioOptions } from '../workloads/index.js';
-import { findScenario } from '../workloads/index.js';
+import { defaultMemBytes, findScenario } from '../workloads/index.js';
 import { UsageError } from './errors.js';
 
 export function collectOption(value: string, acc: string[]): string[] {
@@ -21,9 +21,9 @@ export function parseScenarioOptions(pairs: readonly string[]): Record<string, n
   return out;
 }
 
-/** The scenario's own memory size when --mem is not given. */
-export function defaultMemFor(scenario: string): string {
-  const bytes = findScenario(scenario).memBytes ?? 256 * 2 ** 20;
+/** The machine size when --mem is not given: the scenario's own, grown with the CPU count (defaultMemBytes). */
+export function defaultMemFor(scenario: string, cpus: number): string {
+  const bytes = defaultMemBytes(findScenario(scenario), cpus) ?? 256 * 2 ** 20;
   return `${bytes / 2 ** 20}M`;
 }
 

@@ -96,7 +96,7 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
       throw new UsageError(`--option ${key}: none of the soaked scenarios (${scenarios.join(', ')}) has that option`);
     }
   }
-  const shapeFor = (scenario: string) => shapeFromOptions({ mem: o.mem ?? defaultMemFor(scenario), cpus: o.cpus });
+  const shapeFor = (scenario: string) => shapeFromOptions({ mem: o.mem ?? defaultMemFor(scenario, shapeFromOptions({ cpus: o.cpus }).cpus), cpus: o.cpus });
   for (const name of scenarios) assertHostCanHold(shapeFor(name));
   const detecting = o.inject.length > 0;
   const jobs = soakJobs(scenarios, seeds, seedStart, shard);

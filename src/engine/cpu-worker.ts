@@ -8,10 +8,11 @@ import { C } from '../../native-layout/counters.js';
 import { CONTROL_CPUS_DONE, CONTROL_CPUS_ONLINE, CONTROL_STOP, COUNTERS_STRIDE } from '../../native-layout/fields.js';
 import { attachMachineMemory } from '../../native-layout/memory.js';
 import { setInjected } from '../check/bugs.js';
-import { apicKick } from '../hw/apic.js';
+import { apicKick, ipiPending } from '../hw/apic.js';
 import { bindThreadToCpu } from '../hw/owner.js';
 import { RunStopped, type SmpCtx, localIrqEnable, makeSmpCtx, smpIdleWait } from '../kernel/smp.js';
 import { setSpinHook } from '../sync/hook.js';
+import { clearCpuWake, installCpuWake } from '../sync/wake.js';
 import { createCpuProgram } from '../workloads/index.js';
 import type { CpuProgram, ProgramCtx } from '../workloads/program.js';
 import { abortRun, isAborting, startBarrier } from './control.js';
@@ -37,6 +38,16 @@ async function loadProgram(task: CpuTask, ctx: ProgramCtx): Promise<CpuProgram> 
 function faultInfo(e: unknown, phase: CpuPhase, op: number): CpuFaultInfo {
   const err = e instanceof Error ? e : new Error(String(e));
   return { phase, op, name: err.name, message: err.message, stack: err.stack ?? '' };
+}
+
+/**
+ * Whether something that rings this CPU's wake word is already waiting for
+ * it: a queued IPI (taken by the next poll), or INVLPGB requests, which are
+ * applied right here since applying them is allowed at any point.
+ */
+function wakePending(smp: SmpCtx): boolean {
+  if (smp.invlpgbApply !== null) smp.invlpgbApply();
+  return ipiPending(smp.ipi, smp.cpu);
 }
 
 /** Runs ops until the budget is done or the run is stopped; returns the ops done. */
@@ -87,6 +98,7 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
     setInjected(task.inject);
     bindThreadToCpu(task.cpu);
     const smp = makeSmpCtx(mem, task.cpu, task.epochMs);
+    installCpuWake(smp.ipi, task.cpu, cpus, () => wakePending(smp));
     program = await loadProgram(task, {
       cpu: task.cpu,
       cpus,
@@ -120,6 +132,7 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
   } finally {
     removeKernelPoints();
     setSpinHook(null);
+    clearCpuWake();
   }
   let summary: Record<string, unknown> | null = null;
   if (program !== null) {

@@ -14,7 +14,7 @@ import { injected, setInjected } from '../check/bugs.js';
 import { interleaveConfig } from './kernel-points.js';
 import { type ViolationRecord, firstViolation, violationCount } from '../check/oracle.js';
 import { smpInit } from '../kernel/smp.js';
-import { checkOptionNames, findScenario } from '../workloads/index.js';
+import { checkOptionNames, defaultMemBytes, findScenario } from '../workloads/index.js';
 import type { EndCheck, Scenario, ScenarioOptions, TestFaults } from '../workloads/program.js';
 import { abortRun, requestStop, resetControl, runStarted } from './control.js';
 import { captureCpuStates, findHungCpu } from './dump.js';
@@ -177,7 +177,7 @@ export function checkRunConfig(config: FreeRunConfig): void {
   const cfg = resolveConfig(config);
   const scenario = findScenario(cfg.scenario);
   const mem = config.memory ?? createMachineMemory(defaultShape({
-    memBytes: config.memBytes ?? scenario.memBytes ?? MIN_MEM_BYTES, cpus: cfg.cpus,
+    memBytes: config.memBytes ?? defaultMemBytes(scenario, cfg.cpus) ?? MIN_MEM_BYTES, cpus: cfg.cpus,
   }));
   smpInit(mem);
   resetControl(mem.views);
@@ -198,7 +198,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
   const cfg = resolveConfig(config);
   const scenario: Scenario | null = cfg.programModule === null ? findScenario(cfg.scenario) : null;
   const mem = config.memory ?? createMachineMemory(defaultShape({
-    memBytes: config.memBytes ?? scenario?.memBytes ?? MIN_MEM_BYTES, cpus: cfg.cpus,
+    memBytes: config.memBytes ?? (scenario ? defaultMemBytes(scenario, cfg.cpus) : undefined) ?? MIN_MEM_BYTES, cpus: cfg.cpus,
   }));
   const { views } = mem;
   const cpus = cfg.cpus;

@@ -10,6 +10,7 @@
 // encoding and the wake-up protocol.
 
 import { IPI_DOORBELL, IPI_PARKED, IPI_QUEUE_HEAD, IPI_STRIDE } from '../../native-layout/fields.js';
+import { ringCpu } from '../sync/wake.js';
 
 /** Queue head of a CPU with nothing pending. */
 export const IPI_QUEUE_EMPTY = -1;
@@ -37,9 +38,9 @@ export function ipiPending(ipi: Int32Array, cpu: number): boolean {
  * queue head at its next poll anyway.
  */
 export function apicSendIpi(ipi: Int32Array, cpu: number): void {
-  const at = cpu * IPI_STRIDE;
-  Atomics.add(ipi, at + IPI_DOORBELL, 1);
-  if (Atomics.load(ipi, at + IPI_PARKED) !== 0) Atomics.notify(ipi, at + IPI_DOORBELL);
+  // The doorbell is the CPU's one wake word (src/sync/wake.ts): a CPU
+  // asleep waiting for a lock wakes for an IPI too.
+  ringCpu(ipi, cpu);
 }
 
 /**

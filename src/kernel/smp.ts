@@ -30,7 +30,7 @@ import { C } from '../../native-layout/counters.js';
 import {
   CONTROL_STOP, COUNTERS_STRIDE, CPU_CSD_WAIT_FOR, CPU_CSD_WAIT_SINCE, CPU_IRQS_DISABLED, CPU_PREEMPT_COUNT, CPU_STRIDE,
   CSD_FLAGS, CSD_FUNC, CSD_INFO, CSD_NEXT, CSD_STRIDE, IPI_DOORBELL, IPI_PARKED, IPI_QUEUE_HEAD,
-  IPI_RECEIVED, IPI_STRIDE,
+  IPI_RECEIVED, IPI_STRIDE, IPI_WAIT_ADDR, IPI_WAIT_VAL,
 } from '../../native-layout/fields.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
 import { BUG, injected } from '../check/bugs.js';
@@ -39,7 +39,8 @@ import {
   ipiPending,
 } from '../hw/apic.js';
 import { cpumaskFirst, cpumaskNext, cpumaskTestCpu } from '../sync/cpumask.js';
-import { PARK_TIMEOUT_MS, spinHook } from '../sync/hook.js';
+import { spinHook } from '../sync/hook.js';
+import { parkTimeoutMs } from '../sync/wake.js';
 import { traceRings, type TraceRing } from '../trace/ring.js';
 import { EV_IPI_RUN, EV_IPI_SEND } from '../trace/events.js';
 
@@ -173,6 +174,8 @@ export function smpInit(mem: MachineMemory): void {
     ipi[at + IPI_DOORBELL] = 0;
     ipi[at + IPI_RECEIVED] = 0;
     ipi[at + IPI_PARKED] = 0;
+    ipi[at + IPI_WAIT_ADDR] = -1;
+    ipi[at + IPI_WAIT_VAL] = -1;
     cpu[c * CPU_STRIDE + CPU_CSD_WAIT_SINCE] = 0;
     cpu[c * CPU_STRIDE + CPU_IRQS_DISABLED] = 0;
   }
@@ -367,7 +370,7 @@ function csdLockWaitSlow(ctx: SmpCtx, csdIndex: number): void {
       // answer) and for the ack of a csd we wait on (csdUnlock).
       const seen = apicPrepareHalt(ipi, me);
       if ((Atomics.load(csd, flagsAt) & CSD_FLAG_LOCK) !== 0 && !ipiPending(ipi, me)) {
-        apicHalt(ipi, me, seen, PARK_TIMEOUT_MS);
+        apicHalt(ipi, me, seen, parkTimeoutMs());
       } else {
         apicCancelHalt(ipi, me);
       }
@@ -529,7 +532,7 @@ export function onEachCpu(
  * sleep on the doorbell for at most parkMs, then take whatever arrived.
  * Returns after one round; the caller decides whether to go on idling.
  */
-export function smpIdleWait(ctx: SmpCtx, spins: number, parkMs: number = PARK_TIMEOUT_MS): void {
+export function smpIdleWait(ctx: SmpCtx, spins: number, parkMs: number = parkTimeoutMs()): void {
   const ipi = ctx.ipi;
   const me = ctx.cpu;
   const headAt = me * IPI_STRIDE + IPI_QUEUE_HEAD;

@@ -6,6 +6,7 @@
 // closes the window between "saw 0" and "went to sleep".
 
 import { PARK_TIMEOUT_MS, SPIN_BEFORE_WAIT, spinHook } from './hook.js';
+import { WAIT_ANY, cpuCancelSleep, cpuPrepareSleep, cpuSleepFor, hasCpuWake, kickWaiters, wordAddr } from './wake.js';
 
 export const COMPLETION_WORDS = 2;
 
@@ -31,13 +32,19 @@ export function complete(a: Int32Array, i: number): void {
   }
   // One completion admits one waiter; waking more only makes the rest
   // lose the race for it and park again.
-  if (Atomics.load(a, i + WAITERS) !== 0) Atomics.notify(a, i, 1);
+  if (Atomics.load(a, i + WAITERS) !== 0) {
+    kickWaiters(wordAddr(a, i), WAIT_ANY, 1);
+    Atomics.notify(a, i, 1);
+  }
 }
 
 /** Releases every waiter, present and future, until initCompletion. */
 export function completeAll(a: Int32Array, i: number): void {
   Atomics.store(a, i, COMPLETE_ALL);
-  if (Atomics.load(a, i + WAITERS) !== 0) Atomics.notify(a, i);
+  if (Atomics.load(a, i + WAITERS) !== 0) {
+    kickWaiters(wordAddr(a, i), WAIT_ANY, Infinity);
+    Atomics.notify(a, i);
+  }
 }
 
 /** Consumes a completion if one is pending (try_wait_for_completion). */
@@ -74,7 +81,15 @@ function waitForCompletionSlow(a: Int32Array, i: number, timeoutMs: number): boo
       // possibly us; the others would take up to a park period to notice.
       if (left <= 0) return tryWaitForCompletion(a, i);
       Atomics.add(a, i + WAITERS, 1);
-      Atomics.wait(a, i, 0, left < PARK_TIMEOUT_MS ? left : PARK_TIMEOUT_MS);
+      if (hasCpuWake()) {
+        // A CPU sleeps on its wake word (an IPI rings it too) until
+        // complete() kicks it or the timeout, if any, runs out.
+        const seen = cpuPrepareSleep(wordAddr(a, i), WAIT_ANY);
+        if (Atomics.load(a, i) === 0) cpuSleepFor(seen, left);
+        else cpuCancelSleep();
+      } else {
+        Atomics.wait(a, i, 0, left < PARK_TIMEOUT_MS ? left : PARK_TIMEOUT_MS);
+      }
       Atomics.sub(a, i + WAITERS, 1);
     }
     if (tryWaitForCompletion(a, i)) return true;

@@ -6,3 +6,4 @@ export * from './rwsem.js';
 export * from './seqlock.js';
 export * from './completion.js';
 export * from './cpumask.js';
+export * from './wake.js';

@@ -9,6 +9,7 @@
 // ticket holder.
 
 import { PARK_TIMEOUT_MS, SITE_LOCK_ACQUIRED, SITE_LOCK_RELEASE, SPIN_BEFORE_WAIT, kernelPoint, spinHook } from './hook.js';
+import { WAIT_ANY, cpuCancelSleep, cpuPrepareSleep, cpuSleep, hasCpuWake, kickWaiters, wordAddr } from './wake.js';
 
 export const MUTEX_WORDS = 1;
 
@@ -36,10 +37,17 @@ function mutexLockSlow(a: Int32Array, i: number): void {
   let c = Atomics.exchange(a, i, CONTENDED);
   while (c !== FREE) {
     spinHook();
-    // Sleep only while the word is still 2: an unlock between the exchange
-    // and the wait changes it and Atomics.wait returns at once. The timeout
-    // keeps the hook running: an IPI rings a different word.
-    Atomics.wait(a, i, CONTENDED, PARK_TIMEOUT_MS);
+    // Sleep only while the word is still 2: an unlock in between changes
+    // it, and then the re-check (CPU wake word) or Atomics.wait's own value
+    // check (plain threads) returns at once. A CPU sleeps on its wake word,
+    // so an IPI to it still gets answered.
+    if (hasCpuWake()) {
+      const seen = cpuPrepareSleep(wordAddr(a, i), WAIT_ANY);
+      if (Atomics.load(a, i) === CONTENDED) cpuSleep(seen);
+      else cpuCancelSleep();
+    } else {
+      Atomics.wait(a, i, CONTENDED, PARK_TIMEOUT_MS);
+    }
     c = Atomics.exchange(a, i, CONTENDED);
   }
 }
@@ -52,7 +60,11 @@ export function mutexUnlock(a: Int32Array, i: number): void {
   kernelPoint(SITE_LOCK_RELEASE);
   // Release with one atomic exchange: reading the state and then storing 0
   // would miss a locker that turned 1 into 2 between the two and parked.
-  if (Atomics.exchange(a, i, FREE) === CONTENDED) Atomics.notify(a, i, 1);
+  if (Atomics.exchange(a, i, FREE) === CONTENDED) {
+    // One waiter: it takes the lock as 2, so its own unlock wakes the next.
+    kickWaiters(wordAddr(a, i), WAIT_ANY, 1);
+    Atomics.notify(a, i, 1);
+  }
 }
 
 export function mutexIsLocked(a: Int32Array, i: number): boolean {

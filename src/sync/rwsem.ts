@@ -15,6 +15,7 @@
 // a writer waits deadlocks.
 
 import { PARK_TIMEOUT_MS, SITE_LOCK_ACQUIRED, SITE_LOCK_RELEASE, SPIN_BEFORE_WAIT, kernelPoint, spinHook } from './hook.js';
+import { WAIT_ANY, cpuCancelSleep, cpuPrepareSleep, cpuSleep, hasCpuWake, kickWaiters, wordAddr } from './wake.js';
 
 export const RWSEM_WORDS = 4;
 
@@ -98,10 +99,16 @@ export function rwsemIsLocked(a: Int32Array, i: number): boolean {
 
 function rwsemPark(a: Int32Array, i: number, wake: number): void {
   // Count ourselves before sleeping: a release that reads sleepers == 0
-  // skips the notify, which is safe only because it bumped `wake` first
-  // and our wait then sees the changed value.
+  // skips the kicks, which is safe only because it bumped `wake` first
+  // and our re-check (or Atomics.wait's value check) then sees it.
   Atomics.add(a, i + SLEEPERS, 1);
-  Atomics.wait(a, i + WAKE, wake, PARK_TIMEOUT_MS);
+  if (hasCpuWake()) {
+    const seen = cpuPrepareSleep(wordAddr(a, i + WAKE), WAIT_ANY);
+    if (Atomics.load(a, i + WAKE) === wake) cpuSleep(seen);
+    else cpuCancelSleep();
+  } else {
+    Atomics.wait(a, i + WAKE, wake, PARK_TIMEOUT_MS);
+  }
   Atomics.sub(a, i + SLEEPERS, 1);
 }
 
@@ -110,5 +117,8 @@ function rwsemWake(a: Int32Array, i: number): void {
   // Wake everyone: readers all get in together, and which waiter can
   // proceed (a writer, or readers once no writer waits) is theirs to sort
   // out on the count word.
-  if (Atomics.load(a, i + SLEEPERS) !== 0) Atomics.notify(a, i + WAKE);
+  if (Atomics.load(a, i + SLEEPERS) !== 0) {
+    kickWaiters(wordAddr(a, i + WAKE), WAIT_ANY, Infinity);
+    Atomics.notify(a, i + WAKE);
+  }
 }

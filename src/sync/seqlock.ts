@@ -27,6 +27,7 @@
 // nothing on x86, and the data belongs to the caller, who knows its layout.
 
 import { PARK_TIMEOUT_MS, SPIN_BEFORE_WAIT, spinHook } from './hook.js';
+import { WAIT_ANY, cpuCancelSleep, cpuPrepareSleep, cpuSleep, hasCpuWake, kickWaiters, wordAddr } from './wake.js';
 import { spinLock, spinUnlock } from './spinlock.js';
 
 export const SEQLOCK_WORDS = 5;
@@ -48,7 +49,10 @@ export function writeSequnlock(a: Int32Array, i: number): void {
   // Back to even only after the data stores (program order before an
   // atomic RMW): a reader that begins on the new even value sees all of them.
   Atomics.add(a, i, 1);
-  if (Atomics.load(a, i + PARKED) !== 0) Atomics.notify(a, i);
+  if (Atomics.load(a, i + PARKED) !== 0) {
+    kickWaiters(wordAddr(a, i), WAIT_ANY, Infinity);
+    Atomics.notify(a, i);
+  }
   spinUnlock(a, i + LOCK);
 }
 
@@ -71,7 +75,13 @@ function readSeqbeginSlow(a: Int32Array, i: number, s: number): number {
       // reads this count, so either it notifies us or our wait sees the
       // changed sequence and returns at once.
       Atomics.add(a, i + PARKED, 1);
-      Atomics.wait(a, i, s, PARK_TIMEOUT_MS);
+      if (hasCpuWake()) {
+        const seen = cpuPrepareSleep(wordAddr(a, i), WAIT_ANY);
+        if (Atomics.load(a, i) === s) cpuSleep(seen);
+        else cpuCancelSleep();
+      } else {
+        Atomics.wait(a, i, s, PARK_TIMEOUT_MS);
+      }
       Atomics.sub(a, i + PARKED, 1);
     }
     s = Atomics.load(a, i);

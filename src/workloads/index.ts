@@ -61,6 +61,23 @@ export function optionsKnownTo(s: Scenario, options: ScenarioOptions): Record<st
   return out;
 }
 
+/** Memory per simulated CPU that a scenario's default machine grows by (bytes). */
+export const MEM_PER_CPU_BYTES = 4 * 2 ** 20;
+
+/**
+ * The machine size a run gets when it does not say: the scenario's own
+ * size, grown to MEM_PER_CPU_BYTES per CPU. A zone sized for 4 CPUs has
+ * per-CPU lists of one or two pages at 16 (zone_highsize shares the low
+ * watermark out across CPUs, and zone_batchsize is 1 below 64 MiB), so
+ * every allocation would go to the zone lock: faithful for such a machine,
+ * but no machine has 64 CPUs and 16 MiB. Undefined for scenarios that boot
+ * no kernel (the engine's minimum applies).
+ */
+export function defaultMemBytes(s: Scenario, cpus: number): number | undefined {
+  if (s.memBytes === undefined) return undefined;
+  return Math.max(s.memBytes, cpus * MEM_PER_CPU_BYTES);
+}
+
 /** Builds one CPU's program of the named scenario (in that CPU's worker). */
 export function createCpuProgram(scenario: string, ctx: ProgramCtx): CpuProgram {
   return findScenario(scenario).create(ctx);

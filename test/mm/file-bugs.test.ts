@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadEngine } from '../engine/helpers.js';
+import { detectionSeeds } from '../tlb/bug-detection.js';
 
 // Injected TLB bugs the file-backed scenarios catch (the seed-retry pattern
 // of test/tlb/bug-detection.ts, with the scenario named here rather than
@@ -11,13 +12,14 @@ import { loadEngine } from '../engine/helpers.js';
 // paging-structure caches pointing at a freed table. tlb-flush1's discards
 // free the anonymous copies, so it catches free-before-flush.
 const SECONDS = 2;
-const SEEDS = [1, 2, 3, 4];
 
 async function expectCaughtOn(scenario: string, bug: string): Promise<void> {
   const { runFree } = await loadEngine();
   const tried: string[] = [];
-  for (const seed of SEEDS) {
+  let ops = 0;
+  for (const seed of detectionSeeds(() => ops)) {
     const r = await runFree({ scenario, cpus: 4, seconds: SECONDS, seed, inject: [bug], onFault: 'return' });
+    ops += r.ops;
     expect(r.fault).toBeNull();
     if (r.violations + (r.endCheck?.violations.length ?? 0) > 0) return;
     tried.push(`seed ${seed}: ${r.ops} ops`);

@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { SPINLOCK_WORDS, spinIsLocked, spinLock, spinTrylock, spinUnlock } from '../../src/sync/index.js';
+import { SPINLOCK_WORDS, SPIN_PENDING, spinIsLocked, spinLock, spinQueued, spinTrylock, spinUnlock } from '../../src/sync/index.js';
 import { runAll } from './workers.js';
 
-const NEXT = 0;
-const OWNER = 1;
+const LOCK = 0;
+const TAIL = 1;
+const HEAD = 2;
 
 function words(): Int32Array {
   return new Int32Array(new SharedArrayBuffer(4 * SPINLOCK_WORDS));
 }
 
-describe('ticket spinlock', () => {
+describe('queued spinlock (paravirt qspinlock shape)', () => {
   it('trylock fails while the lock is held and succeeds after unlock', () => {
     const a = words();
     expect(spinTrylock(a, 0)).toBe(true);
@@ -21,35 +22,40 @@ describe('ticket spinlock', () => {
     spinUnlock(a, 0);
   });
 
-  it('serves tickets in the order they were taken (FIFO), visible in the next/owner words', () => {
+  it('a free lock may be stolen past queued waiters until the queue head sets pending', () => {
     const a = words();
     spinLock(a, 0);
-    expect([a[NEXT], a[OWNER]]).toEqual([1, 0]);
-    // Two CPUs queue behind the holder: spinLock's first step, done by hand.
-    const second = Atomics.add(a, NEXT, 1);
-    const third = Atomics.add(a, NEXT, 1);
-    expect([second, third]).toEqual([1, 2]);
-    // A trylock cannot jump the queue even between two holders.
+    // Two CPUs queue behind the holder: the queued path's first step, by hand.
+    expect([Atomics.add(a, TAIL, 1), Atomics.add(a, TAIL, 1)]).toEqual([0, 1]);
+    expect(spinQueued(a, 0)).toBe(2);
     spinUnlock(a, 0);
-    expect(a[OWNER]).toBe(second);
+    // Free, no pending: a newcomer takes it (pv_hybrid_queued_unfair_trylock).
+    expect(spinTrylock(a, 0)).toBe(true);
+    spinUnlock(a, 0);
+    // The head has spun long enough and set pending: the handoff is its own.
+    Atomics.or(a, LOCK, SPIN_PENDING);
     expect(spinTrylock(a, 0)).toBe(false);
-    spinUnlock(a, 0);
-    expect(a[OWNER]).toBe(third);
-    spinUnlock(a, 0);
     expect(spinIsLocked(a, 0)).toBe(false);
   });
 
-  it('keeps working when the ticket counters wrap past 2^31', () => {
-    const a = words();
-    a[NEXT] = 0x7fffffff;
-    a[OWNER] = 0x7fffffff;
+  it('queued waiters get the lock in arrival order (FIFO among the queue)', async () => {
+    // The main thread holds the lock while 3 workers queue one after the
+    // other; each records its place when it gets the lock.
+    const a = new Int32Array(new SharedArrayBuffer(4 * 16));
     spinLock(a, 0);
-    expect(spinTrylock(a, 0)).toBe(false);
+    const order = new URL('../workers/sync-lock-order.mjs', import.meta.url);
+    const runs = [];
+    for (let w = 0; w < 3; w++) {
+      const r = runAll(order, [{ sab: a.buffer, me: w + 1 }]);
+      runs.push(r);
+      // Wait until this worker is queued before starting the next one.
+      while (Atomics.load(a, TAIL) < w + 1) await new Promise((res) => setTimeout(res, 2));
+    }
     spinUnlock(a, 0);
-    expect([a[NEXT], a[OWNER]]).toEqual([-0x80000000, -0x80000000]);
-    expect(spinTrylock(a, 0)).toBe(true);
-    spinUnlock(a, 0);
+    await Promise.all(runs);
+    expect([a[8], a[9], a[10]]).toEqual([1, 2, 3]);
     expect(spinIsLocked(a, 0)).toBe(false);
+    expect(a[HEAD]).toBe(a[TAIL]);
   });
 
   it('4 workers x 100,000 plain increments under the lock sum to exactly 400,000', async () => {

@@ -5,6 +5,7 @@
 
 import { TASK_CPU, TASK_NEXT, TASK_PINNED, TASK_STRIDE, RQ_HEAD, RQ_LOCK, RQ_NR, RQ_STRIDE, RQ_TAIL } from '../../../native-layout/fields.js';
 import { spinLock, spinUnlock } from '../../sync/spinlock.js';
+import { ringCpu } from '../../sync/wake.js';
 import type { KernelCtx } from '../ctx.js';
 
 export function enqueueTask(k: KernelCtx, cpu: number, tid: number): void {
@@ -20,6 +21,10 @@ export function enqueueTask(k: KernelCtx, cpu: number, tid: number): void {
   rq[at + RQ_TAIL] = tid;
   rq[at + RQ_NR]++;
   spinUnlock(rq, at + RQ_LOCK);
+  // resched_curr() on a remote CPU: an idle one sleeps on its wake word
+  // until something rings it, so a task queued there must ring (the
+  // kernel's reschedule IPI; a running CPU only pays an increment).
+  if (cpu !== k.cpu) ringCpu(k.smp.ipi, cpu);
 }
 
 /** The first runnable task of this CPU's queue, taken off it, or -1. */

@@ -25,7 +25,8 @@ import { CONTROL_STOP, CPU_CTX_ID, CPU_PREEMPT_COUNT, MM_CTX_ID, MM_STRIDE } fro
 import { TLB_NR_DYN_ASIDS } from '../../../native-layout/bits.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { INVLPGB_ALL, INVLPGB_ANY_PCID, INVLPGB_STRIDE_2M, type InvlpgbPort } from '../../hw/invlpgb.js';
-import { PARK_TIMEOUT_MS, spinHook } from '../../sync/hook.js';
+import { spinHook } from '../../sync/hook.js';
+import { parkTimeoutMs } from '../../sync/wake.js';
 import { apicCancelHalt, apicHalt, apicPrepareHalt, ipiPending } from '../../hw/apic.js';
 import type { KernelCtx } from '../ctx.js';
 import { RunStopped, STOP_ABORT } from '../smp.js';
@@ -75,7 +76,7 @@ function spinUntil(k: KernelCtx, cond: () => boolean): void {
       // Simulated CPUs outnumber host cores: sleep on our doorbell, rung
       // by an IPI to us, a request for us, or a target acking ours.
       const seen = apicPrepareHalt(ipi, me);
-      if (!cond() && !ipiPending(ipi, me) && !k.mmu.invlpgbPort.pending()) apicHalt(ipi, me, seen, PARK_TIMEOUT_MS);
+      if (!cond() && !ipiPending(ipi, me) && !k.mmu.invlpgbPort.pending()) apicHalt(ipi, me, seen, parkTimeoutMs());
       else apicCancelHalt(ipi, me);
     }
   }

@@ -12,6 +12,9 @@ import { currentTask, switchToTask } from '../../kernel/sched/core.js';
 import { dequeueTask, stealTask } from '../../kernel/sched/rq.js';
 import { taskKind, taskState } from '../../kernel/sched/task.js';
 import { pollIpis, smpIdleWait } from '../../kernel/smp.js';
+
+/** An idle CPU's tick (ms, HZ = 250): how long a queued task on a busy CPU may wait to be stolen. */
+const IDLE_TICK_MS = 4;
 import { loadedMm } from '../../kernel/tlb/switch-mm.js';
 import { speculate } from '../../kernel/tlb/speculate.js';
 import type { CpuProgram, ProgramCtx } from '../program.js';
@@ -88,10 +91,11 @@ export class MmCpu implements CpuProgram {
       if (step === undefined) throw new Error(`task ${tid} has kind ${taskKind(k, tid)}, which this scenario has no program for`);
       step(k, tid, this);
     } else {
-      // Idle: halt until an IPI or a millisecond passes (a migrated task
-      // waits at most that long to be picked up).
+      // Idle: halt until an IPI, a task queued here (enqueueTask rings),
+      // or the idle tick, at which the next reschedule tries to steal
+      // from a busier CPU (idle balancing at the tick, as the kernel's).
       this.stats.idle++;
-      smpIdleWait(k.smp, 50, 1);
+      smpIdleWait(k.smp, 50, IDLE_TICK_MS);
     }
     const spec = this.opts.specPercent;
     if (spec > 0 && this.rng.below(100) < spec) speculate(k, loadedMm(k), 2);
