@@ -29,7 +29,7 @@ describe('seqlock', () => {
     const a = new Int32Array(new SharedArrayBuffer(4 * 16));
     const wantDistinct = 2_000;
     const base = {
-      sab: a.buffer, lock: 0, x: 8, y: 9, readersDone: 10, readers: 2, wantDistinct, capMs: 10_000, barrier: 11, workers: 3,
+      sab: a.buffer, lock: 0, x: 8, y: 9, readersDone: 10, readers: 2, wantDistinct, capMs: 60_000, barrier: 11, workers: 3,
     };
     const [writer, ...readers] = await runAll(new URL('../workers/sync-seqlock.mjs', import.meta.url), [
       { ...base, role: 'writer' },
