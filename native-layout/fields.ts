@@ -9,6 +9,14 @@ export const CONTROL_BARRIER_GEN = at('control', 'barrierGen');
 export const CONTROL_EPOCH = at('control', 'epoch');
 export const CONTROL_CPUS_ONLINE = at('control', 'cpusOnline');
 export const CONTROL_CPUS_DONE = at('control', 'cpusDone');
+export const CONTROL_SCHED_TOKEN = at('control', 'schedToken');
+export const CONTROL_SCHED_RNG = at('control', 'schedRng');
+export const CONTROL_SCHED_STEPS = at('control', 'schedSteps');
+export const CONTROL_SCHED_GONE = at('control', 'schedGone');
+export const CONTROL_SCHED_WAITING = at('control', 'schedWaiting');
+export const CONTROL_SCHED_TURN = at('control', 'schedTurn');
+export const CONTROL_SCHED_PRIORITY = at('control', 'schedPriority');
+export const CONTROL_SCHED_CHANGE_AT = at('control', 'schedChangeAt');
 
 export const FRAME_STRIDE = recordFormat('frame').stride;
 export const FR_FLAGS = at('frame', 'flags');

@@ -35,6 +35,11 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--watchdog-ms <ms>', 'report a CPU stuck waiting for an IPI ack this long', '5000')
     .option('--out <file>', 'also write the RunReport as a binary protobuf file')
     .option('--no-progress', 'no progress bar on stderr')
+    .addOption(new Option('--engine <engine>', 'free (every CPU at once) or serialized (one at a time, seeded schedule, exact replay; needs --ops)').default('free'))
+    .option('--sched-seed <n>', 'serialized engine: seed of the schedule', '1')
+    .addOption(new Option('--sched <policy>', 'serialized engine: random or pct (priorities with --preemptions change points)').default('random'))
+    .option('--preemptions <k>', 'serialized engine, pct: priority change points (0..16)', '2')
+    .option('--check-determinism', 'serialized engine: run twice and compare the digests (exit 1 if they differ)')
     .addOption(new Option('--test-never-ack <cpu>', 'engine self-test: this CPU never acknowledges an IPI').hideHelp())
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
     .action((scenario: string | undefined, opts) => runRun(scenario, opts, print));

@@ -8,6 +8,7 @@ import { SCENARIOS, findScenario, UnknownScenarioError } from '../workloads/inde
 import { setInjected } from '../check/bugs.js';
 import type { RunReportObject } from '../report/run-report.js';
 import { runOnce, type RunOutcome } from './run-once.js';
+import { MAX_PREEMPTIONS, SCHED_POLICIES, firstDifference } from '../engine/index.js';
 import { defaultMemFor, parseScenarioOptions } from './scenario-options.js';
 import { encodeMessage, toProtoJson } from '../report/schema.js';
 import { CheckFailedError, UsageError } from './errors.js';
@@ -34,7 +35,14 @@ export interface RunOptions {
   progress?: boolean;
   /** Engine self-test only (hidden flag): the watchdog must catch this CPU. */
   testNeverAck?: string;
+  engine: string;
+  schedSeed: string;
+  sched: string;
+  preemptions: string;
+  checkDeterminism?: boolean;
 }
+
+export const ENGINES = ['free', 'serialized'] as const;
 
 export function listScenarios(): string {
   const width = Math.max(...SCENARIOS.map((s) => s.name.length));
@@ -108,18 +116,42 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
   const neverAckCpu = o.testNeverAck !== undefined ? parseIntInRange('--test-never-ack', o.testNeverAck, 0, shape.cpus - 1) : undefined;
   assertHostCanHold(shape);
 
-  const stopProgress = startProgress(seconds, o.progress !== false && format === 'table');
+  const engine = parseChoice('--engine', o.engine, ENGINES);
+  const schedSeed = parseIntInRange('--sched-seed', o.schedSeed, 0, 2 ** 32 - 1);
+  const sched = parseChoice('--sched', o.sched, SCHED_POLICIES);
+  const preemptions = parseIntInRange('--preemptions', o.preemptions, 0, MAX_PREEMPTIONS);
+  if (engine === 'serialized' && ops === undefined) {
+    throw new UsageError('--engine serialized needs --ops N (a serialized run ends by its op budget, so that it repeats exactly)');
+  }
+  if (o.checkDeterminism && engine !== 'serialized') {
+    throw new UsageError('--check-determinism needs --engine serialized (the free engine is not deterministic by design)');
+  }
+  const spec = {
+    scenario: scenarioArg, shape, seed, variant, inject: o.inject, watchdogMs, options: scenarioOptions,
+    ...(neverAckCpu !== undefined ? { testFaults: { neverAckCpu } } : {}),
+    ...(seconds !== undefined && engine === 'free' ? { seconds } : {}), ...(ops !== undefined ? { ops } : {}),
+    ...(engine === 'serialized' ? { engine, schedSeed, sched, preemptions } : {}),
+  };
+  const stopProgress = startProgress(engine === 'free' ? seconds : undefined, o.progress !== false && format === 'table');
   let outcome: RunOutcome;
+  let again: RunOutcome | null = null;
   try {
-    outcome = await runOnce({
-      scenario: scenarioArg, shape, seed, variant, inject: o.inject, watchdogMs, options: scenarioOptions,
-      ...(neverAckCpu !== undefined ? { testFaults: { neverAckCpu } } : {}),
-      ...(seconds !== undefined ? { seconds } : {}), ...(ops !== undefined ? { ops } : {}),
-    });
+    outcome = await runOnce(spec);
+    if (o.checkDeterminism) again = await runOnce(spec);
   } finally {
     stopProgress();
   }
-  const { report, failures } = outcome;
+  const { report } = outcome;
+  const failures = [...outcome.failures];
+  if (again !== null) {
+    const d1 = report['digest'] as string;
+    const d2 = again.report['digest'] as string;
+    if (d1 !== d2) {
+      const where = firstDifference(outcome.mem, again.mem) ?? 'the digests';
+      failures.push(`not deterministic: two runs of one configuration differ (digest ${d1} vs ${d2}; first difference: ${where})`);
+    }
+    if (format === 'table') print(`determinism: ${d1 === d2 ? 'two runs gave the same digest' : 'runs DIFFER'} (${d1}${d1 === d2 ? '' : ` vs ${d2}`})`);
+  }
   // Write the file first: a later failure must not lose what the run produced.
   if (o.out) writeFileSync(o.out, encodeMessage('RunReport', report));
   print(format === 'json' ? JSON.stringify(toProtoJson('RunReport', report), null, 2) : renderReport(report));

@@ -2,9 +2,9 @@
 // records and the end-of-run scan, folded into a RunReport. `run` prints
 // one; `soak` collects many.
 
-import { createMachineMemory } from '../../native-layout/memory.js';
+import { type MachineMemory, createMachineMemory } from '../../native-layout/memory.js';
 import type { MachineShape } from '../../native-layout/shape.js';
-import { checkRunConfig, runFree } from '../engine/index.js';
+import { type SchedPolicy, checkRunConfig, runFree } from '../engine/index.js';
 import type { TestFaults } from '../workloads/index.js';
 import { lastEventsAllCpus } from '../trace/ring.js';
 import { buildRunReport, type RunReportObject } from '../report/run-report.js';
@@ -27,12 +27,19 @@ export interface RunSpec {
   readonly testFaults?: TestFaults;
   /** Scenario options (--option key=value). */
   readonly options?: Readonly<Record<string, number | string | boolean>>;
+  /** Serialized engine (--engine serialized): schedule seed, policy, pct change points. */
+  readonly engine?: 'free' | 'serialized';
+  readonly schedSeed?: number;
+  readonly sched?: SchedPolicy;
+  readonly preemptions?: number;
 }
 
 export interface RunOutcome {
   readonly report: RunReportObject;
   /** Why the run failed its checks, one phrase each; empty when it passed. */
   readonly failures: readonly string[];
+  /** The machine after the run (quiescent): for comparisons such as --check-determinism. */
+  readonly mem: MachineMemory;
 }
 
 /** The command line that runs the same configuration again. */
@@ -43,6 +50,10 @@ export function replayCommand(spec: RunSpec): string {
   if (spec.variant !== 'ipi') parts.push(`--variant ${spec.variant}`);
   for (const b of spec.inject) parts.push(`--inject ${b}`);
   for (const [k, v] of Object.entries(spec.options ?? {})) parts.push(`--option ${k}=${String(v)}`);
+  if (spec.engine === 'serialized') {
+    parts.push('--engine serialized', `--sched-seed ${spec.schedSeed ?? 1}`);
+    if ((spec.sched ?? 'random') !== 'random') parts.push(`--sched ${spec.sched}`, `--preemptions ${spec.preemptions ?? 2}`);
+  }
   return parts.join(' ');
 }
 
@@ -69,6 +80,10 @@ export async function runOnce(spec: RunSpec): Promise<RunOutcome> {
     ...(spec.testFaults ? { testFaults: spec.testFaults } : {}),
     ...(spec.seconds !== undefined ? { seconds: spec.seconds } : {}),
     ...(spec.ops !== undefined ? { ops: spec.ops } : {}),
+    ...(spec.engine !== undefined ? { engine: spec.engine } : {}),
+    ...(spec.schedSeed !== undefined ? { schedSeed: spec.schedSeed } : {}),
+    ...(spec.sched !== undefined ? { sched: spec.sched } : {}),
+    ...(spec.preemptions !== undefined ? { preemptions: spec.preemptions } : {}),
     });
   } catch (e) {
     // Bad scenario options are found by the scenario's set-up, before any CPU starts.
@@ -92,5 +107,5 @@ export async function runOnce(spec: RunSpec): Promise<RunOutcome> {
   if (totals['framesLost']! > 0) failures.push(`${totals['framesLost']} frame(s) lost`);
   if (end.length > 0) failures.push(`${end.length} end-of-run problem(s)`);
   if (result.fault) failures.push(result.fault.message.split('\n')[0]!);
-  return { report, failures };
+  return { report, failures, mem };
 }

@@ -17,6 +17,7 @@ import { createCpuProgram } from '../workloads/index.js';
 import type { CpuProgram, ProgramCtx } from '../workloads/program.js';
 import { abortRun, isAborting, startBarrier } from './control.js';
 import { installKernelPoints, interleaveConfig, removeKernelPoints } from './kernel-points.js';
+import { installSerialized, leaveSchedule, opBoundary, removeSerialized, waitForToken } from './serialized.js';
 import type { CpuFaultInfo, CpuOutcome, CpuPhase, CpuTask } from './task.js';
 
 /** Idle spins per round while quiescing: other CPUs still run ops and need the cores. */
@@ -51,7 +52,10 @@ function wakePending(smp: SmpCtx): boolean {
 }
 
 /** Runs ops until the budget is done or the run is stopped; returns the ops done. */
-function runOps(program: CpuProgram, control: Int32Array, counters: Float64Array, opsAt: number, budget: number, progress: { op: number }): number {
+function runOps(
+  program: CpuProgram, control: Int32Array, counters: Float64Array, opsAt: number, budget: number, progress: { op: number },
+  boundary: (() => void) | null,
+): number {
   let op = 0;
   for (; op < budget; op++) {
     if (Atomics.load(control, CONTROL_STOP) !== 0) break;
@@ -59,6 +63,7 @@ function runOps(program: CpuProgram, control: Int32Array, counters: Float64Array
     program.poll();
     program.step();
     counters[opsAt] += 1;
+    if (boundary !== null) boundary();
   }
   progress.op = op;
   return op;
@@ -109,13 +114,19 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
       options: task.options,
       testFaults: task.testFaults,
     });
-    setSpinHook(program.poll.bind(program));
-    installKernelPoints(interleaveConfig(task.options), task.seed, task.cpu, counters);
+    const serialized = task.engine === 'serialized';
+    if (serialized) {
+      installSerialized(control, task.cpu, cpus, task.sched, program.poll.bind(program), task.epochMs);
+    } else {
+      setSpinHook(program.poll.bind(program));
+      installKernelPoints(interleaveConfig(task.options), task.seed, task.cpu, counters);
+    }
     startBarrier(control, cpus);
+    if (serialized) waitForToken();
     phase = 'run';
     const t0 = performance.now();
     try {
-      runOps(program, control, counters, task.cpu * COUNTERS_STRIDE + C.ops, task.ops, progress);
+      runOps(program, control, counters, task.cpu * COUNTERS_STRIDE + C.ops, task.ops, progress, serialized ? opBoundary : null);
     } finally {
       runMs = performance.now() - t0;
     }
@@ -130,6 +141,10 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
       abortRun(mem.views, cpus);
     }
   } finally {
+    if (task.engine === 'serialized') {
+      leaveSchedule();
+      removeSerialized();
+    }
     removeKernelPoints();
     setSpinHook(null);
     clearCpuWake();

@@ -12,6 +12,7 @@ import { type MachineMemory, createMachineMemory } from '../../native-layout/mem
 import { MAX_CPUS, MIN_MEM_BYTES, defaultShape } from '../../native-layout/shape.js';
 import { injected, setInjected } from '../check/bugs.js';
 import { interleaveConfig } from './kernel-points.js';
+import { MAX_PREEMPTIONS, SCHED_POLICIES, type SchedPolicy, initSchedule, runDigest, scheduleSteps } from './serialized.js';
 import { type ViolationRecord, firstViolation, violationCount } from '../check/oracle.js';
 import { smpInit } from '../kernel/smp.js';
 import { checkOptionNames, defaultMemBytes, findScenario } from '../workloads/index.js';
@@ -54,6 +55,18 @@ export interface FreeRunConfig {
   readonly epochMs?: number;
   /** 'reject' (default): a fault or hang rejects with CpuFaultError / WatchdogError; 'return': it is in result.fault. */
   readonly onFault?: 'reject' | 'return';
+  /**
+   * 'free' (default): every CPU runs at once. 'serialized': one CPU at a
+   * time, chosen by a seeded scheduler at every scheduling point
+   * (src/engine/serialized.ts): the same config gives the same run. Needs ops.
+   */
+  readonly engine?: 'free' | 'serialized';
+  /** Seed of the serialized schedule (default 1). */
+  readonly schedSeed?: number;
+  /** Serialized scheduling policy (default 'random'). */
+  readonly sched?: SchedPolicy;
+  /** pct: the number of priority change points (default 2, at most MAX_PREEMPTIONS). */
+  readonly preemptions?: number;
 }
 
 export type Counters = Record<CounterName, number>;
@@ -90,6 +103,17 @@ export interface FreeRunResult {
   readonly endCheck: EndCheck | null;
   /** endCheck's frames lost, 0 without one. */
   readonly framesLost: number;
+  readonly engine: 'free' | 'serialized';
+  /** Serialized runs: the schedule's seed and policy, and how many decisions it took (0 under the free engine). */
+  readonly schedSeed: number;
+  readonly sched: SchedPolicy;
+  readonly preemptions: number;
+  readonly schedSteps: number;
+  /**
+   * runDigest(): counters, trace rings, oracle record and decisions hashed.
+   * Two serialized runs of one config give the same digest.
+   */
+  readonly digest: string;
 }
 
 interface Resolved {
@@ -105,6 +129,10 @@ interface Resolved {
   readonly programModule: string | null;
   readonly epochMs: number;
   readonly onFault: 'reject' | 'return';
+  readonly engine: 'free' | 'serialized';
+  readonly schedSeed: number;
+  readonly sched: SchedPolicy;
+  readonly preemptions: number;
 }
 
 const WORKER_FILE = fileURLToPath(new URL('./cpu-worker.js', import.meta.url));
@@ -128,6 +156,19 @@ function resolveConfig(config: FreeRunConfig): Resolved {
   const never = config.testFaults?.neverAckCpu;
   if (never !== undefined && !(Number.isInteger(never) && never >= 0 && never < cpus)) {
     bad(`testFaults.neverAckCpu ${never} is invalid: use a CPU 0..${cpus - 1}`);
+  }
+  const engine = config.engine ?? 'free';
+  if (engine !== 'free' && engine !== 'serialized') bad(`engine "${String(engine)}" is invalid: use free or serialized`);
+  if (engine === 'serialized' && (ops === undefined || ops === Infinity)) {
+    bad('a serialized run ends by its op budget (ops per CPU): wall time would make it unrepeatable');
+  }
+  const schedSeed = config.schedSeed ?? 1;
+  if (!Number.isInteger(schedSeed)) bad(`schedSeed ${schedSeed} is invalid: use an integer`);
+  const sched = config.sched ?? 'random';
+  if (!SCHED_POLICIES.includes(sched)) bad(`sched "${String(sched)}" is invalid: use ${SCHED_POLICIES.join(' or ')}`);
+  const preemptions = config.preemptions ?? 2;
+  if (!Number.isInteger(preemptions) || preemptions < 0 || preemptions > MAX_PREEMPTIONS) {
+    bad(`preemptions ${preemptions} is invalid: use 0..${MAX_PREEMPTIONS}`);
   }
   const programModule = config.programModule === undefined ? null : String(config.programModule);
   if (programModule === null) findScenario(config.scenario);
@@ -154,6 +195,10 @@ function resolveConfig(config: FreeRunConfig): Resolved {
     programModule,
     epochMs: config.epochMs ?? Date.now(),
     onFault: config.onFault ?? 'reject',
+    engine,
+    schedSeed,
+    sched,
+    preemptions,
   };
 }
 
@@ -211,6 +256,9 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
   interleaveConfig(cfg.options);
   scenario?.setup?.({ mem, cpus, seed: cfg.seed, options: cfg.options, epochMs: cfg.epochMs });
   const before = Float64Array.from(views.counters);
+  // The schedule's decisions are spread over roughly (ops x scheduling
+  // points per op); pct draws its change points in a range of that size.
+  if (cfg.engine === 'serialized') initSchedule(mem, cfg.schedSeed, cfg.sched, cfg.preemptions, cpus * cfg.ops * 20);
 
   const outcomes: (CpuOutcome | null)[] = new Array<CpuOutcome | null>(cpus).fill(null);
   let failure: CpuFaultError | WatchdogError | null = null;
@@ -256,6 +304,8 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
           options: cfg.options,
           testFaults: cfg.testFaults,
           epochMs: cfg.epochMs,
+          engine: cfg.engine,
+          sched: cfg.sched,
         };
         pool.run(task).then((o) => {
           outcomes[cpu] = o;
@@ -340,6 +390,12 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
     violationRecords: first === null ? [] : [first],
     endCheck,
     framesLost: endCheck?.framesLost ?? 0,
+    engine: cfg.engine,
+    schedSeed: cfg.schedSeed,
+    sched: cfg.sched,
+    preemptions: cfg.preemptions,
+    schedSteps: cfg.engine === 'serialized' ? scheduleSteps(mem) : 0,
+    digest: runDigest(mem),
   };
   if (fault !== null) {
     fault.result = result;

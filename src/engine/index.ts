@@ -6,3 +6,5 @@ export { CpuFaultError, WatchdogError, EngineConfigError } from './errors.js';
 export { captureCpuStates, formatDump, findHungCpu } from './dump.js';
 export type { CpuStateDump, LockedCsd } from './dump.js';
 export type { CpuPhase } from './task.js';
+export { SCHED_POLICIES, MAX_PREEMPTIONS, runDigest, firstDifference } from './serialized.js';
+export type { SchedPolicy } from './serialized.js';

@@ -4,6 +4,7 @@
 
 import type { MachineShape } from '../../native-layout/shape.js';
 import type { ScenarioOptions, TestFaults } from '../workloads/program.js';
+import type { SchedPolicy } from './serialized.js';
 
 export interface CpuTask {
   readonly sab: SharedArrayBuffer;
@@ -20,6 +21,9 @@ export interface CpuTask {
   readonly testFaults: TestFaults;
   /** Date.now() at run start: the zero of every csdWaitSince word. */
   readonly epochMs: number;
+  /** 'serialized': run only while holding the run token (src/engine/serialized.ts). */
+  readonly engine: 'free' | 'serialized';
+  readonly sched: SchedPolicy;
 }
 
 export type CpuPhase = 'setup' | 'run' | 'quiesce';

@@ -10,7 +10,8 @@
 // encoding and the wake-up protocol.
 
 import { IPI_DOORBELL, IPI_PARKED, IPI_QUEUE_HEAD, IPI_STRIDE } from '../../native-layout/fields.js';
-import { ringCpu } from '../sync/wake.js';
+import { spinHook } from '../sync/hook.js';
+import { haltAllowed, ringCpu } from '../sync/wake.js';
 
 /** Queue head of a CPU with nothing pending. */
 export const IPI_QUEUE_EMPTY = -1;
@@ -79,6 +80,13 @@ export function apicPrepareHalt(ipi: Int32Array, cpu: number): number {
 /** HLT with a timeout: sleeps until the doorbell moves from `seen`, or timeoutMs. */
 export function apicHalt(ipi: Int32Array, cpu: number, seen: number, timeoutMs: number): void {
   const at = cpu * IPI_STRIDE;
+  if (!haltAllowed()) {
+    // Serialized engine: the CPU that would halt hands the token on
+    // instead; its caller's loop looks again when it comes back.
+    Atomics.store(ipi, at + IPI_PARKED, 0);
+    spinHook();
+    return;
+  }
   Atomics.wait(ipi, at + IPI_DOORBELL, seen, timeoutMs);
   Atomics.store(ipi, at + IPI_PARKED, 0);
 }

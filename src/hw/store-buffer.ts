@@ -25,6 +25,8 @@
 // every other access goes straight to memory as before. The buffer lives in
 // the CPU's own thread, in preallocated typed arrays: no allocation.
 
+import { hardwareDelayNs } from '../sync/hook.js';
+
 /** Entries a buffer holds; a full buffer commits its oldest store first (the CPU stalls on it). */
 export const STORE_BUFFER_ENTRIES = 8;
 const MASK = STORE_BUFFER_ENTRIES - 1;
@@ -95,8 +97,8 @@ export class StoreBuffer {
     if (this.n === 0) return;
     if (this.drainDelayNs > 0) {
       this.delayedDrains++;
-      const until = performance.now() + this.drainDelayNs / 1e6;
-      while (performance.now() < until) { /* the commit is in flight */ }
+      // The commit is in flight: other CPUs still read the old values.
+      hardwareDelayNs(this.drainDelayNs);
     }
     this.drain();
   }

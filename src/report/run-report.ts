@@ -61,7 +61,12 @@ export function buildRunReport(input: RunReportInput): RunReportObject {
     })),
     endCheck: [...input.endCheck],
     fault: result.fault ? result.fault.message : '',
-    engine: 'free',
+    engine: result.engine,
     toolVersion: input.toolVersion,
+    schedSeed: result.engine === 'serialized' ? result.schedSeed >>> 0 : 0,
+    sched: result.engine === 'serialized' ? result.sched : '',
+    preemptions: result.engine === 'serialized' && result.sched === 'pct' ? result.preemptions : 0,
+    schedSteps: result.schedSteps,
+    digest: result.digest,
   };
 }

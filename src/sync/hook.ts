@@ -16,8 +16,72 @@ export function spinHook(): void {
   hook();
 }
 
-/** Spins before a waiter parks in Atomics.wait: short, because simulated CPUs outnumber host cores. */
-export const SPIN_BEFORE_WAIT = 200;
+/**
+ * Spins before a waiter parks in Atomics.wait: short, because simulated
+ * CPUs outnumber host cores. Infinity under the serialized engine, where
+ * every spin hands the run token on and nobody may sleep holding it.
+ */
+export let SPIN_BEFORE_WAIT = 200;
+
+/** The serialized engine sets this to Infinity (never park), the free engine leaves 200. */
+export function setSpinBeforeWait(spins: number): void {
+  SPIN_BEFORE_WAIT = spins;
+}
+
+// ---------------------------------------------------------------------------
+// Time, for code whose behaviour depends on it
+//
+// A few paths wait for host time (a store buffer's commit in flight, a
+// simulated I/O) or read a clock (should_trim_cpumask's interval). Under the
+// free engine that is real time; under the serialized engine it must not
+// be, or the same schedule would give a different run: there, a delay is a
+// number of scheduling points and the clock counts scheduling decisions.
+
+let delayYield: (() => void) | null = null;
+let clock: () => number = Date.now;
+
+/**
+ * Installs the serialized engine's time: `yieldFn` hands the token on (a
+ * delay of n units yields n times), `clockFn` is its virtual clock in ms.
+ * null restores host time.
+ */
+export function setVirtualTime(yieldFn: (() => void) | null, clockFn: (() => number) | null): void {
+  delayYield = yieldFn;
+  clock = clockFn ?? Date.now;
+}
+
+/** Date.now() for kernel code: host time, or the serialized engine's virtual clock. */
+export function kernelClockMs(): number {
+  return clock();
+}
+
+/**
+ * A hardware delay (nanoseconds) during which the CPU takes no interrupt:
+ * a busy wait in host time, or one scheduling point per microsecond
+ * (at least one) under the serialized engine.
+ */
+export function hardwareDelayNs(ns: number): void {
+  if (delayYield !== null) {
+    for (let i = Math.max(1, Math.round(ns / 1000)); i > 0; i--) delayYield();
+    return;
+  }
+  const until = performance.now() + ns / 1e6;
+  while (performance.now() < until) { /* in flight */ }
+}
+
+/**
+ * A kernel delay (microseconds) with interrupts on, as a task waiting for
+ * I/O: it keeps taking IPIs (the spin hook). Under the serialized engine,
+ * one spin-hook call (a scheduling point) per microsecond.
+ */
+export function kernelDelayUs(us: number): void {
+  if (delayYield !== null) {
+    for (let i = Math.max(1, Math.round(us)); i > 0; i--) hook();
+    return;
+  }
+  const until = performance.now() + us / 1000;
+  while (performance.now() < until) hook();
+}
 /**
  * A parked waiter wakes at least this often (ms) to run the hook: an IPI
  * rings a different word than the lock it waits on.

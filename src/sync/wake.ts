@@ -178,6 +178,21 @@ export function parkTimeoutMs(): number {
   return wakeWords !== null ? SLEEP_BACKSTOP_MS : PARK_TIMEOUT_MS;
 }
 
+let haltOk = true;
+
+/**
+ * Whether a CPU may halt (sleep on its wake word) outside src/sync's own
+ * waits: csd acks, TLBSYNC, idle. False under the serialized engine, where
+ * a halt would hold the run token; apicHalt then yields instead.
+ */
+export function haltAllowed(): boolean {
+  return haltOk;
+}
+
+export function setHaltAllowed(ok: boolean): void {
+  haltOk = ok;
+}
+
 /** Sleeps of this thread so far, those that ended at the timeout, and whether the last one was ended by a ring. */
 export function wakeStats(): { sleeps: number; timeouts: number; lastWoken: boolean } {
   return { sleeps, timeouts: backstops, lastWoken };

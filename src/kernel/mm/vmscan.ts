@@ -26,7 +26,7 @@ import { FILE_NR_PAGES } from '../../../native-layout/fields.js';
 import { clearEntry, entryWord, readHi, readLo } from '../../hw/ptstore.js';
 import { ptePfn } from '../../hw/pte.js';
 import type { KernelCtx } from '../ctx.js';
-import { pollIpis } from '../smp.js';
+import { kernelDelayUs } from '../../sync/hook.js';
 import {
   UBC_FLUSH_REQUIRED, archTlbbatchShouldDefer, setTlbUbcFlushPending, tlbUbcFlags, tryToUnmapFlush, tryToUnmapFlushDirty,
 } from '../tlb/batch.js';
@@ -142,8 +142,7 @@ export class ReclaimList {
 /** The simulated I/O of a writeback: the task waits, the CPU keeps taking interrupts. */
 function ioWait(k: KernelCtx, us: number): void {
   if (us <= 0) return;
-  const until = performance.now() + us / 1000;
-  while (performance.now() < until) pollIpis(k.smp);
+  kernelDelayUs(us);
 }
 
 /**

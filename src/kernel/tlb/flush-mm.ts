@@ -20,6 +20,7 @@ import { genNext } from './gen.js';
 import { IPI_FLUSH_TLB_FUNC } from './ipi-ids.js';
 import { invlpgbBroadcast, tlbsync, useInvlpgb } from './invlpgb.js';
 import { SITE_FLUSH_DONE, SITE_FLUSH_ENTER, kernelPoint } from '../points.js';
+import { kernelClockMs } from '../../sync/hook.js';
 
 /**
  * tlb_single_page_flush_ceiling: above this many pages (after the stride
@@ -60,7 +61,7 @@ export function incMmTlbGen(k: KernelCtx, mm: number): number {
  */
 function shouldTrimCpumask(k: KernelCtx, mm: number): boolean {
   const at = mm * MM_STRIDE + MM_NEXT_TRIM_CPUMASK;
-  const now = (Date.now() - k.smp.epochMs) | 0;
+  const now = (kernelClockMs() - k.smp.epochMs) | 0;
   const next = k.mm[at];
   if (((now - next) | 0) < 0) return false;
   k.mm[at] = (now + TRIM_CPUMASK_INTERVAL_MS) | 0;
