@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { CheckFailedError, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_VIOLATION, UsageError } from './errors.js';
 import { LAYOUT_FORMATS, runLayout } from './layout-command.js';
 import { runInject } from './inject-command.js';
+import { runProfiles } from './profiles-command.js';
 import { runSelfcheck } from './selfcheck-command.js';
 import { runRun, VARIANTS } from './run-command.js';
 import { TOOL_VERSION } from './version.js';
@@ -39,6 +40,7 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--sched-seed <n>', 'serialized engine: seed of the schedule', '1')
     .addOption(new Option('--sched <policy>', 'serialized engine: random or pct (priorities with --preemptions change points)').default('random'))
     .option('--preemptions <k>', 'serialized engine, pct: priority change points (0..16)', '2')
+    .option('--profile <name>', 'CPU profile for simulated time (see profiles --list)', 'spr')
     .option('--check-determinism', 'serialized engine: run twice and compare the digests (exit 1 if they differ)')
     .addOption(new Option('--test-never-ack <cpu>', 'engine self-test: this CPU never acknowledges an IPI').hideHelp())
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
@@ -76,6 +78,12 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--seed <n>', 'PRNG seed', '1')
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
     .action((opts) => runSelfcheck(opts, print));
+
+  program.command('profiles')
+    .description('list the CPU profiles (cycles per counted event) that turn counts into simulated time')
+    .option('--list', 'list the profiles and their costs')
+    .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
+    .action((opts) => print(runProfiles(opts)));
 
   program.command('inject')
     .description('list the injectable bugs and how each is caught')

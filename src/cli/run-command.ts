@@ -9,6 +9,7 @@ import { setInjected } from '../check/bugs.js';
 import type { RunReportObject } from '../report/run-report.js';
 import { runOnce, type RunOutcome } from './run-once.js';
 import { MAX_PREEMPTIONS, SCHED_POLICIES, firstDifference } from '../engine/index.js';
+import { ProfileError, loadProfile } from '../cost/profile.js';
 import { defaultMemFor, parseScenarioOptions } from './scenario-options.js';
 import { encodeMessage, toProtoJson } from '../report/schema.js';
 import { CheckFailedError, UsageError } from './errors.js';
@@ -40,6 +41,7 @@ export interface RunOptions {
   sched: string;
   preemptions: string;
   checkDeterminism?: boolean;
+  profile: string;
 }
 
 export const ENGINES = ['free', 'serialized'] as const;
@@ -71,6 +73,7 @@ function renderReport(r: RunReportObject): string {
     `scenario ${r['scenario']} | variant ${r['variant']} | ${r['cpus']} CPUs | seed ${r['seed']}${(r['inject'] as string[]).length ? ` | inject ${(r['inject'] as string[]).join(',')}` : ''}`,
     renderTable(['cpu', ...COLUMNS.map(([, h]) => h)], [...perCpu, row('total', totals)]),
     `${Math.round(r['opsPerSec'] as number).toLocaleString('en-US')} loops/s over ${((r['durationMs'] as number) / 1000).toFixed(2)} s (stopped by ${r['stoppedBy']})`,
+    `simulated (${r['profile']}): ${Math.round(r['opsPerSimSecond'] as number).toLocaleString('en-US')} loops per simulated second, ${(r['simElapsedMs'] as number).toFixed(3)} ms simulated`,
     `violations: ${totals['violations']}   frames lost: ${totals['framesLost']}`,
   ];
   for (const v of r['violationRecords'] as Record<string, unknown>[]) {
@@ -126,7 +129,14 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
   if (o.checkDeterminism && engine !== 'serialized') {
     throw new UsageError('--check-determinism needs --engine serialized (the free engine is not deterministic by design)');
   }
+  try {
+    loadProfile(o.profile);
+  } catch (e) {
+    if (e instanceof ProfileError) throw new UsageError(`--profile: ${e.message}`);
+    throw e;
+  }
   const spec = {
+    profile: o.profile,
     scenario: scenarioArg, shape, seed, variant, inject: o.inject, watchdogMs, options: scenarioOptions,
     ...(neverAckCpu !== undefined ? { testFaults: { neverAckCpu } } : {}),
     ...(seconds !== undefined && engine === 'free' ? { seconds } : {}), ...(ops !== undefined ? { ops } : {}),

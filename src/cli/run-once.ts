@@ -8,6 +8,8 @@ import { type SchedPolicy, checkRunConfig, runFree } from '../engine/index.js';
 import type { TestFaults } from '../workloads/index.js';
 import { lastEventsAllCpus } from '../trace/ring.js';
 import { buildRunReport, type RunReportObject } from '../report/run-report.js';
+import { type CpuProfile, DEFAULT_PROFILE, loadProfile } from '../cost/profile.js';
+import { simulate } from '../cost/simulate.js';
 import { TOOL_VERSION } from './version.js';
 import { UsageError } from './errors.js';
 import { ScenarioOptionError } from '../workloads/mm/options.js';
@@ -27,6 +29,8 @@ export interface RunSpec {
   readonly testFaults?: TestFaults;
   /** Scenario options (--option key=value). */
   readonly options?: Readonly<Record<string, number | string | boolean>>;
+  /** CPU profile for simulated time (profiles/NAME.json); default DEFAULT_PROFILE. */
+  readonly profile?: string;
   /** Serialized engine (--engine serialized): schedule seed, policy, pct change points. */
   readonly engine?: 'free' | 'serialized';
   readonly schedSeed?: number;
@@ -42,12 +46,24 @@ export interface RunOutcome {
   readonly mem: MachineMemory;
 }
 
+/** Fills a report's simulated-time fields (proto/report.proto) from its per-CPU counters. */
+export function addSimulatedTime(report: RunReportObject, profile: CpuProfile): void {
+  const perCpu = report['perCpu'] as { cpu: number; counters: Record<string, number>; simCycles?: number }[];
+  const sim = simulate(profile, perCpu);
+  sim.perCpu.forEach((c, i) => { perCpu[i]!.simCycles = c.cycles; });
+  report['profile'] = sim.profile;
+  report['simElapsedMs'] = sim.elapsedMs;
+  report['opsPerSimSecond'] = sim.opsPerSimSecond;
+  report['simCycles'] = sim.cycles;
+}
+
 /** The command line that runs the same configuration again. */
 export function replayCommand(spec: RunSpec): string {
   const parts = ['shootdown run', spec.scenario, `--cpus ${spec.shape.cpus}`, `--seed ${spec.seed}`, `--mem ${spec.shape.memBytes / 2 ** 20}M`];
   if (spec.seconds !== undefined) parts.push(`--seconds ${spec.seconds}`);
   if (spec.ops !== undefined) parts.push(`--ops ${spec.ops}`);
   if (spec.variant !== 'ipi') parts.push(`--variant ${spec.variant}`);
+  if (spec.profile !== undefined && spec.profile !== DEFAULT_PROFILE) parts.push(`--profile ${spec.profile}`);
   for (const b of spec.inject) parts.push(`--inject ${b}`);
   for (const [k, v] of Object.entries(spec.options ?? {})) parts.push(`--option ${k}=${String(v)}`);
   if (spec.engine === 'serialized') {
@@ -101,6 +117,7 @@ export async function runOnce(spec: RunSpec): Promise<RunOutcome> {
     replay: replayCommand(spec), toolVersion: TOOL_VERSION,
     lastEvents: first ? lastEventsAllCpus(mem, LAST_EVENTS_PER_CPU) : [],
   });
+  addSimulatedTime(report, loadProfile(spec.profile ?? DEFAULT_PROFILE));
   const totals = report['totals'] as Record<string, number>;
   const failures: string[] = [];
   if (totals['violations']! > 0) failures.push(`${totals['violations']} violation(s)`);
