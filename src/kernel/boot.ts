@@ -20,6 +20,7 @@ import { type SmpCtx, localIrqRestore, localIrqSave } from './smp.js';
 import { tlbInitThread } from './tlb/index.js';
 import { switchMmIrqsOff } from './tlb/switch-mm.js';
 import { asiEnabled, asiPhysmapInit } from './asi/physmap.js';
+import { installAsiFlip } from './asi/flip-ops.js';
 
 export class KernelBootError extends Error {
   override name = 'KernelBootError';
@@ -106,6 +107,7 @@ export function cpuBringup(
 ): KernelCtx {
   if (Atomics.load(mem.views.kernel, KERNEL_BOOTED) === 0) throw new KernelBootError('the machine\'s kernel objects were not booted (kernelBoot)');
   const k = makeKernelCtx(mem, smp, alloc);
+  installAsiFlip(k);
   tlbInitThread(mem.views.cpu);
   const flags = localIrqSave(smp);
   switchMmIrqsOff(k, INIT_MM);
