@@ -110,6 +110,8 @@ class FlipStormCpu implements CpuProgram {
     this.o = options(ctx.options);
     this.rng = new Xorshift32(ctx.seed, ctx.cpu);
     this.k = cpuBringup(ctx.mem, ctx.smp);
+    // --variant invlpgb: the flip's kernel-range shootdown is one broadcast + TLBSYNC.
+    this.k.invlpgb = ctx.options['variant'] === 'invlpgb';
     const frames = ctx.mem.layout.frames;
     this.budget = Math.floor((frames * this.o.holdPercent) / 100 / ctx.cpus);
     this.cap = Math.max(16, this.budget);
