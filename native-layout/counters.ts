@@ -33,6 +33,15 @@ export const COUNTER_NAMES = [
   'violations',
   'invlpgb',
   'interleavings',
+  // ASI, the nonsensitive address space (src/kernel/asi/enter-exit.ts):
+  'asiEnters',
+  'asiExits',
+  'asiExitsPageFault',
+  'asiExitsUserRet',
+  'asiExitsContextSwitch',
+  'asiExitsTlbFlush',
+  'asiExitsMisc',
+  'asiMitigations',
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];
