@@ -10,7 +10,7 @@
 // an entry filled in the sensitive space would survive the CR3 write into the
 // nonsensitive one and translate the direct map there.
 
-import { INIT_MM, PTE_G, PTE_RW } from '../../../native-layout/bits.js';
+import { INIT_MM, PTE_G, PTE_NOGEN, PTE_RW } from '../../../native-layout/bits.js';
 import { MM_PGD, MM_STRIDE } from '../../../native-layout/fields.js';
 import { physmapVa } from './layout.js';
 import type { KernelCtx } from '../ctx.js';
@@ -34,7 +34,7 @@ export class DirectMapError extends Error {
 export function directMapInit(k: KernelCtx, global: boolean): void {
   const root = k.mm[INIT_MM * MM_STRIDE + MM_PGD];
   const frames = k.mem.layout.frames;
-  const prot = PTE_RW | (global ? PTE_G : 0);
+  const prot = PTE_RW | PTE_NOGEN | (global ? PTE_G : 0);
   let pfn = 0;
   for (; pfn + PMD_FRAMES <= frames; pfn += PMD_FRAMES) {
     const r = mapPmd(k.env, k.cpu, root, physmapVa(pfn), pfn, prot);
