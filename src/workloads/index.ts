@@ -2,6 +2,7 @@
 
 import { ipiStorm } from './ipi-storm.js';
 import { fixmapSwitch } from './mm/fixmap-switch.js';
+import { fioRandread } from './mm/fio-randread.js';
 import { forkCow } from './mm/fork-cow.js';
 import { munmapStorm } from './mm/munmap-storm.js';
 import { mremapTruncate } from './mm/mremap-truncate.js';
@@ -17,6 +18,8 @@ export { Xorshift32 } from './prng.js';
 export const SCENARIOS: readonly Scenario[] = [
   ipiStorm, tlbFlush2, tlbFlush2Shared, tlbFlush2Mixed, tlbFlush2SharedMixed, munmapStorm, forkCow,
   tlbFlush1, tlbFlush3, reclaimMprotect, mremapTruncate, fixmapSwitch,
+  // ASI (issue 7, asi-space):
+  fioRandread,
 ];
 
 const byName = new Map(SCENARIOS.map((s) => [s.name, s]));
