@@ -84,7 +84,7 @@ export function fioReadStep(k: KernelCtx, tid: number, cpu: MmCpu): void {
     if (inBuf >= 0 && inBuf !== want) readbackViolation(k, tid, cpu.op, buf, want, inBuf);
     const done = (tw(k, tid, W_ITER) & 0xffff) + 1;
     if (discardEvery > 0 && done >= discardEvery) {
-      sysMadviseDontneed(k, mm, buf, 1);
+      sysMadviseDontneed(k, mm, tw(k, tid, W_REGION), 1);
       cpu.stats.madvises++;
       setTw(k, tid, W_ITER, filePages << 16);
     } else {
