@@ -33,6 +33,11 @@ export const COUNTER_NAMES = [
   'violations',
   'invlpgb',
   'interleavings',
+  // ASI sensitivity flips (src/kernel/page_alloc/flip.ts): pageblocks
+  // flipped each way, and compaction runs the flip path made.
+  'pageblockFlipsToNonsensitive',
+  'pageblockFlipsToSensitive',
+  'compactions',
   // ASI, the nonsensitive address space (src/kernel/asi/enter-exit.ts):
   'asiEnters',
   'asiExits',

@@ -112,6 +112,7 @@ export const KERNEL_LAST_CTX_ID = at('kernel', 'lastCtxId');
 export const KERNEL_SLOT_LOCK = at('kernel', 'slotLockNext');
 export const KERNEL_BOOTED = at('kernel', 'booted');
 export const KERNEL_LAST_PID = at('kernel', 'lastPid');
+export const KERNEL_ASI_PHYSMAP_PUD = at('kernel', 'asiPhysmapPud');
 
 export const MM_STRIDE = recordFormat('mm').stride;
 export const MM_STATE = at('mm', 'state');

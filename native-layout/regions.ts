@@ -343,6 +343,8 @@ export const REGIONS: readonly RegionSpec[] = [
       ...lockFields('slotLock'),
       f('booted', 'non-zero once the kernel objects were set up (init_mm exists)'),
       f('lastPid', 'last process id handed out (the content domain of its pages)'),
+      // ASI sensitivity flips (src/kernel/asi/physmap.ts)
+      f('asiPhysmapPud', 'pfn + 1 of the nonsensitive physmap\'s PUD table; 0 = no physmap (ASI off)'),
     ],
   },
   {

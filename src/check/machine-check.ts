@@ -37,6 +37,7 @@ import { LEVEL_SIZE, ptePfn } from '../hw/pte.js';
 import { forEachCachePage, forEachDirtyHole } from '../kernel/mm/filemap.js';
 import { checkAllocator } from './allocator-invariants.js';
 import { checkPageTables } from './pagetable-invariants.js';
+import { checkAsiPhysmap, inAsiPhysmap } from './asi-physmap-check.js';
 
 const MAX_LINES = 200;
 const PAGE = 4096;
@@ -86,6 +87,10 @@ function mapCounts(mem: MachineMemory, roots: readonly number[]): { maps: Int32A
   const stack: Array<[number, number, number]> = roots.map((r) => [r, 4, 0]);
   while (stack.length > 0) {
     const [table, level, base] = stack.pop()!;
+    // The ASI nonsensitive physmap is a direct map: its tables are reached
+    // (not lost), but its 2 MiB leaves are not references to allocations
+    // (checkAsiPhysmap checks them against the pageblock bits instead).
+    const physmap = inAsiPhysmap(base);
     if (table < 0 || table >= frames || tables[table]) continue;
     if ((frame[table * FRAME_STRIDE + FR_FLAGS]! & FRAME_STATE_MASK) !== FS_PAGETABLE) continue;
     tables[table] = 1;
@@ -100,7 +105,7 @@ function mapCounts(mem: MachineMemory, roots: readonly number[]): { maps: Int32A
         stack.push([target, level - 1, va]);
       } else if ((lo & PTE_NOGEN) !== 0) {
         // The direct map: maps every frame, owns none.
-      } else if (target < frames) {
+      } else if (target < frames && !physmap) {
         maps[target]++;
         if (firstVa[target]! < 0) firstVa[target] = va;
       }
@@ -179,10 +184,15 @@ export function checkMachineAtEnd(mem: MachineMemory): MachineCheck {
     else if (state === FS_PAGETABLE && !tables[pfn]) framesLost++;
     else if (state === FS_TRANSIT) framesLost++;
   }
+  for (const line of checkAsiPhysmap(mem)) report(line);
   if (framesLost > 0) report(`${framesLost} frame(s) lost: allocated but neither free nor reachable from a live mm`);
 
   for (let cpu = 0; cpu < mem.layout.shape.cpus; cpu++) {
     new Tlb(mem, cpu).forEachValid((meta, vpnLo, pfn, fillGen) => {
+      const size0 = (meta & TLB_SIZE_MASK) >> TLB_SIZE_SHIFT;
+      const vpn0 = (vpnLo >>> 0) + ((meta & TLB_VPNHI_MASK) >>> TLB_VPNHI_SHIFT) * 2 ** 32;
+      // Physmap entries: checked by checkAsiPhysmap (generations of a direct map's first frame mean nothing).
+      if (inAsiPhysmap(vpn0 * SIZE_DIV[size0]!)) return;
       const global = (meta & TLB_GLOBAL) !== 0;
       const pcid = meta & TLB_PCID_MASK;
       const mm = global ? null : liveSlot(mem, byCtx, cpu, pcid);

@@ -173,10 +173,33 @@ export class Mmu {
 
   // ---- slow paths ------------------------------------------------------------------
 
+  /**
+   * A direct-map window (the ASI nonsensitive physmap): [lo, hi) is mapped
+   * with 2 MiB leaves over frames that are allocated and freed one by one,
+   * so the first frame's generation says nothing about the entry (Linux
+   * does not flush its direct map when a page is freed either). A hit there
+   * whose generation moved goes to `check` (va, first pfn of the leaf)
+   * instead of counting as use after free; the window's own rule (the
+   * block is still nonsensitive) is the kernel's oracle to apply.
+   */
+  setDirectMapWindow(lo: number, hi: number, check: ((va: number, pfn: number) => void) | null): void {
+    this.dmLo = lo;
+    this.dmHi = hi;
+    this.dmCheck = check;
+  }
+
+  private dmLo = 0;
+  private dmHi = 0;
+  private dmCheck: ((va: number, pfn: number) => void) | null = null;
+
   /** Oracle §9.1: the frame was freed (and maybe reused) since this entry was filled. */
   private staleHit(va: number, pfn: number, fillGen: number, gen: number): void {
     // A permanent mapping (the direct map) has no generation to compare.
     if (fillGen === TLB_GEN_PERMANENT) return;
+    if (va >= this.dmLo && va < this.dmHi) {
+      if (this.dmCheck !== null) this.dmCheck(va, pfn);
+      return;
+    }
     this.trace.emit(EV_VIOLATION, va % VA_SPLIT | 0, (va / VA_SPLIT) | 0, pfn);
     reportViolation(this.views, this.cpu, V_STALE_TLB, va, pfn, fillGen, gen, this.walker.task, this.walker.op);
   }

@@ -10,6 +10,7 @@ import { reclaimMprotect } from './mm/reclaim-mprotect.js';
 import { tlbFlush1, tlbFlush3 } from './mm/tlb-flush-file.js';
 import { tlbFlush2, tlbFlush2Shared, tlbFlush2Mixed, tlbFlush2SharedMixed } from './mm/tlb-flush2.js';
 import { ScenarioOptionError } from './mm/options.js';
+import { flipStorm } from './mm/flip-storm.js';
 import type { CpuProgram, ProgramCtx, Scenario, ScenarioOptions } from './program.js';
 
 export type { CpuProgram, EndCheck, ProgramCtx, Scenario, ScenarioOptions, SetupCtx, TestFaults } from './program.js';
@@ -18,6 +19,8 @@ export { Xorshift32 } from './prng.js';
 export const SCENARIOS: readonly Scenario[] = [
   ipiStorm, tlbFlush2, tlbFlush2Shared, tlbFlush2Mixed, tlbFlush2SharedMixed, munmapStorm, forkCow,
   tlbFlush1, tlbFlush3, reclaimMprotect, mremapTruncate, fixmapSwitch,
+  // ASI sensitivity flips (issue 7)
+  flipStorm,
   // ASI (issue 7, asi-space):
   fioRandread,
 ];

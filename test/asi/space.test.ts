@@ -18,7 +18,7 @@ import { entryWord, ptSlotOf, setEntry } from '../../src/hw/ptstore.js';
 import { setKernelPointHook } from '../../src/sync/hook.js';
 import { readFrame } from '../../src/hw/frames.js';
 import { BASE, PAGE, cached, processWith, resetMachineState, switchTo, write } from '../tlb/kernel-machine.js';
-import { asiMachine } from './asi-machine.js';
+import { asiSpaceMachine as asiMachine } from './asi-space-machine.js';
 
 afterEach(() => {
   setKernelPointHook(null);

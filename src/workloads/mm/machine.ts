@@ -34,11 +34,13 @@ export function setupMmMachine(
   ctx: SetupCtx, scenario: string, o: CommonOptions, plans: readonly ProcessPlan[], specPages: number, specChunks = -1,
   bootKernel?: (k: KernelCtx) => void,
 ): KernelCtx {
-  const k = bootMachine(ctx.mem, makeSmpCtx(ctx.mem, 0, ctx.epochMs));
   // The design under test decides how every mm is built (its nonsensitive
-  // space under ASI) and whether kernel mappings are global.
-  applyVariant(k, parseVariant(String(ctx.options['variant'] ?? 'asi-off')));
-  directMapInit(k, !k.variant.asi);
+  // space under ASI, with the nonsensitive physmap) and whether kernel
+  // mappings are global.
+  const variant = parseVariant(String(ctx.options['variant'] ?? 'asi-off'));
+  const k = bootMachine(ctx.mem, makeSmpCtx(ctx.mem, 0, ctx.epochMs), { asi: variant.asi });
+  applyVariant(k, variant);
+  directMapInit(k, !variant.asi);
   bootKernel?.(k);
   const shape = ctx.mem.layout.shape;
   const tasks = plans.reduce((n, p) => n + p.threads, 0) + (o.kthreads > 0 ? ctx.cpus : 0);
