@@ -48,4 +48,19 @@ describe('fio-randread', () => {
     expect(posted['cr3NoflushWrites']! / posted['cr3Writes']!).toBeLessThan(0.05);
     expect(tracked['cr3NoflushWrites']! / tracked['cr3Writes']!).toBeGreaterThan(0.5);
   }, 60_000);
+
+  it('exit-mm-change: threads of one mm and kernel threads keep the space, so strictly fewer CONTEXT_SWITCH exits than exit-every-switch', async () => {
+    const { runFree } = await loadEngine();
+    const cs: Record<string, number> = {};
+    for (const variant of ['asi-on+exit-every-switch', 'asi-on+exit-mm-change']) {
+      const r = await runFree({
+        scenario: 'fio-randread', cpus: 4, ops: 800, seed: 7, options: { variant, threads: 8, kthreadPercent: 30 },
+      });
+      expect(r.violations).toBe(0);
+      expect(r.endCheck).toEqual({ violations: [], framesLost: 0 });
+      cs[variant] = (r.totals as unknown as Totals)['asiExitsContextSwitch']!;
+    }
+    expect(cs['asi-on+exit-every-switch']).toBeGreaterThan(100);
+    expect(cs['asi-on+exit-mm-change']).toBeLessThan(cs['asi-on+exit-every-switch']!);
+  }, 60_000);
 });
