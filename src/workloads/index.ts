@@ -3,6 +3,7 @@
 import { ipiStorm } from './ipi-storm.js';
 import { fixmapSwitch } from './mm/fixmap-switch.js';
 import { fioRandread } from './mm/fio-randread.js';
+import { kernelCompile } from './mm/kernel-compile.js';
 import { forkCow } from './mm/fork-cow.js';
 import { munmapStorm } from './mm/munmap-storm.js';
 import { mremapTruncate } from './mm/mremap-truncate.js';
@@ -22,7 +23,7 @@ export const SCENARIOS: readonly Scenario[] = [
   // ASI sensitivity flips (issue 7)
   flipStorm,
   // ASI (issue 7, asi-space):
-  fioRandread,
+  fioRandread, kernelCompile,
 ];
 
 const byName = new Map(SCENARIOS.map((s) => [s.name, s]));

@@ -63,6 +63,11 @@ export function fileBlockContent(index: number): number {
   return contentOf(FILE_DOMAIN, secretOf(FILE, index, 0x51));
 }
 
+/** The file's backing store at set-up: every block of the first `pages` has known, non-zero content. */
+export function fioDiskInit(k: KernelCtx, pages: number): void {
+  for (let i = 0; i < pages; i++) k.views.file[FILE * FILE_STRIDE + FILE_DISK + i] = fileBlockContent(i) | 0;
+}
+
 /** One op: readsPerOp random 4 KiB reads, each checked twice (return value, buffer). */
 export function fioReadStep(k: KernelCtx, tid: number, cpu: MmCpu): void {
   const mm = taskMm(k, tid);
@@ -114,10 +119,7 @@ export const fioRandread: Scenario = {
         setTw(k, tid, W_ITER, o.filePages << 16);
       },
     }));
-    setupMmMachine(ctx, NAME, o, plans, 1, threads, (k) => {
-      // The file's backing store: every block has known, non-zero content.
-      for (let i = 0; i < o.filePages; i++) k.views.file[FILE * FILE_STRIDE + FILE_DISK + i] = fileBlockContent(i) | 0;
-    });
+    setupMmMachine(ctx, NAME, o, plans, 1, threads, (k) => fioDiskInit(k, o.filePages));
   },
   create(ctx: ProgramCtx): CpuProgram {
     return new MmCpu(ctx, options(ctx.options, ctx.cpus), PROGRAMS as (TaskStep | undefined)[]);
