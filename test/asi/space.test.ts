@@ -16,6 +16,8 @@ import { setPageblockNonsensitive } from '../../src/kernel/page_alloc/pageblock.
 import { SITE_ASI_EXIT } from '../../src/kernel/points.js';
 import { entryWord, ptSlotOf, setEntry } from '../../src/hw/ptstore.js';
 import { setKernelPointHook } from '../../src/sync/hook.js';
+import { asiPhysmapMapBlock, asiPhysmapUnmapBlock, asiPhysmapVa } from '../../src/kernel/asi/physmap.js';
+import { ISOLATION_AT_FLUSH } from '../../src/check/isolation.js';
 import { readFrame } from '../../src/hw/frames.js';
 import { BASE, PAGE, cached, processWith, resetMachineState, switchTo, write } from '../tlb/kernel-machine.js';
 import { asiSpaceMachine as asiMachine } from './asi-space-machine.js';
@@ -192,5 +194,25 @@ describe('the isolation oracle', () => {
     asiEnter(k!, mm);
     expect(k!.mmu.specFill(physmapVa(pfn))).toBeLessThan(0);
     expect(violationCount(mem.views)).toBe(0);
+  });
+
+  it('audits the nonsensitive entries when a flush reaches a CPU inside: a physmap entry whose block turned sensitive without a shootdown', () => {
+    const { mem, cpu: [k] } = asiMachine('asi-on');
+    const { mm } = running(k!);
+    // A free block (the last one) made nonsensitive and mapped in the physmap.
+    const block = mem.layout.frames - 512;
+    setPageblockNonsensitive(mem.views.pageblock, block, true);
+    asiPhysmapMapBlock(k!, block);
+    asiEnter(k!, mm);
+    expect(k!.mmu.read(asiPhysmapVa(block + 3))).toBeGreaterThanOrEqual(0);
+    expect(violationCount(mem.views)).toBe(0);
+    // The block turns sensitive behind this CPU's back (no kernel-range shootdown reached it).
+    asiPhysmapUnmapBlock(k!, block);
+    setPageblockNonsensitive(mem.views.pageblock, block, false);
+    expect(violationCount(mem.views)).toBe(0);
+    // The next flush that reaches the CPU inside finds the entry.
+    expect(sysMadviseDontneed(k!, mm, BASE, 1)).toBe(0);
+    expect(violationCount(mem.views)).toBe(1);
+    expect(firstViolation(mem.views)).toMatchObject({ kind: V_ISOLATION, cpu: k!.cpu, fillGen: ISOLATION_AT_FLUSH });
   });
 });
