@@ -117,8 +117,3 @@ export function makeAsiOnOps(v: Variant): AsiOps {
 export function asiOpsFor(v: Variant): AsiOps {
   return v.asi ? makeAsiOnOps(v) : ASI_OFF_OPS;
 }
-
-/** Whether mm has a nonsensitive space (tests, checks). */
-export function mmHasAsi(k: KernelCtx, mm: number): boolean {
-  return k.mm[mm * MM_STRIDE + MM_ASI_PGD] >= 0;
-}

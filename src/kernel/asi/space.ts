@@ -3,10 +3,11 @@
 // branch): its own PGD page whose
 // - user half points at the mm's own lower-level tables (shared: a PTE the
 //   mm writes is at once visible in both spaces);
-// - kernel half is init_mm's kernel half minus the direct map's PGD entry,
-//   plus the nonsensitive physmap (asi-flip's asiPhysmapCloneInto, once
-//   merged), plus any kernel-half entry the mm has of its own (a per-mm
-//   region: the ephmap/mermap).
+// - kernel half is init_mm's kernel half minus the direct map's PGD entry:
+//   so it holds the nonsensitive physmap (physmap.ts installs its PGD entry
+//   in init_mm at boot, asiPhysmapCloneInto), the fixmap, and any
+//   kernel-half entry the mm has of its own (a per-mm region: the
+//   ephmap/mermap), copied from the mm's PGD.
 //
 // Keeping the PGD entries in step. Only PGD entries are copies; everything
 // below is shared. The mm's PGD entries change in exactly two places of
@@ -80,9 +81,3 @@ export function asiDestroyMm(k: KernelCtx, mm: number): void {
   k.mm[at + MM_ASI_PGD] = -1;
   freePgtablePage(env, k.cpu, asiPgd);
 }
-
-/** The nonsensitive PGD of mm, or -1. */
-export function asiPgdOf(k: KernelCtx, mm: number): number {
-  return k.mm[mm * MM_STRIDE + MM_ASI_PGD];
-}
-
