@@ -38,6 +38,15 @@ export const COUNTER_NAMES = [
   'pageblockFlipsToNonsensitive',
   'pageblockFlipsToSensitive',
   'compactions',
+  // ASI, the nonsensitive address space (src/kernel/asi/enter-exit.ts):
+  'asiEnters',
+  'asiExits',
+  'asiExitsPageFault',
+  'asiExitsUserRet',
+  'asiExitsContextSwitch',
+  'asiExitsTlbFlush',
+  'asiExitsMisc',
+  'asiMitigations',
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

@@ -65,6 +65,11 @@ export const CPU_CTX_ID = at('cpu', 'ctxId');
 export const CPU_CTX_TLB_GEN = at('cpu', 'ctxTlbGen');
 export const CPU_CSD_WAIT_SINCE = at('cpu', 'csdWaitSince');
 export const CPU_CSD_WAIT_FOR = at('cpu', 'csdWaitFor');
+// ASI (src/kernel/asi):
+export const CPU_ASI_CURR = at('cpu', 'asiCurr');
+export const CPU_ASI_TAINTS = at('cpu', 'asiTaints');
+export const CPU_ASI_LAST_MM = at('cpu', 'asiLastMm');
+export const CPU_ASI_TLB_GEN = at('cpu', 'asiTlbGen');
 
 /** tlb4k and tlbHuge share one entry format. */
 export const TLB_STRIDE = recordFormat('tlb4k').stride;
@@ -137,6 +142,10 @@ export const MM_SPEC_START = at('mm', 'specStart');
 export const MM_SPEC_PAGES = at('mm', 'specPages');
 export const MM_SPEC_CHUNKS = at('mm', 'specChunks');
 export const MM_ANON_PAGES = at('mm', 'anonPages');
+// ASI (src/kernel/asi/space.ts):
+export const MM_ASI_PGD = at('mm', 'asiPgd');
+export const PGD_SHADOW_ASI_PGD = at('pgdShadow', 'asiPgd');
+export const PGD_SHADOW_STRIDE = recordFormat('pgdShadow').stride;
 
 export const VMA_STRIDE = recordFormat('vma').stride;
 export const VMA_FLAGS = at('vma', 'flags');

@@ -70,7 +70,8 @@ export const BUG_CATALOG: readonly BugSpec[] = [
   bug('pindex-drops-sensitivity', 'asi', 'pcp lists are separate per sensitivity', 'flip-storm', ['--cpus', '4', '--seconds', '20']),
   bug('remainder-wrong-freetype', 'asi', 'the flip remainder is freed on the new freetype', 'flip-storm', ['--cpus', '4', '--seconds', '20']),
   bug('asi-unmap-no-global-flush', 'asi', 'unmapping from the restricted physmap flushes every CPU', 'flip-storm', ['--cpus', '4', '--seconds', '20']),
-  bug('asi-clear-curr-before-cr3', 'asi', 'curr_asi is cleared only after the CR3 write on exit'),
+  bug('asi-clear-curr-before-cr3', 'asi', 'curr_asi is cleared only after the CR3 write on exit', 'fio-randread',
+    ['--cpus', '4', '--seconds', '20', '--variant', 'asi-on', '--option', 'interleave=20', '--option', 'discardEvery=4']),
   // ephmap / kmap
   bug('ephmap-skip-local-flush', 'ephmap', 'ephmap put flushes the local TLB'),
   bug('ephmap-double-alloc', 'ephmap', 'an ephmap slot has one user'),

@@ -2,6 +2,8 @@
 
 import { ipiStorm } from './ipi-storm.js';
 import { fixmapSwitch } from './mm/fixmap-switch.js';
+import { fioRandread } from './mm/fio-randread.js';
+import { kernelCompile } from './mm/kernel-compile.js';
 import { forkCow } from './mm/fork-cow.js';
 import { munmapStorm } from './mm/munmap-storm.js';
 import { mremapTruncate } from './mm/mremap-truncate.js';
@@ -20,6 +22,8 @@ export const SCENARIOS: readonly Scenario[] = [
   tlbFlush1, tlbFlush3, reclaimMprotect, mremapTruncate, fixmapSwitch,
   // ASI sensitivity flips (issue 7)
   flipStorm,
+  // ASI (issue 7, asi-space):
+  fioRandread, kernelCompile,
 ];
 
 const byName = new Map(SCENARIOS.map((s) => [s.name, s]));

@@ -12,7 +12,7 @@ describe('shootdown run', () => {
     const r = runCli(['run', 'ipi-storm', '--cpus', '3', '--seconds', '1', '--seed', '7', '--format', 'json', '--out', out]);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect(j).toMatchObject({ scenario: 'ipi-storm', variant: 'ipi', cpus: 3, seed: 7, stoppedBy: 'time' });
+    expect(j).toMatchObject({ scenario: 'ipi-storm', variant: 'asi-off', cpus: 3, seed: 7, stoppedBy: 'time' });
     for (const key of ['ops', 'tlbHits', 'tlbMisses', 'ipisSent', 'ipisReceived', 'flushesLocal', 'flushesRemote', 'flushesFull', 'violations', 'framesLost']) {
       expect(typeof j.totals[key]).toBe('number');
     }
@@ -35,7 +35,8 @@ describe('shootdown run', () => {
 
   it.each([
     [['run', 'no-such-scenario'], /unknown scenario "no-such-scenario": use one of .*ipi-storm/],
-    [['run', 'ipi-storm', '--variant', 'magic'], /--variant "magic" is not one of: ipi/],
+    [['run', 'ipi-storm', '--variant', 'magic'], /--variant "magic": base "magic" is not one of asi-off, asi-on, ipi, invlpgb/],
+    [['run', 'ipi-storm', '--variant', 'asi-on+turbo'], /part "turbo" is not one of ephmap, mermap, exit-every-switch, exit-mm-change, noflush, invlpgb/],
     [['run', 'ipi-storm', '--inject', 'not-a-bug'], /unknown bug "not-a-bug"/],
     [['run', 'ipi-storm', '--cpus', '65'], /--cpus 65 is out of range: use 1\.\.64/],
     [['run', 'ipi-storm', '--cpus', '0'], /--cpus 0 is out of range/],

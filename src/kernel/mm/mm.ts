@@ -12,7 +12,7 @@ import {
 import {
   KERNEL_LAST_CTX_ID, KERNEL_LAST_PID, MM_ANON_PAGES, MM_COUNT, MM_CPUMASK, MM_CTX_ID, MM_MMAP_LOCK,
   MM_NEXT_TRIM_CPUMASK, MM_PGD, MM_PID, MM_PTL, MM_SPEC_PAGES, MM_SPEC_START, MM_STATE, MM_STRIDE, MM_TLB_FLUSH_BATCHED,
-  MM_TLB_FLUSH_PENDING, MM_TLB_GEN, MM_USERS, VMA_FLAGS, VMA_STRIDE,
+  MM_TLB_FLUSH_PENDING, MM_TLB_GEN, MM_USERS, VMA_FLAGS, VMA_STRIDE, MM_ASI_PGD,
 } from '../../../native-layout/fields.js';
 import type { KernelCtx } from '../ctx.js';
 import { ENOMEM, cloneKernelPgd, freePgtablePage, pgdAlloc } from './pgtable.js';
@@ -58,6 +58,7 @@ export function mmInitRecord(k: KernelCtx, mm: number, pgd: number, users: numbe
   m[at + MM_SPEC_START] = 0;
   m[at + MM_SPEC_PAGES] = 0;
   m[at + MM_ANON_PAGES] = 0;
+  m[at + MM_ASI_PGD] = -1;
   const vbase = mm * k.maxVmas * VMA_STRIDE;
   for (let i = 0; i < k.maxVmas; i++) k.vma[vbase + i * VMA_STRIDE + VMA_FLAGS] = 0;
 }
@@ -81,6 +82,12 @@ export function mmAlloc(k: KernelCtx): number {
     // later is present here too. mmdrop frees only the PGD page itself.
     cloneKernelPgd(k.env, pgd, m[INIT_MM * MM_STRIDE + MM_PGD]);
     mmInitRecord(k, mm, pgd, 1, 1);
+    // The nonsensitive address space (struct asi) lives as long as the mm.
+    if (k.asi.mmCreated(k, mm) < 0) {
+      freePgtablePage(k.env, k.cpu, pgd);
+      Atomics.store(m, at, MM_FREE);
+      return ENOMEM;
+    }
     Atomics.store(m, at, MM_LIVE);
     return mm;
   }
@@ -125,6 +132,7 @@ export function mmdrop(k: KernelCtx, mm: number): void {
   if (left > 0) return;
   if (left < 0) throw new MmStateError(`mm ${mm}: mm_count dropped below zero`);
   if (Atomics.load(k.mm, at + MM_STATE) !== MM_DEAD) throw new MmStateError(`mm ${mm}: last mm_count dropped while it still has users`);
+  k.asi.mmDestroyed(k, mm);
   freePgtablePage(k.env, k.cpu, k.mm[at + MM_PGD]);
   k.mm[at + MM_PGD] = -1;
   Atomics.store(k.mm, at + MM_STATE, MM_FREE);
