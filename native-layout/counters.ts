@@ -33,6 +33,11 @@ export const COUNTER_NAMES = [
   'violations',
   'invlpgb',
   'interleavings',
+  // ephemeral maps (ephmap/mermap, issue 7)
+  'ephmapMaps',
+  'ephmapFallbacks',
+  'mermapWraps',
+  'mitigationFlushes',
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

@@ -102,11 +102,14 @@ export const ORACLE_PFN = at('oracle', 'pfn');
 export const ORACLE_FILL_GEN = at('oracle', 'fillGen');
 export const ORACLE_FRAME_GEN = at('oracle', 'frameGen');
 export const ORACLE_OP = at('oracle', 'op');
+export const ORACLE_SLOT_CPU = at('oracle', 'slotCpu');
 
 export const KERNEL_LAST_CTX_ID = at('kernel', 'lastCtxId');
 export const KERNEL_SLOT_LOCK = at('kernel', 'slotLockNext');
 export const KERNEL_BOOTED = at('kernel', 'booted');
 export const KERNEL_LAST_PID = at('kernel', 'lastPid');
+export const KERNEL_MM_LOCAL_REGION = at('kernel', 'mmLocalRegion');
+export const KERNEL_EPHMAP_SLOTS = at('kernel', 'ephmapSlots');
 
 export const MM_STRIDE = recordFormat('mm').stride;
 export const MM_STATE = at('mm', 'state');
@@ -126,6 +129,10 @@ export const MM_SPEC_START = at('mm', 'specStart');
 export const MM_SPEC_PAGES = at('mm', 'specPages');
 export const MM_SPEC_CHUNKS = at('mm', 'specChunks');
 export const MM_ANON_PAGES = at('mm', 'anonPages');
+export const MM_LOCAL_REGION = at('mm', 'localRegion');
+export const MM_EPH_STALE_GEN = at('mm', 'ephStaleGen');
+export const MM_EPH_FLUSHED_GEN = at('mm', 'ephFlushedGen');
+export const MM_OPEN_REFS = at('mm', 'openRefs');
 
 export const VMA_STRIDE = recordFormat('vma').stride;
 export const VMA_FLAGS = at('vma', 'flags');
@@ -174,3 +181,15 @@ export const INVLPGB_PAGES = at('invlpgb', 'pages');
 export const INVLPGB_FLAGS = at('invlpgb', 'flags');
 export const INVLPGB_PENDING_STRIDE = recordFormat('invlpgbPending').stride;
 export const INVLPGB_PENDING = at('invlpgbPending', 'pending');
+
+// ephemeral maps (ephmap/mermap, issue 7)
+export const EPHEM_STRIDE = recordFormat('ephem').stride;
+export const EPH_IN_USE = at('ephem', 'ephInUse');
+export const EPH_PAGES = at('ephem', 'ephPages');
+export const MER_NEXT = at('ephem', 'merNext');
+export const MER_IN_USE = at('ephem', 'merInUse');
+export const MER_BASE = at('ephem', 'merBase');
+export const MER_END = at('ephem', 'merEnd');
+export const MER_RES_IN_USE = at('ephem', 'merResInUse');
+export const MER_RES_PENDING = at('ephem', 'merResPending');
+export const MER_FLUSHES = at('ephem', 'merFlushes');

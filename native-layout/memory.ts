@@ -33,6 +33,7 @@ export interface MachineViews {
   readonly task: Int32Array;
   readonly ptLock: Int32Array;
   readonly rq: Int32Array;
+  readonly ephem: Int32Array;
 }
 
 export interface MachineMemory {

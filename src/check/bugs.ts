@@ -89,6 +89,9 @@ export const BUG_CATALOG: readonly BugSpec[] = [
   bug('flush-under-zone-lock', 'deadlock', 'no shootdown under the zone lock'),
   bug('noblock-ignored', 'deadlock', 'non-blocking allocations never flip sensitivity'),
   bug('zone-under-pcp-inversion', 'deadlock', 'lock order is pcp before zone'),
+  // mermap (ephemeral maps, issue 7)
+  bug('mermap-no-wrap-flush', 'ephmap', 'a mermap window that wraps flushes the local TLB once before reusing an address'),
+  bug('mermap-free-while-pending', 'ephmap', 'a page mapped through the mermap is freed only after its pending entries were flushed'),
 ];
 
 /** Index of each bug by name: injected[BUG['free-before-flush']]. */
