@@ -372,7 +372,7 @@ export const REGIONS: readonly RegionSpec[] = [
       f('anonPages', 'anonymous pages mapped (MM_ANONPAGES)'),
       // ephemeral maps (ephmap/mermap, issue 7)
       f('localRegion', 'non-zero once the mm-local region\'s page tables exist (src/kernel/ephmap/region.ts)'),
-      f('ephStaleGen', 'bumped by every ephemeral mapping: some CPU of this mm may hold some stale ephemeral entry since then'),
+      f('ephStaleGen', 'bumped by every ephemeral put: some CPU of this mm may hold some stale ephemeral entry since then'),
       f('ephFlushedGen', 'the ephStaleGen the last completed mitigation flush covered (equal: nothing to flush)'),
       f('openRefs', 'references to the scenario file this process has open (struct file f_count, one file per mm): > 0 open, 0 closed, -1 last close in progress'),
     ],

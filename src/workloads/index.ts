@@ -9,6 +9,7 @@ import { reclaimMprotect } from './mm/reclaim-mprotect.js';
 import { tlbFlush1, tlbFlush3 } from './mm/tlb-flush-file.js';
 import { tlbFlush2, tlbFlush2Shared, tlbFlush2Mixed, tlbFlush2SharedMixed } from './mm/tlb-flush2.js';
 import { ScenarioOptionError } from './mm/options.js';
+import { ephmapCopy } from './mm/ephem-copy.js';
 import type { CpuProgram, ProgramCtx, Scenario, ScenarioOptions } from './program.js';
 
 export type { CpuProgram, EndCheck, ProgramCtx, Scenario, ScenarioOptions, SetupCtx, TestFaults } from './program.js';
@@ -17,6 +18,8 @@ export { Xorshift32 } from './prng.js';
 export const SCENARIOS: readonly Scenario[] = [
   ipiStorm, tlbFlush2, tlbFlush2Shared, tlbFlush2Mixed, tlbFlush2SharedMixed, munmapStorm, forkCow,
   tlbFlush1, tlbFlush3, reclaimMprotect, mremapTruncate, fixmapSwitch,
+  // ephemeral maps (issue 7)
+  ephmapCopy,
 ];
 
 const byName = new Map(SCENARIOS.map((s) => [s.name, s]));

@@ -85,10 +85,6 @@ export function ephmapGet(k: KernelCtx, mm: number, slot: number, pfn: number, n
     }
     Atomics.store(e, rec + EPH_IN_USE + slot, tid + 1);
   }
-  // Mark the mm stale before the PTEs exist: from the first PTE write on,
-  // another CPU of this mm may speculatively cache the slot, and an evictor
-  // that later reads the mark must see it (mitigation.ts).
-  ephemeralMarkStale(k, mm);
   const root = k.mm[mm * MM_STRIDE + MM_PGD];
   const first = slot * EPHMAP_SLOT_PAGES;
   const prot = PTE_P | PTE_RW | PTE_A | PTE_D;
@@ -133,6 +129,14 @@ export function ephmapPut(k: KernelCtx, mm: number, va: number, npages: number):
     k.counters[k.countersAt + C.flushesLocal] += 1;
     kernelPoint(SITE_FLUSH_DONE);
   }
+  // Only now may an entry of this mapping be stale: the PTEs are gone, so
+  // none can be created any more, and any other CPU of the mm may hold
+  // one. Marking at get would be too early: a mitigation flush that read
+  // the mark then, and ran before this CPU (or a speculating one) filled
+  // its entry, would record the mark as covered while the entry it never
+  // saw lives on. An evictor or closer reads the mark only after our
+  // caller dropped its page and file references, so after this store.
+  ephemeralMarkStale(k, mm);
   checkGoneAfterPut(k, va, npages, owner);
   Atomics.store(k.views.ephem, ephemAt(k, mm, k.cpu) + EPH_IN_USE + slot, 0);
 }

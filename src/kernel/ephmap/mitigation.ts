@@ -12,7 +12,7 @@
 // So: an mm-global flush whenever the process may lose access to a frame,
 // but only if some ephemeral mapping happened since the last such flush.
 // One per-mm mark says "some CPU of this mm may hold some stale ephemeral
-// entry", as two counters: ephStaleGen (bumped by every get) and
+// entry", as two counters: ephStaleGen (bumped by every put) and
 // ephFlushedGen (the stale generation the last completed mitigation flush
 // covered). A run of evictions with no get in between costs one flush,
 // not one each. The flush itself is the ordinary flush_tlb_mm (a full
@@ -32,7 +32,10 @@ import { MM_EPH_FLUSHED_GEN, MM_EPH_STALE_GEN, MM_STRIDE } from '../../../native
 import type { KernelCtx } from '../ctx.js';
 import { flushTlbMm } from '../tlb/flush-mm.js';
 
-/** Some CPU of mm may from now on hold an ephemeral entry (called by every get before its PTE writes). */
+/**
+ * Some CPU of mm may from now on hold a stale ephemeral entry: called by
+ * every put once its PTEs are cleared (ephmapPut, mermapPut).
+ */
 export function ephemeralMarkStale(k: KernelCtx, mm: number): void {
   Atomics.add(k.mm, mm * MM_STRIDE + MM_EPH_STALE_GEN, 1);
 }

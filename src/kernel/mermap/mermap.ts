@@ -109,7 +109,6 @@ function mermapFlushTlb(k: KernelCtx, rec: number, from: number, bug: boolean): 
 
 /** Writes npages PTEs from pfn at window page `page` of this CPU (over sentinels). */
 function mapPages(k: KernelCtx, mm: number, page: number, pfn: number, npages: number): void {
-  ephemeralMarkStale(k, mm);
   const root = k.mm[mm * MM_STRIDE + MM_PGD];
   const prot = PTE_P | PTE_RW | PTE_A | PTE_D;
   for (let i = 0; i < npages; i++) {
@@ -217,6 +216,9 @@ export function mermapPut(k: KernelCtx, mm: number, va: number): void {
       setEntry(k.env.pt, k.env.seq, windowPteWord(k, root, k.cpu, MERMAP_FIRST + first + i), SENTINEL_LO, SENTINEL_HI);
       kernelPoint(SITE_PTE_WRITE);
     }
+    // Stale from here on (see ephmapPut for why not at get): the pending
+    // entries of this CPU, and any speculative ones elsewhere.
+    ephemeralMarkStale(k, mm);
     Atomics.store(e, rec + MER_IN_USE + slot, 0);
     return;
   }
@@ -224,6 +226,7 @@ export function mermapPut(k: KernelCtx, mm: number, va: number): void {
     setEntry(k.env.pt, k.env.seq, windowPteWord(k, root, k.cpu, MERMAP_FIRST + MERMAP_RESERVED), SENTINEL_LO, SENTINEL_HI);
     kernelPoint(SITE_PTE_WRITE);
     e[rec + MER_RES_PENDING] = 1;
+    ephemeralMarkStale(k, mm);
     Atomics.store(e, rec + MER_RES_IN_USE, 0);
   }
 }
