@@ -6,26 +6,29 @@
 // translate an address of the process's mm-local region (ephmap slots,
 // mermap windows) to the frame, architecturally or speculatively.
 //
-// Which CPUs are checked, and why the others may keep an entry for now:
-// a CPU whose loaded mm is this one and which is not lazy. A CPU running
-// another mm holds such an entry only under a PCID it is not using; the
-// mitigation flush bumped the mm's generation, so it flushes that PCID
-// before it runs the mm again (switch_mm). A lazy CPU was reached by the
-// flush (flush_tlb_mm frees-tables style reaches lazy CPUs) and left the
-// mm. The entry found is reported with the CPU that holds it (cpu) and the
-// CPU whose slot the address belongs to (slotCpu): usually another CPU,
-// which is the speculative case the mitigation flush exists for.
+// Which entries count: those a CPU could still use without flushing
+// first. That is its loaded PCID if it runs the mm (not lazily), and every
+// other PCID whose ASID slot still belongs to the mm at the mm's current
+// generation: switch_mm would load it with NOFLUSH (the same rule as the
+// end-of-run check's liveSlot). A slot behind the generation flushes before
+// the mm runs there again, which is exactly what the mitigation flush's
+// generation bump buys for CPUs that ran the mm earlier. The entry found is
+// reported with the CPU that holds it (cpu) and the CPU whose slot the
+// address belongs to (slotCpu): usually another CPU, which is the
+// speculative case the mitigation flush exists for.
 //
 // Reads other CPUs' TLB arrays racily (as the end-of-run check does): a
 // frame whose last reference is gone cannot be mapped again, so no entry
 // for it can appear while we look; one may only disappear.
 
-import { LOADED_MM_NONE, TLB_GLOBAL, TLB_PCID_MASK, TLB_SPEC, TLB_VALID, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT } from '../../native-layout/bits.js';
+import { TLB_NR_DYN_ASIDS, TLB_GLOBAL, TLB_PCID_MASK, TLB_SPEC, TLB_VALID, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT } from '../../native-layout/bits.js';
 import {
-  CPU_CR3_PCID, CPU_IS_LAZY, CPU_LOADED_MM, CPU_STRIDE, TLB_FILL_GEN, TLB_META, TLB_PFN, TLB_STRIDE, TLB_VPN_LO,
+  CPU_CR3_PCID, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID,
+  CPU_STRIDE, MM_CTX_ID, MM_STRIDE, MM_TLB_GEN, TLB_FILL_GEN, TLB_META, TLB_PFN, TLB_STRIDE, TLB_VPN_LO,
 } from '../../native-layout/fields.js';
 import type { KernelCtx } from '../kernel/ctx.js';
 import { inMmLocalRegion, windowCpuOf } from '../kernel/ephmap/region.js';
+import { kernPcid } from '../kernel/tlb/asid.js';
 import { V_ISOLATION, reportViolation } from './oracle.js';
 
 const PAGE = 4096;
@@ -39,15 +42,16 @@ export function auditEphemeralLeak(k: KernelCtx, mm: number, pfn: number): boole
   const st = k.cpuState;
   const t = k.views.tlb4k;
   const perCpu = t.length / k.cpus;
+  const ctxId = k.mm[mm * MM_STRIDE + MM_CTX_ID]!;
+  const gen = Atomics.load(k.mm, mm * MM_STRIDE + MM_TLB_GEN);
   for (let c = 0; c < k.cpus; c++) {
-    const at = c * CPU_STRIDE;
-    const loaded = Atomics.load(st, at + CPU_LOADED_MM);
-    if (loaded !== mm || loaded === LOADED_MM_NONE || Atomics.load(st, at + CPU_IS_LAZY) !== 0) continue;
-    const pcid = Atomics.load(st, at + CPU_CR3_PCID);
+    const pcids = usablePcids(st, c, mm, ctxId, gen);
+    if (pcids === 0) continue;
     for (let e = c * perCpu; e < (c + 1) * perCpu; e += TLB_STRIDE) {
       const meta = t[e + TLB_META]!;
-      if ((meta & TLB_VALID) === 0 || (meta & TLB_GLOBAL) !== 0 || (meta & TLB_PCID_MASK) !== pcid) continue;
-      if (t[e + TLB_PFN] !== pfn) continue;
+      if ((meta & TLB_VALID) === 0 || (meta & TLB_GLOBAL) !== 0) continue;
+      const pcid = meta & TLB_PCID_MASK;
+      if (pcid >= 31 || (pcids & (1 << pcid)) === 0 || t[e + TLB_PFN] !== pfn) continue;
       const vpn = (t[e + TLB_VPN_LO]! >>> 0) + ((meta & TLB_VPNHI_MASK) >>> TLB_VPNHI_SHIFT) * VPN_SPLIT;
       const va = vpn * PAGE;
       if (!inMmLocalRegion(va, k.cpus)) continue;
@@ -60,4 +64,22 @@ export function auditEphemeralLeak(k: KernelCtx, mm: number, pfn: number): boole
     }
   }
   return false;
+}
+
+/** Bit p set: CPU c could use PCID p's entries for mm without a flush first. */
+function usablePcids(st: Int32Array, c: number, mm: number, ctxId: number, gen: number): number {
+  const at = c * CPU_STRIDE;
+  let mask = 0;
+  if (Atomics.load(st, at + CPU_LOADED_MM) === mm && Atomics.load(st, at + CPU_IS_LAZY) === 0) {
+    mask |= 1 << (Atomics.load(st, at + CPU_CR3_PCID) & 31);
+  }
+  const loadedAsid = Atomics.load(st, at + CPU_LOADED_MM_ASID);
+  const invalidateOther = Atomics.load(st, at + CPU_INVALIDATE_OTHER) !== 0;
+  for (let a = 0; a < TLB_NR_DYN_ASIDS; a++) {
+    if (Atomics.load(st, at + CPU_CTX_ID + a) !== ctxId) continue;
+    if (invalidateOther && a !== loadedAsid) continue;
+    if (((Atomics.load(st, at + CPU_CTX_TLB_GEN + a) - gen) | 0) < 0) continue;
+    mask |= 1 << kernPcid(a);
+  }
+  return mask;
 }
