@@ -193,3 +193,6 @@ export const MER_END = at('ephem', 'merEnd');
 export const MER_RES_IN_USE = at('ephem', 'merResInUse');
 export const MER_RES_PENDING = at('ephem', 'merResPending');
 export const MER_FLUSHES = at('ephem', 'merFlushes');
+export const KMAP_STRIDE = recordFormat('kmap').stride;
+export const KMAP_IDX = at('kmap', 'idx');
+export const KMAP_PTEVAL = at('kmap', 'pteval');

@@ -34,6 +34,7 @@ export interface MachineViews {
   readonly ptLock: Int32Array;
   readonly rq: Int32Array;
   readonly ephem: Int32Array;
+  readonly kmap: Int32Array;
 }
 
 export interface MachineMemory {

@@ -470,4 +470,16 @@ export const REGIONS: readonly RegionSpec[] = [
       f('merFlushes', 'local flushes the window did (wraps and flushes before a free): the contract test reads it'),
     ],
   },
+  {
+    name: 'kmap',
+    doc: 'per task kmap_local state (task_struct.kmap_ctrl): the LIFO depth and the saved PTE (pfn + 1) of each slot',
+    scalar: 'i32',
+    recordAlign: 64,
+    scales: 'fixed',
+    count: (s) => s.maxTasks,
+    fields: [
+      f('idx', 'slots in use (the LIFO depth)'),
+      f('pteval', 'per slot: pfn + 1 of the page it maps, 0 none', 16),
+    ],
+  },
 ];

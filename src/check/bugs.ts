@@ -77,7 +77,7 @@ export const BUG_CATALOG: readonly BugSpec[] = [
   bug('ephmap-migrate-enabled', 'ephmap', 'ephmap users cannot migrate', 'ephmap-copy', ['--cpus', '4', '--seconds', '20']),
   bug('no-mitigation-flush-on-evict', 'ephmap', 'eviction flushes stale ephmap entries mm-wide', 'ephmap-copy', ['--cpus', '4', '--seconds', '20']),
   bug('no-mitigation-flush-on-close', 'ephmap', 'last close flushes stale ephmap entries mm-wide', 'ephmap-copy', ['--cpus', '4', '--seconds', '20', '--option', 'evictPercent=0']),
-  bug('kmap-no-unmap-flush', 'ephmap', 'kunmap_local flushes its slot'),
+  bug('kmap-no-unmap-flush', 'ephmap', 'kunmap_local flushes its slot', 'ephmap-copy', ['--cpus', '4', '--seconds', '20', '--option', 'map=kmap']),
   // guest_memfd / mshare
   bug('gmem-skip-flush', 'gmem', 'a direct-map zap flushes every CPU'),
   bug('restore-after-free', 'gmem', 'the direct map is restored before the folio is freed'),

@@ -107,6 +107,8 @@ export function mmLocalRegionSetup(k: KernelCtx, mm: number): number {
   const root = k.mm[mm * MM_STRIDE + MM_PGD];
   // Set first: a partial set-up is torn down like a whole one.
   k.mm[mm * MM_STRIDE + MM_LOCAL_REGION] = 1;
+  // A recycled mm record starts with empty windows (mermap_cpu is zeroed).
+  k.views.ephem.fill(0, ephemAt(k, mm, 0), ephemAt(k, mm, k.cpus));
   for (let c = 0; c < k.cpus; c++) {
     const w = pteAlloc(k.env, k.cpu, root, cpuWindowBase(c));
     if (w < 0) return ENOMEM;

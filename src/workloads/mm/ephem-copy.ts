@@ -40,7 +40,9 @@ import { checkMachineAtEnd } from '../../check/machine-check.js';
 import { writeFrame } from '../../hw/frames.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
 import { ephmapGet, ephmapPut, ephemeralRead, physmapRead, setEphmapSlots } from '../../kernel/ephmap/ephmap.js';
+import { kmapLocalPage, kmapSlotVa, kunmapLocal, KMAP_MAX_CPUS } from '../../kernel/ephmap/kmap-local.js';
 import { evictCachePage, fileGet, fileOpen, filePut } from '../../kernel/ephmap/lose-access.js';
+import { fixmapInit } from '../../kernel/mm/fixmap.js';
 import { EPHMAP_SLOT_PAGES, cpuWindowBase, enableMmLocalRegion } from '../../kernel/ephmap/region.js';
 import {
   MERMAP_FAIL, checkMermapFreed, mermapFlushBeforeFree, mermapGet, mermapGetReserved, mermapPut,
@@ -75,8 +77,10 @@ const W_FD_OPEN = W_REGION;
 const PHASE_IDLE = 0;
 const PHASE_HOLDING = 1;
 const BUG_MIGRATE_ENABLED = BUG['ephmap-migrate-enabled']!;
+/** Window-page code of kmap slot 0 in W_AUX2 (window pages are below 512). */
+const KMAP_PAGE = 500;
 
-export type EphemMap = 'ephmap' | 'mermap' | 'physmap';
+export type EphemMap = 'ephmap' | 'mermap' | 'kmap' | 'physmap';
 
 type EphemOptions = CommonOptions & {
   readonly map: EphemMap;
@@ -93,7 +97,7 @@ function options(ctx: { options: ProgramCtx['options']; cpus: number }): EphemOp
   if (o.mode !== 'threads') throw new ScenarioOptionError(`${NAME} option mode=${o.mode} is invalid: use threads (the race needs several CPUs in one mm)`);
   return {
     ...o,
-    map: choiceOption(NAME, ctx.options, 'map', 'ephmap', ['ephmap', 'mermap', 'physmap'] as const),
+    map: choiceOption(NAME, ctx.options, 'map', 'ephmap', ['ephmap', 'mermap', 'kmap', 'physmap'] as const),
     slots: intOption(NAME, ctx.options, 'slots', 1, 1, 2),
     filePages: intOption(NAME, ctx.options, 'filePages', 32, 2, 512),
     holdPercent: intOption(NAME, ctx.options, 'holdPercent', 30, 0, 100),
@@ -198,7 +202,7 @@ class EphemCpu extends MmCpu {
       return;
     }
     setTw(k, tid, W_AUX2, k.cpu * 512 + page);
-    this.check(k, tid, cpuWindowBase(k.cpu) + page * PAGE, index, -2);
+    this.check(k, tid, this.pageVa(k.cpu, page), index, -2);
     if (o.slots === 2) this.mapSecond(k, tid, mm, index + 1);
     if (this.rng.below(100) < o.holdPercent) {
       setTw(k, tid, W_PHASE, PHASE_HOLDING);
@@ -209,8 +213,15 @@ class EphemCpu extends MmCpu {
     this.finishCopy(k, tid, mm, false);
   }
 
-  /** Maps pfn through this scenario's ephemeral map; returns the window page or -1. */
+  /**
+   * Maps pfn through this scenario's ephemeral map; returns the window
+   * page (for kmap: KMAP_PAGE + the slot index), or -1.
+   */
   private map(k: KernelCtx, tid: number, mm: number, slot: number, pfn: number): number {
+    if (this.eo.map === 'kmap') {
+      const va = kmapLocalPage(k, tid, pfn);
+      return KMAP_PAGE + Math.round((kmapSlotVa(k.cpu, 0) - va) / PAGE);
+    }
     if (this.eo.map === 'ephmap') {
       const va = ephmapGet(k, mm, slot, pfn, 1, tid);
       return va < 0 ? -1 : slot * EPHMAP_SLOT_PAGES;
@@ -228,7 +239,7 @@ class EphemCpu extends MmCpu {
       putPage(k, pfn);
       return;
     }
-    this.check(k, tid, cpuWindowBase(k.cpu) + page * PAGE, index, -2);
+    this.check(k, tid, this.pageVa(k.cpu, page), index, -2);
     this.second.set(tid, { index, pfn, page });
   }
 
@@ -267,25 +278,31 @@ class EphemCpu extends MmCpu {
     const enc = tw(k, tid, W_AUX2);
     const cpu = Math.floor(enc / 512);
     const page = enc % 512;
-    const va = cpuWindowBase(cpu) + page * PAGE;
+    const va = this.pageVa(cpu, page);
     const extra = this.second.get(tid);
     if (again) {
       this.check(k, tid, va, tw(k, tid, W_AUX0), -2);
-      if (extra) this.check(k, tid, cpuWindowBase(cpu) + extra.page * PAGE, extra.index, -2);
+      if (extra) this.check(k, tid, this.pageVa(cpu, extra.page), extra.index, -2);
     }
     if (extra) {
-      this.unmap(k, mm, cpuWindowBase(cpu) + extra.page * PAGE);
+      this.unmap(k, tid, mm, this.pageVa(cpu, extra.page));
       putPage(k, extra.pfn);
       this.second.delete(tid);
     }
-    this.unmap(k, mm, va);
+    this.unmap(k, tid, mm, va);
     if (injected[BUG_MIGRATE_ENABLED] === 0) migrateEnable(k, tid, -1);
     setTw(k, tid, W_PHASE, PHASE_IDLE);
     this.release(k, tid, mm);
   }
 
-  private unmap(k: KernelCtx, mm: number, va: number): void {
-    if (this.eo.map === 'ephmap') ephmapPut(k, mm, va, 1);
+  /** The address of a mapping recorded as (cpu, window page); kmap slots are fixmap addresses. */
+  private pageVa(cpu: number, page: number): number {
+    return page >= KMAP_PAGE ? kmapSlotVa(cpu, page - KMAP_PAGE) : cpuWindowBase(cpu) + page * PAGE;
+  }
+
+  private unmap(k: KernelCtx, tid: number, mm: number, va: number): void {
+    if (this.eo.map === 'kmap') kunmapLocal(k, tid, va);
+    else if (this.eo.map === 'ephmap') ephmapPut(k, mm, va, 1);
     else mermapPut(k, mm, va);
   }
 
@@ -369,7 +386,9 @@ export const ephmapCopy: Scenario = {
         }
       },
     };
+    if (o.map === 'kmap' && ctx.cpus > KMAP_MAX_CPUS) throw new ScenarioOptionError(`${NAME} option map=kmap supports at most ${KMAP_MAX_CPUS} CPUs, not ${ctx.cpus}`);
     setupMmMachine(ctx, NAME, o, Array.from({ length: procs }, () => plan), 1, 1, (k) => {
+      fixmapInit(k);
       enableMmLocalRegion(k);
       setEphmapSlots(k, o.slots);
       for (let i = 0; i < o.filePages; i++) k.views.file[FILE * FILE_STRIDE + FILE_DISK + i] = fileContent(i) | 0;
