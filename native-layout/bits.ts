@@ -21,6 +21,15 @@ export const PTE_SW1 = 1 << 9;
 export const PTE_SW2 = 1 << 10;
 export const PTE_SW3 = 1 << 11;
 export const PTE_FLAGS_MASK_LO = 0xfff;
+/**
+ * Oracle metadata (software bit 1): a permanent kernel mapping (the direct
+ * map) that translates every frame whatever its owner; its TLB entries carry
+ * TLB_GEN_PERMANENT instead of the frame generation, so the use-after-free
+ * checks skip them (the isolation oracle does not).
+ */
+export const PTE_NOGEN = PTE_SW1;
+/** fillGen of a TLB entry filled from a PTE_NOGEN leaf. */
+export const TLB_GEN_PERMANENT = -0x80000000;
 /** NX lives in the high word (bit 63 of the 64-bit entry). */
 export const PTE_HI_NX = 1 << 31;
 /** Software bits 52..58 in the high word. */

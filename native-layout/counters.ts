@@ -33,6 +33,20 @@ export const COUNTER_NAMES = [
   'violations',
   'invlpgb',
   'interleavings',
+  // ASI sensitivity flips (src/kernel/page_alloc/flip.ts): pageblocks
+  // flipped each way, and compaction runs the flip path made.
+  'pageblockFlipsToNonsensitive',
+  'pageblockFlipsToSensitive',
+  'compactions',
+  // ASI, the nonsensitive address space (src/kernel/asi/enter-exit.ts):
+  'asiEnters',
+  'asiExits',
+  'asiExitsPageFault',
+  'asiExitsUserRet',
+  'asiExitsContextSwitch',
+  'asiExitsTlbFlush',
+  'asiExitsMisc',
+  'asiMitigations',
   // ephemeral maps (ephmap/mermap, issue 7)
   'ephmapMaps',
   'ephmapFallbacks',

@@ -57,6 +57,11 @@ export const CPU_CTX_ID = at('cpu', 'ctxId');
 export const CPU_CTX_TLB_GEN = at('cpu', 'ctxTlbGen');
 export const CPU_CSD_WAIT_SINCE = at('cpu', 'csdWaitSince');
 export const CPU_CSD_WAIT_FOR = at('cpu', 'csdWaitFor');
+// ASI (src/kernel/asi):
+export const CPU_ASI_CURR = at('cpu', 'asiCurr');
+export const CPU_ASI_TAINTS = at('cpu', 'asiTaints');
+export const CPU_ASI_LAST_MM = at('cpu', 'asiLastMm');
+export const CPU_ASI_TLB_GEN = at('cpu', 'asiTlbGen');
 
 /** tlb4k and tlbHuge share one entry format. */
 export const TLB_STRIDE = recordFormat('tlb4k').stride;
@@ -108,6 +113,7 @@ export const KERNEL_LAST_CTX_ID = at('kernel', 'lastCtxId');
 export const KERNEL_SLOT_LOCK = at('kernel', 'slotLockNext');
 export const KERNEL_BOOTED = at('kernel', 'booted');
 export const KERNEL_LAST_PID = at('kernel', 'lastPid');
+export const KERNEL_ASI_PHYSMAP_PUD = at('kernel', 'asiPhysmapPud');
 export const KERNEL_MM_LOCAL_REGION = at('kernel', 'mmLocalRegion');
 export const KERNEL_EPHMAP_SLOTS = at('kernel', 'ephmapSlots');
 
@@ -129,6 +135,10 @@ export const MM_SPEC_START = at('mm', 'specStart');
 export const MM_SPEC_PAGES = at('mm', 'specPages');
 export const MM_SPEC_CHUNKS = at('mm', 'specChunks');
 export const MM_ANON_PAGES = at('mm', 'anonPages');
+// ASI (src/kernel/asi/space.ts):
+export const MM_ASI_PGD = at('mm', 'asiPgd');
+export const PGD_SHADOW_ASI_PGD = at('pgdShadow', 'asiPgd');
+export const PGD_SHADOW_STRIDE = recordFormat('pgdShadow').stride;
 export const MM_LOCAL_REGION = at('mm', 'localRegion');
 export const MM_EPH_STALE_GEN = at('mm', 'ephStaleGen');
 export const MM_EPH_FLUSHED_GEN = at('mm', 'ephFlushedGen');

@@ -33,6 +33,8 @@ export interface MachineViews {
   readonly task: Int32Array;
   readonly ptLock: Int32Array;
   readonly rq: Int32Array;
+  /** ASI (src/kernel/asi/space.ts). */
+  readonly pgdShadow: Int32Array;
   readonly ephem: Int32Array;
   readonly kmap: Int32Array;
 }

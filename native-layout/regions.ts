@@ -158,6 +158,11 @@ export const REGIONS: readonly RegionSpec[] = [
       f('ctxTlbGen', 'tlb_state.ctxs[asid].tlb_gen', 6),
       f('csdWaitSince', 'ms since the run epoch + 1 when this CPU began waiting for a csd to unlock; 0 when not waiting (watchdog)'),
       f('csdWaitFor', 'index of the csd that wait is for (valid while csdWaitSince is non-zero)'),
+      // ASI, the nonsensitive address space (src/kernel/asi):
+      f('asiCurr', 'curr_asi: mm whose nonsensitive address space CR3 holds (written before the CR3 write on enter, cleared after it on exit); -1 none'),
+      f('asiTaints', 'ASI taints since the last mitigation: {kernel,user,guest,other-mm} x {data,control} bits (src/kernel/asi/taints.ts)'),
+      f('asiLastMm', 'mm whose untrusted code last ran on this CPU (taints of another mm become OTHER_MM ones); -1 none'),
+      f('asiTlbGen', 'NOFLUSH variant: tlb_gen the nonsensitive PCID of each ASID slot is current with; -1 must be flushed at the next enter', 6),
     ],
   },
   {
@@ -340,6 +345,8 @@ export const REGIONS: readonly RegionSpec[] = [
       ...lockFields('slotLock'),
       f('booted', 'non-zero once the kernel objects were set up (init_mm exists)'),
       f('lastPid', 'last process id handed out (the content domain of its pages)'),
+      // ASI sensitivity flips (src/kernel/asi/physmap.ts)
+      f('asiPhysmapPud', 'pfn + 1 of the nonsensitive physmap\'s PUD table; 0 = no physmap (ASI off)'),
       // ephemeral maps (ephmap/mermap, issue 7)
       f('mmLocalRegion', 'non-zero: every new mm gets the mm-local region (ephmap + mermap windows, tables pre-populated for every CPU)'),
       f('ephmapSlots', 'K: ephmap slots per (mm, CPU), 1 as posted or 2 (copy-on-write maps source and destination)'),
@@ -370,6 +377,8 @@ export const REGIONS: readonly RegionSpec[] = [
       f('specPages', 'pages of that range per chunk (0: none)'),
       f('specChunks', 'chunks of 512 pages the range repeats over (one per thread region)'),
       f('anonPages', 'anonymous pages mapped (MM_ANONPAGES)'),
+      // ASI (src/kernel/asi/space.ts):
+      f('asiPgd', 'pfn of the nonsensitive PGD (struct asi.pgd); -1 none (ASI off, or init_mm)'),
       // ephemeral maps (ephmap/mermap, issue 7)
       f('localRegion', 'non-zero once the mm-local region\'s page tables exist (src/kernel/ephmap/region.ts)'),
       f('ephStaleGen', 'bumped by every ephemeral put: some CPU of this mm may hold some stale ephemeral entry since then'),
@@ -449,6 +458,15 @@ export const REGIONS: readonly RegionSpec[] = [
       f('tail', 'last queued task, -1 empty'),
       f('nr', 'queued tasks'),
     ],
+  },
+  // ASI (src/kernel/asi/space.ts):
+  {
+    name: 'pgdShadow',
+    doc: 'per page-table store slot: pfn + 1 of the nonsensitive PGD whose user half mirrors the PGD in this slot (asi_clone_user_pgtbl); 0 none',
+    scalar: 'i32',
+    scales: 'pagetable',
+    count: (s) => s.ptPages,
+    fields: [f('asiPgd', 'pfn + 1 of the mirroring nonsensitive PGD, 0 none')],
   },
   // ephemeral maps (ephmap/mermap, issue 7)
   {

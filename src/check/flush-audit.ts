@@ -24,7 +24,7 @@
 // 4 KiB array for a full one. Flushes are not the hot path.
 
 import {
-  FRAME_STATE_MASK, FS_FREE_HEAD, FS_FREE_TAIL, FS_PCP, TLB_GLOBAL, TLB_PCID_MASK, TLB_VALID, TLB_VPNHI_MASK,
+  FRAME_STATE_MASK, FS_FREE_HEAD, TLB_GEN_PERMANENT, FS_FREE_TAIL, FS_PCP, TLB_GLOBAL, TLB_PCID_MASK, TLB_VALID, TLB_VPNHI_MASK,
   TLB_VPNHI_SHIFT,
 } from '../../native-layout/bits.js';
 import { FRAME_STRIDE, FR_CONTENT_GEN, FR_FLAGS, TLB_FILL_GEN, TLB_META, TLB_PFN, TLB_STRIDE, TLB_VPN_LO } from '../../native-layout/fields.js';
@@ -46,6 +46,7 @@ function auditEntry(k: KernelCtx, t: Int32Array, e: number): boolean {
   const frame = k.frame;
   if (pfn < 0 || pfn * FRAME_STRIDE >= frame.length) return false;
   const fillGen = t[e + TLB_FILL_GEN]!;
+  if (fillGen === TLB_GEN_PERMANENT) return false;
   const gen = frame[pfn * FRAME_STRIDE + FR_CONTENT_GEN]!;
   if (fillGen === gen && !isFree(frame, pfn)) return false;
   const meta = t[e + TLB_META]!;

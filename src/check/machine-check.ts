@@ -20,14 +20,16 @@
 import {
   FRAME_F_HEAD, FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_STATE_MASK, FRAME_STATE_NAMES, FS_ALLOCATED, FS_FREE_HEAD,
   FS_FREE_TAIL, FS_PAGETABLE, FS_PCP, FS_TRANSIT, MM_DEAD, MM_LIVE, PSC_PCID_MASK, PSC_VALID, PTE_P, PTE_PS, PT_ENTRIES,
-  TLB_GLOBAL, TLB_NR_DYN_ASIDS, TLB_PCID_MASK, TLB_SIZE_MASK, TLB_SIZE_SHIFT, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT,
+  PTE_NOGEN, TLB_GEN_PERMANENT, TLB_GLOBAL, TLB_NR_DYN_ASIDS, TLB_PCID_MASK, TLB_SIZE_MASK, TLB_SIZE_SHIFT, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT,
 } from '../../native-layout/bits.js';
 import {
-  CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_LOADED_MM_ASID, CPU_STRIDE, FRAME_STRIDE, FR_CONTENT_GEN,
+  CPU_ASI_CURR, CPU_ASI_TLB_GEN, CPU_CR3_PCID, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_LOADED_MM_ASID, CPU_STRIDE, FRAME_STRIDE, FR_CONTENT_GEN,
   FR_FLAGS, FR_PRIVATE, FR_REFCOUNT,
   KERNEL_BOOTED, MM_CTX_ID, MM_PGD, MM_STATE, MM_STRIDE, MM_TLB_GEN, PSC_FILL_GEN, PSC_META, PSC_PT_PFN, PSC_STRIDE,
-  PSC_VA_TAG, ZONE_MANAGED_PAGES,
+  PSC_VA_TAG, ZONE_MANAGED_PAGES, MM_ASI_PGD,
 } from '../../native-layout/fields.js';
+import { checkAsiPgd } from './asi-pgd.js';
+import { asiPcidSlot, isAsiPcid } from '../kernel/asi/pcid.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
 import { Tlb } from '../hw/tlb.js';
 import { entryWord } from '../hw/ptstore.js';
@@ -35,6 +37,7 @@ import { LEVEL_SIZE, ptePfn } from '../hw/pte.js';
 import { forEachCachePage, forEachDirtyHole } from '../kernel/mm/filemap.js';
 import { checkAllocator } from './allocator-invariants.js';
 import { checkPageTables } from './pagetable-invariants.js';
+import { checkAsiPhysmap, inAsiPhysmap } from './asi-physmap-check.js';
 
 const MAX_LINES = 200;
 const PAGE = 4096;
@@ -51,6 +54,8 @@ interface LiveMm {
   readonly id: number;
   readonly gen: number;
   readonly pgd: number;
+  /** The nonsensitive PGD (src/kernel/asi/space.ts), -1 none. */
+  readonly asiPgd: number;
 }
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
@@ -67,7 +72,7 @@ function liveMms(mem: MachineMemory): Map<number, LiveMm> {
     const at = id * MM_STRIDE;
     const st = m[at + MM_STATE];
     if (st !== MM_LIVE && st !== MM_DEAD) continue;
-    out.set(m[at + MM_CTX_ID]!, { id, gen: m[at + MM_TLB_GEN]!, pgd: m[at + MM_PGD]! });
+    out.set(m[at + MM_CTX_ID]!, { id, gen: m[at + MM_TLB_GEN]!, pgd: m[at + MM_PGD]!, asiPgd: m[at + MM_ASI_PGD]! });
   }
   return out;
 }
@@ -82,6 +87,10 @@ function mapCounts(mem: MachineMemory, roots: readonly number[]): { maps: Int32A
   const stack: Array<[number, number, number]> = roots.map((r) => [r, 4, 0]);
   while (stack.length > 0) {
     const [table, level, base] = stack.pop()!;
+    // The ASI nonsensitive physmap is a direct map: its tables are reached
+    // (not lost), but its 2 MiB leaves are not references to allocations
+    // (checkAsiPhysmap checks them against the pageblock bits instead).
+    const physmap = inAsiPhysmap(base);
     if (table < 0 || table >= frames || tables[table]) continue;
     if ((frame[table * FRAME_STRIDE + FR_FLAGS]! & FRAME_STATE_MASK) !== FS_PAGETABLE) continue;
     tables[table] = 1;
@@ -94,7 +103,9 @@ function mapCounts(mem: MachineMemory, roots: readonly number[]): { maps: Int32A
       const va = base + i * LEVEL_SIZE[level]!;
       if (level > 1 && (lo & PTE_PS) === 0) {
         stack.push([target, level - 1, va]);
-      } else if (target < frames) {
+      } else if ((lo & PTE_NOGEN) !== 0) {
+        // The direct map: maps every frame, owns none.
+      } else if (target < frames && !physmap) {
         maps[target]++;
         if (firstVa[target]! < 0) firstVa[target] = va;
       }
@@ -105,10 +116,16 @@ function mapCounts(mem: MachineMemory, roots: readonly number[]): { maps: Int32A
 
 /** Whether an entry tagged pcid on cpu can be used again without a flush, and which mm it would serve. */
 function liveSlot(mem: MachineMemory, byCtx: Map<number, LiveMm>, cpu: number, pcid: number): LiveMm | null {
-  const asid = pcid - 1;
+  const nonsensitive = isAsiPcid(pcid);
+  const asid = nonsensitive ? asiPcidSlot(pcid) : pcid - 1;
   if (asid < 0 || asid >= TLB_NR_DYN_ASIDS) return null;
   const st = mem.views.cpu;
   const at = cpu * CPU_STRIDE;
+  // A nonsensitive PCID is used again without a flush only by the CPU
+  // inside it now, or by a NOFLUSH enter that finds its generation equal
+  // to the slot's (enter-exit.ts loadAsiCr3Tracked).
+  if (nonsensitive && !(st[at + CPU_ASI_CURR]! >= 0 && st[at + CPU_CR3_PCID] === pcid)
+    && st[at + CPU_ASI_TLB_GEN + asid] !== st[at + CPU_CTX_TLB_GEN + asid]) return null;
   const mm = byCtx.get(st[at + CPU_CTX_ID + asid]!);
   if (mm === undefined) return null;
   // A kernel INVLPG under PTI left the other PCIDs to be flushed at their
@@ -133,8 +150,10 @@ export function checkMachineAtEnd(mem: MachineMemory): MachineCheck {
   const frames = mem.layout.frames;
   const byCtx = liveMms(mem);
   const roots = [...byCtx.values()].map((m) => m.pgd);
-  for (const p of checkPageTables(mem, roots)) report(`page tables: ${p}`);
-  const { maps, tables, firstVa } = mapCounts(mem, roots);
+  const asiRoots = [...byCtx.values()].filter((m) => m.asiPgd >= 0).map((m) => m.asiPgd);
+  for (const p of checkPageTables(mem, roots, asiRoots)) report(`page tables: ${p}`);
+  for (const m of byCtx.values()) if (m.asiPgd >= 0) for (const p of checkAsiPgd(mem, m.pgd, m.asiPgd)) report(`mm ${m.id} nonsensitive PGD: ${p}`);
+  const { maps, tables, firstVa } = mapCounts(mem, [...roots, ...asiRoots]);
   // Page-cache pages: reachable through the cache, which holds one reference.
   const cached = new Uint8Array(frames);
   forEachCachePage(v.file, (pfn, file, index) => {
@@ -165,15 +184,20 @@ export function checkMachineAtEnd(mem: MachineMemory): MachineCheck {
     else if (state === FS_PAGETABLE && !tables[pfn]) framesLost++;
     else if (state === FS_TRANSIT) framesLost++;
   }
+  for (const line of checkAsiPhysmap(mem)) report(line);
   if (framesLost > 0) report(`${framesLost} frame(s) lost: allocated but neither free nor reachable from a live mm`);
 
   for (let cpu = 0; cpu < mem.layout.shape.cpus; cpu++) {
     new Tlb(mem, cpu).forEachValid((meta, vpnLo, pfn, fillGen) => {
+      const size0 = (meta & TLB_SIZE_MASK) >> TLB_SIZE_SHIFT;
+      const vpn0 = (vpnLo >>> 0) + ((meta & TLB_VPNHI_MASK) >>> TLB_VPNHI_SHIFT) * 2 ** 32;
+      // Physmap entries: checked by checkAsiPhysmap (generations of a direct map's first frame mean nothing).
+      if (inAsiPhysmap(vpn0 * SIZE_DIV[size0]!)) return;
       const global = (meta & TLB_GLOBAL) !== 0;
       const pcid = meta & TLB_PCID_MASK;
       const mm = global ? null : liveSlot(mem, byCtx, cpu, pcid);
       if (!global && mm === null) return;
-      if (pfn < 0 || pfn >= frames) return;
+      if (pfn < 0 || pfn >= frames || fillGen === TLB_GEN_PERMANENT) return;
       const state = frame[pfn * FRAME_STRIDE + FR_FLAGS]! & FRAME_STATE_MASK;
       const gen = frame[pfn * FRAME_STRIDE + FR_CONTENT_GEN]!;
       if (!isFree(state) && gen === fillGen) return;

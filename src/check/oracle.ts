@@ -46,9 +46,25 @@ export const V_STALE_AT_FLUSH = 9;
  */
 export const V_WRITE_AFTER_DOWNGRADE = 10;
 
+/**
+ * ASI: a pageblock's nonsensitive physmap mapping disagrees with its
+ * freetype, or an allocation got a block of the other sensitivity (checked
+ * at every allocation and free: src/kernel/asi/flip-ops.ts). fillGen holds
+ * the sensitivity expected (1 = nonsensitive), frameGen the mapping found.
+ */
+export const V_ASI_MAPPING = 11;
+
+/**
+ * ASI (src/kernel/asi): code that reads CR3 found curr_asi saying "not in
+ * the nonsensitive space" while CR3 holds a nonsensitive PCID: a fault on
+ * sensitive data there would not be recognised as an ASI fault (injectable
+ * as asi-clear-curr-before-cr3). va holds the CR3 PCID, pfn the CR3 root.
+ */
+export const V_ASI_STATE = 12;
+
 export const VIOLATION_NAMES: readonly string[] = [
   'none', 'stale-tlb', 'walk-non-pagetable', 'stale-psc', 'isolation', 'data-leak', 'ephmap', 'readback',
-  'unmapped-access', 'stale-at-flush', 'write-after-downgrade',
+  'unmapped-access', 'stale-at-flush', 'write-after-downgrade', 'asi-mapping', 'asi-state',
 ];
 
 const VA_SPLIT = 2 ** 32;

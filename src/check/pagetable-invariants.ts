@@ -17,7 +17,7 @@ import { LEVEL_FRAMES, LEVEL_SIZE, ptePfn } from '../hw/pte.js';
 
 const MAX_PROBLEMS = 100;
 
-export function checkPageTables(mem: MachineMemory, roots: readonly number[]): string[] {
+export function checkPageTables(mem: MachineMemory, roots: readonly number[], sharedRoots: readonly number[] = []): string[] {
   const { frame, ptStore: pt, ptSlots } = mem.views;
   const frames = mem.layout.frames;
   const ptPages = mem.layout.shape.ptPages;
@@ -34,7 +34,15 @@ export function checkPageTables(mem: MachineMemory, roots: readonly number[]): s
 
   // Iterative DFS: (table pfn, level, va of its first entry, where it was
   // linked from, linked from a kernel-half PGD entry).
-  const stack: Array<[number, number, number, string, boolean]> = roots.map((r, i) => [r, 4, 0, `root #${i}`, false]);
+  // Roots whose every entry points at tables some other root owns (an mm's
+  // nonsensitive PGD, src/kernel/asi/space.ts): their children may be
+  // reached twice, like kernel-half ones. At the bottom of the stack, so the
+  // owning roots (and all below them) are walked first.
+  const shared = new Set(sharedRoots);
+  const stack: Array<[number, number, number, string, boolean]> = [
+    ...sharedRoots.map((r, i): [number, number, number, string, boolean] => [r, 4, 0, `shared root #${i}`, false]),
+    ...roots.map((r, i): [number, number, number, string, boolean] => [r, 4, 0, `root #${i}`, false]),
+  ];
   while (stack.length > 0) {
     const [pfn, level, baseVa, from, kernelTop] = stack.pop()!;
     if (!Number.isInteger(pfn) || pfn < 0 || pfn >= frames) {
@@ -75,7 +83,7 @@ export function checkPageTables(mem: MachineMemory, roots: readonly number[]): s
         continue;
       }
       if (!leaf) {
-        stack.push([target, level - 1, va, here, level === 4 && i >= PT_ENTRIES / 2]);
+        stack.push([target, level - 1, va, here, level === 4 && (i >= PT_ENTRIES / 2 || shared.has(pfn))]);
         continue;
       }
       const span = LEVEL_FRAMES[level];

@@ -6,7 +6,8 @@ import { CheckFailedError, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_VIOLATION, UsageE
 import { LAYOUT_FORMATS, runLayout } from './layout-command.js';
 import { runInject } from './inject-command.js';
 import { runSelfcheck } from './selfcheck-command.js';
-import { runRun, VARIANTS } from './run-command.js';
+import { runRun } from './run-command.js';
+import { VARIANT_GRAMMAR } from '../kernel/variant.js';
 import { TOOL_VERSION } from './version.js';
 import { runSoak } from './soak-command.js';
 import { collectOption } from './scenario-options.js';
@@ -28,7 +29,7 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--seconds <s>', 'stop after this long (default 5 unless --ops is given)')
     .option('--ops <n>', 'ops per CPU')
     .option('--seed <n>', 'PRNG seed', '1')
-    .addOption(new Option('--variant <name>', `flush mechanism: ${VARIANTS.join('|')}`).default('ipi'))
+    .addOption(new Option('--variant <name>', `design to emulate, ${VARIANT_GRAMMAR}`).default('asi-off'))
     .option('--inject <bug>', 'turn on an injectable bug (repeatable; see inject --list)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--mem <size>', 'emulated memory (default: the scenario\'s own size)')
     .option('--option <key=value>', 'scenario option (repeatable, e.g. threads=8; see the README)', collectOption, [] as string[])
@@ -48,7 +49,7 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--cpus <n>', 'simulated CPUs (1..64)', '4')
     .option('--mem <size>', 'emulated memory (default: each scenario\'s own size)')
     .option('--option <key=value>', 'scenario option (repeatable)', collectOption, [] as string[])
-    .addOption(new Option('--variant <name>', `flush mechanism: ${VARIANTS.join('|')}`).default('ipi'))
+    .addOption(new Option('--variant <name>', `design to emulate, ${VARIANT_GRAMMAR}`).default('asi-off'))
     .option('--inject <bug>', 'detection sweep: every run must catch this bug (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--shard <i/n>', 'run only shard i of n (1-based, deterministic)', '1/1')
     .option('--out <dir>', 'write each RunReport (.pb) and summary.json here')

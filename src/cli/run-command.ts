@@ -14,9 +14,17 @@ import { CheckFailedError, UsageError } from './errors.js';
 import { FORMATS, renderTable } from './format.js';
 import { assertHostCanHold, shapeFromOptions } from './machine-options.js';
 import { parseChoice, parseIntInRange } from './parse.js';
+import { parseVariant, VariantError } from '../kernel/variant.js';
 
-/** Flush mechanisms a run can use. */
-export const VARIANTS = ['ipi', 'invlpgb'] as const;
+/** --variant, validated at the edge: the canonical spelling (src/kernel/variant.ts grammar), or one line and exit 2. */
+export function parseVariantOption(text: string): string {
+  try {
+    return parseVariant(text).name;
+  } catch (e) {
+    if (e instanceof VariantError) throw new UsageError(e.message);
+    throw e;
+  }
+}
 
 export interface RunOptions {
   list?: boolean;
@@ -97,7 +105,7 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
     throw e;
   }
   const format = parseChoice('--format', o.format, FORMATS);
-  const variant = parseChoice('--variant', o.variant, VARIANTS);
+  const variant = parseVariantOption(o.variant);
   const seed = parseIntInRange('--seed', o.seed, 0, 2 ** 32 - 1);
   const watchdogMs = parseIntInRange('--watchdog-ms', o.watchdogMs, 10, 3_600_000);
   const ops = o.ops !== undefined ? parseIntInRange('--ops', o.ops, 1, Number.MAX_SAFE_INTEGER) : undefined;

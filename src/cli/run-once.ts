@@ -40,7 +40,7 @@ export function replayCommand(spec: RunSpec): string {
   const parts = ['shootdown run', spec.scenario, `--cpus ${spec.shape.cpus}`, `--seed ${spec.seed}`, `--mem ${spec.shape.memBytes / 2 ** 20}M`];
   if (spec.seconds !== undefined) parts.push(`--seconds ${spec.seconds}`);
   if (spec.ops !== undefined) parts.push(`--ops ${spec.ops}`);
-  if (spec.variant !== 'ipi') parts.push(`--variant ${spec.variant}`);
+  if (spec.variant !== 'asi-off' && spec.variant !== 'ipi') parts.push(`--variant ${spec.variant}`);
   for (const b of spec.inject) parts.push(`--inject ${b}`);
   for (const [k, v] of Object.entries(spec.options ?? {})) parts.push(`--option ${k}=${String(v)}`);
   return parts.join(' ');

@@ -13,7 +13,7 @@ import { CheckFailedError, UsageError } from './errors.js';
 import { FORMATS, renderTable } from './format.js';
 import { assertHostCanHold, shapeFromOptions } from './machine-options.js';
 import { parseChoice, parseIntInRange } from './parse.js';
-import { parseSeconds, VARIANTS } from './run-command.js';
+import { parseSeconds, parseVariantOption } from './run-command.js';
 import { checkRunSpec, runOnce } from './run-once.js';
 import { defaultMemFor, parseScenarioOptions } from './scenario-options.js';
 
@@ -83,7 +83,7 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
   const seeds = parseIntInRange('--seeds', o.seeds, 1, 1_000_000);
   const seedStart = parseIntInRange('--seed-start', o.seedStart, 0, 2 ** 32 - 1 - seeds);
   const seconds = parseSeconds(o.seconds);
-  const variant = parseChoice('--variant', o.variant, VARIANTS);
+  const variant = parseVariantOption(o.variant);
   const watchdogMs = parseIntInRange('--watchdog-ms', o.watchdogMs, 10, 3_600_000);
   const shard = parseShard(o.shard);
   setInjected(o.inject);

@@ -7,7 +7,7 @@
 // a fault or a violation leaves it through a separate method.
 
 import {
-  PAGE_SIZE_2M, PTE_D, PTE_G, PTE_RW, PTE_US, TLB_DIRTY, TLB_GLOBAL, TLB_NX, TLB_RW, TLB_SIZE_MASK,
+  PAGE_SIZE_2M, PTE_D, PTE_G, PTE_NOGEN, PTE_RW, PTE_US, TLB_GEN_PERMANENT, TLB_DIRTY, TLB_GLOBAL, TLB_NX, TLB_RW, TLB_SIZE_MASK,
   TLB_SIZE_SHIFT, TLB_SPEC, TLB_US,
 } from '../../native-layout/bits.js';
 import { C } from '../../native-layout/counters.js';
@@ -16,6 +16,7 @@ import {
 } from '../../native-layout/fields.js';
 import type { MachineMemory, MachineViews } from '../../native-layout/memory.js';
 import { V_STALE_TLB, reportViolation } from '../check/oracle.js';
+import { ISOLATION_FILL, ISOLATION_HIT, ISOLATION_SPEC_FILL, checkIsolation } from '../check/isolation.js';
 import { loadCr3, readCr3Pcid, readCr3Root } from './cr3.js';
 import { FAULT_USER_SUPERVISOR, FAULT_WRITE_PROTECT } from './fault.js';
 import { readFrame, writeFrame } from './frames.js';
@@ -48,6 +49,11 @@ export const INVPCID_ALL_INCL_GLOBAL = 2;
 export const INVPCID_ALL_NON_GLOBAL = 3;
 
 const VA_SPLIT = 2 ** 32;
+/** PCIDs at or above this tag a nonsensitive (ASI) address space (src/kernel/asi/pcid.ts). */
+const ASI_PCID_MIN = 1 << 10;
+const KERNEL_HALF = 2 ** 47;
+/** Bytes a leaf at walker level 1..3 maps. */
+const LEVEL_BYTES = [0, 4096, 2 ** 21, 2 ** 30];
 
 export class Mmu {
   readonly cpu: number;
@@ -154,14 +160,46 @@ export class Mmu {
     if ((meta & TLB_SPEC) !== 0) t[e + TLB_META] = meta & ~TLB_SPEC;
     c[cb + C_TLB_HITS] += 1;
     const size = meta & TLB_SIZE_MASK;
-    if (size === 0) return base;
-    return base + (size === SIZE_2M_META ? vpnLo & 0x1ff : vpnLo & 0x3ffff);
+    const pfn = size === 0 ? base : base + (size === SIZE_2M_META ? vpnLo & 0x1ff : vpnLo & 0x3ffff);
+    // Isolation oracle: one compare unless the PCID is a nonsensitive one.
+    if (this.pcid >= ASI_PCID_MIN && va >= KERNEL_HALF) this.isolation(va, pfn, ISOLATION_HIT);
+    return pfn;
+  }
+
+  /** The isolation oracle's slow half (src/check/isolation.ts). */
+  private isolation(va: number, pfn: number, how: number): void {
+    checkIsolation(this.views, this.cpu, va, pfn, how, this.walker.task, this.walker.op);
   }
 
   // ---- slow paths ------------------------------------------------------------------
 
+  /**
+   * A direct-map window (the ASI nonsensitive physmap): [lo, hi) is mapped
+   * with 2 MiB leaves over frames that are allocated and freed one by one,
+   * so the first frame's generation says nothing about the entry (Linux
+   * does not flush its direct map when a page is freed either). A hit there
+   * whose generation moved goes to `check` (va, first pfn of the leaf)
+   * instead of counting as use after free; the window's own rule (the
+   * block is still nonsensitive) is the kernel's oracle to apply.
+   */
+  setDirectMapWindow(lo: number, hi: number, check: ((va: number, pfn: number) => void) | null): void {
+    this.dmLo = lo;
+    this.dmHi = hi;
+    this.dmCheck = check;
+  }
+
+  private dmLo = 0;
+  private dmHi = 0;
+  private dmCheck: ((va: number, pfn: number) => void) | null = null;
+
   /** Oracle §9.1: the frame was freed (and maybe reused) since this entry was filled. */
   private staleHit(va: number, pfn: number, fillGen: number, gen: number): void {
+    // A permanent mapping (the direct map) has no generation to compare.
+    if (fillGen === TLB_GEN_PERMANENT) return;
+    if (va >= this.dmLo && va < this.dmHi) {
+      if (this.dmCheck !== null) this.dmCheck(va, pfn);
+      return;
+    }
     this.trace.emit(EV_VIOLATION, va % VA_SPLIT | 0, (va / VA_SPLIT) | 0, pfn);
     reportViolation(this.views, this.cpu, V_STALE_TLB, va, pfn, fillGen, gen, this.walker.task, this.walker.op);
   }
@@ -185,8 +223,12 @@ export class Mmu {
       | ((w.rights & PTE_RW) !== 0 ? TLB_RW : 0)
       | ((w.rights & PTE_US) !== 0 ? TLB_US : 0)
       | (w.nx !== 0 ? TLB_NX : 0);
-    const gen = this.frame[w.leafPfn * FRAME_STRIDE + FR_CONTENT_GEN];
+    const gen = (lo & PTE_NOGEN) !== 0 ? TLB_GEN_PERMANENT : this.frame[w.leafPfn * FRAME_STRIDE + FR_CONTENT_GEN];
     this.tlb.fill(va, w.level - 1, this.pcid, flags, w.leafPfn, gen);
+    if (this.pcid >= ASI_PCID_MIN && va >= KERNEL_HALF) {
+      const pfn = w.leafPfn + Math.floor((va % LEVEL_BYTES[w.level]!) / DIV_4K);
+      this.isolation(va, pfn, (extra & TLB_SPEC) !== 0 ? ISOLATION_SPEC_FILL : ISOLATION_FILL);
+    }
   }
 
   /**

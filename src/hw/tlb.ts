@@ -280,6 +280,25 @@ export class Tlb {
     return this.th[e + TLB_PFN] + (size === PAGE_SIZE_2M ? vpn & 0x1ff : vpn & 0x3ffff);
   }
 
+  /**
+   * Word index (th) of a valid 2 MiB entry for va under ANY PCID, global or
+   * not, or -1. For audits run by another CPU (the sensitivity flip's
+   * "nobody still caches this block" check): a racy read of entries the
+   * owner may be rewriting, so only ever used to look for entries that
+   * must not exist at all.
+   */
+  findHuge2mAnyPcid(va: number): number {
+    const t = this.th;
+    const vpn = (va / DIV_2M) | 0;
+    let e = this.baseHuge + (vpn & this.setMaskHuge) * this.setWordsHuge;
+    const end = e + this.setWordsHuge;
+    for (; e < end; e += TLB_STRIDE) {
+      if (t[e + TLB_VPN_LO] !== vpn) continue;
+      if ((t[e + TLB_META] & (TLB_VALID | TLB_SIZE_MASK)) === (TLB_VALID | SIZE_2M_META)) return e;
+    }
+    return -1;
+  }
+
   countValid(): number {
     let n = 0;
     for (let e = this.base4k; e < this.end4k; e += TLB_STRIDE) if ((this.t4[e + TLB_META] & TLB_VALID) !== 0) n++;

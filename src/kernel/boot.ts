@@ -6,7 +6,7 @@
 
 import { INIT_MM, LOADED_MM_NONE, MM_LIVE, NO_MM, TASK_FREE, TLB_NR_DYN_ASIDS } from '../../native-layout/bits.js';
 import {
-  CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, CPU_NEXT_ASID,
+  CPU_ASI_CURR, CPU_ASI_LAST_MM, CPU_ASI_TAINTS, CPU_ASI_TLB_GEN, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, CPU_NEXT_ASID,
   CPU_STRIDE, KERNEL_BOOTED, MM_STATE, MM_STRIDE, RQ_ACTIVE_MM, RQ_CURR, RQ_HEAD, RQ_STRIDE, RQ_TAIL, TASK_MM,
   TASK_NEXT, TASK_STATE, TASK_STRIDE,
 } from '../../native-layout/fields.js';
@@ -19,6 +19,8 @@ import { PageAllocator } from './page_alloc/index.js';
 import { type SmpCtx, localIrqRestore, localIrqSave } from './smp.js';
 import { tlbInitThread } from './tlb/index.js';
 import { switchMmIrqsOff } from './tlb/switch-mm.js';
+import { asiEnabled, asiPhysmapInit } from './asi/physmap.js';
+import { installAsiFlip } from './asi/flip-ops.js';
 
 export class KernelBootError extends Error {
   override name = 'KernelBootError';
@@ -72,23 +74,47 @@ export function kernelBoot(k: KernelCtx): void {
     for (let a = 0; a < TLB_NR_DYN_ASIDS; a++) {
       v.cpu[at + CPU_CTX_ID + a] = 0;
       v.cpu[at + CPU_CTX_TLB_GEN + a] = 0;
+      v.cpu[at + CPU_ASI_TLB_GEN + a] = -1;
     }
+    v.cpu[at + CPU_ASI_CURR] = -1;
+    v.cpu[at + CPU_ASI_LAST_MM] = -1;
+    v.cpu[at + CPU_ASI_TAINTS] = 0;
   }
   Atomics.store(v.kernel, KERNEL_BOOTED, 1);
 }
 
+export interface MachineBootOptions {
+  /**
+   * ASI on: the nonsensitive physmap's tables are pre-allocated at boot
+   * (asiPhysmapInit) and CPUs brought up afterwards allocate requests
+   * without __GFP_SENSITIVE from the nonsensitive lane, flipping pageblocks
+   * as needed (page_alloc/flip.ts). The boot CPU's own allocator stays on
+   * the sensitive lane: set-up allocations (init_mm, processes) are
+   * sensitive, as memory handed out before ASI is initialised is.
+   */
+  readonly asi?: boolean;
+}
+
 /** The main thread's way in: boot the zone and the kernel objects of a fresh machine, acting as CPU 0. */
-export function bootMachine(mem: MachineMemory, smp: SmpCtx): KernelCtx {
+export function bootMachine(mem: MachineMemory, smp: SmpCtx, opts: MachineBootOptions = {}): KernelCtx {
   const alloc = PageAllocator.boot(mem);
   const k = makeKernelCtx(mem, smp, alloc);
   kernelBoot(k);
+  if (opts.asi === true) asiPhysmapInit(k);
   return k;
 }
 
-/** A CPU thread's way in: attach to a booted machine as smp.cpu and load init_mm. */
-export function cpuBringup(mem: MachineMemory, smp: SmpCtx, alloc: FrameAllocator = new PageAllocator(mem)): KernelCtx {
+/**
+ * A CPU thread's way in: attach to a booted machine as smp.cpu and load
+ * init_mm. Without an allocator given, the CPU gets its own handle, on the
+ * nonsensitive lane when the machine booted with ASI.
+ */
+export function cpuBringup(
+  mem: MachineMemory, smp: SmpCtx, alloc: FrameAllocator = new PageAllocator(mem, { asi: asiEnabled(mem.views.kernel) }),
+): KernelCtx {
   if (Atomics.load(mem.views.kernel, KERNEL_BOOTED) === 0) throw new KernelBootError('the machine\'s kernel objects were not booted (kernelBoot)');
   const k = makeKernelCtx(mem, smp, alloc);
+  installAsiFlip(k);
   tlbInitThread(mem.views.cpu);
   const flags = localIrqSave(smp);
   switchMmIrqsOff(k, INIT_MM);

@@ -17,6 +17,9 @@ import { type FrameAllocator, type PgtableEnv, PteRef, pgtableEnv } from './mm/p
 import { GFP_PGTABLE } from './page_alloc/gfp.js';
 import { MmuGather } from './mm/gather-state.js';
 import { installInvlpgbTarget } from './tlb/invlpgb.js';
+import { ASI_OFF, type Variant } from './variant.js';
+import { type CopyFromPageCache, copyFromPageCacheFor, copyFromPageCacheViaPhysmap } from './mm/copy-page-cache.js';
+import { ASI_OFF_OPS, type AsiOps, asiOpsFor } from './asi/ops.js';
 
 export interface KernelCtx {
   readonly cpu: number;
@@ -64,6 +67,12 @@ export interface KernelCtx {
    * kernel INVLPG reaches only the current PCID (flush_tlb_one_kernel).
    */
   pti: boolean;
+  /** The design this run emulates (--variant), parsed once; set with applyVariant. */
+  variant: Variant;
+  /** The ASI seam (src/kernel/asi/ops.ts): no-ops unless the variant has ASI on. */
+  asi: AsiOps;
+  /** read()'s copy out of the page cache (src/kernel/mm/copy-page-cache.ts): the ephemeral maps' seam. */
+  copyFromPageCache: CopyFromPageCache;
 }
 
 const kernels: (KernelCtx | undefined)[] = [];
@@ -115,10 +124,26 @@ export function makeKernelCtx(mem: MachineMemory, smp: SmpCtx, alloc: FrameAlloc
     irqPollCountdown: 16,
     invlpgb: false,
     pti: false,
+    variant: ASI_OFF,
+    asi: ASI_OFF_OPS,
+    copyFromPageCache: copyFromPageCacheViaPhysmap,
   };
   kernels[cpu] = k;
   installInvlpgbTarget(k);
   return k;
+}
+
+/**
+ * Makes this CPU's kernel follow variant v: its ASI seams, the INVLPGB flush
+ * path, and no global kernel pages under ASI (the series turns them off, so
+ * kernel flushes behave as under PTI: the current PCID plus invalidate_other).
+ */
+export function applyVariant(k: KernelCtx, v: Variant): void {
+  k.variant = v;
+  k.asi = asiOpsFor(v);
+  k.copyFromPageCache = copyFromPageCacheFor(v);
+  k.invlpgb = v.invlpgb;
+  if (v.asi) k.pti = true;
 }
 
 /** The hardware's own random stream (speculation targets). */

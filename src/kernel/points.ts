@@ -20,10 +20,16 @@ export const SITE_PGTABLE_FREE = 7;
 /** A page (not a page table) is about to go back to the allocator. */
 export const SITE_PAGE_FREE = 8;
 
+// ASI (src/kernel/asi/enter-exit.ts):
+/** asi_enter between writing curr_asi and the CR3 write. */
+export const SITE_ASI_ENTER = 9;
+/** asi_exit between the CR3 write and clearing curr_asi (interrupts on: an IPI may land here). */
+export const SITE_ASI_EXIT = 10;
+
 /** Site names by number, for reports and the serialized engine's traces. */
 export const KERNEL_POINT_NAMES: readonly string[] = [
   '', 'lock-acquired', 'lock-release', 'pte-write', 'flush-enter', 'flush-done', 'kernel-flush', 'pgtable-free',
-  'page-free',
+  'page-free', 'asi-enter', 'asi-exit',
 ];
 
 export const KERNEL_POINT_SITES = KERNEL_POINT_NAMES.length;

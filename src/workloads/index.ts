@@ -2,6 +2,7 @@
 
 import { ipiStorm } from './ipi-storm.js';
 import { fixmapSwitch } from './mm/fixmap-switch.js';
+import { fioRandread } from './mm/fio-randread.js';
 import { forkCow } from './mm/fork-cow.js';
 import { munmapStorm } from './mm/munmap-storm.js';
 import { mremapTruncate } from './mm/mremap-truncate.js';
@@ -9,6 +10,7 @@ import { reclaimMprotect } from './mm/reclaim-mprotect.js';
 import { tlbFlush1, tlbFlush3 } from './mm/tlb-flush-file.js';
 import { tlbFlush2, tlbFlush2Shared, tlbFlush2Mixed, tlbFlush2SharedMixed } from './mm/tlb-flush2.js';
 import { ScenarioOptionError } from './mm/options.js';
+import { flipStorm } from './mm/flip-storm.js';
 import { ephmapCopy } from './mm/ephem-copy.js';
 import type { CpuProgram, ProgramCtx, Scenario, ScenarioOptions } from './program.js';
 
@@ -18,6 +20,10 @@ export { Xorshift32 } from './prng.js';
 export const SCENARIOS: readonly Scenario[] = [
   ipiStorm, tlbFlush2, tlbFlush2Shared, tlbFlush2Mixed, tlbFlush2SharedMixed, munmapStorm, forkCow,
   tlbFlush1, tlbFlush3, reclaimMprotect, mremapTruncate, fixmapSwitch,
+  // ASI sensitivity flips (issue 7)
+  flipStorm,
+  // ASI (issue 7, asi-space):
+  fioRandread,
   // ephemeral maps (issue 7)
   ephmapCopy,
 ];

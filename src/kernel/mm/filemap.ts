@@ -208,3 +208,31 @@ export function forEachDirtyHole(cache: Int32Array, fn: (file: number, index: nu
     }
   }
 }
+
+/**
+ * migrate_folio() for an unmapped page-cache page, reduced (compaction for
+ * the sensitivity flip: src/kernel/asi/compact.ts). Under the slot lock,
+ * if the slot still holds oldPfn and nobody but the cache holds a
+ * reference (no PTE maps it, no reader has it: the count is frozen from 1
+ * to 0, as folio_migrate_mapping() freezes it, so no lookup can take one
+ * meanwhile), newPfn (allocated by the caller, refcount 1) takes its place
+ * with the same content and identity. true: the caller frees oldPfn
+ * (nothing can translate to it: a page with no mapping has had every TLB
+ * entry for it flushed when its last PTE went). false: nothing changed.
+ */
+export function migrateCachePageFrozen(k: KernelCtx, file: number, index: number, oldPfn: number, newPfn: number): boolean {
+  const cache = k.views.file;
+  const no = pageNo(file, index);
+  const lock = lockAt(file);
+  spinLock(cache, lock);
+  let ok = Atomics.load(cache, no + FILE_PAGES) === oldPfn + 1;
+  if (ok) ok = Atomics.compareExchange(k.frame, oldPfn * FRAME_STRIDE + FR_REFCOUNT, 1, 0) === 1;
+  if (ok) {
+    const content = k.frame[oldPfn * FRAME_STRIDE + FR_CONTENT]! >>> 0;
+    writeFrame(k.frame, newPfn, content >>> 16, content & 0xffff);
+    k.frame[newPfn * FRAME_STRIDE + FR_PRIVATE] = k.frame[oldPfn * FRAME_STRIDE + FR_PRIVATE]!;
+    Atomics.store(cache, no + FILE_PAGES, newPfn + 1);
+  }
+  spinUnlock(cache, lock);
+  return ok;
+}

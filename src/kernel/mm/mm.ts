@@ -12,7 +12,7 @@ import {
 import {
   KERNEL_LAST_CTX_ID, KERNEL_LAST_PID, MM_ANON_PAGES, MM_COUNT, MM_CPUMASK, MM_CTX_ID, MM_MMAP_LOCK,
   MM_NEXT_TRIM_CPUMASK, MM_PGD, MM_PID, MM_PTL, MM_SPEC_PAGES, MM_SPEC_START, MM_STATE, MM_STRIDE, MM_TLB_FLUSH_BATCHED,
-  MM_TLB_FLUSH_PENDING, MM_TLB_GEN, MM_USERS, VMA_FLAGS, VMA_STRIDE,
+  MM_TLB_FLUSH_PENDING, MM_TLB_GEN, MM_USERS, VMA_FLAGS, VMA_STRIDE, MM_ASI_PGD,
 } from '../../../native-layout/fields.js';
 import type { KernelCtx } from '../ctx.js';
 import { ENOMEM, cloneKernelPgd, freePgtablePage, pgdAlloc } from './pgtable.js';
@@ -59,6 +59,7 @@ export function mmInitRecord(k: KernelCtx, mm: number, pgd: number, users: numbe
   m[at + MM_SPEC_START] = 0;
   m[at + MM_SPEC_PAGES] = 0;
   m[at + MM_ANON_PAGES] = 0;
+  m[at + MM_ASI_PGD] = -1;
   const vbase = mm * k.maxVmas * VMA_STRIDE;
   for (let i = 0; i < k.maxVmas; i++) k.vma[vbase + i * VMA_STRIDE + VMA_FLAGS] = 0;
 }
@@ -84,7 +85,15 @@ export function mmAlloc(k: KernelCtx): number {
     mmInitRecord(k, mm, pgd, 1, 1);
     // The mm-local region (ephmap, mermap) lives in this PGD's own slot,
     // with every CPU's tables allocated now so that no get ever allocates.
+    // Before the nonsensitive PGD is built: it copies the slot's entry.
     if (mmLocalRegionEnabled(k) && mmLocalRegionSetup(k, mm) < 0) {
+      mmLocalRegionTeardown(k, mm, pgd);
+      freePgtablePage(k.env, k.cpu, pgd);
+      Atomics.store(m, at, MM_FREE);
+      return ENOMEM;
+    }
+    // The nonsensitive address space (struct asi) lives as long as the mm.
+    if (k.asi.mmCreated(k, mm) < 0) {
       mmLocalRegionTeardown(k, mm, pgd);
       freePgtablePage(k.env, k.cpu, pgd);
       Atomics.store(m, at, MM_FREE);
@@ -134,7 +143,10 @@ export function mmdrop(k: KernelCtx, mm: number): void {
   if (left > 0) return;
   if (left < 0) throw new MmStateError(`mm ${mm}: mm_count dropped below zero`);
   if (Atomics.load(k.mm, at + MM_STATE) !== MM_DEAD) throw new MmStateError(`mm ${mm}: last mm_count dropped while it still has users`);
+  // The region's tables go first: their unhook is mirrored into the
+  // nonsensitive PGD, which goes next.
   mmLocalRegionTeardown(k, mm, k.mm[at + MM_PGD]);
+  k.asi.mmDestroyed(k, mm);
   freePgtablePage(k.env, k.cpu, k.mm[at + MM_PGD]);
   k.mm[at + MM_PGD] = -1;
   Atomics.store(k.mm, at + MM_STATE, MM_FREE);

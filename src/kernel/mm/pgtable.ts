@@ -36,6 +36,7 @@ import {
   KERNEL_HALF, LEVEL_FRAMES, LEVEL_SIZE, PROT_LO_MASK, VA_LIMIT, ptIndex, pteHi, pteLo, ptePfn, pteProt,
 } from '../../hw/pte.js';
 import { SITE_PGTABLE_FREE, SITE_PTE_WRITE, kernelPoint } from '../points.js';
+import { asiMirrorPgdEntry } from '../asi/mirror.js';
 
 /**
  * What page-table code needs from the page allocator (src/kernel/page_alloc's
@@ -183,6 +184,8 @@ function entryFor(env: PgtableEnv, cpu: number, root: number, va: number, target
       const child = allocPgtablePage(env, cpu);
       if (child < 0) return child;
       setEntry(pt, env.seq, w, pteLo(child, tableProt(va)), pteHi(child, 0));
+      // A new PUD table: the mm's nonsensitive PGD (if any) must point at it too.
+      if (level === 4) asiMirrorPgdEntry(env.mem.views, env.frame, env.seq, tableSlot(env, table), ptIndex(va, 4));
       table = child;
       continue;
     }
@@ -396,6 +399,8 @@ function prune(
       const child = ptePfn(lo, readHi(pt, w));
       if (!prune(env, cpu, child, level - 1, tableVa + i * span, start, end, gather, acc)) continue;
       clearEntry(pt, env.seq, w);
+      // Unhooked from the nonsensitive PGD too, before the caller's flush.
+      if (level === 4) asiMirrorPgdEntry(env.mem.views, env.frame, env.seq, slot, i);
       acc.freed++;
       if (gather) gather.push(child);
       else freePgtablePage(env, cpu, child);

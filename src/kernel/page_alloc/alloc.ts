@@ -9,6 +9,9 @@ import { __GFP_DIRECT_RECLAIM, gfpFreetype, gfpToAllocFlags } from './gfp.js';
 import { drainAllPages, pcpAllowedOrder, rmqueuePcplist } from './pcp.js';
 import { prepNewPage } from './prep.js';
 import { rmqueueBuddy } from './rmqueue.js';
+import { rmqueueFlip } from './flip.js';
+import { ftNonsensitive } from './freetype.js';
+import { PAGEBLOCK_ORDER } from '../../../native-layout/shape.js';
 import { zoneWatermarkOk } from './zone.js';
 import { EV_ALLOC } from '../../trace/events.js';
 
@@ -21,7 +24,11 @@ export function getPageFromFreelist(ctx: AllocCtx, cpu: number, order: number, f
     const pfn = rmqueuePcplist(ctx, cpu, order, ft, allocFlags);
     if (pfn >= 0) return pfn;
   }
-  return rmqueueBuddy(ctx, cpu, order, ft, allocFlags);
+  const pfn = rmqueueBuddy(ctx, cpu, order, ft, allocFlags);
+  if (pfn >= 0 || ctx.asiOps === null) return pfn;
+  // Own lists, claim and steal of this sensitivity all failed: the
+  // dedicated path may flip whole pageblocks of the other one (flip.ts).
+  return rmqueueFlip(ctx, cpu, order, ft, allocFlags);
 }
 
 /**
@@ -38,6 +45,14 @@ export function allocPagesCore(ctx: AllocCtx, cpu: number, order: number, gfp: n
     pfn = getPageFromFreelist(ctx, cpu, order, ft, allocFlags);
   }
   if (pfn < 0) return -1;
+  const ops = ctx.asiOps;
+  if (ops !== null) {
+    // check_new_pages()' ASI part: once per pageblock of the block, the
+    // physmap mapping agrees with the pageblock bit and with the request.
+    const want = ftNonsensitive(ft);
+    const step = 1 << PAGEBLOCK_ORDER;
+    for (let p = pfn; p < pfn + (1 << order); p += step) ops.checkMapping(cpu, p, want);
+  }
   prepNewPage(ctx, cpu, pfn, order, ft, gfp);
   ctx.trace[cpu]!.emit(EV_ALLOC, pfn, order, gfp);
   ctx.counters[cpu * COUNTERS_STRIDE + CNT_ALLOCS] += 1;

@@ -17,6 +17,7 @@ import { changePageblockRange, getPageblockFreetype } from './pageblock.js';
 const BUG_BUDDY_XOR_WRONG_ORDER = BUG['buddy-xor-wrong-order']!;
 const BUG_MERGE_IGNORES_ORDER = BUG['merge-ignores-order']!;
 const BUG_EXPAND_DROPS_HALF = BUG['expand-drops-half']!;
+const BUG_MERGE_ACROSS_SENSITIVITY = BUG['merge-across-sensitivity']!;
 
 /** __find_buddy_pfn(): the block pfn pairs with at this order. */
 export function findBuddyPfn(pfn: number, order: number): number {
@@ -118,7 +119,14 @@ export function freeOnePage(ctx: AllocCtx, pfn: number, order: number, ft: numbe
       // their own accounting, and sensitivity may only change in the flip
       // path, so those never coalesce with a different freetype.
       buddyFt = getPageblockFreetype(pageblock, buddyPfn);
-      if (!canMergeFreetypes(ft, buddyFt)) break;
+      // Injected fault: the sensitivity test is dropped, so a free
+      // nonsensitive block coalesces with a sensitive one and the merged
+      // block is listed (and later handed out) as one sensitivity while
+      // half of it is mapped, or not, in the physmap as the other.
+      const mergeable = injected[BUG_MERGE_ACROSS_SENSITIVITY]
+        ? canMergeFreetypes(ftMigratetype(ft), ftMigratetype(buddyFt))
+        : canMergeFreetypes(ft, buddyFt);
+      if (!mergeable) break;
     }
     // Unlink from the list the buddy is really on (its tag), so a wrong
     // belief about its type cannot corrupt two lists at once.

@@ -4,6 +4,7 @@
 
 import type { MachineMemory } from '../../../native-layout/memory.js';
 import { traceRings, type TraceRing } from '../../trace/ring.js';
+import type { AsiFlipOps } from './flip.js';
 
 export interface AllocatorOptions {
   /**
@@ -27,6 +28,13 @@ export interface AllocCtx {
   readonly rmqMode: Int32Array;
   /** Trace ring writers by CPU (alloc and free events). */
   readonly trace: readonly TraceRing[];
+  /**
+   * ASI: the kernel's side of the sensitivity flip (physmap writes,
+   * shootdown, mapping checks), installed once the physmap exists
+   * (src/kernel/asi/flip-ops.ts). null: no flips and no mapping checks
+   * (ASI off, or an allocator tested on its own).
+   */
+  asiOps: AsiFlipOps | null;
 }
 
 export function makeCtx(mem: MachineMemory, opts: AllocatorOptions = {}): AllocCtx {
@@ -43,5 +51,6 @@ export function makeCtx(mem: MachineMemory, opts: AllocatorOptions = {}): AllocC
     asi: opts.asi ?? false,
     rmqMode: new Int32Array(1),
     trace: traceRings(mem),
+    asiOps: null,
   };
 }

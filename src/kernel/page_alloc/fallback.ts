@@ -7,8 +7,8 @@
 
 import {
   FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_PCP_FT_MASK, FRAME_PCP_FT_SHIFT, FRAME_STATE_MASK,
-  FS_ALLOCATED, FS_FREE_HEAD, MIGRATE_MOVABLE, MIGRATE_PCPTYPES, MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE,
-  NR_FREETYPES,
+  FS_ALLOCATED, FS_FREE_HEAD, MIGRATE_MOVABLE, MIGRATE_PCPTYPES, MIGRATE_RECLAIMABLE, MIGRATE_TYPES,
+  MIGRATE_UNMOVABLE, NR_FREETYPES,
 } from '../../../native-layout/bits.js';
 import { C } from '../../../native-layout/counters.js';
 import {
@@ -26,6 +26,7 @@ import { ALLOC_NOFRAGMENT } from './gfp.js';
 
 const BUG_CLAIM_STRICT_GT = BUG['claim-strict-gt']!;
 const BUG_STEAL_RETYPES_BLOCK = BUG['steal-retypes-block']!;
+const BUG_SUBBLOCK_CROSS_SENSITIVITY_FALLBACK = BUG['subblock-cross-sensitivity-fallback']!;
 const CNT_FALLBACK_CLAIMS = C.fallbackClaims;
 const CNT_FALLBACK_STEALS = C.fallbackSteals;
 
@@ -70,6 +71,18 @@ export function findSuitableFallback(ctx: AllocCtx, order: number, ft: number, c
     const fft = ftWithMigratetype(ft, row[i]!);
     if (zone[ZONE_FREE_HEAD + order * NR_FREETYPES + fft] >= 0) return fft;
   }
+  // Injected fault: a steal below pageblock order falls back to the other
+  // sensitivity's lists, handing out part of a block whose physmap mapping
+  // says the opposite (sensitivity may change only for whole pageblocks,
+  // in the flip path).
+  if (injected[BUG_SUBBLOCK_CROSS_SENSITIVITY_FALLBACK] && !claimable && order < PAGEBLOCK_ORDER) {
+    const other = ft >= MIGRATE_TYPES ? ft - MIGRATE_TYPES : ft + MIGRATE_TYPES;
+    if (zone[ZONE_FREE_HEAD + order * NR_FREETYPES + other] >= 0) return other;
+    for (let i = 0; i < row.length; i++) {
+      const fft = ftWithMigratetype(other, row[i]!);
+      if (zone[ZONE_FREE_HEAD + order * NR_FREETYPES + fft] >= 0) return fft;
+    }
+  }
   return -1;
 }
 
@@ -111,7 +124,7 @@ export function pageblockCensus(ctx: AllocCtx, pfn: number): BlockCensus {
  * toFt's lists. Free blocks inside one pageblock are smaller than it, since
  * a partial claim only happens when the pageblock is not wholly free.
  */
-function moveFreepagesBlock(ctx: AllocCtx, pfn: number, toFt: number): number {
+export function moveFreepagesBlock(ctx: AllocCtx, pfn: number, toFt: number): number {
   const { frame, zone } = ctx;
   const start = pfn & ~(PAGEBLOCK_NR_PAGES - 1);
   const end = start + PAGEBLOCK_NR_PAGES;

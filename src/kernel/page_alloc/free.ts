@@ -35,6 +35,9 @@ export function freeOnePageLocked(ctx: AllocCtx, cpu: number, pfn: number, order
 /** __free_frozen_pages(): throws BadPageError unless pfn is a live allocation of this order. */
 export function freePagesCore(ctx: AllocCtx, cpu: number, pfn: number, order: number): void {
   checkFreeable(ctx, pfn, order);
+  // free_pages_prepare()'s ASI check: the block's physmap mapping agrees
+  // with its pageblock bit (page_asi_mapping_bad).
+  if (ctx.asiOps !== null) ctx.asiOps.checkMapping(cpu, pfn, -1);
   kernelPoint(SITE_PAGE_FREE);
   ctx.trace[cpu]!.emit(EV_FREE, pfn, order, 0);
   freePagesPrepare(ctx, pfn, order);

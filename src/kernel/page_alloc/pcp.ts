@@ -31,6 +31,7 @@ import { zoneLock, zoneUnlock } from './zone.js';
 
 const BUG_PCP_STALE_FREETYPE = BUG['pcp-stale-freetype']!;
 const BUG_REMOTE_DRAIN_NO_LOCK = BUG['remote-drain-no-lock']!;
+const BUG_PINDEX_DROPS_SENSITIVITY = BUG['pindex-drops-sensitivity']!;
 const CNT_PCP_REFILLS = C.pcpRefills;
 const CNT_PCP_DRAINS = C.pcpDrains;
 
@@ -52,6 +53,10 @@ export function orderToPindex(ft: number, order: number): number {
   const base = order <= PAGE_ALLOC_COSTLY_ORDER
     ? order * MIGRATE_PCPTYPES + mt
     : NR_LOWORDER_PCP_LISTS + (mt === MIGRATE_MOVABLE ? 1 : 0);
+  // Injected fault: both lanes share one set of lists, so a frame freed
+  // from a nonsensitive block is handed to a sensitive request (and the
+  // reverse) straight from the pcp list, never meeting the buddy's lanes.
+  if (injected[BUG_PINDEX_DROPS_SENSITIVITY]) return base;
   return base + NR_PCP_LISTS * ftNonsensitive(ft);
 }
 

@@ -33,6 +33,8 @@ function contextSwitch(k: KernelCtx, next: number): number {
   const nextMm = next >= 0 ? k.task[next * TASK_STRIDE + TASK_MM] : NO_MM;
   const prevActive = k.rq[rqAt + RQ_ACTIVE_MM];
   let drop = -1;
+  // The design's switch-time asi_exit (every switch, or only a change of mm).
+  k.asi.contextSwitch(k, nextMm);
   if (nextMm === NO_MM) {
     // A kernel thread (or idle) borrows the active mm: no CR3 write.
     enterLazyTlb(k);

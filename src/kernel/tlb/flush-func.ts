@@ -72,6 +72,9 @@ export function flushTlbFunc(k: KernelCtx, info0: number, start: number, end: nu
     return;
   }
   if (loaded === INIT_MM || loaded < 0) return;
+  // native_flush_tlb_local() under ASI: the flush below reads and rewrites
+  // CR3 and records the sensitive PCID as flushed, so it must run there.
+  k.asi.beforeFlush(k);
   if (st[at + CPU_IS_LAZY] !== 0) {
     // Only page-table frees reach a lazy CPU. Rather than flush, stop using
     // the mm altogether: our CR3 still points at the tables being freed,

@@ -51,6 +51,7 @@ function count(k: KernelCtx, initiator: boolean): void {
 /** do_kernel_range_flush(): info = (vpn low word, vpn high word, pages or -1 for all, initiator). */
 export function doKernelRangeFlush(ctx: SmpCtx, vpnLo: number, vpnHi: number, pages: number, initiator: number): void {
   const k = kernelOf(ctx.cpu);
+  k.asi.beforeKernelFlush(k);
   count(k, initiator === k.cpu);
   if (pages < 0) {
     k.mmu.flushTlbAll();
@@ -84,6 +85,7 @@ export function flushTlbKernelRange(k: KernelCtx, startVa: number, endVa: number
 /** do_flush_tlb_all(): __flush_tlb_all, globals included. */
 export function doFlushTlbAll(ctx: SmpCtx, initiator: number): void {
   const k = kernelOf(ctx.cpu);
+  k.asi.beforeKernelFlush(k);
   count(k, initiator === k.cpu);
   k.mmu.flushTlbAll();
   k.counters[k.countersAt + C.flushesFull] += 1;

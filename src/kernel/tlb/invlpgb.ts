@@ -29,6 +29,7 @@ import { PARK_TIMEOUT_MS, spinHook } from '../../sync/hook.js';
 import { apicCancelHalt, apicHalt, apicPrepareHalt, ipiPending } from '../../hw/apic.js';
 import type { KernelCtx } from '../ctx.js';
 import { RunStopped, STOP_ABORT } from '../smp.js';
+import { asiPcid } from '../asi/pcid.js';
 import { kernPcid } from './asid.js';
 import { FLUSH_ALL } from './flush-func.js';
 
@@ -49,7 +50,10 @@ export function installInvlpgbTarget(k: KernelCtx): void {
     let n = 0;
     if (ctxId === 0) return 0;
     for (let asid = 0; asid < TLB_NR_DYN_ASIDS; asid++) {
-      if (st[at + CPU_CTX_ID + asid] === ctxId) out[n++] = kernPcid(asid);
+      if (st[at + CPU_CTX_ID + asid] !== ctxId) continue;
+      // Both PCIDs of the slot: the sensitive one and (ASI) the nonsensitive one.
+      out[n++] = kernPcid(asid);
+      out[n++] = asiPcid(asid);
     }
     return n;
   });

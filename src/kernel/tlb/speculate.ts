@@ -8,6 +8,7 @@
 
 import { MM_LOCAL_REGION, MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE } from '../../../native-layout/fields.js';
 import { type KernelCtx, hwRandom } from '../ctx.js';
+import { physmapVa } from '../asi/layout.js';
 import { speculateEphemeral } from '../ephmap/speculate-ephemeral.js';
 
 const PAGE = 4096;
@@ -26,4 +27,16 @@ export function speculate(k: KernelCtx, mm: number, n: number): void {
     const r = hwRandom(k) % (pages * chunks);
     k.mmu.specFill((start + Math.floor(r / pages) * CHUNK_PAGES + (r % pages)) * PAGE);
   }
+}
+
+/**
+ * Up to n speculative fills aimed at the kernel half: the direct map of a
+ * random frame. In the sensitive space they succeed (the direct map is
+ * there); in a nonsensitive space the walk finds no direct map and caches
+ * nothing, unless a design left it (or a global entry) reachable: the
+ * isolation oracle checks every such fill.
+ */
+export function speculateKernel(k: KernelCtx, n: number): void {
+  const frames = k.mem.layout.frames;
+  for (let i = 0; i < n; i++) k.mmu.specFill(physmapVa(hwRandom(k) % frames));
 }

@@ -118,12 +118,18 @@ export function switchMmIrqsOff(k: KernelCtx, next: number): void {
     fresh = (r & ASID_FRESH) !== 0;
   }
 
+  // No CR3 write from the nonsensitive space: leave it first (a lazy
+  // kernel thread that kept it, coming back behind by generation).
+  k.asi.beforeSwitchMmCr3(k);
   if (needFlush || fresh) {
     // Recording the generation before the CR3 write is safe: interrupts are
     // off, so no flush can run here between the two, and any flush for a
     // later generation finds this one behind and flushes again.
     st[at + CPU_CTX_ID + asid] = mm[nextAt + MM_CTX_ID];
     st[at + CPU_CTX_TLB_GEN + asid] = nextTlbGen;
+    // The slot's nonsensitive PCID holds what the sensitive one just lost
+    // (or another mm's entries): flush it at its next enter.
+    k.asi.slotFlushed(k, asid);
   }
   // Serializing: whatever is still buffered (SWITCHING, when the barrier
   // above was skipped) becomes visible here, not before.

@@ -6,7 +6,9 @@
 import { NO_MM, TASK_RUNNABLE } from '../../../native-layout/bits.js';
 import { MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE } from '../../../native-layout/fields.js';
 import { bootMachine } from '../../kernel/boot.js';
-import type { KernelCtx } from '../../kernel/ctx.js';
+import { type KernelCtx, applyVariant } from '../../kernel/ctx.js';
+import { directMapInit } from '../../kernel/asi/direct-map.js';
+import { parseVariant } from '../../kernel/variant.js';
 import { mmAlloc, mmget } from '../../kernel/mm/mm.js';
 import { wakeUpNewTask } from '../../kernel/sched/core.js';
 import { setTaskState, taskAlloc } from '../../kernel/sched/task.js';
@@ -32,7 +34,13 @@ export function setupMmMachine(
   ctx: SetupCtx, scenario: string, o: CommonOptions, plans: readonly ProcessPlan[], specPages: number, specChunks = -1,
   bootKernel?: (k: KernelCtx) => void,
 ): KernelCtx {
-  const k = bootMachine(ctx.mem, makeSmpCtx(ctx.mem, 0, ctx.epochMs));
+  // The design under test decides how every mm is built (its nonsensitive
+  // space under ASI, with the nonsensitive physmap) and whether kernel
+  // mappings are global.
+  const variant = parseVariant(String(ctx.options['variant'] ?? 'asi-off'));
+  const k = bootMachine(ctx.mem, makeSmpCtx(ctx.mem, 0, ctx.epochMs), { asi: variant.asi });
+  applyVariant(k, variant);
+  directMapInit(k, !variant.asi);
   bootKernel?.(k);
   const shape = ctx.mem.layout.shape;
   const tasks = plans.reduce((n, p) => n + p.threads, 0) + (o.kthreads > 0 ? ctx.cpus : 0);

@@ -13,7 +13,9 @@ import { dequeueTask, stealTask } from '../../kernel/sched/rq.js';
 import { taskKind, taskState } from '../../kernel/sched/task.js';
 import { pollIpis, smpIdleWait } from '../../kernel/smp.js';
 import { loadedMm } from '../../kernel/tlb/switch-mm.js';
-import { speculate } from '../../kernel/tlb/speculate.js';
+import { speculate, speculateKernel } from '../../kernel/tlb/speculate.js';
+import { applyVariant } from '../../kernel/ctx.js';
+import { parseVariant } from '../../kernel/variant.js';
 import type { CpuProgram, ProgramCtx } from '../program.js';
 import { Xorshift32 } from '../prng.js';
 import { KIND_KTHREAD } from './common.js';
@@ -65,8 +67,8 @@ export class MmCpu implements CpuProgram {
     this.rng = new Xorshift32(ctx.seed, ctx.cpu);
     this.k = cpuBringup(ctx.mem, ctx.smp);
     this.k.switchSpecFills = opts.switchSpec;
-    this.k.invlpgb = ctx.options['variant'] === 'invlpgb';
     this.k.pti = opts.pti === 1;
+    applyVariant(this.k, parseVariant(String(ctx.options['variant'] ?? 'asi-off')));
     this.k.mmu.storeBuffer.drainDelayNs = opts.sbDrainNs;
     this.kthread = findKthread(this.k);
     const smp = ctx.smp;
@@ -86,6 +88,9 @@ export class MmCpu implements CpuProgram {
       k.mmu.setOracleContext(tid, this.op);
       const step = this.programs[taskKind(k, tid)];
       if (step === undefined) throw new Error(`task ${tid} has kind ${taskKind(k, tid)}, which this scenario has no program for`);
+      // The op boundary is a return to user mode (asi_enter under ASI).
+      const mm = k.task[tid * TASK_STRIDE + TASK_MM];
+      if (mm !== NO_MM) k.asi.returnToUser(k, mm);
       step(k, tid, this);
     } else {
       // Idle: halt until an IPI or a millisecond passes (a migrated task
@@ -94,7 +99,10 @@ export class MmCpu implements CpuProgram {
       smpIdleWait(k.smp, 50, 1);
     }
     const spec = this.opts.specPercent;
-    if (spec > 0 && this.rng.below(100) < spec) speculate(k, loadedMm(k), 2);
+    if (spec > 0 && this.rng.below(100) < spec) {
+      speculate(k, loadedMm(k), 2);
+      speculateKernel(k, 1);
+    }
   }
 
   /**
