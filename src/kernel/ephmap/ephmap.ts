@@ -165,11 +165,12 @@ function checkGoneAfterPut(k: KernelCtx, va: number, npages: number, owner: numb
  * oracle §9.3's first half: an ephemeral slot is used by its own CPU only.
  * A user that migrated between get and put (ephmap-migrate-enabled) reads
  * another CPU's slot here, and its put then flushes the wrong TLB. Returns
- * the content word, or a FAULT_* code (< 0).
+ * the content word, or a FAULT_* code (< 0). Addresses outside the
+ * mm-local region (kmap_local's fixmap slots) are read without the check.
  */
 export function ephemeralRead(k: KernelCtx, va: number): number {
   const owner = windowCpuOf(va, k.cpus);
-  if (owner !== k.cpu) {
+  if (owner >= 0 && owner !== k.cpu) {
     const w = k.mmu.walker;
     reportViolation(k.views, k.cpu, V_EPHMAP, va, -1, owner, k.cpu, w.task, w.op, owner);
   }
