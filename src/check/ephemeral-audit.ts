@@ -44,14 +44,17 @@ export function auditEphemeralLeak(k: KernelCtx, mm: number, pfn: number): boole
   const perCpu = t.length / k.cpus;
   const ctxId = k.mm[mm * MM_STRIDE + MM_CTX_ID]!;
   const gen = Atomics.load(k.mm, mm * MM_STRIDE + MM_TLB_GEN);
+  const pcids = PCIDS;
   for (let c = 0; c < k.cpus; c++) {
-    const pcids = usablePcids(st, c, mm, ctxId, gen);
-    if (pcids === 0) continue;
+    const n = usablePcids(st, c, mm, ctxId, gen, pcids);
+    if (n === 0) continue;
     for (let e = c * perCpu; e < (c + 1) * perCpu; e += TLB_STRIDE) {
       const meta = t[e + TLB_META]!;
-      if ((meta & TLB_VALID) === 0 || (meta & TLB_GLOBAL) !== 0) continue;
+      if ((meta & TLB_VALID) === 0 || (meta & TLB_GLOBAL) !== 0 || t[e + TLB_PFN] !== pfn) continue;
       const pcid = meta & TLB_PCID_MASK;
-      if (pcid >= 31 || (pcids & (1 << pcid)) === 0 || t[e + TLB_PFN] !== pfn) continue;
+      let usable = false;
+      for (let i = 0; i < n; i++) if (pcids[i] === pcid) usable = true;
+      if (!usable) continue;
       const vpn = (t[e + TLB_VPN_LO]! >>> 0) + ((meta & TLB_VPNHI_MASK) >>> TLB_VPNHI_SHIFT) * VPN_SPLIT;
       const va = vpn * PAGE;
       if (!inMmLocalRegion(va, k.cpus)) continue;
@@ -66,12 +69,22 @@ export function auditEphemeralLeak(k: KernelCtx, mm: number, pfn: number): boole
   return false;
 }
 
-/** Bit p set: CPU c could use PCID p's entries for mm without a flush first. */
-function usablePcids(st: Int32Array, c: number, mm: number, ctxId: number, gen: number): number {
+/** Scratch for usablePcids: the loaded PCID and one per ASID slot. */
+const PCIDS = new Int32Array(1 + TLB_NR_DYN_ASIDS);
+
+/**
+ * Writes to out the PCIDs CPU c could use for mm without a flush first;
+ * returns how many. A slot's nonsensitive PCID counts only while loaded:
+ * after a flush of the mm, the next asi_enter flushes it (as posted every
+ * enter does; with +noflush it is tracked by tlb_gen and flushed when
+ * behind), so entries left under it by a CPU that since exited ASI are
+ * dropped before any use.
+ */
+function usablePcids(st: Int32Array, c: number, mm: number, ctxId: number, gen: number, out: Int32Array): number {
   const at = c * CPU_STRIDE;
-  let mask = 0;
+  let n = 0;
   if (Atomics.load(st, at + CPU_LOADED_MM) === mm && Atomics.load(st, at + CPU_IS_LAZY) === 0) {
-    mask |= 1 << (Atomics.load(st, at + CPU_CR3_PCID) & 31);
+    out[n++] = Atomics.load(st, at + CPU_CR3_PCID);
   }
   const loadedAsid = Atomics.load(st, at + CPU_LOADED_MM_ASID);
   const invalidateOther = Atomics.load(st, at + CPU_INVALIDATE_OTHER) !== 0;
@@ -79,7 +92,7 @@ function usablePcids(st: Int32Array, c: number, mm: number, ctxId: number, gen: 
     if (Atomics.load(st, at + CPU_CTX_ID + a) !== ctxId) continue;
     if (invalidateOther && a !== loadedAsid) continue;
     if (((Atomics.load(st, at + CPU_CTX_TLB_GEN + a) - gen) | 0) < 0) continue;
-    mask |= 1 << kernPcid(a);
+    out[n++] = kernPcid(a);
   }
-  return mask;
+  return n;
 }

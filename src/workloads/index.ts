@@ -11,7 +11,7 @@ import { tlbFlush1, tlbFlush3 } from './mm/tlb-flush-file.js';
 import { tlbFlush2, tlbFlush2Shared, tlbFlush2Mixed, tlbFlush2SharedMixed } from './mm/tlb-flush2.js';
 import { ScenarioOptionError } from './mm/options.js';
 import { flipStorm } from './mm/flip-storm.js';
-import { ephmapCopy } from './mm/ephem-copy.js';
+import { ephmapCopy, pageCacheEvict } from './mm/ephem-copy.js';
 import type { CpuProgram, ProgramCtx, Scenario, ScenarioOptions } from './program.js';
 
 export type { CpuProgram, EndCheck, ProgramCtx, Scenario, ScenarioOptions, SetupCtx, TestFaults } from './program.js';
@@ -25,7 +25,7 @@ export const SCENARIOS: readonly Scenario[] = [
   // ASI (issue 7, asi-space):
   fioRandread,
   // ephemeral maps (issue 7)
-  ephmapCopy,
+  ephmapCopy, pageCacheEvict,
 ];
 
 const byName = new Map(SCENARIOS.map((s) => [s.name, s]));

@@ -24,7 +24,7 @@ import {
 } from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { V_EPHMAP, reportViolation } from '../../check/oracle.js';
-import { readFrame } from '../../hw/frames.js';
+import { kernelReadPhysmap } from '../asi/access.js';
 import { setEntry } from '../../hw/ptstore.js';
 import { PROT_NX, pteHi, pteLo } from '../../hw/pte.js';
 import { INVPCID_SINGLE_CTX } from '../../hw/mmu.js';
@@ -177,7 +177,10 @@ export function ephemeralRead(k: KernelCtx, va: number): number {
   return k.mmu.read(va, false);
 }
 
-/** The physmap path's read of a frame (what the caller falls back to when get fails). */
+/**
+ * The physmap path's read of a frame (what the caller falls back to when
+ * get fails): through the direct map, so under ASI it faults and exits.
+ */
 export function physmapRead(k: KernelCtx, pfn: number): number {
-  return readFrame(k.frame, pfn);
+  return kernelReadPhysmap(k, pfn);
 }

@@ -52,6 +52,7 @@ import { putPage } from '../../kernel/mm/page-ref.js';
 import { GFP_KERNEL } from '../../kernel/page_alloc/gfp.js';
 import { migrateDisable, migrateEnable } from '../../kernel/sched/migrate.js';
 import { taskMm } from '../../kernel/sched/task.js';
+import { parseVariant } from '../../kernel/variant.js';
 import { BUG, injected } from '../../check/bugs.js';
 import type { CpuProgram, ProgramCtx, Scenario, SetupCtx } from '../program.js';
 import {
@@ -92,18 +93,29 @@ type EphemOptions = CommonOptions & {
   readonly scratchPercent: number;
 };
 
-function options(ctx: { options: ProgramCtx['options']; cpus: number }): EphemOptions {
-  const o = commonOptions(NAME, ctx.options, ctx.cpus, { mode: 'threads', procs: 2, threads: ctx.cpus, slice: 2, pages: 1 });
-  if (o.mode !== 'threads') throw new ScenarioOptionError(`${NAME} option mode=${o.mode} is invalid: use threads (the race needs several CPUs in one mm)`);
+/**
+ * The map a run uses when the map option is not given: ephmap-copy's own
+ * default, or (page-cache-evict) the variant's ephemeral map, the physmap
+ * without one.
+ */
+function defaultMap(name: string, o: ProgramCtx['options']): EphemMap {
+  if (name === NAME) return 'ephmap';
+  const e = parseVariant(String(o['variant'] ?? 'asi-off')).ephemeral;
+  return e === 'none' ? 'physmap' : e;
+}
+
+function options(name: string, ctx: { options: ProgramCtx['options']; cpus: number }): EphemOptions {
+  const o = commonOptions(name, ctx.options, ctx.cpus, { mode: 'threads', procs: 2, threads: ctx.cpus, slice: 2, pages: 1 });
+  if (o.mode !== 'threads') throw new ScenarioOptionError(`${name} option mode=${o.mode} is invalid: use threads (the race needs several CPUs in one mm)`);
   return {
     ...o,
-    map: choiceOption(NAME, ctx.options, 'map', 'ephmap', ['ephmap', 'mermap', 'kmap', 'physmap'] as const),
-    slots: intOption(NAME, ctx.options, 'slots', 1, 1, 2),
-    filePages: intOption(NAME, ctx.options, 'filePages', 32, 2, 512),
-    holdPercent: intOption(NAME, ctx.options, 'holdPercent', 30, 0, 100),
-    evictPercent: intOption(NAME, ctx.options, 'evictPercent', 10, 0, 100),
-    closePercent: intOption(NAME, ctx.options, 'closePercent', 5, 0, 100),
-    scratchPercent: intOption(NAME, ctx.options, 'scratchPercent', 20, 0, 100),
+    map: choiceOption(name, ctx.options, 'map', defaultMap(name, ctx.options), ['ephmap', 'mermap', 'kmap', 'physmap'] as const),
+    slots: intOption(name, ctx.options, 'slots', 1, 1, 2),
+    filePages: intOption(name, ctx.options, 'filePages', 32, 2, 512),
+    holdPercent: intOption(name, ctx.options, 'holdPercent', 30, 0, 100),
+    evictPercent: intOption(name, ctx.options, 'evictPercent', 10, 0, 100),
+    closePercent: intOption(name, ctx.options, 'closePercent', 5, 0, 100),
+    scratchPercent: intOption(name, ctx.options, 'scratchPercent', 20, 0, 100),
   };
 }
 
@@ -367,13 +379,14 @@ function ephemStep(k: KernelCtx, tid: number, cpu: MmCpu): void {
 
 const PROGRAMS = mmPrograms({ [KIND_EPHEM_COPY]: ephemStep });
 
-export const ephmapCopy: Scenario = {
-  name: NAME,
-  description: 'threads copy page-cache pages through the ephmap/mermap while others evict them and close the file (mitigation flushes vs speculative entries)',
+function ephemScenario(name: string, description: string): Scenario {
+  return {
+  name,
+  description,
   memBytes: 16 * 2 ** 20,
   optionNames: mmOptionNames('map', 'slots', 'filePages', 'holdPercent', 'evictPercent', 'closePercent', 'scratchPercent'),
   setup(ctx: SetupCtx): void {
-    const o = options(ctx);
+    const o = options(name, ctx);
     const { procs, threads } = processShape(o);
     const plan = {
       threads,
@@ -381,13 +394,13 @@ export const ephmapCopy: Scenario = {
       init: (k: KernelCtx, tid: number, mm: number, i: number) => {
         setTw(k, tid, W_PHASE, PHASE_IDLE);
         if (i === 0) {
-          if (!fileOpen(k, mm)) throw new ScenarioOptionError(`${NAME}: process of task ${tid} had its file open already`);
+          if (!fileOpen(k, mm)) throw new ScenarioOptionError(`${name}: process of task ${tid} had its file open already`);
           setTw(k, tid, W_FD_OPEN, 1);
         }
       },
     };
-    if (o.map === 'kmap' && ctx.cpus > KMAP_MAX_CPUS) throw new ScenarioOptionError(`${NAME} option map=kmap supports at most ${KMAP_MAX_CPUS} CPUs, not ${ctx.cpus}`);
-    setupMmMachine(ctx, NAME, o, Array.from({ length: procs }, () => plan), 1, 1, (k) => {
+    if (o.map === 'kmap' && ctx.cpus > KMAP_MAX_CPUS) throw new ScenarioOptionError(`${name} option map=kmap supports at most ${KMAP_MAX_CPUS} CPUs, not ${ctx.cpus}`);
+    setupMmMachine(ctx, name, o, Array.from({ length: procs }, () => plan), 1, 1, (k) => {
       fixmapInit(k);
       enableMmLocalRegion(k);
       setEphmapSlots(k, o.slots);
@@ -395,7 +408,21 @@ export const ephmapCopy: Scenario = {
     });
   },
   create(ctx: ProgramCtx): CpuProgram {
-    return new EphemCpu(ctx, options(ctx));
+    return new EphemCpu(ctx, options(name, ctx));
   },
   endCheck: checkMachineAtEnd,
 };
+}
+
+export const ephmapCopy = ephemScenario(NAME,
+  'threads copy page-cache pages through the ephmap/mermap/kmap while others evict them and close the file (mitigation flushes vs speculative entries)');
+
+/**
+ * page-cache-evict (issue 7): the same readers vs evictor vs closer, with
+ * the map the --variant names (asi-on+ephmap, asi-on+mermap; the physmap
+ * otherwise): under ASI the copies run in the nonsensitive address space,
+ * a physmap fallback exits, and the mitigation flushes meet ASI's flush
+ * exits.
+ */
+export const pageCacheEvict = ephemScenario('page-cache-evict',
+  'readers copy page-cache pages through the variant\'s ephemeral map while an evictor frees them and a closer drops the file (the mitigation-flush race, under ASI)');
