@@ -47,6 +47,11 @@ export const COUNTER_NAMES = [
   'asiExitsTlbFlush',
   'asiExitsMisc',
   'asiMitigations',
+  // ephemeral maps (ephmap/mermap, issue 7)
+  'ephmapMaps',
+  'ephmapFallbacks',
+  'mermapWraps',
+  'mitigationFlushes',
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

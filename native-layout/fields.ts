@@ -117,12 +117,15 @@ export const ORACLE_PFN = at('oracle', 'pfn');
 export const ORACLE_FILL_GEN = at('oracle', 'fillGen');
 export const ORACLE_FRAME_GEN = at('oracle', 'frameGen');
 export const ORACLE_OP = at('oracle', 'op');
+export const ORACLE_SLOT_CPU = at('oracle', 'slotCpu');
 
 export const KERNEL_LAST_CTX_ID = at('kernel', 'lastCtxId');
 export const KERNEL_SLOT_LOCK = at('kernel', 'slotLockWord');
 export const KERNEL_BOOTED = at('kernel', 'booted');
 export const KERNEL_LAST_PID = at('kernel', 'lastPid');
 export const KERNEL_ASI_PHYSMAP_PUD = at('kernel', 'asiPhysmapPud');
+export const KERNEL_MM_LOCAL_REGION = at('kernel', 'mmLocalRegion');
+export const KERNEL_EPHMAP_SLOTS = at('kernel', 'ephmapSlots');
 
 export const MM_STRIDE = recordFormat('mm').stride;
 export const MM_STATE = at('mm', 'state');
@@ -146,6 +149,10 @@ export const MM_ANON_PAGES = at('mm', 'anonPages');
 export const MM_ASI_PGD = at('mm', 'asiPgd');
 export const PGD_SHADOW_ASI_PGD = at('pgdShadow', 'asiPgd');
 export const PGD_SHADOW_STRIDE = recordFormat('pgdShadow').stride;
+export const MM_LOCAL_REGION = at('mm', 'localRegion');
+export const MM_EPH_STALE_GEN = at('mm', 'ephStaleGen');
+export const MM_EPH_FLUSHED_GEN = at('mm', 'ephFlushedGen');
+export const MM_OPEN_REFS = at('mm', 'openRefs');
 
 export const VMA_STRIDE = recordFormat('vma').stride;
 export const VMA_FLAGS = at('vma', 'flags');
@@ -194,3 +201,18 @@ export const INVLPGB_PAGES = at('invlpgb', 'pages');
 export const INVLPGB_FLAGS = at('invlpgb', 'flags');
 export const INVLPGB_PENDING_STRIDE = recordFormat('invlpgbPending').stride;
 export const INVLPGB_PENDING = at('invlpgbPending', 'pending');
+
+// ephemeral maps (ephmap/mermap, issue 7)
+export const EPHEM_STRIDE = recordFormat('ephem').stride;
+export const EPH_IN_USE = at('ephem', 'ephInUse');
+export const EPH_PAGES = at('ephem', 'ephPages');
+export const MER_NEXT = at('ephem', 'merNext');
+export const MER_IN_USE = at('ephem', 'merInUse');
+export const MER_BASE = at('ephem', 'merBase');
+export const MER_END = at('ephem', 'merEnd');
+export const MER_RES_IN_USE = at('ephem', 'merResInUse');
+export const MER_RES_PENDING = at('ephem', 'merResPending');
+export const MER_FLUSHES = at('ephem', 'merFlushes');
+export const KMAP_STRIDE = recordFormat('kmap').stride;
+export const KMAP_IDX = at('kmap', 'idx');
+export const KMAP_PTEVAL = at('kmap', 'pteval');

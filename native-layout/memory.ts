@@ -35,6 +35,8 @@ export interface MachineViews {
   readonly rq: Int32Array;
   /** ASI (src/kernel/asi/space.ts). */
   readonly pgdShadow: Int32Array;
+  readonly ephem: Int32Array;
+  readonly kmap: Int32Array;
 }
 
 export interface MachineMemory {

@@ -339,6 +339,8 @@ export const REGIONS: readonly RegionSpec[] = [
       f('fillGen', 'generation the TLB entry was filled with'),
       f('frameGen', 'generation of the frame now'),
       f('op', 'op sequence number'),
+      // ephemeral maps (ephmap/mermap, issue 7)
+      f('slotCpu', 'first violation: 1 + the CPU that owned the ephemeral slot involved (0: not an ephemeral-map violation)'),
     ],
   },
   {
@@ -355,6 +357,9 @@ export const REGIONS: readonly RegionSpec[] = [
       f('lastPid', 'last process id handed out (the content domain of its pages)'),
       // ASI sensitivity flips (src/kernel/asi/physmap.ts)
       f('asiPhysmapPud', 'pfn + 1 of the nonsensitive physmap\'s PUD table; 0 = no physmap (ASI off)'),
+      // ephemeral maps (ephmap/mermap, issue 7)
+      f('mmLocalRegion', 'non-zero: every new mm gets the mm-local region (ephmap + mermap windows, tables pre-populated for every CPU)'),
+      f('ephmapSlots', 'K: ephmap slots per (mm, CPU), 1 as posted or 2 (copy-on-write maps source and destination)'),
     ],
   },
   {
@@ -384,6 +389,11 @@ export const REGIONS: readonly RegionSpec[] = [
       f('anonPages', 'anonymous pages mapped (MM_ANONPAGES)'),
       // ASI (src/kernel/asi/space.ts):
       f('asiPgd', 'pfn of the nonsensitive PGD (struct asi.pgd); -1 none (ASI off, or init_mm)'),
+      // ephemeral maps (ephmap/mermap, issue 7)
+      f('localRegion', 'non-zero once the mm-local region\'s page tables exist (src/kernel/ephmap/region.ts)'),
+      f('ephStaleGen', 'bumped by every ephemeral put: some CPU of this mm may hold some stale ephemeral entry since then'),
+      f('ephFlushedGen', 'the ephStaleGen the last completed mitigation flush covered (equal: nothing to flush)'),
+      f('openRefs', 'references to the scenario file this process has open (struct file f_count, one file per mm): > 0 open, 0 closed, -1 last close in progress'),
     ],
   },
   {
@@ -467,5 +477,37 @@ export const REGIONS: readonly RegionSpec[] = [
     scales: 'pagetable',
     count: (s) => s.ptPages,
     fields: [f('asiPgd', 'pfn + 1 of the mirroring nonsensitive PGD, 0 none')],
+  },
+  // ephemeral maps (ephmap/mermap, issue 7)
+  {
+    name: 'ephem',
+    doc: 'per (mm, CPU) ephemeral-map state, record mm * cpus + cpu: the ephmap slots and the mermap window (src/kernel/ephmap, src/kernel/mermap)',
+    scalar: 'i32',
+    recordAlign: 64,
+    scales: 'cpu',
+    count: (s) => s.maxMms * s.cpus,
+    fields: [
+      f('ephInUse', 'ephmap in_use per slot: 1 + the task holding it, 0 free', 2),
+      f('ephPages', 'pages the slot maps while in use', 2),
+      f('merNext', 'mermap next_addr: page offset in the window where the next allocation starts'),
+      f('merInUse', 'mermap allocs[i].in_use: 1 + the holding task, 0 free', 4),
+      f('merBase', 'mermap allocs[i].base (page offset in the window)', 4),
+      f('merEnd', 'mermap allocs[i].end (page offset, exclusive)', 4),
+      f('merResInUse', 'the reserved page: 1 + the holding task, 0 free'),
+      f('merResPending', 'the reserved page was put and not flushed since'),
+      f('merFlushes', 'local flushes the window did (wraps and flushes before a free): the contract test reads it'),
+    ],
+  },
+  {
+    name: 'kmap',
+    doc: 'per task kmap_local state (task_struct.kmap_ctrl): the LIFO depth and the saved PTE (pfn + 1) of each slot',
+    scalar: 'i32',
+    recordAlign: 64,
+    scales: 'fixed',
+    count: (s) => s.maxTasks,
+    fields: [
+      f('idx', 'slots in use (the LIFO depth)'),
+      f('pteval', 'per slot: pfn + 1 of the page it maps, 0 none', 16),
+    ],
   },
 ];

@@ -73,12 +73,12 @@ export const BUG_CATALOG: readonly BugSpec[] = [
   bug('asi-clear-curr-before-cr3', 'asi', 'curr_asi is cleared only after the CR3 write on exit', 'fio-randread',
     ['--cpus', '4', '--seconds', '20', '--variant', 'asi-on', '--option', 'interleave=20', '--option', 'discardEvery=4']),
   // ephmap / kmap
-  bug('ephmap-skip-local-flush', 'ephmap', 'ephmap put flushes the local TLB'),
-  bug('ephmap-double-alloc', 'ephmap', 'an ephmap slot has one user'),
-  bug('ephmap-migrate-enabled', 'ephmap', 'ephmap users cannot migrate'),
-  bug('no-mitigation-flush-on-evict', 'ephmap', 'eviction flushes stale ephmap entries mm-wide'),
-  bug('no-mitigation-flush-on-close', 'ephmap', 'last close flushes stale ephmap entries mm-wide'),
-  bug('kmap-no-unmap-flush', 'ephmap', 'kunmap_local flushes its slot'),
+  bug('ephmap-skip-local-flush', 'ephmap', 'ephmap put flushes the local TLB', 'ephmap-copy', ['--cpus', '4', '--seconds', '20']),
+  bug('ephmap-double-alloc', 'ephmap', 'an ephmap slot has one user', 'ephmap-copy', ['--cpus', '4', '--seconds', '20']),
+  bug('ephmap-migrate-enabled', 'ephmap', 'ephmap users cannot migrate', 'ephmap-copy', ['--cpus', '4', '--seconds', '20']),
+  bug('no-mitigation-flush-on-evict', 'ephmap', 'eviction flushes stale ephmap entries mm-wide', 'ephmap-copy', ['--cpus', '4', '--seconds', '20']),
+  bug('no-mitigation-flush-on-close', 'ephmap', 'last close flushes stale ephmap entries mm-wide', 'ephmap-copy', ['--cpus', '4', '--seconds', '20', '--option', 'evictPercent=0']),
+  bug('kmap-no-unmap-flush', 'ephmap', 'kunmap_local flushes its slot', 'ephmap-copy', ['--cpus', '4', '--seconds', '20', '--option', 'map=kmap']),
   // guest_memfd / mshare
   bug('gmem-skip-flush', 'gmem', 'a direct-map zap flushes every CPU'),
   bug('restore-after-free', 'gmem', 'the direct map is restored before the folio is freed'),
@@ -90,6 +90,9 @@ export const BUG_CATALOG: readonly BugSpec[] = [
   bug('flush-under-zone-lock', 'deadlock', 'no shootdown under the zone lock'),
   bug('noblock-ignored', 'deadlock', 'non-blocking allocations never flip sensitivity'),
   bug('zone-under-pcp-inversion', 'deadlock', 'lock order is pcp before zone'),
+  // mermap (ephemeral maps, issue 7)
+  bug('mermap-no-wrap-flush', 'ephmap', 'a mermap window that wraps flushes the local TLB once before reusing an address', 'ephmap-copy', ['--cpus', '4', '--seconds', '20', '--option', 'map=mermap']),
+  bug('mermap-free-while-pending', 'ephmap', 'a page mapped through the mermap is freed only after its pending entries were flushed', 'ephmap-copy', ['--cpus', '4', '--seconds', '20', '--option', 'map=mermap']),
 ];
 
 /** Index of each bug by name: injected[BUG['free-before-flush']]. */

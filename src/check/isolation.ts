@@ -23,6 +23,7 @@ import { PB_NONSENSITIVE, TLB_PCID_MASK, TLB_SIZE_MASK, TLB_SIZE_SHIFT, TLB_VPNH
 import type { MachineViews } from '../../native-layout/memory.js';
 import { pageblockFlags } from '../kernel/page_alloc/pageblock.js';
 import { V_ISOLATION, reportViolation } from './oracle.js';
+import { MM_LOCAL_BASE } from '../kernel/ephmap/region.js';
 
 const KERNEL_HALF = 2 ** 47;
 const ASI_PCID_MIN = 1 << 10;
@@ -32,6 +33,16 @@ export const ISOLATION_HIT = 0;
 export const ISOLATION_FILL = 1;
 export const ISOLATION_SPEC_FILL = 2;
 export const ISOLATION_AT_FLUSH = 3;
+
+/**
+ * The mm's own kernel region (ephmap slots, mermap windows): its PGD slot
+ * is the mm's, so an entry there maps the running process's own data (a
+ * page it can read()); that it stops doing so when the process loses
+ * access is checked where the access is lost (ephemeral-audit.ts).
+ */
+function inMmLocalSlot(va: number): boolean {
+  return va >= MM_LOCAL_BASE && va < MM_LOCAL_BASE + 2 ** 39;
+}
 
 /** Whether a CPU in a nonsensitive space may translate kernel-half va to pfn. */
 export function asiKernelFrameAllowed(views: MachineViews, pfn: number): boolean {
@@ -44,7 +55,7 @@ export function asiKernelFrameAllowed(views: MachineViews, pfn: number): boolean
  * violation (fillGen = how: hit, fill, speculative fill) naming this CPU.
  */
 export function checkIsolation(views: MachineViews, cpu: number, va: number, pfn: number, how: number, task: number, op: number): void {
-  if (asiKernelFrameAllowed(views, pfn)) return;
+  if (asiKernelFrameAllowed(views, pfn) || inMmLocalSlot(va)) return;
   reportViolation(views, cpu, V_ISOLATION, va, pfn, how, -1, task, op);
 }
 
@@ -64,7 +75,7 @@ export function auditAsiEntries(
     const size = (meta & TLB_SIZE_MASK) >>> TLB_SIZE_SHIFT;
     const vpn = (vpnLo >>> 0) + ((meta & TLB_VPNHI_MASK) >>> TLB_VPNHI_SHIFT) * 2 ** 32;
     const va = vpn * SIZE_DIV[size]!;
-    if (va < KERNEL_HALF || asiKernelFrameAllowed(views, pfn)) return;
+    if (va < KERNEL_HALF || asiKernelFrameAllowed(views, pfn) || inMmLocalSlot(va)) return;
     found++;
     reportViolation(views, cpu, V_ISOLATION, va, pfn, ISOLATION_AT_FLUSH, -1, task, op);
   });

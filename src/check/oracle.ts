@@ -7,7 +7,7 @@
 import { C } from '../../native-layout/counters.js';
 import {
   COUNTERS_STRIDE, ORACLE_CPU, ORACLE_FILL_GEN, ORACLE_FRAME_GEN, ORACLE_KIND, ORACLE_OP, ORACLE_PFN,
-  ORACLE_TASK, ORACLE_VA_HI, ORACLE_VA_LO, ORACLE_VIOLATIONS,
+  ORACLE_SLOT_CPU, ORACLE_TASK, ORACLE_VA_HI, ORACLE_VA_LO, ORACLE_VIOLATIONS,
 } from '../../native-layout/fields.js';
 import type { MachineViews } from '../../native-layout/memory.js';
 
@@ -77,7 +77,7 @@ const C_VIOLATIONS = C.violations;
  */
 export function reportViolation(
   views: MachineViews, cpu: number, kind: number, va: number, pfn: number,
-  fillGen: number, frameGen: number, task: number, op: number,
+  fillGen: number, frameGen: number, task: number, op: number, slotCpu = -1,
 ): void {
   views.counters[cpu * COUNTERS_STRIDE + C_VIOLATIONS] += 1;
   const o = views.oracle;
@@ -91,6 +91,7 @@ export function reportViolation(
   o[ORACLE_FILL_GEN] = fillGen;
   o[ORACLE_FRAME_GEN] = frameGen;
   o[ORACLE_OP] = op;
+  o[ORACLE_SLOT_CPU] = slotCpu + 1;
 }
 
 export interface ViolationRecord {
@@ -103,6 +104,8 @@ export interface ViolationRecord {
   readonly fillGen: number;
   readonly frameGen: number;
   readonly op: number;
+  /** Ephemeral-map violations: the CPU that owned the slot (cpu cached or used it); -1 otherwise. */
+  readonly slotCpu: number;
 }
 
 export function violationCount(views: MachineViews): number {
@@ -123,6 +126,7 @@ export function firstViolation(views: MachineViews): ViolationRecord | null {
     fillGen: o[ORACLE_FILL_GEN],
     frameGen: o[ORACLE_FRAME_GEN],
     op: o[ORACLE_OP],
+    slotCpu: o[ORACLE_SLOT_CPU] - 1,
   };
 }
 

@@ -85,7 +85,7 @@ function renderReport(r: RunReportObject): string {
     `violations: ${totals['violations']}   frames lost: ${totals['framesLost']}`,
   ];
   for (const v of r['violationRecords'] as Record<string, unknown>[]) {
-    lines.push(`first violation: ${v['kind']} on cpu ${v['cpu']} task ${v['task']} va 0x${(v['va'] as number).toString(16)} pfn ${v['pfn']} generation ${v['fillGen']} -> ${v['frameGen']} at op ${v['op']}`);
+    lines.push(`first violation: ${v['kind']} on cpu ${v['cpu']} task ${v['task']} va 0x${(v['va'] as number).toString(16)} pfn ${v['pfn']} generation ${v['fillGen']} -> ${v['frameGen']} at op ${v['op']}${(v['slotCpu'] as number | undefined) !== undefined && (v['slotCpu'] as number) >= 0 ? ` (slot of cpu ${v['slotCpu']})` : ''}`);
     lines.push(`replay: ${v['replay']}`);
     const events = v['lastEvents'] as { cpu: number; op: number; kind: string; args: string }[];
     if (events.length > 0) lines.push('last events (per CPU, oldest first):');

@@ -44,6 +44,9 @@ export function kernelBoot(k: KernelCtx): void {
   v.mm.fill(0);
   v.vma.fill(0);
   v.task.fill(0);
+  // ephemeral maps (issue 7): per (mm, CPU) windows and per-task kmap_local stacks start empty.
+  v.ephem.fill(0);
+  v.kmap.fill(0);
   v.ptLock.fill(0);
   for (let t = 0; t < shape.maxTasks; t++) {
     v.task[t * TASK_STRIDE + TASK_STATE] = TASK_FREE;

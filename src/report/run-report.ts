@@ -56,6 +56,7 @@ export function buildRunReport(input: RunReportInput): RunReportObject {
       fillGen: v.fillGen,
       frameGen: v.frameGen,
       op: v.op,
+      slotCpu: v.slotCpu,
       replay: input.replay,
       lastEvents: input.lastEvents.map((e) => ({ ...e })),
     })),

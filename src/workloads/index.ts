@@ -12,6 +12,7 @@ import { tlbFlush1, tlbFlush3 } from './mm/tlb-flush-file.js';
 import { tlbFlush2, tlbFlush2Shared, tlbFlush2Mixed, tlbFlush2SharedMixed } from './mm/tlb-flush2.js';
 import { ScenarioOptionError } from './mm/options.js';
 import { flipStorm } from './mm/flip-storm.js';
+import { ephmapCopy, pageCacheEvict } from './mm/ephem-copy.js';
 import type { CpuProgram, ProgramCtx, Scenario, ScenarioOptions } from './program.js';
 
 export type { CpuProgram, EndCheck, ProgramCtx, Scenario, ScenarioOptions, SetupCtx, TestFaults } from './program.js';
@@ -24,6 +25,8 @@ export const SCENARIOS: readonly Scenario[] = [
   flipStorm,
   // ASI (issue 7, asi-space):
   fioRandread, kernelCompile,
+  // ephemeral maps (issue 7)
+  ephmapCopy, pageCacheEvict,
 ];
 
 const byName = new Map(SCENARIOS.map((s) => [s.name, s]));

@@ -11,6 +11,7 @@
 import type { KernelCtx } from '../ctx.js';
 import { kernelReadPhysmap } from '../asi/access.js';
 import type { Variant } from '../variant.js';
+import { copyFromPageCacheViaEphmap, copyFromPageCacheViaMermap } from '../ephmap/copy.js';
 
 /** Copies the page-cache page pfn out (returns its content word). The caller holds a reference on the page. */
 export type CopyFromPageCache = (k: KernelCtx, pfn: number) => number;
@@ -20,10 +21,9 @@ export function copyFromPageCacheViaPhysmap(k: KernelCtx, pfn: number): number {
   return kernelReadPhysmap(k, pfn);
 }
 
-/**
- * The copy a variant uses. ephmap and mermap copy through the physmap too
- * until their maps exist (src/kernel/ephmap, src/kernel/mermap plug in here).
- */
-export function copyFromPageCacheFor(_v: Variant): CopyFromPageCache {
+/** The copy a variant uses: through its ephemeral map (src/kernel/ephmap/copy.ts), or the physmap. */
+export function copyFromPageCacheFor(v: Variant): CopyFromPageCache {
+  if (v.ephemeral === 'ephmap') return copyFromPageCacheViaEphmap;
+  if (v.ephemeral === 'mermap') return copyFromPageCacheViaMermap;
   return copyFromPageCacheViaPhysmap;
 }

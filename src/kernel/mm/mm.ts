@@ -16,6 +16,7 @@ import {
 } from '../../../native-layout/fields.js';
 import type { KernelCtx } from '../ctx.js';
 import { ENOMEM, cloneKernelPgd, freePgtablePage, pgdAlloc } from './pgtable.js';
+import { mmLocalRegionEnabled, mmLocalRegionSetup, mmLocalRegionTeardown } from '../ephmap/region.js';
 
 export class MmStateError extends Error {
   override name = 'MmStateError';
@@ -82,8 +83,18 @@ export function mmAlloc(k: KernelCtx): number {
     // later is present here too. mmdrop frees only the PGD page itself.
     cloneKernelPgd(k.env, pgd, m[INIT_MM * MM_STRIDE + MM_PGD]);
     mmInitRecord(k, mm, pgd, 1, 1);
+    // The mm-local region (ephmap, mermap) lives in this PGD's own slot,
+    // with every CPU's tables allocated now so that no get ever allocates.
+    // Before the nonsensitive PGD is built: it copies the slot's entry.
+    if (mmLocalRegionEnabled(k) && mmLocalRegionSetup(k, mm) < 0) {
+      mmLocalRegionTeardown(k, mm, pgd);
+      freePgtablePage(k.env, k.cpu, pgd);
+      Atomics.store(m, at, MM_FREE);
+      return ENOMEM;
+    }
     // The nonsensitive address space (struct asi) lives as long as the mm.
     if (k.asi.mmCreated(k, mm) < 0) {
+      mmLocalRegionTeardown(k, mm, pgd);
       freePgtablePage(k.env, k.cpu, pgd);
       Atomics.store(m, at, MM_FREE);
       return ENOMEM;
@@ -132,6 +143,9 @@ export function mmdrop(k: KernelCtx, mm: number): void {
   if (left > 0) return;
   if (left < 0) throw new MmStateError(`mm ${mm}: mm_count dropped below zero`);
   if (Atomics.load(k.mm, at + MM_STATE) !== MM_DEAD) throw new MmStateError(`mm ${mm}: last mm_count dropped while it still has users`);
+  // The region's tables go first: their unhook is mirrored into the
+  // nonsensitive PGD, which goes next.
+  mmLocalRegionTeardown(k, mm, k.mm[at + MM_PGD]);
   k.asi.mmDestroyed(k, mm);
   freePgtablePage(k.env, k.cpu, k.mm[at + MM_PGD]);
   k.mm[at + MM_PGD] = -1;

@@ -16,6 +16,7 @@ import { localIrqRestore, localIrqSave } from '../smp.js';
 import { enterLazyTlb, switchMmIrqsOff } from '../tlb/switch-mm.js';
 import { dequeueTask, enqueueTask } from './rq.js';
 import { taskRelease } from './task.js';
+import { kmapLocalSchedIn, kmapLocalSchedOut } from '../ephmap/kmap-local.js';
 
 export function currentTask(k: KernelCtx): number {
   return k.rq[k.cpu * RQ_STRIDE + RQ_CURR];
@@ -62,7 +63,11 @@ export function switchToTask(k: KernelCtx, next: number, requeueCpu: number): nu
   const prev = currentTask(k);
   if (next === prev) return next;
   const prevDead = prev >= 0 && Atomics.load(k.task, prev * TASK_STRIDE + TASK_STATE) === TASK_DEAD;
+  // kmap_local slots are per CPU and time-shared: prepare_task_switch
+  // clears prev's, finish_task_switch restores next's.
+  if (prev >= 0) kmapLocalSchedOut(k, prev);
   const drop = contextSwitch(k, next);
+  if (next >= 0) kmapLocalSchedIn(k, next);
   // finish_task_switch(): prev is off this CPU now.
   if (drop >= 0) mmdrop(k, drop);
   if (prev >= 0) {

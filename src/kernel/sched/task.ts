@@ -5,7 +5,7 @@
 
 import { NO_MM, TASK_FREE, TASK_NEW } from '../../../native-layout/bits.js';
 import {
-  KERNEL_SLOT_LOCK, TASK_CPU, TASK_KIND, TASK_MM, TASK_NEXT, TASK_PARENT, TASK_PINNED, TASK_STATE, TASK_STRIDE, TASK_W,
+  KERNEL_SLOT_LOCK, KMAP_IDX, KMAP_STRIDE, TASK_CPU, TASK_KIND, TASK_MM, TASK_NEXT, TASK_PARENT, TASK_PINNED, TASK_STATE, TASK_STRIDE, TASK_W,
 } from '../../../native-layout/fields.js';
 import { spinLock, spinUnlock } from '../../sync/spinlock.js';
 import type { KernelCtx } from '../ctx.js';
@@ -62,6 +62,8 @@ export function taskAlloc(k: KernelCtx, mm: number, kind: number, pinned: number
     t[at + TASK_PARENT] = parent;
     t[at + TASK_CPU] = pinned >= 0 ? pinned : 0;
     t[at + TASK_NEXT] = -1;
+    // kmap_local_fork(): a new task starts with an empty kmap_local stack.
+    k.views.kmap[tid * KMAP_STRIDE + KMAP_IDX] = 0;
     Atomics.store(t, at + TASK_STATE, TASK_NEW);
   }
   spinUnlock(k.kernel, KERNEL_SLOT_LOCK);

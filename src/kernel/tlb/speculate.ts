@@ -6,9 +6,10 @@
 // names where they aim: specPages pages at the start of each of specChunks
 // consecutive 2 MiB chunks from specStart (one chunk per thread region).
 
-import { MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE } from '../../../native-layout/fields.js';
+import { MM_LOCAL_REGION, MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE } from '../../../native-layout/fields.js';
 import { type KernelCtx, hwRandom } from '../ctx.js';
 import { physmapVa } from '../asi/layout.js';
+import { speculateEphemeral } from '../ephmap/speculate-ephemeral.js';
 
 const PAGE = 4096;
 const CHUNK_PAGES = 512;
@@ -17,6 +18,7 @@ const CHUNK_PAGES = 512;
 export function speculate(k: KernelCtx, mm: number, n: number): void {
   if (mm < 0) return;
   const at = mm * MM_STRIDE;
+  if (k.mm[at + MM_LOCAL_REGION] !== 0) speculateEphemeral(k, mm, 1);
   const pages = k.mm[at + MM_SPEC_PAGES];
   if (pages <= 0) return;
   const chunks = Math.max(1, k.mm[at + MM_SPEC_CHUNKS]);

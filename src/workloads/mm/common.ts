@@ -44,6 +44,8 @@ export const KIND_MREMAP_READER = 12;
 export const KIND_RECLAIM_WRITER = 13;
 export const KIND_RECLAIM_PROTECTOR = 14;
 export const KIND_KSWAPD = 15;
+// ephemeral maps (issue 7)
+export const KIND_EPHEM_COPY = 30;
 
 export function chunkVpn(index: number): number {
   return USER_BASE_VPN + index * CHUNK_PAGES;

@@ -9,6 +9,7 @@ import { bootMachine } from '../../kernel/boot.js';
 import { type KernelCtx, applyVariant } from '../../kernel/ctx.js';
 import { directMapInit } from '../../kernel/asi/direct-map.js';
 import { parseVariant } from '../../kernel/variant.js';
+import { enableMmLocalRegion } from '../../kernel/ephmap/region.js';
 import { mmAlloc, mmget } from '../../kernel/mm/mm.js';
 import { wakeUpNewTask } from '../../kernel/sched/core.js';
 import { setTaskState, taskAlloc } from '../../kernel/sched/task.js';
@@ -41,6 +42,8 @@ export function setupMmMachine(
   const k = bootMachine(ctx.mem, makeSmpCtx(ctx.mem, 0, ctx.epochMs), { asi: variant.asi });
   applyVariant(k, variant);
   directMapInit(k, !variant.asi);
+  // An ephemeral map needs every mm's local region (ephemeral maps, issue 7).
+  if (variant.ephemeral !== 'none') enableMmLocalRegion(k);
   bootKernel?.(k);
   const shape = ctx.mem.layout.shape;
   const tasks = plans.reduce((n, p) => n + p.threads, 0) + (o.kthreads > 0 ? ctx.cpus : 0);

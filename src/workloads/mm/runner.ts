@@ -110,6 +110,14 @@ export class MmCpu implements CpuProgram {
   }
 
   /**
+   * Ends the current task's time slice: the next op reschedules (a task
+   * that sleeps in the kernel, e.g. a copy that faulted on its user buffer).
+   */
+  endSlice(): void {
+    this.sliceLeft = 0;
+  }
+
+  /**
    * The scheduling decision: the per-CPU kernel thread wakes up now and then
    * between user tasks (and runs kthreadSlice ops, lazily on their mm); otherwise the
    * next queued task runs, or one stolen from a busier CPU, or the current
