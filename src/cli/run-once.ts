@@ -2,7 +2,7 @@
 // records and the end-of-run scan, folded into a RunReport. `run` prints
 // one; `soak` collects many.
 
-import { createMachineMemory } from '../../native-layout/memory.js';
+import { createMachineMemory, type MachineMemory } from '../../native-layout/memory.js';
 import type { MachineShape } from '../../native-layout/shape.js';
 import { checkRunConfig, runFree } from '../engine/index.js';
 import type { TestFaults } from '../workloads/index.js';
@@ -27,6 +27,14 @@ export interface RunSpec {
   readonly testFaults?: TestFaults;
   /** Scenario options (--option key=value). */
   readonly options?: Readonly<Record<string, number | string | boolean>>;
+  /** "i/n" when the run is part of a soak shard (recorded in the report). */
+  readonly shard?: string;
+  /** The first SIGINT/SIGTERM: stops the CPUs; the report is marked interrupted. */
+  readonly interrupt?: AbortSignal;
+  /** Which signal aborted `interrupt` (recorded in the report). */
+  readonly interruptSignal?: () => string;
+  /** Called with the live machine once the CPUs are being started (progress display). */
+  readonly onMachine?: (mem: MachineMemory) => void;
 }
 
 export interface RunOutcome {
@@ -35,15 +43,36 @@ export interface RunOutcome {
   readonly failures: readonly string[];
 }
 
-/** The command line that runs the same configuration again. */
-export function replayCommand(spec: RunSpec): string {
+/**
+ * The command line that runs the same configuration again: every flag that
+ * changes what runs (the watchdog bound too, since it decides when a slow
+ * acknowledgement becomes a failure). It is a rerun, not a replay: the host
+ * schedules the CPU threads differently each time, so the counts differ and
+ * a rare failure may need several reruns.
+ */
+export function rerunCommand(spec: RunSpec): string {
   const parts = ['shootdown run', spec.scenario, `--cpus ${spec.shape.cpus}`, `--seed ${spec.seed}`, `--mem ${spec.shape.memBytes / 2 ** 20}M`];
   if (spec.seconds !== undefined) parts.push(`--seconds ${spec.seconds}`);
   if (spec.ops !== undefined) parts.push(`--ops ${spec.ops}`);
-  if (spec.variant !== 'ipi') parts.push(`--variant ${spec.variant}`);
+  parts.push(`--variant ${spec.variant}`);
+  parts.push(`--watchdog-ms ${spec.watchdogMs}`);
   for (const b of spec.inject) parts.push(`--inject ${b}`);
   for (const [k, v] of Object.entries(spec.options ?? {})) parts.push(`--option ${k}=${String(v)}`);
+  if (spec.testFaults?.neverAckCpu !== undefined) parts.push(`--test-never-ack ${spec.testFaults.neverAckCpu}`);
   return parts.join(' ');
+}
+
+/** Why a report's run failed its checks, one phrase each; empty when it passed. */
+export function failuresOf(report: RunReportObject): string[] {
+  const totals = report['totals'] as Record<string, number>;
+  const failures: string[] = [];
+  if (totals['violations']! > 0) failures.push(`${totals['violations']} violation(s)`);
+  if (totals['framesLost']! > 0) failures.push(`${totals['framesLost']} frame(s) lost`);
+  const end = report['endCheck'] as string[];
+  if (end.length > 0) failures.push(`${end.length} end-of-run problem(s)`);
+  const fault = report['fault'] as string;
+  if (fault) failures.push(fault.split('\n')[0]!);
+  return failures;
 }
 
 /** Refuses a spec whose scenario options are bad, by running only its set-up (no CPU starts). */
@@ -69,6 +98,8 @@ export async function runOnce(spec: RunSpec): Promise<RunOutcome> {
     ...(spec.testFaults ? { testFaults: spec.testFaults } : {}),
     ...(spec.seconds !== undefined ? { seconds: spec.seconds } : {}),
     ...(spec.ops !== undefined ? { ops: spec.ops } : {}),
+    ...(spec.interrupt ? { interrupt: spec.interrupt } : {}),
+    ...(spec.onMachine ? { onStart: () => spec.onMachine!(mem) } : {}),
     });
   } catch (e) {
     // Bad scenario options are found by the scenario's set-up, before any CPU starts.
@@ -79,18 +110,22 @@ export async function runOnce(spec: RunSpec): Promise<RunOutcome> {
   // free frames, lost frames) ran in runFree once every CPU was gone.
   const end = result.endCheck?.violations ?? [];
   const first = result.violationRecords[0] ?? null;
+  const interrupted = result.stoppedBy === 'interrupted';
   const report = buildRunReport({
     result, variant: spec.variant, inject: spec.inject, memBytes: spec.shape.memBytes,
     violations: result.violationRecords, violationCount: result.violations,
     endCheck: end, framesLost: result.framesLost,
-    replay: replayCommand(spec), toolVersion: TOOL_VERSION,
+    replay: rerunCommand(spec), toolVersion: TOOL_VERSION,
     lastEvents: first ? lastEventsAllCpus(mem, LAST_EVENTS_PER_CPU) : [],
+    provenance: {
+      interrupted,
+      interruptSignal: interrupted ? spec.interruptSignal?.() ?? 'SIGINT' : '',
+      seconds: spec.seconds ?? 0,
+      opsLimit: spec.ops ?? 0,
+      watchdogMs: spec.watchdogMs,
+      options: Object.entries(spec.options ?? {}).map(([k, v]) => `${k}=${String(v)}`),
+      shard: spec.shard ?? '',
+    },
   });
-  const totals = report['totals'] as Record<string, number>;
-  const failures: string[] = [];
-  if (totals['violations']! > 0) failures.push(`${totals['violations']} violation(s)`);
-  if (totals['framesLost']! > 0) failures.push(`${totals['framesLost']} frame(s) lost`);
-  if (end.length > 0) failures.push(`${end.length} end-of-run problem(s)`);
-  if (result.fault) failures.push(result.fault.message.split('\n')[0]!);
-  return { report, failures };
+  return { report, failures: failuresOf(report) };
 }
