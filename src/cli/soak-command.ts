@@ -130,20 +130,21 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
   for (const name of scenarios) assertHostCanHold(shapeFor(name));
   const detecting = o.inject.length > 0;
   const jobs = soakJobs(scenarios, seeds, seedStart, shard);
-  // Every scenario's set-up once before the first run: an option one of
-  // them refuses stops the soak here, not after hours of results.
-  for (const name of new Set(jobs.map((j) => j.scenario))) {
-    checkRunSpec({ scenario: name, shape: shapeFor(name), seed: seedStart, variant, inject: o.inject, watchdogMs, seconds, options: optionsFor(name) });
-  }
-  if ((o.resume || o.force) && o.out === undefined) throw new UsageError(`--${o.resume ? 'resume' : 'force'} needs --out DIR: it decides what happens to the results already in DIR`);
   const shardText = `${shard.index}/${shard.count}`;
   const provenance = {
     format: SUMMARY_FORMAT, toolVersion: TOOL_VERSION, shard: shardText, scenarios, seeds, seedStart, secondsPerRun: seconds,
     cpus: shapeFor(scenarios[0]!).cpus, mem: o.mem ?? 'scenario default', memBytes: Object.fromEntries(scenarios.map((n) => [n, shapeFor(n).memBytes])),
     variant, inject: o.inject, options: scenarioOptions, watchdogMs,
   };
-  // The output directory is checked, and a used one refused, before the first run.
+  // Every scenario's set-up once before the first run: an option one of
+  // them refuses stops the soak here, not after hours of results.
+  for (const name of new Set(jobs.map((j) => j.scenario))) {
+    checkRunSpec({ scenario: name, shape: shapeFor(name), seed: seedStart, variant, inject: o.inject, watchdogMs, seconds, options: optionsFor(name) });
+  }
+  if ((o.resume || o.force) && o.out === undefined) throw new UsageError(`--${o.resume ? 'resume' : 'force'} needs --out DIR: it decides what happens to the results already in DIR`);
+  // The output directory is checked, and a used one refused, before the first run (after the option checks: --force deletes).
   const out = o.out !== undefined ? prepareSoakDir(o.out, jobs, shard, { resume: o.resume === true, force: o.force === true }, { cpus: provenance.cpus, variant, inject: o.inject, seconds }) : null;
+
 
   const showBar = progressWanted(o.progress !== false && format === 'table');
   let interruptedRun: string | null = null;
