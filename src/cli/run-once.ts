@@ -75,6 +75,11 @@ export function failuresOf(report: RunReportObject): string[] {
   return failures;
 }
 
+/** "--option: " when options were given (they are the likely cause), else "set-up: ". */
+function setupErrorPrefix(spec: RunSpec): string {
+  return Object.keys(spec.options ?? {}).length > 0 ? '--option: ' : 'set-up: ';
+}
+
 /** Refuses a spec whose scenario options are bad, by running only its set-up (no CPU starts). */
 export function checkRunSpec(spec: RunSpec): void {
   try {
@@ -83,7 +88,7 @@ export function checkRunSpec(spec: RunSpec): void {
       options: { ...spec.options, variant: spec.variant }, seconds: 1,
     });
   } catch (e) {
-    if (e instanceof ScenarioOptionError) throw new UsageError(`--option: ${e.message}`);
+    if (e instanceof ScenarioOptionError) throw new UsageError(`${setupErrorPrefix(spec)}${e.message}`);
     throw e;
   }
 }
@@ -103,7 +108,7 @@ export async function runOnce(spec: RunSpec): Promise<RunOutcome> {
     });
   } catch (e) {
     // Bad scenario options are found by the scenario's set-up, before any CPU starts.
-    if (e instanceof ScenarioOptionError) throw new UsageError(`--option: ${e.message}`);
+    if (e instanceof ScenarioOptionError) throw new UsageError(`${setupErrorPrefix(spec)}${e.message}`);
     throw e;
   }
   // The scenario's own end-of-run scan (allocator, page tables, TLBs vs
