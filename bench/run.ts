@@ -1,14 +1,32 @@
 // `npm run bench [-- --quick] [-- --format json]`: every benchmark next to
 // its raw baseline, measured in this run.
 
+import { parseArgs } from 'node:util';
 import { benchAlloc } from './alloc.js';
 import { benchTlbHit } from './tlb.js';
 import { measureIpiRoundTrip } from './ipi.js';
 import type { Measured } from './harness.js';
 
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const json = args.includes('--format') && args[args.indexOf('--format') + 1] === 'json';
+// Arguments are checked before anything runs (issue 12: --help and a typo
+// used to run the whole benchmark and exit 0).
+const USAGE = 'usage: node dist/bench/run.js [--quick] [--format table|json] [--help]';
+let parsed: { quick?: boolean; format?: string; help?: boolean };
+try {
+  parsed = parseArgs({ options: { quick: { type: 'boolean' }, format: { type: 'string' }, help: { type: 'boolean' } }, strict: true }).values;
+} catch (e) {
+  process.stderr.write(`bench: ${(e as Error).message.split('\n')[0]} (${USAGE})\n`);
+  process.exit(2);
+}
+if (parsed.help) {
+  process.stdout.write(`${USAGE}\n  --quick   the short form CI runs\n  --format  table (default) or json\n`);
+  process.exit(0);
+}
+if (parsed.format !== undefined && parsed.format !== 'table' && parsed.format !== 'json') {
+  process.stderr.write(`bench: --format "${parsed.format.slice(0, 60)}" is not one of: table, json\n`);
+  process.exit(2);
+}
+const quick = parsed.quick === true;
+const json = parsed.format === 'json';
 
 const results: Measured[] = [];
 const benches: [string, () => Measured | Promise<Measured>][] = [

@@ -54,6 +54,7 @@ export function defaultShape(overrides: Partial<MachineShape> = {}): MachineShap
   const memBytes = overrides.memBytes ?? 256 * 1024 * 1024;
   const frames = Math.floor(memBytes / PAGE_SIZE);
   return {
+    ...kernelTableDefaults(overrides.cpus ?? 4),
     memBytes,
     cpus: 4,
     tlb4kSets: 256,
@@ -63,10 +64,24 @@ export function defaultShape(overrides: Partial<MachineShape> = {}): MachineShap
     pscEntries: 32,
     ptPages: Math.floor(frames / 512) + 256,
     traceEntries: 1024,
-    maxMms: 64,
-    maxTasks: 128,
-    maxVmas: 32,
     ...overrides,
+  };
+}
+
+/**
+ * Sizes of the kernel's object tables for a CPU count (issue 12: every
+ * scenario must run at 1..64 CPUs with its defaults). The scenarios scale
+ * with the CPUs: a thread per CPU in one process (one VMA each, so a
+ * process needs a VMA slot per CPU), 2 single-threaded processes per CPU
+ * (fixmap-switch, processes mode), 2 user threads per CPU plus a kernel
+ * thread per CPU (munmap-storm). The fixed minimums are the sizes every
+ * machine had before, so small machines are laid out as they were.
+ */
+export function kernelTableDefaults(cpus: number): Pick<MachineShape, 'maxMms' | 'maxTasks' | 'maxVmas'> {
+  return {
+    maxMms: Math.max(64, 2 * cpus + 8),
+    maxTasks: Math.max(128, 4 * cpus),
+    maxVmas: Math.max(32, 2 * cpus + 16),
   };
 }
 

@@ -19,6 +19,20 @@ export interface BugSpec {
    */
   readonly scenario: string;
   readonly args: readonly string[];
+  /**
+   * What the configuration needs for the bug's code path to run at all
+   * (issue 12): a run that can never reach it is refused with the flags it
+   * needs, instead of passing clean and looking like a missed detection.
+   */
+  readonly requires?: BugRequirement;
+}
+
+/** A configuration a bug's code path needs: a --variant, and/or an --option key=value. */
+export interface BugRequirement {
+  readonly variant?: string;
+  readonly option?: { readonly key: string; readonly value: number };
+  /** Why, in a few words (the path it lives on). */
+  readonly why: string;
 }
 
 const bug = (name: string, layer: BugLayer, invariant: string, scenario = '', args: string[] = []): BugSpec =>
@@ -42,8 +56,10 @@ export const BUG_CATALOG: readonly BugSpec[] = [
   bug('reclaim-batch-vs-mprotect', 'tlb', 'PTE walkers flush pending reclaim batches', 'reclaim-mprotect', ['--cpus', '4', '--seconds', '20']),
   bug('mremap-flush-after-unlock', 'tlb', 'mremap flushes the old range before dropping the PTL', 'mremap-truncate', ['--cpus', '4', '--seconds', '20']),
   bug('table-free-before-invalidate', 'tlb', 'page tables are freed only after every walker cache was invalidated', 'munmap-storm', ['--cpus', '4', '--seconds', '20']),
-  bug('invlpgb-tlbsync-migrated', 'tlb', 'TLBSYNC runs on the CPU that issued the INVLPGBs', 'tlb-flush2-shared', ['--cpus', '4', '--seconds', '20', '--variant', 'invlpgb']),
-  bug('drop-invalidate-other', 'tlb', 'other ASIDs are invalidated after a kernel flush', 'fixmap-switch', ['--cpus', '4', '--seconds', '20']),
+  { ...bug('invlpgb-tlbsync-migrated', 'tlb', 'TLBSYNC runs on the CPU that issued the INVLPGBs', 'tlb-flush2-shared', ['--cpus', '4', '--seconds', '20', '--variant', 'invlpgb']),
+    requires: { variant: 'invlpgb', why: 'TLBSYNC is only issued by the INVLPGB flush path' } },
+  { ...bug('drop-invalidate-other', 'tlb', 'other ASIDs are invalidated after a kernel flush', 'fixmap-switch', ['--cpus', '4', '--seconds', '20']),
+    requires: { option: { key: 'pti', value: 1 }, why: 'invalidate_other is only set when kernel mappings are non-global (PTI)' } },
   // allocator
   bug('buddy-xor-wrong-order', 'alloc', 'the buddy of pfn at order k is pfn xor 2^k', 'check:allocator',
     ['mem=16M', 'cpus=4', 'allocate pfns 0..3 as order 0, free 1 and 3, drain: they coalesce over live pfn 2', 'test=test/page_alloc/bugs.test.ts']),
@@ -126,4 +142,27 @@ export function setInjected(names: readonly string[]): void {
     }
     injected[i] = 1;
   }
+}
+
+/**
+ * The first injected bug whose path this configuration never reaches, as
+ * one line naming the flags it needs; null when every injected bug is
+ * reachable. `options` are the scenario's resolved options (defaults
+ * applied), so a scenario that turns pti on by itself passes.
+ */
+export function unreachableInjectedBug(variant: string, options: Readonly<Record<string, unknown>>): string | null {
+  for (let i = 0; i < BUG_CATALOG.length; i++) {
+    const req = injected[i] ? BUG_CATALOG[i]!.requires : undefined;
+    if (!req) continue;
+    const name = BUG_CATALOG[i]!.name;
+    // A variant is a '+'-joined list of parts (asi-on+invlpgb): the bug's
+    // part must be one of them.
+    if (req.variant !== undefined && !variant.split('+').includes(req.variant)) {
+      return `--inject ${name} needs --variant ${req.variant} (${req.why}); this run uses --variant ${variant}, so the bug could never fire`;
+    }
+    if (req.option !== undefined && options[req.option.key] !== req.option.value) {
+      return `--inject ${name} needs --option ${req.option.key}=${req.option.value} (${req.why}); this run has ${req.option.key}=${String(options[req.option.key] ?? 'unset')}, so the bug could never fire`;
+    }
+  }
+  return null;
 }

@@ -11,15 +11,23 @@ import { runRun } from './run-command.js';
 import { VARIANT_GRAMMAR } from '../kernel/variant.js';
 import { TOOL_VERSION } from './version.js';
 import { runSoak } from './soak-command.js';
+import { runReportShow } from './report-command.js';
 import { collectOption } from './scenario-options.js';
 import { FORMATS } from './format.js';
 import { UnknownBugError } from '../check/bugs.js';
+import { EXIT_OUTPUT } from './errors.js';
+import { OutputWriteError } from './output-files.js';
+import { InterruptedError } from './interrupt.js';
+import { restoreTerminal } from './terminal.js';
+import { commanderErrorLine, cutLongValues } from './usage-errors.js';
 
 function buildProgram(print: (text: string) => void): Command {
   const program = new Command('shootdown')
     .description('x86-64 TLB shootdown, page allocator and ASI emulator')
-    .showHelpAfterError('(run with --help for usage)')
     .version(TOOL_VERSION)
+    // Commander's own error text is multi-line and unprefixed; reportError
+    // turns each CommanderError into one `shootdown:` line with the choices.
+    .configureOutput({ outputError: () => {} })
     .exitOverride();
 
   program.command('run')
@@ -59,11 +67,20 @@ function buildProgram(print: (text: string) => void): Command {
     .addOption(new Option('--variant <name>', `design to emulate, ${VARIANT_GRAMMAR}`).default('asi-off'))
     .option('--inject <bug>', 'detection sweep: every run must catch this bug (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--shard <i/n>', 'run only shard i of n (1-based, deterministic)', '1/1')
-    .option('--out <dir>', 'write each RunReport (.pb) and summary.json here')
+    .option('--out <dir>', 'write each RunReport (<scenario>-seed<N>.pb) and the shard\'s summary JSON here')
+    .option('--resume', 'with --out: keep the runs a previous soak finished there, run the rest')
+    .option('--force', 'with --out: discard this soak\'s previous results there and start over')
     .option('--watchdog-ms <ms>', 'IPI ack watchdog bound', '5000')
     .option('--no-progress', 'no progress bar on stderr')
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
     .action((opts) => runSoak(opts, print));
+
+  const report = program.command('report').description('read the files shootdown writes');
+  report.command('show')
+    .description('print RunReport files (.pb) and soak summaries (.json); refuses empty, torn or foreign files')
+    .argument('<file...>', 'files written by run --out or soak --out')
+    .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
+    .action((files: string[], opts) => runReportShow(files, opts, print));
 
   program.command('layout')
     .description('print the shared-memory regions, their sizes and the metadata cost per frame')
@@ -103,22 +120,37 @@ export async function main(argv: readonly string[], print = (t: string) => proce
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
-    return reportError(e);
+    return reportError(e, program, argv);
+  } finally {
+    restoreTerminal();
   }
 }
 
-function reportError(e: unknown): number {
+function say(line: string): void {
+  process.stderr.write(`shootdown: ${cutLongValues(line)}\n`);
+}
+
+function reportError(e: unknown, program: Command, argv: readonly string[]): number {
   if (e instanceof CommanderError) {
-    // Commander already printed its one-line message.
-    return e.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
+    if (e.exitCode === 0) return 0; // --help, --version
+    say(commanderErrorLine(e, program, argv));
+    return EXIT_BAD_INPUT;
   }
   if (e instanceof UsageError || e instanceof UnknownBugError) {
-    process.stderr.write(`shootdown: ${e.message}\n`);
+    say(e.message);
     return EXIT_BAD_INPUT;
   }
   if (e instanceof CheckFailedError) {
-    process.stderr.write(`shootdown: ${e.message}\n`);
+    say(e.message);
     return EXIT_VIOLATION;
+  }
+  if (e instanceof OutputWriteError) {
+    say(`${e.message} (the results were printed on stdout)`);
+    return EXIT_OUTPUT;
+  }
+  if (e instanceof InterruptedError) {
+    say(e.message);
+    return e.exitCode;
   }
   const err = e instanceof Error ? e : new Error(String(e));
   process.stderr.write(`shootdown: internal error: ${err.message}\n`);

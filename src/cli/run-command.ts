@@ -2,8 +2,6 @@
 // RunReport (table or the proto3 JSON mapping), optionally written as a
 // binary protobuf file.
 
-import { writeFileSync } from 'node:fs';
-import cliProgress from 'cli-progress';
 import { SCENARIOS, findScenario, UnknownScenarioError } from '../workloads/index.js';
 import { setInjected } from '../check/bugs.js';
 import type { RunReportObject } from '../report/run-report.js';
@@ -11,9 +9,15 @@ import { runOnce, type RunOutcome } from './run-once.js';
 import { MAX_PREEMPTIONS, SCHED_POLICIES, firstDifference } from '../engine/index.js';
 import { ProfileError, loadProfile } from '../cost/profile.js';
 import { defaultMemFor, parseScenarioOptions } from './scenario-options.js';
-import { encodeMessage, toProtoJson } from '../report/schema.js';
+import { toProtoJson } from '../report/schema.js';
+import { encodeReportFile } from '../report/report-file.js';
+import { checkOutputFile, writeOutputFile } from './output-files.js';
+import { InterruptGuard, InterruptedError } from './interrupt.js';
+import { progressWanted, runProgress } from './progress.js';
+import { restoreTerminal } from './terminal.js';
 import { CheckFailedError, UsageError } from './errors.js';
 import { FORMATS, renderTable } from './format.js';
+import { renderReport } from './render-report.js';
 import { assertHostCanHold, shapeFromOptions } from './machine-options.js';
 import { parseChoice, parseIntInRange } from './parse.js';
 import { parseVariant, VariantError } from '../kernel/variant.js';
@@ -59,51 +63,16 @@ export function listScenarios(): string {
   return SCENARIOS.map((s) => `${s.name.padEnd(width)}  ${s.description}`).join('\n');
 }
 
+/** Longest --seconds accepted: a week (a longer soak is split into shards). */
+export const MAX_SECONDS = 7 * 86400;
+
 export function parseSeconds(text: string): number {
   const n = Number(text);
-  if (!/^\s*\d+(\.\d+)?\s*$/.test(text) || !(n > 0) || n > 7 * 86400) {
-    throw new UsageError(`--seconds "${text}" is not a duration: use a number of seconds above 0 (e.g. 5 or 0.5)`);
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(text)) {
+    throw new UsageError(`--seconds "${text}" is not a duration: use a number of seconds above 0 and at most ${MAX_SECONDS} (7 days), e.g. 5 or 0.5`);
   }
+  if (!(n > 0) || n > MAX_SECONDS) throw new UsageError(`--seconds ${text.trim()} is out of range: use a number above 0 and at most ${MAX_SECONDS} (7 days)`);
   return n;
-}
-
-const COLUMNS = [
-  ['ops', 'ops'], ['accesses', 'accesses'], ['tlbHits', 'TLB hits'], ['tlbMisses', 'misses'], ['walks', 'walks'],
-  ['ipisSent', 'IPIs sent'], ['ipisReceived', 'IPIs recv'], ['flushesLocal', 'local'], ['flushesRemote', 'remote'],
-  ['flushesFull', 'full'], ['violations', 'violations'],
-] as const;
-
-function renderReport(r: RunReportObject): string {
-  const row = (label: string, c: Record<string, number>): (string | number)[] => [label, ...COLUMNS.map(([k]) => c[k] ?? 0)];
-  const perCpu = (r['perCpu'] as { cpu: number; counters: Record<string, number> }[]).map((p) => row(`cpu ${p.cpu}`, p.counters));
-  const totals = r['totals'] as Record<string, number>;
-  const lines = [
-    `scenario ${r['scenario']} | variant ${r['variant']} | ${r['cpus']} CPUs | seed ${r['seed']}${(r['inject'] as string[]).length ? ` | inject ${(r['inject'] as string[]).join(',')}` : ''}`,
-    renderTable(['cpu', ...COLUMNS.map(([, h]) => h)], [...perCpu, row('total', totals)]),
-    `${Math.round(r['opsPerSec'] as number).toLocaleString('en-US')} loops/s over ${((r['durationMs'] as number) / 1000).toFixed(2)} s (stopped by ${r['stoppedBy']})`,
-    `simulated (${r['profile']}): ${Math.round(r['opsPerSimSecond'] as number).toLocaleString('en-US')} loops per simulated second, ${(r['simElapsedMs'] as number).toFixed(3)} ms simulated`,
-    `violations: ${totals['violations']}   frames lost: ${totals['framesLost']}`,
-  ];
-  for (const v of r['violationRecords'] as Record<string, unknown>[]) {
-    lines.push(`first violation: ${v['kind']} on cpu ${v['cpu']} task ${v['task']} va 0x${(v['va'] as number).toString(16)} pfn ${v['pfn']} generation ${v['fillGen']} -> ${v['frameGen']} at op ${v['op']}${(v['slotCpu'] as number | undefined) !== undefined && (v['slotCpu'] as number) >= 0 ? ` (slot of cpu ${v['slotCpu']})` : ''}`);
-    lines.push(`replay: ${v['replay']}`);
-    const events = v['lastEvents'] as { cpu: number; op: number; kind: string; args: string }[];
-    if (events.length > 0) lines.push('last events (per CPU, oldest first):');
-    for (const e of events) lines.push(`  cpu ${e.cpu} op ${e.op} ${e.kind} ${e.args}`);
-  }
-  for (const p of r['endCheck'] as string[]) lines.push(`end-of-run check: ${p}`);
-  if (r['fault']) lines.push(`fault: ${r['fault']}`);
-  return lines.join('\n');
-}
-
-/** Shows elapsed time on stderr for a timed run, when a person is watching. */
-function startProgress(seconds: number | undefined, enabled: boolean): () => void {
-  if (!enabled || seconds === undefined || !process.stderr.isTTY || process.env['CI']) return () => {};
-  const bar = new cliProgress.SingleBar({ format: 'running [{bar}] {value}/{total} s', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
-  bar.start(Math.ceil(seconds), 0);
-  const t0 = Date.now();
-  const timer = setInterval(() => bar.update(Math.min(Math.ceil(seconds), Math.floor((Date.now() - t0) / 1000))), 250);
-  return () => { clearInterval(timer); bar.stop(); };
 }
 
 export async function runRun(scenarioArg: string | undefined, o: RunOptions, print: (t: string) => void): Promise<void> {
@@ -126,6 +95,8 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
   const shape = shapeFromOptions({ mem: o.mem ?? defaultMemFor(scenarioArg, shapeFromOptions({ cpus: o.cpus }).cpus), cpus: o.cpus });
   const neverAckCpu = o.testNeverAck !== undefined ? parseIntInRange('--test-never-ack', o.testNeverAck, 0, shape.cpus - 1) : undefined;
   assertHostCanHold(shape);
+  // Before any work: a run must not spend minutes and then find it cannot save its report.
+  if (o.out !== undefined) checkOutputFile('--out', o.out);
 
   const engine = parseChoice('--engine', o.engine, ENGINES);
   const schedSeed = parseIntInRange('--sched-seed', o.schedSeed, 0, 2 ** 32 - 1);
@@ -143,21 +114,24 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
     if (e instanceof ProfileError) throw new UsageError(`--profile: ${e.message}`);
     throw e;
   }
+  const progress = runProgress(progressWanted(o.progress !== false && format === 'table'), engine === 'free' ? seconds : undefined, ops);
+  const guard = new InterruptGuard().install();
   const spec = {
     profile: o.profile,
     scenario: scenarioArg, shape, seed, variant, inject: o.inject, watchdogMs, options: scenarioOptions,
     ...(neverAckCpu !== undefined ? { testFaults: { neverAckCpu } } : {}),
     ...(seconds !== undefined && engine === 'free' ? { seconds } : {}), ...(ops !== undefined ? { ops } : {}),
     ...(engine === 'serialized' ? { engine, schedSeed, sched, preemptions } : {}),
+    interrupt: guard.signal, interruptSignal: () => guard.which ?? 'SIGINT', onMachine: progress.start,
   };
-  const stopProgress = startProgress(engine === 'free' ? seconds : undefined, o.progress !== false && format === 'table');
   let outcome: RunOutcome;
   let again: RunOutcome | null = null;
   try {
     outcome = await runOnce(spec);
-    if (o.checkDeterminism) again = await runOnce(spec);
+    if (o.checkDeterminism && guard.which === null) again = await runOnce(spec);
   } finally {
-    stopProgress();
+    progress.stop();
+    restoreTerminal();
   }
   const { report } = outcome;
   const failures = [...outcome.failures];
@@ -170,9 +144,24 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
     }
     if (format === 'table') print(`determinism: ${d1 === d2 ? 'two runs gave the same digest' : 'runs DIFFER'} (${d1}${d1 === d2 ? '' : ` vs ${d2}`})`);
   }
-  // Write the file first: a later failure must not lose what the run produced.
-  if (o.out) writeFileSync(o.out, encodeMessage('RunReport', report));
+  // stdout first: a file that cannot be written (full disk) must not cost
+  // the user the results too.
   print(format === 'json' ? JSON.stringify(toProtoJson('RunReport', report), null, 2) : renderReport(report));
-
-  if (failures.length > 0) throw new CheckFailedError(`run ${scenarioArg}: ${failures.join('; ')}`);
+  const failed = failures.length > 0 ? `run ${scenarioArg}: ${failures.join('; ')}` : null;
+  if (o.out) {
+    try {
+      await writeOutputFile(o.out, encodeReportFile(report));
+    } catch (e) {
+      if (failed !== null) process.stderr.write(`shootdown: ${failed}\n`);
+      throw e;
+    } finally {
+      guard.dispose();
+    }
+  } else {
+    guard.dispose();
+  }
+  if (guard.which !== null) {
+    throw new InterruptedError(guard.which, `run ${scenarioArg}: interrupted by ${guard.which}: the report above covers ${((report['durationMs'] as number) / 1000).toFixed(2)} s${failed !== null ? `; ${failures.join('; ')}` : ''}`);
+  }
+  if (failed !== null) throw new CheckFailedError(failed);
 }

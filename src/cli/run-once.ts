@@ -36,6 +36,14 @@ export interface RunSpec {
   readonly schedSeed?: number;
   readonly sched?: SchedPolicy;
   readonly preemptions?: number;
+  /** "i/n" when the run is part of a soak shard (recorded in the report). */
+  readonly shard?: string;
+  /** The first SIGINT/SIGTERM: stops the CPUs; the report is marked interrupted. */
+  readonly interrupt?: AbortSignal;
+  /** Which signal aborted `interrupt` (recorded in the report). */
+  readonly interruptSignal?: () => string;
+  /** Called with the live machine once the CPUs are being started (progress display). */
+  readonly onMachine?: (mem: MachineMemory) => void;
 }
 
 export interface RunOutcome {
@@ -57,20 +65,48 @@ export function addSimulatedTime(report: RunReportObject, profile: CpuProfile): 
   report['simCycles'] = sim.cycles;
 }
 
-/** The command line that runs the same configuration again. */
-export function replayCommand(spec: RunSpec): string {
+/**
+ * The command line that runs the same configuration again: every flag that
+ * changes what runs (the watchdog bound too, since it decides when a slow
+ * acknowledgement becomes a failure). It is a rerun, not a replay: the host
+ * schedules the CPU threads differently each time, so the counts differ and
+ * a rare failure may need several reruns.
+ */
+export function rerunCommand(spec: RunSpec): string {
   const parts = ['shootdown run', spec.scenario, `--cpus ${spec.shape.cpus}`, `--seed ${spec.seed}`, `--mem ${spec.shape.memBytes / 2 ** 20}M`];
   if (spec.seconds !== undefined) parts.push(`--seconds ${spec.seconds}`);
   if (spec.ops !== undefined) parts.push(`--ops ${spec.ops}`);
-  if (spec.variant !== 'asi-off' && spec.variant !== 'ipi') parts.push(`--variant ${spec.variant}`);
+  parts.push(`--variant ${spec.variant}`);
+  parts.push(`--watchdog-ms ${spec.watchdogMs}`);
   if (spec.profile !== undefined && spec.profile !== DEFAULT_PROFILE) parts.push(`--profile ${spec.profile}`);
   for (const b of spec.inject) parts.push(`--inject ${b}`);
   for (const [k, v] of Object.entries(spec.options ?? {})) parts.push(`--option ${k}=${String(v)}`);
+  if (spec.testFaults?.neverAckCpu !== undefined) parts.push(`--test-never-ack ${spec.testFaults.neverAckCpu}`);
+  // Under the serialized engine the line is an exact replay: the schedule
+  // is part of the configuration.
   if (spec.engine === 'serialized') {
     parts.push('--engine serialized', `--sched-seed ${spec.schedSeed ?? 1}`);
     if ((spec.sched ?? 'random') !== 'random') parts.push(`--sched ${spec.sched}`, `--preemptions ${spec.preemptions ?? 2}`);
   }
   return parts.join(' ');
+}
+
+/** Why a report's run failed its checks, one phrase each; empty when it passed. */
+export function failuresOf(report: RunReportObject): string[] {
+  const totals = report['totals'] as Record<string, number>;
+  const failures: string[] = [];
+  if (totals['violations']! > 0) failures.push(`${totals['violations']} violation(s)`);
+  if (totals['framesLost']! > 0) failures.push(`${totals['framesLost']} frame(s) lost`);
+  const end = report['endCheck'] as string[];
+  if (end.length > 0) failures.push(`${end.length} end-of-run problem(s)`);
+  const fault = report['fault'] as string;
+  if (fault) failures.push(fault.split('\n')[0]!);
+  return failures;
+}
+
+/** "--option: " when options were given (they are the likely cause), else "set-up: ". */
+function setupErrorPrefix(spec: RunSpec): string {
+  return Object.keys(spec.options ?? {}).length > 0 ? '--option: ' : 'set-up: ';
 }
 
 /** Refuses a spec whose scenario options are bad, by running only its set-up (no CPU starts). */
@@ -81,7 +117,7 @@ export function checkRunSpec(spec: RunSpec): void {
       options: { ...spec.options, variant: spec.variant }, seconds: 1,
     });
   } catch (e) {
-    if (e instanceof ScenarioOptionError) throw new UsageError(`--option: ${e.message}`);
+    if (e instanceof ScenarioOptionError) throw new UsageError(`${setupErrorPrefix(spec)}${e.message}`);
     throw e;
   }
 }
@@ -100,29 +136,35 @@ export async function runOnce(spec: RunSpec): Promise<RunOutcome> {
     ...(spec.schedSeed !== undefined ? { schedSeed: spec.schedSeed } : {}),
     ...(spec.sched !== undefined ? { sched: spec.sched } : {}),
     ...(spec.preemptions !== undefined ? { preemptions: spec.preemptions } : {}),
+    ...(spec.interrupt ? { interrupt: spec.interrupt } : {}),
+    ...(spec.onMachine ? { onStart: () => spec.onMachine!(mem) } : {}),
     });
   } catch (e) {
     // Bad scenario options are found by the scenario's set-up, before any CPU starts.
-    if (e instanceof ScenarioOptionError) throw new UsageError(`--option: ${e.message}`);
+    if (e instanceof ScenarioOptionError) throw new UsageError(`${setupErrorPrefix(spec)}${e.message}`);
     throw e;
   }
   // The scenario's own end-of-run scan (allocator, page tables, TLBs vs
   // free frames, lost frames) ran in runFree once every CPU was gone.
   const end = result.endCheck?.violations ?? [];
   const first = result.violationRecords[0] ?? null;
+  const interrupted = result.stoppedBy === 'interrupted';
   const report = buildRunReport({
     result, variant: spec.variant, inject: spec.inject, memBytes: spec.shape.memBytes,
     violations: result.violationRecords, violationCount: result.violations,
     endCheck: end, framesLost: result.framesLost,
-    replay: replayCommand(spec), toolVersion: TOOL_VERSION,
+    replay: rerunCommand(spec), toolVersion: TOOL_VERSION,
     lastEvents: first ? lastEventsAllCpus(mem, LAST_EVENTS_PER_CPU) : [],
+    provenance: {
+      interrupted,
+      interruptSignal: interrupted ? spec.interruptSignal?.() ?? 'SIGINT' : '',
+      seconds: spec.seconds ?? 0,
+      opsLimit: spec.ops ?? 0,
+      watchdogMs: spec.watchdogMs,
+      options: Object.entries(spec.options ?? {}).map(([k, v]) => `${k}=${String(v)}`),
+      shard: spec.shard ?? '',
+    },
   });
   addSimulatedTime(report, loadProfile(spec.profile ?? DEFAULT_PROFILE));
-  const totals = report['totals'] as Record<string, number>;
-  const failures: string[] = [];
-  if (totals['violations']! > 0) failures.push(`${totals['violations']} violation(s)`);
-  if (totals['framesLost']! > 0) failures.push(`${totals['framesLost']} frame(s) lost`);
-  if (end.length > 0) failures.push(`${end.length} end-of-run problem(s)`);
-  if (result.fault) failures.push(result.fault.message.split('\n')[0]!);
-  return { report, failures, mem };
+  return { report, failures: failuresOf(report), mem };
 }

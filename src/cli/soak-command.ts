@@ -3,18 +3,25 @@
 // machines. Without --inject every run must pass its checks; with --inject
 // every run must catch the bug (a detection sweep).
 
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { SCENARIOS, findScenario, optionsKnownTo, UnknownScenarioError } from '../workloads/index.js';
 import { setInjected } from '../check/bugs.js';
-import { encodeMessage } from '../report/schema.js';
+import { encodeReportFile } from '../report/report-file.js';
+import type { RunReportObject } from '../report/run-report.js';
+import { OutputWriteError, writeOutputFile } from './output-files.js';
+import { InterruptGuard, InterruptedError } from './interrupt.js';
+import { progressWanted } from './progress.js';
+import { restoreTerminal, terminalChanged } from './terminal.js';
+import { TOOL_VERSION } from './version.js';
+import { jobFileName, prepareSoakDir, summaryFileName } from './soak-dir.js';
 import { CheckFailedError, UsageError } from './errors.js';
-import { FORMATS, renderTable } from './format.js';
+import { FORMATS } from './format.js';
+import { renderSummary } from './render-report.js';
 import { assertHostCanHold, shapeFromOptions } from './machine-options.js';
 import { parseChoice, parseIntInRange } from './parse.js';
 import { parseSeconds, parseVariantOption } from './run-command.js';
-import { checkRunSpec, runOnce } from './run-once.js';
+import { checkRunSpec, failuresOf, runOnce } from './run-once.js';
 import { defaultMemFor, parseScenarioOptions } from './scenario-options.js';
 
 export interface SoakOptions {
@@ -29,12 +36,14 @@ export interface SoakOptions {
   inject: string[];
   shard: string;
   out?: string;
+  resume?: boolean;
+  force?: boolean;
   watchdogMs: string;
   format: string;
   progress?: boolean;
 }
 
-interface Job {
+export interface Job {
   readonly scenario: string;
   readonly seed: number;
 }
@@ -45,7 +54,28 @@ interface JobResult extends Job {
   readonly framesLost: number;
   readonly opsPerSec: number;
   readonly failures: readonly string[];
-  readonly replay: string;
+  /** The command that reruns this configuration (not an exact replay). */
+  readonly rerun: string;
+  /** Kept from an earlier soak's report file (--resume), not run now. */
+  readonly resumed: boolean;
+}
+
+/** Tag of summary files, so `report show` and --resume know what they read. */
+export const SUMMARY_FORMAT = 'shootdown-soak-summary/1';
+
+function jobResult(job: Job, report: RunReportObject, failures: readonly string[], detecting: boolean, resumed: boolean): JobResult {
+  const totals = report['totals'] as Record<string, number>;
+  const caught = totals['violations']! > 0 || String(report['stoppedBy']) === 'watchdog';
+  return {
+    ...job,
+    passed: detecting ? caught : failures.length === 0,
+    violations: totals['violations']!,
+    framesLost: totals['framesLost']!,
+    opsPerSec: report['opsPerSec'] as number,
+    failures,
+    rerun: String(report['rerun'] ?? ''),
+    resumed,
+  };
 }
 
 /** "i/n", 1-based like vitest's --shard. */
@@ -100,63 +130,95 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
   for (const name of scenarios) assertHostCanHold(shapeFor(name));
   const detecting = o.inject.length > 0;
   const jobs = soakJobs(scenarios, seeds, seedStart, shard);
+  const shardText = `${shard.index}/${shard.count}`;
+  const provenance = {
+    format: SUMMARY_FORMAT, toolVersion: TOOL_VERSION, shard: shardText, scenarios, seeds, seedStart, secondsPerRun: seconds,
+    cpus: shapeFor(scenarios[0]!).cpus, mem: o.mem ?? 'scenario default', memBytes: Object.fromEntries(scenarios.map((n) => [n, shapeFor(n).memBytes])),
+    variant, inject: o.inject, options: scenarioOptions, watchdogMs,
+  };
   // Every scenario's set-up once before the first run: an option one of
   // them refuses stops the soak here, not after hours of results.
   for (const name of new Set(jobs.map((j) => j.scenario))) {
     checkRunSpec({ scenario: name, shape: shapeFor(name), seed: seedStart, variant, inject: o.inject, watchdogMs, seconds, options: optionsFor(name) });
   }
-  if (o.out) mkdirSync(o.out, { recursive: true });
+  if ((o.resume || o.force) && o.out === undefined) throw new UsageError(`--${o.resume ? 'resume' : 'force'} needs --out DIR: it decides what happens to the results already in DIR`);
+  // The output directory is checked, and a used one refused, before the first run (after the option checks: --force deletes).
+  const out = o.out !== undefined ? prepareSoakDir(o.out, jobs, shard, { resume: o.resume === true, force: o.force === true }, { cpus: provenance.cpus, variant, inject: o.inject, seconds }) : null;
 
-  const showBar = o.progress !== false && format === 'table' && process.stderr.isTTY && !process.env['CI'];
-  const bar = showBar ? new cliProgress.SingleBar({ format: 'soak [{bar}] {value}/{total} runs | {job}', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
+
+  const showBar = progressWanted(o.progress !== false && format === 'table');
+  let interruptedRun: string | null = null;
+  const bar = showBar ? new cliProgress.SingleBar({ format: 'soak [{bar}] {value}/{total} runs | {job}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : null;
+  if (bar) terminalChanged();
   bar?.start(jobs.length, 0, { job: '' });
   const results: JobResult[] = [];
+  const guard = new InterruptGuard().install();
+  let writeError: OutputWriteError | null = null;
   try {
     for (const job of jobs) {
+      if (guard.which !== null) break;
       bar?.update(results.length, { job: `${job.scenario} seed ${job.seed}` });
+      const kept = out?.done.get(jobFileName(job));
+      if (kept) {
+        // --resume: a finished run's report is kept and counted, not rerun.
+        results.push(jobResult(job, kept, failuresOf(kept), detecting, true));
+        continue;
+      }
       if (!bar && format === 'table') process.stderr.write(`soak: ${results.length + 1}/${jobs.length} ${job.scenario} seed ${job.seed}\n`);
-      const { report, failures } = await runOnce({ scenario: job.scenario, shape: shapeFor(job.scenario), seed: job.seed, variant, inject: o.inject, watchdogMs, seconds, options: optionsFor(job.scenario) });
-      // Each run's report is written as soon as it exists: a later crash loses nothing.
-      if (o.out) writeFileSync(join(o.out, `${job.scenario}-seed${job.seed}.pb`), encodeMessage('RunReport', report));
-      const totals = report['totals'] as Record<string, number>;
-      const records = report['violationRecords'] as { replay: string }[];
-      const caught = totals['violations']! > 0 || String(report['stoppedBy']) === 'watchdog';
-      results.push({
-        ...job,
-        passed: detecting ? caught : failures.length === 0,
-        violations: totals['violations']!,
-        framesLost: totals['framesLost']!,
-        opsPerSec: report['opsPerSec'] as number,
-        failures,
-        replay: records[0]?.replay ?? '',
+      const { report, failures } = await runOnce({
+        scenario: job.scenario, shape: shapeFor(job.scenario), seed: job.seed, variant, inject: o.inject, watchdogMs, seconds,
+        options: optionsFor(job.scenario), shard: shardText, interrupt: guard.signal, interruptSignal: () => guard.which ?? 'SIGINT',
       });
+      // Each run's report is written as soon as it exists: a later crash loses nothing.
+      if (out) {
+        try {
+          await writeOutputFile(join(out.dir, jobFileName(job)), encodeReportFile(report));
+        } catch (e) {
+          if (!(e instanceof OutputWriteError)) throw e;
+          writeError = e;
+        }
+      }
+      // An interrupted run is not a result: it is reported but not counted,
+      // and --resume runs it again.
+      if (report['interrupted'] === true) { interruptedRun = `${job.scenario} seed ${job.seed}`; break; }
+      results.push(jobResult(job, report, failures, detecting, false));
+      if (writeError) break; // the disk is full or failing: the next runs' reports would be lost too
     }
   } finally {
     bar?.stop();
+    restoreTerminal();
   }
 
+  const complete = results.length === jobs.length;
   const summary = {
-    shard: `${shard.index}/${shard.count}`, inject: o.inject, secondsPerRun: seconds, cpus: shapeFor(scenarios[0]!).cpus, options: scenarioOptions,
-    runs: results.length, passed: results.filter((r) => r.passed).length, results,
+    ...provenance,
+    complete, interrupted: guard.which !== null, interruptSignal: guard.which ?? '',
+    ...(interruptedRun !== null ? { interruptedRun } : {}),
+    ...(writeError !== null ? { writeError: writeError.message } : {}),
+    jobs: jobs.length, runs: results.length, passed: results.filter((r) => r.passed).length, results,
   };
-  if (o.out) writeFileSync(join(o.out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  if (format === 'json') {
-    print(JSON.stringify(summary, null, 2));
-  } else {
-    const rows = scenarios.map((name) => {
-      const rs = results.filter((r) => r.scenario === name);
-      const mean = rs.length ? rs.reduce((s, r) => s + r.opsPerSec, 0) / rs.length : 0;
-      return [name, rs.length, rs.filter((r) => r.passed).length, rs.reduce((s, r) => s + r.violations, 0), rs.reduce((s, r) => s + r.framesLost, 0), Math.round(mean)];
-    }).filter((r) => (r[1] as number) > 0);
-    print(renderTable(['scenario', 'runs', detecting ? 'caught' : 'passed', 'violations', 'frames lost', 'loops/s (mean)'], rows));
-    for (const r of results.filter((x) => !x.passed)) {
-      print(detecting ? `not caught: ${r.scenario} seed ${r.seed}` : `failed: ${r.scenario} seed ${r.seed}: ${r.failures.join('; ')}${r.replay ? ` (replay: ${r.replay})` : ''}`);
+  print(format === 'json' ? JSON.stringify(summary, null, 2) : renderSummary(summary));
+  if (out) {
+    try {
+      await writeOutputFile(join(out.dir, summaryFileName(shard)), `${JSON.stringify(summary, null, 2)}\n`);
+    } catch (e) {
+      if (!(e instanceof OutputWriteError)) throw e;
+      writeError ??= e;
     }
   }
+  guard.dispose();
   const bad = results.filter((r) => !r.passed).length;
-  if (bad > 0) {
-    throw new CheckFailedError(detecting
+  const verdict = bad > 0
+    ? (detecting
       ? `soak: ${o.inject.join(',')} was caught in ${results.length - bad} of ${results.length} runs`
-      : `soak: ${bad} of ${results.length} runs failed their checks`);
+      : `soak: ${bad} of ${results.length} runs failed their checks`)
+    : null;
+  if (writeError) {
+    if (verdict) process.stderr.write(`shootdown: ${verdict}\n`);
+    throw writeError;
   }
+  if (guard.which !== null) {
+    throw new InterruptedError(guard.which, `soak: interrupted by ${guard.which} after ${results.length} of ${jobs.length} runs${verdict ? `; ${verdict.replace(/^soak: /, '')}` : ''}${out ? ` (resume with --resume --out ${out.dir})` : ''}`);
+  }
+  if (verdict) throw new CheckFailedError(verdict);
 }

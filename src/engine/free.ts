@@ -67,6 +67,14 @@ export interface FreeRunConfig {
   readonly sched?: SchedPolicy;
   /** pct: the number of priority change points (default 2, at most MAX_PREEMPTIONS). */
   readonly preemptions?: number;
+  /**
+   * Aborting it stops the run as a time limit would (every CPU finishes its
+   * op, then quiesces; the end check still runs): the CLI's first SIGINT or
+   * SIGTERM. The result's stoppedBy is then 'interrupted'.
+   */
+  readonly interrupt?: AbortSignal;
+  /** Called once, on the main thread, when the start barrier opens (every CPU booted): progress displays start here. */
+  readonly onStart?: () => void;
 }
 
 export type Counters = Record<CounterName, number>;
@@ -85,7 +93,7 @@ export interface FreeRunResult {
   readonly scenario: string;
   readonly cpus: number;
   readonly seed: number;
-  readonly stoppedBy: 'ops' | 'time' | 'fault' | 'watchdog';
+  readonly stoppedBy: 'ops' | 'time' | 'fault' | 'watchdog' | 'interrupted';
   /** Longest CPU op loop (start barrier to last op). */
   readonly durationMs: number;
   /** runFree call to return, pool start-up and teardown included. */
@@ -265,6 +273,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
   let abortedAt: number | null = null;
   let stopAt: number | null = null;
   let startedAt: number | null = null;
+  let interrupted = false;
 
   const abort = (): void => {
     abortedAt ??= performance.now();
@@ -330,7 +339,15 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
           if (now - abortedAt > ABORT_GRACE_MS) resolve();
           return;
         }
-        if (startedAt === null && runStarted(views.control)) startedAt = now;
+        if (startedAt === null && runStarted(views.control)) {
+          startedAt = now;
+          config.onStart?.();
+        }
+        if (config.interrupt?.aborted && stopAt === null) {
+          interrupted = true;
+          stopAt = now;
+          requestStop(views);
+        }
         if (cfg.seconds !== null && startedAt !== null && stopAt === null && now - startedAt >= cfg.seconds * 1000) {
           stopAt = now;
           requestStop(views);
@@ -378,7 +395,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
     scenario: cfg.scenario,
     cpus,
     seed: cfg.seed,
-    stoppedBy: fault instanceof WatchdogError ? 'watchdog' : fault !== null ? 'fault' : stopAt !== null ? 'time' : 'ops',
+    stoppedBy: fault instanceof WatchdogError ? 'watchdog' : fault !== null ? 'fault' : interrupted ? 'interrupted' : stopAt !== null ? 'time' : 'ops',
     durationMs,
     wallMs: performance.now() - wall0,
     ops: totals.ops,

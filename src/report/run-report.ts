@@ -20,6 +20,22 @@ export interface RunReportInput {
   readonly toolVersion: string;
   /** Last trace events of every CPU, attached to each violation record. */
   readonly lastEvents: readonly TraceEvent[];
+  /** What produced the report and how it ended (proto fields 17..24). */
+  readonly provenance?: RunProvenance;
+}
+
+/** The run's configuration and end, recorded so a report file explains itself. */
+export interface RunProvenance {
+  readonly interrupted: boolean;
+  readonly interruptSignal: string;
+  /** Requested seconds (0: none) and ops per CPU (0: none). */
+  readonly seconds: number;
+  readonly opsLimit: number;
+  readonly watchdogMs: number;
+  /** "key=value" scenario options. */
+  readonly options: readonly string[];
+  /** "i/n" for a soak shard's run, else empty. */
+  readonly shard: string;
 }
 
 /** A plain object in the message's camelCase field names. */
@@ -69,5 +85,13 @@ export function buildRunReport(input: RunReportInput): RunReportObject {
     preemptions: result.engine === 'serialized' && result.sched === 'pct' ? result.preemptions : 0,
     schedSteps: result.schedSteps,
     digest: result.digest,
+    interrupted: input.provenance?.interrupted ?? false,
+    interruptSignal: input.provenance?.interruptSignal ?? '',
+    seconds: input.provenance?.seconds ?? 0,
+    opsLimit: input.provenance?.opsLimit ?? 0,
+    watchdogMs: input.provenance?.watchdogMs ?? 0,
+    options: [...(input.provenance?.options ?? [])],
+    shard: input.provenance?.shard ?? '',
+    rerun: input.replay,
   };
 }

@@ -2,7 +2,7 @@ import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeMessage } from '../../src/report/schema.js';
+import { decodeReportFile } from '../../src/report/report-file.js';
 import { runCli } from './helpers.js';
 
 describe('shootdown run', () => {
@@ -22,7 +22,7 @@ describe('shootdown run', () => {
     expect(j.perCpu).toHaveLength(3);
     expect(j.perCpu.reduce((s: number, c: { counters: { ops: number } }) => s + c.counters.ops, 0)).toBe(j.totals.ops);
     expect(j.violationRecords).toEqual([]);
-    const decoded = decodeMessage('RunReport', readFileSync(out));
+    const decoded = decodeReportFile(readFileSync(out));
     expect(decoded['scenario']).toBe('ipi-storm');
     expect((decoded['totals'] as { ipisSent: number }).ipisSent).toBe(j.totals.ipisSent);
   });

@@ -28,7 +28,7 @@ import { GFP_KERNEL } from '../../kernel/page_alloc/gfp.js';
 import { taskMm } from '../../kernel/sched/task.js';
 import type { CpuProgram, ProgramCtx, Scenario, SetupCtx } from '../program.js';
 import { KIND_FIXMAP_SWITCH, W_ITER, W_PAGES, W_REGION, mmDomain, readbackViolation, secretOf, setTw, tw } from './common.js';
-import { processShape, setupMmMachine } from './machine.js';
+import { setupMmapError, processShape, setupMmMachine } from './machine.js';
 import { type CommonOptions, ScenarioOptionError, commonOptions, intOption, mmOptionNames } from './options.js';
 import { MmCpu } from './runner.js';
 import { mmPrograms } from './tlb-flush2.js';
@@ -129,7 +129,7 @@ export const fixmapSwitch: Scenario = {
       kindOf: () => KIND_FIXMAP_SWITCH,
       init: (k: KernelCtx, tid: number, mm: number) => {
         const r = sysMmap(k, mm, tw(k, tid, W_REGION), tw(k, tid, W_PAGES), VM_READ | VM_WRITE);
-        if (r < 0) throw new ScenarioOptionError(`${NAME}: mmap of a process region failed (${r})`);
+        if (r < 0) throw setupMmapError(NAME, 'a process region', r, k);
       },
     };
     setupMmMachine(ctx, NAME, o, Array.from({ length: procs }, () => plan), o.pages, 1, fixmapInit);

@@ -17,6 +17,8 @@ import { makeSmpCtx } from '../../kernel/smp.js';
 import type { SetupCtx } from '../program.js';
 import { KIND_KTHREAD, USER_BASE_VPN, W_INDEX, W_NTHREADS, W_PAGES, W_REGION, chunkVpn, setTw } from './common.js';
 import { type CommonOptions, ScenarioOptionError } from './options.js';
+import { ENOMEM } from '../../kernel/mm/pgtable.js';
+import { unreachableInjectedBug } from '../../check/bugs.js';
 
 export interface ProcessPlan {
   readonly threads: number;
@@ -35,6 +37,10 @@ export function setupMmMachine(
   ctx: SetupCtx, scenario: string, o: CommonOptions, plans: readonly ProcessPlan[], specPages: number, specChunks = -1,
   bootKernel?: (k: KernelCtx) => void,
 ): KernelCtx {
+  // An injected bug this configuration never reaches is refused here, where
+  // the scenario's defaults are known (fixmap-switch turns pti on itself).
+  const unreachable = unreachableInjectedBug(String(ctx.options['variant'] ?? 'asi-off'), o as unknown as Record<string, unknown>);
+  if (unreachable !== null) throw new ScenarioOptionError(unreachable);
   // The design under test decides how every mm is built (its nonsensitive
   // space under ASI, with the nonsensitive physmap) and whether kernel
   // mappings are global.
@@ -47,8 +53,14 @@ export function setupMmMachine(
   bootKernel?.(k);
   const shape = ctx.mem.layout.shape;
   const tasks = plans.reduce((n, p) => n + p.threads, 0) + (o.kthreads > 0 ? ctx.cpus : 0);
-  if (tasks > shape.maxTasks) throw new ScenarioOptionError(`${scenario}: ${tasks} tasks do not fit in maxTasks ${shape.maxTasks}: use fewer threads`);
-  if (plans.length >= shape.maxMms) throw new ScenarioOptionError(`${scenario}: ${plans.length} processes do not fit in maxMms ${shape.maxMms}`);
+  // The tables are sized from --cpus (native-layout/shape.ts kernelTableDefaults):
+  // a limit left is one the options chose, and the message says which.
+  if (tasks > shape.maxTasks) {
+    throw new ScenarioOptionError(`${scenario}: ${tasks} tasks (user threads + a kernel thread per CPU) do not fit in the ${shape.maxTasks} task slots a ${ctx.cpus}-CPU machine has: lower --option threads or procs`);
+  }
+  if (plans.length >= shape.maxMms) {
+    throw new ScenarioOptionError(`${scenario}: ${plans.length} processes and init_mm do not fit in the ${shape.maxMms} mm slots a ${ctx.cpus}-CPU machine has: lower --option procs (or threads in mode=processes)`);
+  }
   let next = 0;
   for (const plan of plans) {
     const mm = mmAlloc(k);
@@ -71,6 +83,18 @@ export function setupMmMachine(
   // Per-CPU kernel threads sleep off every queue; their CPU wakes them (runner.ts).
   for (let c = 0; c < ctx.cpus && o.kthreads > 0; c++) setTaskState(k, taskAlloc(k, NO_MM, KIND_KTHREAD, c, -1), TASK_RUNNABLE);
   return k;
+}
+
+/**
+ * The error for an mmap the set-up needs that failed: ENOMEM is either no
+ * free VMA slot in the process (a slot per mapping, sized from --cpus) or
+ * no memory for the page tables (--mem); anything else is a bug.
+ */
+export function setupMmapError(scenario: string, what: string, r: number, k: KernelCtx): ScenarioOptionError {
+  if (r === ENOMEM) {
+    return new ScenarioOptionError(`${scenario}: mmap of ${what} failed (ENOMEM): a process has ${k.maxVmas} VMA slots (one per thread's mapping) and page tables need --mem: lower --option threads, or raise --mem`);
+  }
+  return new ScenarioOptionError(`${scenario}: mmap of ${what} failed (${r})`);
 }
 
 /** The processes of a scenario: procs x threads ('threads' mode) or threads x 1 ('processes'). */

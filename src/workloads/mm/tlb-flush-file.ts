@@ -32,7 +32,7 @@ import type { CpuProgram, ProgramCtx, Scenario, SetupCtx } from '../program.js';
 import {
   KIND_TLB_FLUSH1, KIND_TLB_FLUSH3, W_REGION, tw,
 } from './common.js';
-import { processShape, setupMmMachine } from './machine.js';
+import { setupMmapError, processShape, setupMmMachine } from './machine.js';
 import { type CommonOptions, ScenarioOptionError, commonOptions, mmOptionNames } from './options.js';
 import { MmCpu, type TaskStep } from './runner.js';
 import { mmPrograms } from './tlb-flush2.js';
@@ -78,7 +78,7 @@ function fileScenario(name: string, description: string, kind: number, shared: b
         init: (k: KernelCtx, tid: number, mm: number, i: number) => {
           const s = fileSlice(p * threads + i, o.pages)!;
           const r = sysMmap(k, mm, tw(k, tid, W_REGION), o.pages, vmFlags, s.file, s.pgoff);
-          if (r < 0) throw new ScenarioOptionError(`${name}: mmap of a thread's file slice failed (${r})`);
+          if (r < 0) throw setupMmapError(name, 'a thread\'s file slice', r, k);
         },
       }));
       setupMmMachine(ctx, name, o, plans, o.pages, threads);

@@ -24,7 +24,7 @@ import {
 } from './common.js';
 import { userRead, userWrite } from '../../kernel/mm/uaccess.js';
 import { kthreadStep } from './kthread.js';
-import { processShape, setupMmMachine } from './machine.js';
+import { setupMmapError, processShape, setupMmMachine } from './machine.js';
 import { type CommonOptions, ScenarioOptionError, commonOptions, intOption, mmOptionNames } from './options.js';
 import { MmCpu, type TaskStep } from './runner.js';
 import { expectZero } from './user-ops.js';
@@ -85,7 +85,7 @@ function touchShared(k: KernelCtx, cpu: MmCpu, tid: number, mm: number, va: numb
 /** Maps the thread's region at set-up. */
 export function mapThreadRegion(scenario: string, k: KernelCtx, tid: number, mm: number): void {
   const r = sysMmap(k, mm, tw(k, tid, W_REGION), tw(k, tid, W_PAGES), VM_READ | VM_WRITE);
-  if (r < 0) throw new ScenarioOptionError(`${scenario}: mmap of a thread region failed (${r})`);
+  if (r < 0) throw setupMmapError(scenario, 'a thread region', r, k);
 }
 
 function options(ctx: { options: ProgramCtx['options']; cpus: number }): CommonOptions & { share: number } {

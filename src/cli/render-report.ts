@@ -1,0 +1,107 @@
+// The table form of a RunReport (`run`, `report show`) and of a soak
+// summary (`soak`, `report show`). Every column is defined in the README's
+// "Counters" section.
+
+import type { RunReportObject } from '../report/run-report.js';
+import { renderTable } from './format.js';
+
+/** Per-CPU table columns: counter name, header. */
+const COLUMNS = [
+  ['ops', 'ops'], ['accesses', 'accesses'], ['tlbHits', 'TLB hits'], ['tlbMisses', 'misses'], ['walks', 'walks'],
+  ['ipisSent', 'IPIs sent'], ['ipisReceived', 'IPIs recv'], ['flushesLocal', 'local'], ['flushesRemote', 'remote'],
+  ['flushesFull', 'full'], ['invlpgb', 'INVLPGB'], ['violations', 'violations'],
+] as const;
+
+function provenanceLine(r: RunReportObject): string {
+  const parts = [
+    `scenario ${String(r['scenario'])}`, `variant ${String(r['variant'])}`, `${String(r['cpus'])} CPUs`, `seed ${String(r['seed'])}`,
+    `mem ${Number(r['memBytes']) / 2 ** 20}M`,
+  ];
+  const seconds = Number(r['seconds'] ?? 0);
+  const ops = Number(r['opsLimit'] ?? 0);
+  if (seconds > 0) parts.push(`${seconds} s`);
+  if (ops > 0) parts.push(`${ops} ops/CPU`);
+  if (Number(r['watchdogMs'] ?? 0) > 0) parts.push(`watchdog ${String(r['watchdogMs'])} ms`);
+  const inject = r['inject'] as string[];
+  if (inject.length) parts.push(`inject ${inject.join(',')}`);
+  const options = (r['options'] as string[] | undefined) ?? [];
+  if (options.length) parts.push(`options ${options.join(' ')}`);
+  if (r['shard']) parts.push(`shard ${String(r['shard'])}`);
+  parts.push(`shootdown ${String(r['toolVersion'])}`);
+  return parts.join(' | ');
+}
+
+/** A RunReport as the `run` command prints it. */
+export function renderReport(r: RunReportObject): string {
+  const row = (label: string, c: Record<string, number>): (string | number)[] => [label, ...COLUMNS.map(([k]) => c[k] ?? 0)];
+  const perCpu = (r['perCpu'] as { cpu: number; counters: Record<string, number> }[]).map((p) => row(`cpu ${p.cpu}`, p.counters));
+  const totals = r['totals'] as Record<string, number>;
+  const lines = [
+    provenanceLine(r),
+    renderTable(['cpu', ...COLUMNS.map(([, h]) => h)], [...perCpu, row('total', totals)]),
+    `${Math.round(r['opsPerSec'] as number).toLocaleString('en-US')} loops/s over ${((r['durationMs'] as number) / 1000).toFixed(2)} s (stopped by ${String(r['stoppedBy'])})`,
+    `simulated (${String(r['profile'])}): ${Math.round(r['opsPerSimSecond'] as number).toLocaleString('en-US')} loops per simulated second, ${(r['simElapsedMs'] as number).toFixed(3)} ms simulated`,
+    `violations: ${totals['violations']}   frames lost: ${totals['framesLost']}`,
+  ];
+  if (r['interrupted'] === true) {
+    lines.push(`INTERRUPTED by ${String(r['interruptSignal'] || 'a signal')}: partial run, the counters cover ${((r['durationMs'] as number) / 1000).toFixed(2)} s`);
+  }
+  const records = r['violationRecords'] as Record<string, unknown>[];
+  records.forEach((v, i) => {
+    lines.push(`${i === 0 ? 'first violation' : `violation ${i + 1}`}: ${String(v['kind'])} on cpu ${String(v['cpu'])} task ${String(v['task'])} va 0x${(v['va'] as number).toString(16)} pfn ${String(v['pfn'])} generation ${String(v['fillGen'])} -> ${String(v['frameGen'])} at op ${String(v['op'])}${typeof v['slotCpu'] === 'number' && v['slotCpu'] >= 0 ? ` (slot of cpu ${v['slotCpu']})` : ''}`);
+    const events = v['lastEvents'] as { cpu: number; op: number; kind: string; args: string }[];
+    if (events.length > 0) lines.push('last events (per CPU, oldest first):');
+    for (const e of events) lines.push(`  cpu ${e.cpu} op ${e.op} ${e.kind} ${e.args}`);
+  });
+  for (const p of r['endCheck'] as string[]) lines.push(`end-of-run check: ${p}`);
+  if (r['fault']) lines.push(`fault: ${String(r['fault'])}`);
+  const failed = totals['violations']! > 0 || totals['framesLost']! > 0 || (r['endCheck'] as string[]).length > 0 || Boolean(r['fault']);
+  const rerun = String(r['rerun'] || (records[0]?.['replay'] ?? ''));
+  // Every kind of failure gets the line; it reruns the configuration, it
+  // does not replay the schedule (host thread timing differs every time).
+  if (failed && rerun) {
+    // A serialized run's line names its schedule: it replays exactly.
+    lines.push(r['engine'] === 'serialized' ? `replay (exact: serialized engine): ${rerun}` : `rerun (same configuration, not an exact replay): ${rerun}`);
+  }
+  return lines.join('\n');
+}
+
+interface SummaryResult {
+  scenario: string; seed: number; passed: boolean; violations: number; framesLost: number; opsPerSec: number;
+  failures: string[]; rerun?: string; replay?: string; resumed?: boolean;
+}
+
+/** A soak summary (summary JSON) as the `soak` command prints it. */
+export function renderSummary(s: Record<string, unknown>): string {
+  const detecting = ((s['inject'] as string[] | undefined) ?? []).length > 0;
+  const results = s['results'] as SummaryResult[];
+  const scenarios = (s['scenarios'] as string[] | undefined) ?? [...new Set(results.map((r) => r.scenario))];
+  const rows = scenarios.map((name) => {
+    const rs = results.filter((r) => r.scenario === name);
+    const mean = rs.length ? rs.reduce((t, r) => t + r.opsPerSec, 0) / rs.length : 0;
+    return [name, rs.length, rs.filter((r) => r.passed).length, rs.reduce((t, r) => t + r.violations, 0), rs.reduce((t, r) => t + r.framesLost, 0), Math.round(mean)];
+  }).filter((r) => (r[1] as number) > 0);
+  const lines: string[] = [];
+  if (s['toolVersion'] !== undefined) {
+    lines.push([
+      `soak shard ${String(s['shard'])}`, `variant ${String(s['variant'])}`, `${String(s['cpus'])} CPUs`, `mem ${String(s['mem'])}`,
+      `seeds ${String(s['seedStart'])}..${Number(s['seedStart']) + Number(s['seeds']) - 1}`, `${String(s['secondsPerRun'])} s per run`,
+      `watchdog ${String(s['watchdogMs'])} ms`, ...(detecting ? [`inject ${(s['inject'] as string[]).join(',')}`] : []),
+      ...(Object.keys(s['options'] as object ?? {}).length ? [`options ${Object.entries(s['options'] as object).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`] : []),
+      `shootdown ${String(s['toolVersion'])}`,
+    ].join(' | '));
+  }
+  lines.push(renderTable(['scenario', 'runs', detecting ? 'caught' : 'passed', 'violations', 'frames lost', 'loops/s (mean)'], rows));
+  const resumed = results.filter((r) => r.resumed).length;
+  if (resumed > 0) lines.push(`${resumed} run(s) kept from an earlier soak (--resume)`);
+  for (const r of results.filter((x) => !x.passed)) {
+    const rerun = r.rerun ?? r.replay ?? '';
+    lines.push(detecting
+      ? `not caught: ${r.scenario} seed ${r.seed}${rerun ? ` (rerun: ${rerun})` : ''}`
+      : `failed: ${r.scenario} seed ${r.seed}: ${r.failures.join('; ')}${rerun ? ` (rerun: ${rerun})` : ''}`);
+  }
+  if (s['complete'] === false) {
+    lines.push(`incomplete: ${results.length} of ${String(s['jobs'])} runs done${s['interrupted'] ? ` (interrupted by ${String(s['interruptSignal'])})` : ''}${s['writeError'] ? ` (${String(s['writeError'])})` : ''}`);
+  }
+  return lines.join('\n');
+}
