@@ -12,7 +12,7 @@ export function makeFreeStack(frames: number): { stack: Int32Array; run: (pairs:
   const run = (pairs: number, live: number): number => {
     let sum = 0;
     for (let done = 0; done < pairs; done += live) {
-      for (let k = 0; k < live; k++) { const pfn = stack[--top]!; held[k] = pfn; sum += pfn; }
+      for (let k = 0; k < live; k++) { const pfn = stack[--top]!; held[k] = pfn; sum ^= pfn; }
       for (let k = live - 1; k >= 0; k--) stack[top++] = held[k]!;
     }
     return sum;
@@ -20,32 +20,56 @@ export function makeFreeStack(frames: number): { stack: Int32Array; run: (pairs:
   return { stack, run };
 }
 
-/** A 4-way set-associative tag lookup over an Int32Array: the core of a TLB hit. */
-export function makeRawTlb(sets: number, ways: number): { fill: (vpn: number, pfn: number) => void; lookupLoop: (vpns: Int32Array, iterations: number) => number } {
-  const tags = new Int32Array(sets * ways).fill(-1);
-  const pfns = new Int32Array(sets * ways);
-  const cursor = new Int32Array(sets);
-  const mask = sets - 1;
-  const fill = (vpn: number, pfn: number): void => {
-    const set = vpn & mask;
-    const way = cursor[set]!;
-    cursor[set] = (way + 1) % ways;
-    tags[set * ways + way] = vpn;
-    pfns[set * ways + way] = pfn;
-  };
-  const lookupLoop = (vpns: Int32Array, iterations: number): number => {
+/**
+ * A set-associative tag lookup over an Int32Array: the core of a TLB hit.
+ * A class with the geometry in fields, not a closure over constants: V8
+ * specialises a closure on its captured constants only while one instance
+ * exists (then unrolls the ways loop), which made the floor move 2-3x
+ * between runs; the subject reads its geometry from fields too.
+ */
+export class RawTlb {
+  private readonly tags: Int32Array;
+  private readonly pfns: Int32Array;
+  private readonly cursor: Int32Array;
+  private readonly mask: number;
+
+  constructor(sets: number, private readonly ways: number) {
+    this.tags = new Int32Array(sets * ways).fill(-1);
+    this.pfns = new Int32Array(sets * ways);
+    this.cursor = new Int32Array(sets);
+    this.mask = sets - 1;
+  }
+
+  fill(vpn: number, pfn: number): void {
+    const set = vpn & this.mask;
+    const way = this.cursor[set]!;
+    this.cursor[set] = (way + 1) % this.ways;
+    this.tags[set * this.ways + way] = vpn;
+    this.pfns[set * this.ways + way] = pfn;
+  }
+
+  /**
+   * `iterations` lookups cycling through vpns (its length a power of two,
+   * indexed as the subject does). The checksum is an xor: a sum would
+   * outgrow int32 and make V8 re-tier the loop mid-run.
+   */
+  lookupLoop(vpns: Int32Array, iterations: number): number {
+    const { tags, pfns, mask, ways } = this;
     let sum = 0;
-    const n = vpns.length;
+    const m = vpns.length - 1;
     for (let i = 0; i < iterations; i++) {
-      const vpn = vpns[i % n]!;
+      const vpn = vpns[i & m]!;
       const base = (vpn & mask) * ways;
       for (let w = 0; w < ways; w++) {
-        if (tags[base + w] === vpn) { sum += pfns[base + w]!; break; }
+        if (tags[base + w] === vpn) { sum ^= pfns[base + w]!; break; }
       }
     }
     return sum;
-  };
-  return { fill, lookupLoop };
+  }
+}
+
+export function makeRawTlb(sets: number, ways: number): RawTlb {
+  return new RawTlb(sets, ways);
 }
 
 /**
@@ -68,7 +92,7 @@ export function makeLockedFreeStack(frames: number): { run: (pairs: number, live
         const pfn = stack[--top]!;
         Atomics.store(lock, 0, 0);
         held[k] = pfn;
-        sum += pfn;
+        sum ^= pfn;
       }
       for (let k = live - 1; k >= 0; k--) {
         while (Atomics.compareExchange(lock, 0, 0, 1) !== 0);
@@ -111,7 +135,7 @@ export function makeRawPageTable(maxTables: number): {
       const l4 = t[((va / 549755813888) & 511)]!;
       const l3 = t[l4 * 512 + ((va / 1073741824) & 511)]!;
       const l2 = t[l3 * 512 + ((va / 2097152) & 511)]!;
-      sum += t[l2 * 512 + ((va / 4096) & 511)]!;
+      sum ^= t[l2 * 512 + ((va / 4096) & 511)]!;
     }
     return sum;
   };

@@ -5,8 +5,6 @@
 // ratios (each subject trial paired with the baseline trial next to it),
 // which cancels slow drifts of the host better than a ratio of medians.
 
-import { performance } from 'node:perf_hooks';
-
 /** Fewest trials behind any figure the bench prints. */
 export const MIN_TRIALS = 5;
 
@@ -110,12 +108,18 @@ export function makeRow(opts: {
   };
 }
 
-/** Runs fn (which performs `ops` operations) once and returns operations per second. */
+/**
+ * Runs fn (which performs `ops` operations) once and returns operations per
+ * second of this process's CPU time (user + system). The single-threaded
+ * rows are timed this way: on a host shared with other jobs, wall time
+ * counts the slices the scheduler gave to someone else, CPU time does not.
+ */
 export function rate(fn: () => void, ops: number): number {
-  const t0 = performance.now();
+  const t0 = process.cpuUsage();
   fn();
-  const ms = performance.now() - t0;
-  return ops / (ms / 1000);
+  const d = process.cpuUsage(t0);
+  const us = d.user + d.system;
+  return ops / (Math.max(us, 1) / 1e6);
 }
 
 /**

@@ -64,11 +64,11 @@ export function benchTlbHit(quick: boolean): Row {
     trials: quick ? 5 : 9,
     subject: () => {
       let s = 0;
-      for (let i = 0; i < iterations; i++) s += mmu.access(vas[i & (PAGES - 1)]!, false, true);
-      sink += s;
+      for (let i = 0; i < iterations; i++) s ^= mmu.access(vas[i & (PAGES - 1)]!, false, true);
+      sink ^= s;
     },
     baselineName: `raw ${WAYS}-way lookup loop`,
-    baseline: () => { sink += raw.lookupLoop(vpns, iterations); },
+    baseline: () => { sink ^= raw.lookupLoop(vpns, iterations); },
     target: { on: 'ratio', op: '>=', bound: 0.5 },
   });
   mmu.publishCounters();
@@ -90,7 +90,7 @@ export function benchTlbMiss(quick: boolean): Row {
     raw.map(vas[i]!, pfns[i]!);
     if (mmu.access(vas[i]!, false, true) !== pfns[i]) throw new Error('bench: translation failed');
   }
-  if (raw.walkLoop(vas, MISS_PAGES) !== pfns.reduce((s, p) => s + p, 0)) throw new Error('bench: raw walk mistranslates');
+  if (raw.walkLoop(vas, MISS_PAGES) !== pfns.reduce((s, p) => s ^ p, 0)) throw new Error('bench: raw walk mistranslates');
   const iterations = quick ? 400_000 : 2_000_000;
   let sink = 0;
   mmu.publishCounters();
@@ -103,11 +103,11 @@ export function benchTlbMiss(quick: boolean): Row {
     trials: quick ? 5 : 9,
     subject: () => {
       let s = 0;
-      for (let i = 0; i < iterations; i++) s += mmu.access(vas[i % MISS_PAGES]!, false, true);
-      sink += s;
+      for (let i = 0; i < iterations; i++) s ^= mmu.access(vas[i % MISS_PAGES]!, false, true);
+      sink ^= s;
     },
     baselineName: 'raw 4 dependent loads',
-    baseline: () => { sink += raw.walkLoop(vas, iterations); },
+    baseline: () => { sink ^= raw.walkLoop(vas, iterations); },
     target: { on: 'ratio', op: '>=', bound: 0.35 },
   });
   mmu.publishCounters();

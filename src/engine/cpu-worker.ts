@@ -9,6 +9,7 @@ import { CONTROL_CPUS_DONE, CONTROL_CPUS_ONLINE, CONTROL_STOP, COUNTERS_STRIDE }
 import { attachMachineMemory } from '../../native-layout/memory.js';
 import { setInjected } from '../check/bugs.js';
 import { apicKick } from '../hw/apic.js';
+import { publishThreadMmuCounters } from '../hw/mmu.js';
 import { bindThreadToCpu } from '../hw/owner.js';
 import { RunStopped, type SmpCtx, localIrqEnable, makeSmpCtx, smpIdleWait } from '../kernel/smp.js';
 import { setSpinHook } from '../sync/hook.js';
@@ -120,6 +121,9 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
   } finally {
     removeKernelPoints();
     setSpinHook(null);
+    // The MMUs count TLB hits locally; the main thread reads the shared
+    // counters once this task returns.
+    publishThreadMmuCounters();
   }
   let summary: Record<string, unknown> | null = null;
   if (program !== null) {
