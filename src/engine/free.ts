@@ -4,6 +4,7 @@
 // watches and stops: it never blocks (no Atomics.wait here: the workers'
 // start-up and results arrive through this thread's event loop).
 
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { COUNTER_NAMES, type CounterName } from '../../native-layout/counters.js';
@@ -108,6 +109,16 @@ interface Resolved {
 }
 
 const WORKER_FILE = fileURLToPath(new URL('./cpu-worker.js', import.meta.url));
+/**
+ * The same worker as one file (esbuild, `npm run bundle`, part of the
+ * build): a CPU worker's start-up is mostly module loading (opening,
+ * resolving and compiling ~100 files), and 64 of them start at once. Used
+ * when it exists and no programModule is given: a program module imports
+ * the unbundled kernel modules, and its registrations (IPI functions,
+ * hooks) must land in the same module instances the worker runs.
+ */
+const WORKER_BUNDLE = fileURLToPath(new URL('./cpu-worker.bundle.js', import.meta.url));
+const HAVE_BUNDLE = existsSync(WORKER_BUNDLE);
 
 function resolveConfig(config: FreeRunConfig): Resolved {
   const bad = (msg: string): never => {
@@ -228,7 +239,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
   };
 
   const pool = new Piscina<CpuTask, CpuOutcome>({
-    filename: WORKER_FILE,
+    filename: cfg.programModule === null && HAVE_BUNDLE ? WORKER_BUNDLE : WORKER_FILE,
     minThreads: cpus,
     maxThreads: cpus,
     idleTimeout: Infinity,
