@@ -27,6 +27,8 @@ export interface RunSpec {
   readonly testFaults?: TestFaults;
   /** Scenario options (--option key=value). */
   readonly options?: Readonly<Record<string, number | string | boolean>>;
+  /** shootdown profile: write each CPU's V8 CPU profile here (unbundled workers, so frames name source files). */
+  readonly profileDir?: string;
 }
 
 export interface RunOutcome {
@@ -69,6 +71,7 @@ export async function runOnce(spec: RunSpec): Promise<RunOutcome> {
     ...(spec.testFaults ? { testFaults: spec.testFaults } : {}),
     ...(spec.seconds !== undefined ? { seconds: spec.seconds } : {}),
     ...(spec.ops !== undefined ? { ops: spec.ops } : {}),
+    ...(spec.profileDir !== undefined ? { profileDir: spec.profileDir, workerBundle: false } : {}),
     });
   } catch (e) {
     // Bad scenario options are found by the scenario's set-up, before any CPU starts.

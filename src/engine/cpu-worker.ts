@@ -16,6 +16,7 @@ import { setSpinHook } from '../sync/hook.js';
 import { createCpuProgram } from '../workloads/index.js';
 import type { CpuProgram, ProgramCtx } from '../workloads/program.js';
 import { abortRun, isAborting, startBarrier } from './control.js';
+import { CpuProfiler, cpuProfilePath } from './cpu-profiler.js';
 import { installKernelPoints, interleaveConfig, removeKernelPoints } from './kernel-points.js';
 import type { CpuFaultInfo, CpuOutcome, CpuPhase, CpuTask } from './task.js';
 
@@ -84,6 +85,8 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
   let stopped = false;
   let fault: CpuFaultInfo | null = null;
   let program: CpuProgram | null = null;
+  const profiler = task.profileDir === null ? null : new CpuProfiler();
+  if (profiler !== null) await profiler.start();
   try {
     setInjected(task.inject);
     bindThreadToCpu(task.cpu);
@@ -133,5 +136,6 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
       fault ??= faultInfo(e, 'quiesce', progress.op);
     }
   }
+  if (profiler !== null) await profiler.stopAndWrite(cpuProfilePath(task.profileDir!, task.cpu));
   return { cpu: task.cpu, opsDone: Math.max(progress.op, 0), runMs, stopped, fault, summary };
 }

@@ -55,6 +55,11 @@ export interface FreeRunConfig {
   readonly epochMs?: number;
   /** 'reject' (default): a fault or hang rejects with CpuFaultError / WatchdogError; 'return': it is in result.fault. */
   readonly onFault?: 'reject' | 'return';
+  // ---- profiling (shootdown profile) ----
+  /** Run V8's CPU profiler in every CPU worker and write cpu-NN.cpuprofile files here. */
+  readonly profileDir?: string;
+  /** Load the bundled worker when there is one (default true; profiles name source files without it). */
+  readonly workerBundle?: boolean;
 }
 
 export type Counters = Record<CounterName, number>;
@@ -106,6 +111,8 @@ interface Resolved {
   readonly programModule: string | null;
   readonly epochMs: number;
   readonly onFault: 'reject' | 'return';
+  readonly profileDir: string | null;
+  readonly workerBundle: boolean;
 }
 
 const WORKER_FILE = fileURLToPath(new URL('./cpu-worker.js', import.meta.url));
@@ -165,6 +172,8 @@ function resolveConfig(config: FreeRunConfig): Resolved {
     programModule,
     epochMs: config.epochMs ?? Date.now(),
     onFault: config.onFault ?? 'reject',
+    profileDir: config.profileDir ?? null,
+    workerBundle: config.workerBundle ?? true,
   };
 }
 
@@ -239,7 +248,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
   };
 
   const pool = new Piscina<CpuTask, CpuOutcome>({
-    filename: cfg.programModule === null && HAVE_BUNDLE ? WORKER_BUNDLE : WORKER_FILE,
+    filename: cfg.programModule === null && cfg.workerBundle && HAVE_BUNDLE ? WORKER_BUNDLE : WORKER_FILE,
     minThreads: cpus,
     maxThreads: cpus,
     idleTimeout: Infinity,
@@ -267,6 +276,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
           options: cfg.options,
           testFaults: cfg.testFaults,
           epochMs: cfg.epochMs,
+          profileDir: cfg.profileDir,
         };
         pool.run(task).then((o) => {
           outcomes[cpu] = o;

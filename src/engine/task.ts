@@ -20,6 +20,9 @@ export interface CpuTask {
   readonly testFaults: TestFaults;
   /** Date.now() at run start: the zero of every csdWaitSince word. */
   readonly epochMs: number;
+  // ---- profiling (shootdown profile) ----
+  /** Directory to write this CPU's V8 CPU profile to (cpu-NN.cpuprofile), or null: no profiler. */
+  readonly profileDir: string | null;
 }
 
 export type CpuPhase = 'setup' | 'run' | 'quiesce';
