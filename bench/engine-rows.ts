@@ -33,11 +33,14 @@ function windowMeans(samples: readonly number[], k: number): number[] {
  * point: (lat(N) / lat(N0)) / ((N - 1) / (N0 - 1)), at most 1 when the
  * curve grows at most linearly in the number of targets.
  */
-export async function benchShootdownCurve(points: readonly number[], seconds: number): Promise<Row[]> {
+export async function benchShootdownCurve(points: readonly number[], shootdowns: number): Promise<Row[]> {
   const rows: Row[] = [];
   let first: { n: number; lat: number } | null = null;
   for (const n of points) {
-    const res = await runFree({ scenario: 'bench-shootdown', programModule: PROGRAM, cpus: n, seconds, watchdogMs: 20_000 });
+    // An op budget, not a time: on a loaded host a 64-CPU shootdown can take
+    // tens of ms, and every point needs its windows. The targets' ops are
+    // idle rounds; once done they quiesce, which still answers IPIs.
+    const res = await runFree({ scenario: 'bench-shootdown', programModule: PROGRAM, cpus: n, ops: shootdowns, watchdogMs: 20_000 });
     const samples = (res.perCpu[0]!.summary as { samplesMs: number[] }).samplesMs;
     // The first window's worth is warm-up (JIT, workers still parking).
     const windows = windowMeans(samples.slice(Math.floor(samples.length / (MIN_TRIALS + 1))), MIN_TRIALS).map((ms) => ms * 1000);
