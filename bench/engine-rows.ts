@@ -77,7 +77,8 @@ export async function benchOversubscription(opts: {
   const at = C[opts.counter];
   const perPoint: { n: number; windows: number[] }[] = [];
   for (const n of opts.points) {
-    const mem = createMachineMemory(defaultShape({ memBytes: 256 * 2 ** 20, cpus: n }));
+    // Room for one process per CPU (mm 0 is init_mm) and a kernel thread per CPU.
+    const mem = createMachineMemory(defaultShape({ memBytes: 256 * 2 ** 20, cpus: n, maxMms: 128, maxTasks: 256 }));
     const { control, counters } = mem.views;
     const total = (): number => {
       let s = 0;

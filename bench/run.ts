@@ -66,6 +66,8 @@ const args = parseArgs(process.argv.slice(2));
 const q = args.quick;
 const CURVE = q ? [2, 8, 64] : [2, 4, 8, 16, 32, 64];
 const OVERSUB = q ? [1, 8, 64] : [1, 2, 4, 8, 16, 32, 64];
+// With one CPU there is nobody to send an IPI to: the IPI curve starts at 2.
+const OVERSUB_IPI = OVERSUB.map((n) => Math.max(n, 2));
 
 const benches: [Group, string, () => Row | Row[] | Promise<Row | Row[]>][] = [
   ['tlb', 'TLB hit', () => benchTlbHit(q)],
@@ -79,7 +81,7 @@ const benches: [Group, string, () => Row | Row[] | Promise<Row | Row[]>][] = [
   })],
   ['oversub', 'tlb-flush2-shared IPIs', () => benchOversubscription({
     name: 'tlb-flush2-shared IPIs handled', scenario: 'tlb-flush2-shared', options: {},
-    counter: 'ipisReceived', unit: 'IPIs/s', points: OVERSUB, seconds: q ? 0.9 : 2.4,
+    counter: 'ipisReceived', unit: 'IPIs/s', points: [...new Set(OVERSUB_IPI)], seconds: q ? 0.9 : 2.4,
   })],
   ['startup', 'start-up 64 CPUs 16 GiB', () => benchStartup(64, 16 * 2 ** 30)],
   ['sab', 'SAB per frame', () => benchSabPerFrame()],
