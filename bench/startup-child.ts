@@ -13,12 +13,14 @@ import { runStarted } from '../src/engine/control.js';
 
 const cpus = Number(process.env['STARTUP_CPUS'] ?? 64);
 const memBytes = Number(process.env['STARTUP_MEM'] ?? 16 * 2 ** 30);
+/** STARTUP_BUNDLE=0: the unbundled worker modules (to measure what the bundle buys). */
+const workerBundle = process.env['STARTUP_BUNDLE'] !== '0';
 const mem = createMachineMemory(defaultShape({ memBytes, cpus }));
 let toFirstOpMs = -1;
 const timer = setInterval(() => {
   if (toFirstOpMs < 0 && runStarted(mem.views.control)) toFirstOpMs = performance.now();
 }, 1);
-const res = await runFree({ scenario: 'ipi-storm', memory: mem, cpus, ops: 1, watchdogMs: 30_000 });
+const res = await runFree({ scenario: 'ipi-storm', memory: mem, cpus, ops: 1, watchdogMs: 30_000, workerBundle });
 clearInterval(timer);
 if (toFirstOpMs < 0) toFirstOpMs = performance.now();
 console.log(JSON.stringify({
