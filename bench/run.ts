@@ -1,51 +1,108 @@
-// `npm run bench [-- --quick] [-- --format json]`: every benchmark next to
-// its raw baseline, measured in this run.
+// `npm run bench [-- --quick] [-- --json FILE] [-- --only a,b]`: every row of
+// issue 13, each figure the median of at least five trials (subject and
+// baseline alternating in this process where there is a baseline), printed
+// with min, max, ratio and target. Exit 0 whatever the targets say (the
+// table says it); 2 on a bad argument; 3 when a bench itself fails.
 
-import { parseArgs } from 'node:util';
+import { writeFileSync } from 'node:fs';
 import { benchAlloc } from './alloc.js';
-import { benchTlbHit } from './tlb.js';
+import { benchOversubscription, benchShootdownCurve } from './engine-rows.js';
+import { formatTable, type Row } from './harness.js';
 import { measureIpiRoundTrip } from './ipi.js';
-import type { Measured } from './harness.js';
+import { benchSabPerFrame, benchStartup } from './startup.js';
+import { benchTlbHit, benchTlbMiss } from './tlb.js';
 
-// Arguments are checked before anything runs (issue 12: --help and a typo
-// used to run the whole benchmark and exit 0).
-const USAGE = 'usage: node dist/bench/run.js [--quick] [--format table|json] [--help]';
-let parsed: { quick?: boolean; format?: string; help?: boolean };
-try {
-  parsed = parseArgs({ options: { quick: { type: 'boolean' }, format: { type: 'string' }, help: { type: 'boolean' } }, strict: true }).values;
-} catch (e) {
-  process.stderr.write(`bench: ${(e as Error).message.split('\n')[0]} (${USAGE})\n`);
+const GROUPS = ['tlb', 'alloc', 'ipi', 'shootdown', 'oversub', 'startup', 'sab'] as const;
+type Group = (typeof GROUPS)[number];
+
+const USAGE = `usage: npm run bench -- [--quick] [--json FILE] [--only GROUP[,GROUP...]] [--help]
+  --quick       the short form CI runs (fewer iterations and curve points; under 60 s)
+  --json FILE   also write the rows as JSON: [{name, value, unit, baseline, ratio, target, pass, min, max, ...}]
+  --only LIST   run only these groups: ${GROUPS.join(', ')}
+  --help        this text`;
+
+interface Args {
+  readonly quick: boolean;
+  readonly json: string | null;
+  readonly only: ReadonlySet<Group>;
+}
+
+function usageError(msg: string): never {
+  process.stderr.write(`bench: ${msg}\n`);
   process.exit(2);
 }
-if (parsed.help) {
-  process.stdout.write(`${USAGE}\n  --quick   the short form CI runs\n  --format  table (default) or json\n`);
-  process.exit(0);
-}
-if (parsed.format !== undefined && parsed.format !== 'table' && parsed.format !== 'json') {
-  process.stderr.write(`bench: --format "${parsed.format.slice(0, 60)}" is not one of: table, json\n`);
-  process.exit(2);
-}
-const quick = parsed.quick === true;
-const json = parsed.format === 'json';
 
-const results: Measured[] = [];
-const benches: [string, () => Measured | Promise<Measured>][] = [
-  ['order-0 alloc+free', () => benchAlloc(quick)],
-  ['TLB-hit translate', () => benchTlbHit(quick)],
-  ['IPI round trip (two CPU workers)', () => measureIpiRoundTrip({ quick })],
+function parseArgs(argv: readonly string[]): Args {
+  let quick = false;
+  let json: string | null = null;
+  let only = new Set<Group>(GROUPS);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else if (a === '--quick') {
+      quick = true;
+    } else if (a === '--json') {
+      const f = argv[++i];
+      if (f === undefined || f.startsWith('--')) usageError('--json needs a FILE: --json bench.json');
+      json = f;
+    } else if (a === '--only') {
+      const list = argv[++i];
+      if (list === undefined) usageError(`--only needs groups: use some of ${GROUPS.join(', ')}`);
+      only = new Set();
+      for (const g of list.split(',')) {
+        if (!(GROUPS as readonly string[]).includes(g)) usageError(`--only: unknown group "${g}": use ${GROUPS.join(', ')}`);
+        only.add(g as Group);
+      }
+    } else {
+      usageError(`unknown argument "${a}": use --quick, --json FILE, --only LIST, --help`);
+    }
+  }
+  return { quick, json, only };
+}
+
+const args = parseArgs(process.argv.slice(2));
+const q = args.quick;
+const CURVE = q ? [2, 8, 64] : [2, 4, 8, 16, 32, 64];
+const OVERSUB = q ? [1, 8, 64] : [1, 2, 4, 8, 16, 32, 64];
+// With one CPU there is nobody to send an IPI to: the IPI curve starts at 2.
+const OVERSUB_IPI = OVERSUB.map((n) => Math.max(n, 2));
+
+const benches: [Group, string, () => Row | Row[] | Promise<Row | Row[]>][] = [
+  ['tlb', 'TLB hit', () => benchTlbHit(q)],
+  ['tlb', 'TLB miss', () => benchTlbMiss(q)],
+  ['alloc', 'order-0 alloc+free', () => benchAlloc(q)],
+  ['ipi', 'IPI round trip', () => measureIpiRoundTrip({ quick: q })],
+  ['shootdown', 'shootdown latency curve', () => benchShootdownCurve(CURVE, q ? 120 : 600)],
+  ['oversub', 'tlb-flush2 processes', () => benchOversubscription({
+    name: 'tlb-flush2 mode=processes', scenario: 'tlb-flush2', options: { mode: 'processes' },
+    counter: 'ops', unit: 'ops/s', points: OVERSUB, seconds: q ? 0.9 : 2.4,
+  })],
+  ['oversub', 'tlb-flush2-shared IPIs', () => benchOversubscription({
+    name: 'tlb-flush2-shared IPIs handled', scenario: 'tlb-flush2-shared', options: {},
+    counter: 'ipisReceived', unit: 'IPIs/s', points: [...new Set(OVERSUB_IPI)], seconds: q ? 0.9 : 2.4,
+  })],
+  ['startup', 'start-up 64 CPUs 16 GiB', () => benchStartup(64, 16 * 2 ** 30)],
+  ['sab', 'SAB per frame', () => benchSabPerFrame()],
 ];
-for (const [name, run] of benches) {
-  if (!json) process.stderr.write(`running ${name}${quick ? ' (quick)' : ''}...\n`);
-  results.push(await run());
-}
 
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-if (json) {
-  console.log(JSON.stringify(results, null, 2));
-} else {
-  console.log('| benchmark | subject | baseline | ratio (subject / baseline) |');
-  console.log('|---|---|---|---|');
-  for (const r of results) {
-    console.log(`| ${r.name} | ${fmt(r.subjectPerSec)} ${r.unit} | ${r.baselineName}: ${fmt(r.baselinePerSec)} ${r.unit} | ${r.ratio.toFixed(3)} (1/${(1 / r.ratio).toFixed(1)}) |`);
+const rows: Row[] = [];
+const broken: string[] = [];
+const t0 = performance.now();
+for (const [group, label, run] of benches) {
+  if (!args.only.has(group)) continue;
+  process.stderr.write(`running ${label}${q ? ' (quick)' : ''}...\n`);
+  try {
+    const r = await run();
+    rows.push(...(Array.isArray(r) ? r : [r]));
+  } catch (e) {
+    // One broken bench must not hide the others' rows; the exit code says it.
+    broken.push(`${label}: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
+console.log(formatTable(rows));
+console.log(`\n${rows.filter((r) => r.pass === false).length} of ${rows.filter((r) => r.pass !== null).length} targets missed; ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+if (args.json !== null) writeFileSync(args.json, `${JSON.stringify(rows, null, 2)}\n`);
+for (const b of broken) process.stderr.write(`bench: FAILED ${b}\n`);
+if (broken.length > 0) process.exitCode = 3;

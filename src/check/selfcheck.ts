@@ -8,7 +8,7 @@ import { COUNTER_NAMES } from '../../native-layout/counters.js';
 import { COUNTERS_STRIDE } from '../../native-layout/fields.js';
 import { createMachineMemory, type MachineMemory } from '../../native-layout/memory.js';
 import type { MachineShape } from '../../native-layout/shape.js';
-import { INVPCID_ADDR, INVPCID_ALL_INCL_GLOBAL, INVPCID_ALL_NON_GLOBAL, INVPCID_SINGLE_CTX, Mmu } from '../hw/mmu.js';
+import { INVPCID_ADDR, INVPCID_ALL_INCL_GLOBAL, INVPCID_ALL_NON_GLOBAL, INVPCID_SINGLE_CTX, Mmu, publishThreadMmuCounters } from '../hw/mmu.js';
 import { initPtSlots } from '../hw/ptstore.js';
 import { FAULT_WRITE_PROTECT } from '../hw/fault.js';
 import {
@@ -210,6 +210,7 @@ export function runSelfcheckOn(shape: MachineShape, ops: number, seed: number): 
     `${alloc.freePageCount()} of ${mem.layout.frames} frames free`);
   const roots = checkTranslation(mem, alloc, env, steps);
   checkAllocatorOps(mem, alloc, ops, seed, roots, steps);
+  publishThreadMmuCounters();
   const counters: Record<string, number> = {};
   COUNTER_NAMES.forEach((name, i) => {
     let sum = 0;

@@ -12,6 +12,7 @@ import { VARIANT_GRAMMAR } from '../kernel/variant.js';
 import { TOOL_VERSION } from './version.js';
 import { runSoak } from './soak-command.js';
 import { runReportShow } from './report-command.js';
+import { runProfile } from './profile-command.js';
 import { collectOption } from './scenario-options.js';
 import { FORMATS } from './format.js';
 import { UnknownBugError } from '../check/bugs.js';
@@ -109,6 +110,24 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--all', 'include catalogued bugs that no scenario catches yet')
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
     .action((opts) => print(runInject(opts)));
+
+  program.command('profile')
+    .description('run a scenario with V8\'s CPU profiler in every CPU worker; print the top self-time functions')
+    .argument('[scenario]', 'scenario name (see run --list)')
+    .option('--cpus <n>', 'simulated CPUs (1..64)', '4')
+    .option('--seconds <s>', 'stop after this long (default 5 unless --ops is given)')
+    .option('--ops <n>', 'ops per CPU')
+    .option('--seed <n>', 'PRNG seed', '1')
+    .addOption(new Option('--variant <name>', `design to emulate, ${VARIANT_GRAMMAR}`).default('asi-off'))
+    .option('--inject <bug>', 'turn on an injectable bug (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--mem <size>', 'emulated memory (default: the scenario\'s own size)')
+    .option('--option <key=value>', 'scenario option (repeatable)', collectOption, [] as string[])
+    .option('--watchdog-ms <ms>', 'IPI ack watchdog bound', '5000')
+    .option('--out <dir>', 'where the cpu-NN.cpuprofile files (or the clinic output) go', 'shootdown-profile')
+    .option('--top <n>', 'functions to print', '20')
+    .option('--clinic', 'run one CPU inline in the main thread under clinic flame instead (flame graph HTML in --out)')
+    .addOption(new Option('--inline', 'run one CPU inline, unprofiled (what --clinic runs)').hideHelp())
+    .action((scenario: string | undefined, opts) => runProfile(scenario, opts, print));
 
   return program;
 }

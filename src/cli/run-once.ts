@@ -44,6 +44,8 @@ export interface RunSpec {
   readonly interruptSignal?: () => string;
   /** Called with the live machine once the CPUs are being started (progress display). */
   readonly onMachine?: (mem: MachineMemory) => void;
+  /** shootdown profile: write each CPU's V8 CPU profile here (unbundled workers, so frames name source files). */
+  readonly profileDir?: string;
 }
 
 export interface RunOutcome {
@@ -138,6 +140,7 @@ export async function runOnce(spec: RunSpec): Promise<RunOutcome> {
     ...(spec.preemptions !== undefined ? { preemptions: spec.preemptions } : {}),
     ...(spec.interrupt ? { interrupt: spec.interrupt } : {}),
     ...(spec.onMachine ? { onStart: () => spec.onMachine!(mem) } : {}),
+    ...(spec.profileDir !== undefined ? { profileDir: spec.profileDir, workerBundle: false } : {}),
     });
   } catch (e) {
     // Bad scenario options are found by the scenario's set-up, before any CPU starts.

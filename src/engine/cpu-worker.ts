@@ -9,6 +9,8 @@ import { CONTROL_CPUS_DONE, CONTROL_CPUS_ONLINE, CONTROL_STOP, COUNTERS_STRIDE }
 import { attachMachineMemory } from '../../native-layout/memory.js';
 import { setInjected } from '../check/bugs.js';
 import { apicKick, ipiPending } from '../hw/apic.js';
+
+import { publishThreadMmuCounters } from '../hw/mmu.js';
 import { bindThreadToCpu } from '../hw/owner.js';
 import { RunStopped, type SmpCtx, localIrqEnable, makeSmpCtx, smpIdleWait } from '../kernel/smp.js';
 import { setSpinHook } from '../sync/hook.js';
@@ -16,6 +18,7 @@ import { clearCpuWake, installCpuWake } from '../sync/wake.js';
 import { createCpuProgram } from '../workloads/index.js';
 import type { CpuProgram, ProgramCtx } from '../workloads/program.js';
 import { abortRun, isAborting, startBarrier } from './control.js';
+import { CpuProfiler, cpuProfilePath } from './cpu-profiler.js';
 import { installKernelPoints, interleaveConfig, removeKernelPoints } from './kernel-points.js';
 import { installSerialized, leaveSchedule, opBoundary, removeSerialized, waitForToken } from './serialized.js';
 import type { CpuFaultInfo, CpuOutcome, CpuPhase, CpuTask } from './task.js';
@@ -99,6 +102,8 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
   let stopped = false;
   let fault: CpuFaultInfo | null = null;
   let program: CpuProgram | null = null;
+  const profiler = task.profileDir === null ? null : new CpuProfiler();
+  if (profiler !== null) await profiler.start();
   try {
     setInjected(task.inject);
     bindThreadToCpu(task.cpu);
@@ -148,6 +153,9 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
     removeKernelPoints();
     setSpinHook(null);
     clearCpuWake();
+    // The MMUs count TLB hits locally; the main thread reads the shared
+    // counters once this task returns.
+    publishThreadMmuCounters();
   }
   let summary: Record<string, unknown> | null = null;
   if (program !== null) {
@@ -157,5 +165,6 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
       fault ??= faultInfo(e, 'quiesce', progress.op);
     }
   }
+  if (profiler !== null) await profiler.stopAndWrite(cpuProfilePath(task.profileDir!, task.cpu));
   return { cpu: task.cpu, opsDone: Math.max(progress.op, 0), runMs, stopped, fault, summary };
 }

@@ -4,6 +4,7 @@
 // watches and stops: it never blocks (no Atomics.wait here: the workers'
 // start-up and results arrive through this thread's event loop).
 
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { COUNTER_NAMES, type CounterName } from '../../native-layout/counters.js';
@@ -75,6 +76,11 @@ export interface FreeRunConfig {
   readonly interrupt?: AbortSignal;
   /** Called once, on the main thread, when the start barrier opens (every CPU booted): progress displays start here. */
   readonly onStart?: () => void;
+  // ---- profiling (shootdown profile) ----
+  /** Run V8's CPU profiler in every CPU worker and write cpu-NN.cpuprofile files here. */
+  readonly profileDir?: string;
+  /** Load the bundled worker when there is one (default true; profiles name source files without it). */
+  readonly workerBundle?: boolean;
 }
 
 export type Counters = Record<CounterName, number>;
@@ -141,9 +147,21 @@ interface Resolved {
   readonly schedSeed: number;
   readonly sched: SchedPolicy;
   readonly preemptions: number;
+  readonly profileDir: string | null;
+  readonly workerBundle: boolean;
 }
 
 const WORKER_FILE = fileURLToPath(new URL('./cpu-worker.js', import.meta.url));
+/**
+ * The same worker as one file (esbuild, `npm run bundle`, part of the
+ * build): a CPU worker's start-up is mostly module loading (opening,
+ * resolving and compiling ~100 files), and 64 of them start at once. Used
+ * when it exists and no programModule is given: a program module imports
+ * the unbundled kernel modules, and its registrations (IPI functions,
+ * hooks) must land in the same module instances the worker runs.
+ */
+const WORKER_BUNDLE = fileURLToPath(new URL('./cpu-worker.bundle.js', import.meta.url));
+const HAVE_BUNDLE = existsSync(WORKER_BUNDLE);
 
 function resolveConfig(config: FreeRunConfig): Resolved {
   const bad = (msg: string): never => {
@@ -207,6 +225,8 @@ function resolveConfig(config: FreeRunConfig): Resolved {
     schedSeed,
     sched,
     preemptions,
+    profileDir: config.profileDir ?? null,
+    workerBundle: config.workerBundle ?? true,
   };
 }
 
@@ -285,7 +305,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
   };
 
   const pool = new Piscina<CpuTask, CpuOutcome>({
-    filename: WORKER_FILE,
+    filename: cfg.programModule === null && cfg.workerBundle && HAVE_BUNDLE ? WORKER_BUNDLE : WORKER_FILE,
     minThreads: cpus,
     maxThreads: cpus,
     idleTimeout: Infinity,
@@ -315,6 +335,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
           epochMs: cfg.epochMs,
           engine: cfg.engine,
           sched: cfg.sched,
+          profileDir: cfg.profileDir,
         };
         pool.run(task).then((o) => {
           outcomes[cpu] = o;

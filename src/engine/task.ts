@@ -24,6 +24,9 @@ export interface CpuTask {
   /** 'serialized': run only while holding the run token (src/engine/serialized.ts). */
   readonly engine: 'free' | 'serialized';
   readonly sched: SchedPolicy;
+  // ---- profiling (shootdown profile) ----
+  /** Directory to write this CPU's V8 CPU profile to (cpu-NN.cpuprofile), or null: no profiler. */
+  readonly profileDir: string | null;
 }
 
 export type CpuPhase = 'setup' | 'run' | 'quiesce';

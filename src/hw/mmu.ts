@@ -89,6 +89,8 @@ export class Mmu {
   invlpgbDelay = 0;
   private invCountdown = 0;
   private readonly invApply: (tag: number, vpn: number, pages: number, flags: number) => void;
+  /** 4 KiB TLB hits not yet added to the shared counters (see publishCounters). */
+  private pendingHits = 0;
 
   constructor(mem: MachineMemory, cpu: number) {
     if (!Number.isInteger(cpu) || cpu < 0 || cpu >= mem.layout.shape.cpus) {
@@ -112,6 +114,7 @@ export class Mmu {
     this.invPend = mem.views.invlpgbPending;
     this.invPendAt = this.invlpgbPort.pendingAt;
     this.invApply = (tag, vpn, pages, flags) => this.applyInvlpgbRequest(tag, vpn, pages, flags);
+    threadMmus.add(new WeakRef(this));
   }
 
   get cr3Root(): number {
@@ -130,27 +133,66 @@ export class Mmu {
 
   // ---- the hot path ------------------------------------------------------------
 
-  /** Translates va for an access. Returns the 4 KiB pfn, or a FAULT_* code (< 0). */
+  /**
+   * Translates va for an access. Returns the 4 KiB pfn, or a FAULT_* code (< 0).
+   *
+   * Kept under V8's inlining budget (460 bytecodes) so that callers inline
+   * it: a call would box the va double on every access. Huge entries, a
+   * miss, a rights fault and the first write through a clean entry leave
+   * through accessSlow; a 4 KiB hit runs: INVLPGB-pending check, set lookup,
+   * rights, the oracle's generation compare, one local counter bump.
+   */
   access(va: number, write: boolean, user: boolean): number {
-    const c = this.counters;
-    const cb = this.cbase;
-    c[cb + C_ACCESSES] += 1;
-    if (Atomics.load(this.invPend, this.invPendAt) !== 0 && this.invCountdown-- <= 0) this.applyInvlpgb();
-    const tlb = this.tlb;
+    // INVLPGB pending for this CPU? A plain load, not Atomics.load: V8 11
+    // calls a builtin for Atomics.load (~5 ns, as much as the rest of a
+    // hit), an x86 load is coherent anyway, and TurboFan does not hoist
+    // typed-array loads out of loops (test/hw/invlpgb-hot-loop.test.ts
+    // checks a hot loop still sees a broadcast). applyInvlpgb() re-reads
+    // the word with Atomics before it acts.
+    if (this.invPend[this.invPendAt] !== 0 && this.invCountdown-- <= 0) this.applyInvlpgb();
     const vpnLo = (va / DIV_4K) | 0;
+    const e = this.tlb.lookup4k(vpnLo, (va / DIV_VPNHI) | 0, this.pcid);
+    if (e < 0) return this.accessSlow(va, write, user, -1);
+    const t = this.t4;
+    const meta = t[e + TLB_META];
+    // One test for both rights: US when user, and RW + D (SDM §4.8: the
+    // first write through a clean entry goes back to the PTE to set D).
+    const need = (user ? TLB_US : 0) | (write ? TLB_RW | TLB_DIRTY : 0);
+    if ((meta & need) !== need) return this.accessSlow(va, write, user, e);
+    const pfn = t[e + TLB_PFN];
+    // The inline oracle (§9.1): the frame's generation must still be the
+    // one it had when this entry was filled.
+    const fillGen = t[e + TLB_FILL_GEN];
+    const gen = this.frame[pfn * FRAME_STRIDE + FR_CONTENT_GEN];
+    if (fillGen !== gen) this.staleHit(va, pfn, fillGen, gen);
+    if ((meta & TLB_SPEC) !== 0) t[e + TLB_META] = meta & ~TLB_SPEC;
+    // Counted here, published to the shared accesses/tlbHits counters by
+    // publishCounters() (every slow path, and whoever reads them).
+    this.pendingHits++;
+    // Isolation oracle (ASI): one compare unless the PCID is a nonsensitive one.
+    if (this.pcid >= ASI_PCID_MIN && va >= KERNEL_HALF) this.isolation(va, pfn, ISOLATION_HIT);
+    return pfn;
+  }
+
+  /**
+   * The rest of access(): e4k is the 4 KiB entry that hit but needs a fault
+   * or a D-bit walk, or -1 when the 4 KiB array missed (then the huge array
+   * is probed, then the walk). Counts its access in the shared counters.
+   */
+  private accessSlow(va: number, write: boolean, user: boolean, e4k: number): number {
+    this.publishCounters();
+    this.counters[this.cbase + C_ACCESSES] += 1;
     let t = this.t4;
-    let e = tlb.lookup4k(vpnLo, (va / DIV_VPNHI) | 0, this.pcid);
+    let e = e4k;
     if (e < 0) {
       t = this.th;
-      e = tlb.lookupHuge(va, this.pcid);
+      e = this.tlb.lookupHuge(va, this.pcid);
       if (e < 0) return this.miss(va, write, user);
     }
     const meta = t[e + TLB_META];
     if (user && (meta & TLB_US) === 0) return this.fault(va, FAULT_USER_SUPERVISOR);
     if (write) {
       if ((meta & TLB_RW) === 0) return this.fault(va, FAULT_WRITE_PROTECT);
-      // The first write through a clean entry goes back to the PTE to set D
-      // (SDM §4.8), as hardware must before any write lands.
       if ((meta & TLB_DIRTY) === 0) return this.miss(va, write, user);
     }
     const base = t[e + TLB_PFN];
@@ -158,8 +200,9 @@ export class Mmu {
     const gen = this.frame[base * FRAME_STRIDE + FR_CONTENT_GEN];
     if (fillGen !== gen) this.staleHit(va, base, fillGen, gen);
     if ((meta & TLB_SPEC) !== 0) t[e + TLB_META] = meta & ~TLB_SPEC;
-    c[cb + C_TLB_HITS] += 1;
+    this.counters[this.cbase + C_TLB_HITS] += 1;
     const size = meta & TLB_SIZE_MASK;
+    const vpnLo = (va / DIV_4K) | 0;
     const pfn = size === 0 ? base : base + (size === SIZE_2M_META ? vpnLo & 0x1ff : vpnLo & 0x3ffff);
     // Isolation oracle: one compare unless the PCID is a nonsensitive one.
     if (this.pcid >= ASI_PCID_MIN && va >= KERNEL_HALF) this.isolation(va, pfn, ISOLATION_HIT);
@@ -169,6 +212,21 @@ export class Mmu {
   /** The isolation oracle's slow half (src/check/isolation.ts). */
   private isolation(va: number, pfn: number, how: number): void {
     checkIsolation(this.views, this.cpu, va, pfn, how, this.walker.task, this.walker.op);
+  }
+
+  /**
+   * Adds the 4 KiB hits access() counted locally to the shared accesses and
+   * tlbHits counters. Every slow path calls it; so must anything that reads
+   * those two counters of a CPU whose thread it is (the CPU worker at the
+   * end of its run, tests, selfcheck): see publishThreadMmuCounters().
+   */
+  publishCounters(): void {
+    const n = this.pendingHits;
+    if (n === 0) return;
+    this.pendingHits = 0;
+    const c = this.counters;
+    c[this.cbase + C_ACCESSES] += n;
+    c[this.cbase + C_TLB_HITS] += n;
   }
 
   // ---- slow paths ------------------------------------------------------------------
@@ -389,6 +447,22 @@ export class Mmu {
     this.trace.emit(EV_FLUSH_ALL, 0, 0, 0);
     this.tlb.dropAll();
     this.psc.invalidateAll();
+  }
+}
+
+/** This thread's MMUs (weakly: a test's machines come and go), for publishThreadMmuCounters. */
+const threadMmus = new Set<WeakRef<Mmu>>();
+
+/**
+ * Publishes the locally counted hits of every MMU this thread made (see
+ * Mmu.publishCounters). The CPU worker calls it when its run ends, before
+ * the main thread reads the counters.
+ */
+export function publishThreadMmuCounters(): void {
+  for (const ref of threadMmus) {
+    const m = ref.deref();
+    if (m === undefined) threadMmus.delete(ref);
+    else m.publishCounters();
   }
 }
 

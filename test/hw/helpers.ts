@@ -8,7 +8,7 @@ import { COUNTERS_STRIDE } from '../../native-layout/fields.js';
 import { createMachineMemory, type MachineMemory } from '../../native-layout/memory.js';
 import { defaultShape, type MachineShape } from '../../native-layout/shape.js';
 import { initPtSlots } from '../../src/hw/ptstore.js';
-import { Mmu } from '../../src/hw/mmu.js';
+import { Mmu, publishThreadMmuCounters } from '../../src/hw/mmu.js';
 import { type FrameAllocator, type PgtableEnv, mapPte, pgdAlloc, pgtableEnv } from '../../src/kernel/mm/pgtable.js';
 import { PageAllocator } from '../../src/kernel/page_alloc/index.js';
 
@@ -68,6 +68,7 @@ export function testMachine(overrides: Partial<MachineShape> = {}): TestMachine 
       return m;
     },
     counter(cpu, name) {
+      publishThreadMmuCounters();
       return mem.views.counters[cpu * COUNTERS_STRIDE + C[name]];
     },
   };

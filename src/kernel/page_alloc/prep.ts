@@ -57,16 +57,16 @@ export function checkFreeable(ctx: AllocCtx, pfn: number, order: number): void {
     throw new BadPageError(pfn, 'none', `pfn out of range 0..${ctx.frames - 1}`);
   }
   const flags = ctx.frame[pfn * FRAME_STRIDE + FR_FLAGS];
-  const state = stateName(flags);
+  // The state's name only on the way to an error: this runs on every free.
   if ((flags & FRAME_STATE_MASK) !== FS_ALLOCATED) {
-    throw new BadPageError(pfn, state, 'freed but not allocated (double free?)');
+    throw new BadPageError(pfn, stateName(flags), 'freed but not allocated (double free?)');
   }
   if ((flags & FRAME_F_HEAD) === 0) {
-    throw new BadPageError(pfn, state, 'freed but it is the tail of another allocation');
+    throw new BadPageError(pfn, stateName(flags), 'freed but it is the tail of another allocation');
   }
   const allocOrder = (flags & FRAME_ORDER_MASK) >> FRAME_ORDER_SHIFT;
   if (allocOrder !== order) {
-    throw new BadPageError(pfn, state, `freed as order ${order} but allocated as order ${allocOrder}`);
+    throw new BadPageError(pfn, stateName(flags), `freed as order ${order} but allocated as order ${allocOrder}`);
   }
 }
 
