@@ -76,7 +76,7 @@ describe('report files carry a header a reader checks', () => {
     writeFileSync(good, report());
     const shown = runCli(['report', 'show', good]);
     expect(shown.code).toBe(0);
-    expect(shown.stdout).toMatch(/scenario ipi-storm \| variant ipi \| 2 CPUs/);
+    expect(shown.stdout).toMatch(/scenario ipi-storm \| variant asi-off \| 2 CPUs/);
     const json = JSON.parse(runCli(['report', 'show', good, '--format', 'json']).stdout);
     expect(json[0]).toMatchObject({ kind: 'run-report', content: { scenario: 'ipi-storm', cpus: 2, seconds: 0.3, watchdogMs: 5000 } });
     const empty = join(d, 'empty.pb');
@@ -136,7 +136,7 @@ describe('soak --out directories', () => {
     expect(s1.results.map((r: { seed: number }) => r.seed)).toEqual([1]);
     expect(s2.results.map((r: { seed: number }) => r.seed)).toEqual([2]);
     // Each summary records what produced it.
-    expect(s1).toMatchObject({ format: 'shootdown-soak-summary/1', shard: '1/2', variant: 'ipi', cpus: 2, seeds: 2, seedStart: 1, secondsPerRun: 0.3, watchdogMs: 5000, complete: true });
+    expect(s1).toMatchObject({ format: 'shootdown-soak-summary/1', shard: '1/2', variant: 'asi-off', cpus: 2, seeds: 2, seedStart: 1, secondsPerRun: 0.3, watchdogMs: 5000, complete: true });
     expect(typeof s1.toolVersion).toBe('string');
     const shown = runCli(['report', 'show', join(d, 'summary-shard1of2.json'), join(d, 'ipi-storm-seed2.pb')]);
     expect(shown.code).toBe(0);
