@@ -10,6 +10,8 @@ import { bootMachine, cpuBringup } from '../../src/kernel/boot.js';
 import { type KernelCtx, resetKernels } from '../../src/kernel/ctx.js';
 import { makeSmpCtx, pollIpis, smpInit } from '../../src/kernel/smp.js';
 import { setSpinHook } from '../../src/sync/hook.js';
+import { GFP_KERNEL } from '../../src/kernel/page_alloc/gfp.js';
+import { PAGEBLOCK_ORDER } from '../../native-layout/shape.js';
 
 export interface AsiMachine {
   readonly mem: MachineMemory;
@@ -39,3 +41,16 @@ export function resetAsiMachine(): void {
   setSpinHook(null);
   injected.fill(0);
 }
+
+/** Flip every free pageblock to nonsensitive (order-9 kernel allocations), free them again; their pfns. */
+export function allBlocksNonsensitive(k: KernelCtx): number[] {
+  const got: number[] = [];
+  for (;;) {
+    const p = k.alloc.allocPages(k.cpu, PAGEBLOCK_ORDER, GFP_KERNEL);
+    if (p < 0) break;
+    got.push(p);
+  }
+  for (const p of got) k.alloc.freePages(k.cpu, p, PAGEBLOCK_ORDER);
+  return got;
+}
+

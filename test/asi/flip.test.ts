@@ -14,7 +14,7 @@ import { asiPhysmapBlockMapped, asiPhysmapVa } from '../../src/kernel/asi/physma
 import type { KernelCtx } from '../../src/kernel/ctx.js';
 import { GFP_HIGHUSER_MOVABLE, GFP_KERNEL, GFP_NOWAIT, pageblockFlags } from '../../src/kernel/page_alloc/index.js';
 import { localIrqRestore, localIrqSave } from '../../src/kernel/smp.js';
-import { asiMachine, resetAsiMachine } from './asi-machine.js';
+import { allBlocksNonsensitive, asiMachine, resetAsiMachine } from './asi-machine.js';
 
 afterEach(resetAsiMachine);
 
@@ -25,18 +25,6 @@ const count = (k: KernelCtx, name: keyof typeof C): number => {
 };
 const nonsensitive = (k: KernelCtx, pfn: number): boolean => (pageblockFlags(k.views.pageblock, pfn) & PB_NONSENSITIVE) !== 0;
 const blockOf = (pfn: number): number => pfn - (pfn % PAGEBLOCK_NR_PAGES);
-
-/** Flip every free pageblock to nonsensitive (order-9 kernel allocations), free them again; their pfns. */
-export function allBlocksNonsensitive(k: KernelCtx): number[] {
-  const got: number[] = [];
-  for (;;) {
-    const p = k.alloc.allocPages(k.cpu, PAGEBLOCK_ORDER, GFP_KERNEL);
-    if (p < 0) break;
-    got.push(p);
-  }
-  for (const p of got) k.alloc.freePages(k.cpu, p, PAGEBLOCK_ORDER);
-  return got;
-}
 
 describe('sensitivity flip', () => {
   it('a nonsensitive request on a fresh machine flips one whole block: zeroed, mapped, bit set, remainder on the new lane', () => {

@@ -54,7 +54,6 @@ const BUG_NO_ZERO_ON_MAP = BUG['no-zero-on-map']!;
 const BUG_ZERO_AFTER_MAP = BUG['zero-after-map']!;
 const BUG_REMAINDER_WRONG_FREETYPE = BUG['remainder-wrong-freetype']!;
 const BUG_ASI_UNMAP_NO_GLOBAL_FLUSH = BUG['asi-unmap-no-global-flush']!;
-const BUG_NOBLOCK_IGNORED = BUG['noblock-ignored']!;
 const CNT_TO_NONSENSITIVE = C.pageblockFlipsToNonsensitive;
 const CNT_TO_SENSITIVE = C.pageblockFlipsToSensitive;
 const CNT_ZEROED = C.zeroedPages;
@@ -107,9 +106,7 @@ function otherLane(ft: number): number {
 export function rmqueueFlip(ctx: AllocCtx, cpu: number, order: number, ft: number, allocFlags: number): number {
   const ops = ctx.asiOps;
   if (!ctx.asi || ops === null) return -1;
-  // Injected fault: a non-blocking caller flips anyway, and may shoot
-  // down while holding a lock the other CPUs need (the deadlock class).
-  if ((allocFlags & ALLOC_NON_BLOCK) !== 0 && !injected[BUG_NOBLOCK_IGNORED]) return -1;
+  if ((allocFlags & ALLOC_NON_BLOCK) !== 0) return -1;
   if (ops.irqsOff(cpu)) return -1;
   const allocOrder = order > PAGEBLOCK_ORDER ? order : PAGEBLOCK_ORDER;
   const fromFt = otherLane(ft);
