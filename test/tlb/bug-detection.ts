@@ -35,7 +35,13 @@ export async function expectCaught(bug: string): Promise<void> {
   const tried: string[] = [];
   // The catalogue's --variant (as the CLI passes it: a scenario option).
   const v = spec.args.indexOf('--variant');
-  const options: Record<string, string> = v >= 0 ? { variant: spec.args[v + 1]! } : {};
+  const options: Record<string, string | number> = v >= 0 ? { variant: spec.args[v + 1]! } : {};
+  // ... and its --option key=value pairs (numbers as numbers, as the CLI parses them).
+  spec.args.forEach((a, i) => {
+    if (a !== '--option') return;
+    const [key, value] = spec.args[i + 1]!.split('=') as [string, string];
+    options[key] = /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+  });
   let ops = 0;
   for (const seed of detectionSeeds(() => ops)) {
     const r = await runFree({ scenario: spec.scenario, cpus: 4, seconds: SECONDS, seed, inject: [bug], onFault: 'return', options });
