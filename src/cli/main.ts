@@ -32,6 +32,7 @@ function buildProgram(print: (text: string) => void): Command {
     .description('run a scenario on the free engine (one worker thread per simulated CPU)')
     .argument('[scenario]', 'scenario name (see --list)')
     .option('--list', 'list the scenarios')
+    .option('--options', 'list the scenario\'s options (--option key=value) with default and range, for --cpus')
     .option('--cpus <n>', 'simulated CPUs (1..64)', '4')
     .option('--seconds <s>', 'stop after this long (default 5 unless --ops is given)')
     .option('--ops <n>', 'ops per CPU')
