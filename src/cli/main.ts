@@ -120,6 +120,8 @@ function say(line: string): void {
 function reportError(e: unknown, program: Command, argv: readonly string[]): number {
   if (e instanceof CommanderError) {
     if (e.exitCode === 0) return 0; // --help, --version
+    // No command given: commander printed the help; no command is bad input, nothing more to say.
+    if (e.code === 'commander.help') return EXIT_BAD_INPUT;
     say(commanderErrorLine(e, program, argv));
     return EXIT_BAD_INPUT;
   }
