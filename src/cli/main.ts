@@ -35,6 +35,7 @@ function buildProgram(print: (text: string) => void): Command {
     .description('run a scenario on the free engine (one worker thread per simulated CPU)')
     .argument('[scenario]', 'scenario name (see --list)')
     .option('--list', 'list the scenarios')
+    .option('--options', 'list the scenario\'s options (--option key=value) with default and range, for --cpus')
     .option('--cpus <n>', 'simulated CPUs (1..64)', '4')
     .option('--seconds <s>', 'stop after this long (default 5 unless --ops is given)')
     .option('--ops <n>', 'ops per CPU')
@@ -152,6 +153,8 @@ function say(line: string): void {
 function reportError(e: unknown, program: Command, argv: readonly string[]): number {
   if (e instanceof CommanderError) {
     if (e.exitCode === 0) return 0; // --help, --version
+    // No command given: commander printed the help; no command is bad input, nothing more to say.
+    if (e.code === 'commander.help') return EXIT_BAD_INPUT;
     say(commanderErrorLine(e, program, argv));
     return EXIT_BAD_INPUT;
   }

@@ -16,7 +16,11 @@ import { InterruptGuard, InterruptedError } from './interrupt.js';
 import { progressWanted, runProgress } from './progress.js';
 import { restoreTerminal } from './terminal.js';
 import { CheckFailedError, UsageError } from './errors.js';
-import { FORMATS, renderTable } from './format.js';
+import { FORMATS, renderTable, type Format } from './format.js';
+import { recordOptionsOf } from '../workloads/option-catalog.js';
+import { ENGINE_OPTIONS } from '../engine/kernel-points.js';
+import type { MachineShape } from '../../native-layout/shape.js';
+import { checkRunSpec } from './run-once.js';
 import { renderReport } from './render-report.js';
 import { assertHostCanHold, shapeFromOptions } from './machine-options.js';
 import { parseChoice, parseIntInRange } from './parse.js';
@@ -34,6 +38,8 @@ export function parseVariantOption(text: string): string {
 
 export interface RunOptions {
   list?: boolean;
+  /** List the scenario's options instead of running it. */
+  options?: boolean;
   cpus: string;
   seconds?: string;
   ops?: string;
@@ -75,6 +81,26 @@ export function parseSeconds(text: string): number {
   return n;
 }
 
+/**
+ * `run <scenario> --options`: the options the scenario's set-up reads, with
+ * the defaults it resolves for this machine (several scale with --cpus),
+ * recorded from the set-up itself; then the engine's own.
+ */
+function listScenarioOptions(scenario: string, shape: MachineShape, format: Format): string {
+  const entries = recordOptionsOf(() => checkRunSpec({ scenario, shape, seed: 1, variant: 'ipi', inject: [], watchdogMs: 5000, seconds: 1 }));
+  const names = new Set(entries.map((e) => e.name));
+  // Keys the scenario accepts that its set-up reads only in some modes (or in the CPUs).
+  const unread = findScenario(scenario).optionNames.filter((n) => !names.has(n));
+  const all = [...entries, ...ENGINE_OPTIONS];
+  if (format === 'json') return JSON.stringify({ scenario, cpus: shape.cpus, options: all, readElsewhere: unread }, null, 2);
+  const lines = [
+    `${scenario} options at ${shape.cpus} CPUs (--option key=value; defaults for this CPU count):`,
+    renderTable(['option', 'default', 'range'], all.map((e) => [e.name, String(e.default), e.range])),
+  ];
+  if (unread.length) lines.push(`also accepted (read only in some configurations, see the README): ${unread.join(', ')}`);
+  return lines.join('\n');
+}
+
 export async function runRun(scenarioArg: string | undefined, o: RunOptions, print: (t: string) => void): Promise<void> {
   if (o.list) { print(listScenarios()); return; }
   if (!scenarioArg) throw new UsageError(`run: name a scenario (${SCENARIOS.map((s) => s.name).join(', ')}) or use --list`);
@@ -85,7 +111,12 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
     throw e;
   }
   const format = parseChoice('--format', o.format, FORMATS);
+<<<<<<< HEAD
   const variant = parseVariantOption(o.variant);
+=======
+  if (o.options) { print(listScenarioOptions(scenarioArg, shapeFromOptions({ mem: o.mem ?? defaultMemFor(scenarioArg), cpus: o.cpus }), format)); return; }
+  const variant = parseChoice('--variant', o.variant, VARIANTS);
+>>>>>>> reliability
   const seed = parseIntInRange('--seed', o.seed, 0, 2 ** 32 - 1);
   const watchdogMs = parseIntInRange('--watchdog-ms', o.watchdogMs, 10, 3_600_000);
   const ops = o.ops !== undefined ? parseIntInRange('--ops', o.ops, 1, Number.MAX_SAFE_INTEGER) : undefined;

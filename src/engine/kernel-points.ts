@@ -30,6 +30,12 @@ export class InterleaveOptionError extends ScenarioOptionError {
   override name = 'InterleaveOptionError';
 }
 
+/** The engine's own options, as `run <scenario> --options` lists them. */
+export const ENGINE_OPTIONS: readonly { name: string; default: number; range: string }[] = [
+  { name: INTERLEAVE_OPTION, default: DEFAULT_INTERLEAVE_PERCENT, range: '0..100 (percent of kernel points)' },
+  { name: STALL_SPINS_OPTION, default: DEFAULT_STALL_SPINS, range: '1..10000000' },
+];
+
 /** Reads and checks the engine's interleaving options from a scenario option bag. */
 export function interleaveConfig(options: Readonly<Record<string, number | string | boolean>>): InterleaveConfig {
   const pct = options[INTERLEAVE_OPTION] ?? DEFAULT_INTERLEAVE_PERCENT;

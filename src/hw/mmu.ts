@@ -190,9 +190,19 @@ export class Mmu {
       if (e < 0) return this.miss(va, write, user);
     }
     const meta = t[e + TLB_META];
-    if (user && (meta & TLB_US) === 0) return this.fault(va, FAULT_USER_SUPERVISOR);
+    // Every access is exactly one hit or one miss (accesses = tlbHits +
+    // tlbMisses): a permission fault on an entry the lookup found is a hit
+    // (the TLB answered; the answer was "no"), a write through a clean
+    // entry goes back to the page table and is a miss.
+    if (user && (meta & TLB_US) === 0) return this.hitFault(va, FAULT_USER_SUPERVISOR);
     if (write) {
+<<<<<<< HEAD
       if ((meta & TLB_RW) === 0) return this.fault(va, FAULT_WRITE_PROTECT);
+=======
+      if ((meta & TLB_RW) === 0) return this.hitFault(va, FAULT_WRITE_PROTECT);
+      // The first write through a clean entry goes back to the PTE to set D
+      // (SDM §4.8), as hardware must before any write lands.
+>>>>>>> reliability
       if ((meta & TLB_DIRTY) === 0) return this.miss(va, write, user);
     }
     const base = t[e + TLB_PFN];
@@ -260,6 +270,12 @@ export class Mmu {
     }
     this.trace.emit(EV_VIOLATION, va % VA_SPLIT | 0, (va / VA_SPLIT) | 0, pfn);
     reportViolation(this.views, this.cpu, V_STALE_TLB, va, pfn, fillGen, gen, this.walker.task, this.walker.op);
+  }
+
+  /** A permission fault on a TLB hit: counted as a hit, then faulted (see access). */
+  private hitFault(va: number, code: number): number {
+    this.counters[this.cbase + C_TLB_HITS] += 1;
+    return this.fault(va, code);
   }
 
   private miss(va: number, write: boolean, user: boolean): number {

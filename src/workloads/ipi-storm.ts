@@ -21,14 +21,25 @@ import { Xorshift32 } from './prng.js';
 /** IPI function id of the storm's remote function. */
 export const IPI_STORM_FUNC = IPI_FUNC_FIRST_WORKLOAD;
 
+import { recordOption } from './option-catalog.js';
+
 const C_IPI_FUNC_RUNS = C.ipiFuncRuns;
 
-function numberOption(ctx: ProgramCtx, name: string, dflt: number, min: number, max: number): number {
+function numberOption(ctx: Pick<ProgramCtx, 'options'>, name: string, dflt: number, min: number, max: number): number {
+  recordOption({ name, default: dflt, range: `${min}..${max}` });
   const v = ctx.options[name] ?? dflt;
   if (typeof v !== 'number' || !(v >= min && v <= max)) {
     throw new RangeError(`ipi-storm option ${name}=${String(v)} is invalid: use a number in ${min}..${max}`);
   }
   return v;
+}
+
+/** The storm's options: percent of ops with interrupts off, percent of calls that include the caller. */
+function stormOptions(ctx: Pick<ProgramCtx, 'options'>): { irqOffPercent: number; localPercent: number } {
+  return {
+    irqOffPercent: numberOption(ctx, 'irqOffPercent', 3, 0, 100),
+    localPercent: numberOption(ctx, 'localPercent', 12, 0, 100),
+  };
 }
 
 class IpiStorm implements CpuProgram {
@@ -57,8 +68,7 @@ class IpiStorm implements CpuProgram {
   constructor(private readonly ctx: ProgramCtx) {
     this.smp = ctx.smp;
     this.rng = new Xorshift32(ctx.seed, ctx.cpu);
-    this.irqOffPercent = numberOption(ctx, 'irqOffPercent', 3, 0, 100);
-    this.localPercent = numberOption(ctx, 'localPercent', 12, 0, 100);
+    ({ irqOffPercent: this.irqOffPercent, localPercent: this.localPercent } = stormOptions(ctx));
     this.neverAck = ctx.testFaults.neverAckCpu === ctx.cpu;
     this.ranFrom = new Array<number>(ctx.cpus).fill(0);
     for (let c = 0; c < ctx.cpus; c++) if (c !== ctx.cpu) this.others[c >>> 5] |= 1 << (c & 31);
@@ -160,6 +170,11 @@ export const ipiStorm: Scenario = {
   name: 'ipi-storm',
   description: 'every CPU calls a function with wait on random sets of CPUs, sometimes with interrupts off for a few ops',
   optionNames: ['irqOffPercent', 'localPercent'],
+  // Reads the options once on the main thread, so a bad value is refused
+  // before any CPU starts (and `run ipi-storm --options` can list them).
+  setup(ctx) {
+    stormOptions(ctx);
+  },
   create(ctx: ProgramCtx): CpuProgram {
     registerIpiFunc(IPI_STORM_FUNC, ipiStormFunc);
     current = new IpiStorm(ctx);

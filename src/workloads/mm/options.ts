@@ -4,6 +4,7 @@
 // own (variant) to every scenario.
 
 import type { ScenarioOptions } from '../program.js';
+import { recordOption } from '../option-catalog.js';
 
 export class ScenarioOptionError extends RangeError {
   override name = 'ScenarioOptionError';
@@ -20,6 +21,7 @@ export class ScenarioOptionError extends RangeError {
 export const SB_DRAIN_NS_DEFAULT = 5000;
 
 export function intOption(scenario: string, o: ScenarioOptions, name: string, dflt: number, min: number, max: number): number {
+  recordOption({ name, default: dflt, range: `${min}..${max}` });
   const v = o[name] ?? dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
     throw new ScenarioOptionError(`${scenario} option ${name}=${String(v)} is invalid: use an integer in ${min}..${max}`);
@@ -28,6 +30,7 @@ export function intOption(scenario: string, o: ScenarioOptions, name: string, df
 }
 
 export function choiceOption<T extends string>(scenario: string, o: ScenarioOptions, name: string, dflt: T, choices: readonly T[]): T {
+  recordOption({ name, default: dflt, range: choices.join('|') });
   const v = o[name] ?? dflt;
   if (typeof v !== 'string' || !(choices as readonly string[]).includes(v)) {
     throw new ScenarioOptionError(`${scenario} option ${name}=${String(v)} is invalid: use one of ${choices.join(', ')}`);
