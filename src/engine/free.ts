@@ -22,6 +22,7 @@ import { abortRun, requestStop, resetControl, runStarted } from './control.js';
 import { captureCpuStates, findHungCpu } from './dump.js';
 import { CpuFaultError, EngineConfigError, WatchdogError } from './errors.js';
 import type { CpuOutcome, CpuTask } from './task.js';
+import { capWorkerYoungGeneration } from './worker-heap.js';
 
 /** csd_lock_timeout in the kernel's debug option: 5 s. */
 export const DEFAULT_WATCHDOG_MS = 5000;
@@ -304,6 +305,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
     abort();
   };
 
+  capWorkerYoungGeneration();
   const pool = new Piscina<CpuTask, CpuOutcome>({
     filename: cfg.programModule === null && cfg.workerBundle && HAVE_BUNDLE ? WORKER_BUNDLE : WORKER_FILE,
     minThreads: cpus,
