@@ -111,12 +111,8 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
     throw e;
   }
   const format = parseChoice('--format', o.format, FORMATS);
-<<<<<<< HEAD
+  if (o.options) { print(listScenarioOptions(scenarioArg, shapeFromOptions({ mem: o.mem ?? defaultMemFor(scenarioArg, shapeFromOptions({ cpus: o.cpus }).cpus), cpus: o.cpus }), format)); return; }
   const variant = parseVariantOption(o.variant);
-=======
-  if (o.options) { print(listScenarioOptions(scenarioArg, shapeFromOptions({ mem: o.mem ?? defaultMemFor(scenarioArg), cpus: o.cpus }), format)); return; }
-  const variant = parseChoice('--variant', o.variant, VARIANTS);
->>>>>>> reliability
   const seed = parseIntInRange('--seed', o.seed, 0, 2 ** 32 - 1);
   const watchdogMs = parseIntInRange('--watchdog-ms', o.watchdogMs, 10, 3_600_000);
   const ops = o.ops !== undefined ? parseIntInRange('--ops', o.ops, 1, Number.MAX_SAFE_INTEGER) : undefined;

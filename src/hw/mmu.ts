@@ -196,13 +196,9 @@ export class Mmu {
     // entry goes back to the page table and is a miss.
     if (user && (meta & TLB_US) === 0) return this.hitFault(va, FAULT_USER_SUPERVISOR);
     if (write) {
-<<<<<<< HEAD
-      if ((meta & TLB_RW) === 0) return this.fault(va, FAULT_WRITE_PROTECT);
-=======
       if ((meta & TLB_RW) === 0) return this.hitFault(va, FAULT_WRITE_PROTECT);
       // The first write through a clean entry goes back to the PTE to set D
       // (SDM §4.8), as hardware must before any write lands.
->>>>>>> reliability
       if ((meta & TLB_DIRTY) === 0) return this.miss(va, write, user);
     }
     const base = t[e + TLB_PFN];
