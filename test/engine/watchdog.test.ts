@@ -16,7 +16,8 @@ describe('the watchdog', () => {
     expect(w.cpu).not.toBe(1);
     expect(w.waitingFor).toContain(1);
     expect(w.waitedMs).toBeGreaterThan(BOUND);
-    expect(w.waitedMs).toBeLessThan(BOUND + 400);
+    // The watchdog ticks every 50 ms; a loaded host delays ticks, not the verdict.
+    expect(w.waitedMs).toBeLessThan(BOUND + 3000);
     expect(w.message).toMatch(/waited \d+ ms for IPI acks from CPU\(s\) 1/);
     expect(w.dump.map((d) => d.cpu)).toEqual([0, 1, 2]);
     expect(w.dump[w.cpu]!.waitingForCpu).toBe(1);
@@ -25,7 +26,8 @@ describe('the watchdog', () => {
     // for a loaded machine; start-up of the workers comes on top.
     const result = w.result as { durationMs: number; stoppedBy: string };
     expect(result.stoppedBy).toBe('watchdog');
-    expect(result.durationMs).toBeLessThan(BOUND + 1000);
-    expect(wall).toBeLessThan(BOUND + 10_000);
+    expect(result.durationMs).toBeLessThan(BOUND + 5000);
+    // Far below the 60 s the run asked for.
+    expect(wall).toBeLessThan(45_000);
   });
 });
