@@ -16,7 +16,7 @@ describe('an exception inside a CPU', () => {
     expect(f.message).toMatch(/^CPU 2 faulted in op 300: Error: injected test fault on CPU 2/);
     expect(f.workerStack).toContain('engine-fault.mjs');
     // The others were calling CPU 2 with wait: they had to unwind, not hang.
-    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(Date.now() - t0).toBeLessThan(50_000); // the run asked for 60 s
     const result = f.result as { stoppedBy: string; perCpu: { cpu: number; stopped: boolean }[] };
     expect(result.stoppedBy).toBe('fault');
     expect(result.perCpu.filter((c) => c.cpu !== 2).every((c) => c.stopped)).toBe(true);
