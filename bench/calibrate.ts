@@ -41,6 +41,9 @@ export const SOLVED = ['asiExits', 'syscalls'] as const;
 export const TARGET_OFF_READS_PER_CPU = 1_003_102;
 export const TARGET_RATIO = { 'asi-on': 0.3, 'asi-on+ephmap': 0.869 } as const;
 
+/** Per-op counts printed for each sample, to show what drives the fit. */
+const SHOWN = ['asiExits', 'syscalls', 'invlpg', 'walkLevels', 'cr3Writes', 'zeroedPages', 'contextSwitches', 'ipisReceived', 'pageFaults'];
+
 type Counters = Readonly<Record<string, number>>;
 export interface Sample {
   readonly variant: string;
@@ -150,6 +153,7 @@ export function fitCosts(profile: CpuProfile, samples: readonly Sample[]): { x: 
       A.push(r.n.map((k, i) => k - off.n[i]! / ratio));
       b.push(off.fixed / ratio - r.fixed);
     }
+    if (process.env["CALIB_DEBUG"]) process.stderr.write(`round ${round}: A=${JSON.stringify(A)} b=${JSON.stringify(b)}\n`);
     const next = solveLinear(A, b);
     const settled = next.every((v, i) => Math.abs(v - x[i]!) < 0.5);
     x = next;
@@ -183,6 +187,14 @@ async function main(): Promise<void> {
       samples.push({ variant, perCpu });
       process.stderr.write(`calibrate: ${variant} seed ${seed} done\n`);
     }
+  }
+  for (const v of VARIANTS) {
+    const per = samples.filter((s) => s.variant === v).map((s) => {
+      const sum = (e: string) => s.perCpu.reduce((t, c) => t + (c.counters[e] ?? 0), 0);
+      const ops = sum('ops');
+      return SHOWN.map((e) => (sum(e) / ops).toFixed(3)).join(' ');
+    });
+    process.stderr.write(`  ${v} per op (${SHOWN.join(' ')}):\n${per.map((l) => `    ${l}\n`).join('')}`);
   }
   const { x, rounds } = fitCosts(profile, samples);
   const fitted = withCosts(profile, x.map((v) => Math.round(v)));
