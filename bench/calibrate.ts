@@ -22,7 +22,8 @@
 // again until the picks settle. A negative solution is reported, not
 // clamped: it means the fixed costs alone already overshoot a target.
 //
-// --write puts the solved costs into profiles/P.json (rounded to cycles).
+// --write puts the solved costs into profiles/P.json (rounded to cycles),
+// and for spr-ibpb also into spr.json (its IBPB as asiMitigations).
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -217,6 +218,16 @@ async function main(): Promise<void> {
     }
     writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
     process.stdout.write(`wrote ${file}\n`);
+    // spr is the same core charging the IBPB only on asiMitigations: it
+    // carries spr-ibpb's fitted figures, so keep it in step.
+    if (args.profile === 'spr-ibpb') {
+      const sprFile = fileURLToPath(new URL('profiles/spr.json', PACKAGE_ROOT));
+      const spr = JSON.parse(readFileSync(sprFile, 'utf8')) as { costs: { event: string; cycles: number }[] };
+      const as: Record<string, number> = { asiMitigations: Math.round(x[0]!), syscalls: Math.round(x[1]!) };
+      for (const c of spr.costs) if (as[c.event] !== undefined) c.cycles = as[c.event]!;
+      writeFileSync(sprFile, `${JSON.stringify(spr, null, 2)}\n`);
+      process.stdout.write(`wrote ${sprFile} (asiMitigations, syscalls)\n`);
+    }
   }
 }
 
