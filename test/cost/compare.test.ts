@@ -4,6 +4,10 @@
 import { describe as group, expect, it } from 'vitest';
 import { describe, metricsFor, renderMarkdown, summarize, verdictOf } from '../../src/report/compare.js';
 import type { RunReportObject } from '../../src/report/run-report.js';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { messageType } from '../../src/report/schema.js';
 import { runCli } from '../cli/helpers.js';
 
 const fakeRun = (opsPerSimSecond: number, simElapsedMs: number, asiExits: number): RunReportObject =>
@@ -89,6 +93,26 @@ group('shootdown compare', () => {
     expect(r.stdout).toContain('ipisPerOp (IPIs/op, lower is better)');
     expect(r.stdout).toMatch(/\| variant +\| samples \| mean +\| ±stddev +\| min +\| max +\| delta +\|/);
     expect(r.stdout).toMatch(/\| asi-on +\| 2 +\|.*(better|worse|same)/);
+  }, 120_000);
+
+  it('--format markdown prints the same tables for a mail; --out writes the CompareReport as binary protobuf', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'compare-')), 'cmp.pb');
+    const r = runCli(['compare', 'tlb-flush2', '--variant', 'asi-off,asi-on', '--samples', '2', '--ops', '100',
+      '--metric', 'loopsPerSimSecond,simElapsedMs', '--format', 'markdown', '--out', out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('**simElapsedMs (sim-ms, lower is better)**');
+    expect(r.stdout).toContain('|---|---:|---:|---:|---:|---:|---:|');
+    const type = messageType('CompareReport');
+    const back = type.toObject(type.decode(readFileSync(out)), { defaults: true }) as {
+      scenario: string; samples: number; metrics: { name: string; variants: { variant: string; samples: number; mean: number }[] }[];
+    };
+    expect(back.scenario).toBe('tlb-flush2');
+    expect(back.samples).toBe(2);
+    expect(back.metrics.map((m) => m.name)).toEqual(['loopsPerSimSecond', 'simElapsedMs']);
+    expect(back.metrics[0]!.variants.map((v) => v.variant)).toEqual(['asi-off', 'asi-on']);
+    expect(back.metrics[0]!.variants[0]!.mean).toBeGreaterThan(0);
+    // The printed table holds the file's numbers.
+    expect(r.stdout).toContain(Math.round(back.metrics[0]!.variants[0]!.mean).toLocaleString('en-US'));
   }, 120_000);
 
   it('refuses bad input with one line and exit 2', () => {
