@@ -52,6 +52,12 @@ export const COUNTER_NAMES = [
   'ephmapFallbacks',
   'mermapWraps',
   'mitigationFlushes',
+  // cost model (issue 9, src/kernel/account.ts): syscall entries+exits,
+  // 4 KiB page copies (read()'s copy, copy-on-write, migration), and
+  // context switches to another task.
+  'syscalls',
+  'pageCopies',
+  'contextSwitches',
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

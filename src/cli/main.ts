@@ -8,6 +8,7 @@ import { runInject } from './inject-command.js';
 import { runProfiles } from './profiles-command.js';
 import { runSelfcheck } from './selfcheck-command.js';
 import { runRun } from './run-command.js';
+import { COMPARE_FORMATS, DEFAULT_COMPARE_OPS, runCompare } from './compare-command.js';
 import { VARIANT_GRAMMAR } from '../kernel/variant.js';
 import { TOOL_VERSION } from './version.js';
 import { runSoak } from './soak-command.js';
@@ -56,6 +57,23 @@ function buildProgram(print: (text: string) => void): Command {
     .addOption(new Option('--test-never-ack <cpu>', 'engine self-test: this CPU never acknowledges an IPI').hideHelp())
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
     .action((scenario: string | undefined, opts) => runRun(scenario, opts, print));
+
+  program.command('compare')
+    .description('run several variants of a scenario over several seeds and compare them per metric (the first variant is the base)')
+    .argument('[scenario]', 'scenario to run')
+    .option('--variant <list>', 'comma-separated variants, the base first (e.g. asi-off,asi-on,asi-on+ephmap)')
+    .option('--samples <n>', 'seeds per variant', '5')
+    .option('--profile <name>', 'CPU profile for simulated time (see profiles --list)', 'spr')
+    .option('--metric <list>', 'comma-separated metrics (default: all of the scenario\'s)')
+    .option('--cpus <n>', 'simulated CPUs (1..64)', '4')
+    .option('--ops <n>', `ops per CPU of each run (default ${DEFAULT_COMPARE_OPS} unless --seconds is given)`)
+    .option('--seconds <s>', 'seconds per run instead of an op budget (simulated figures then follow host speed)')
+    .option('--mem <size>', 'emulated memory (default: the scenario\'s own size)')
+    .option('--option <key=value>', 'scenario option (repeatable)', collectOption, [] as string[])
+    .option('--watchdog-ms <ms>', 'IPI ack watchdog bound', '5000')
+    .addOption(new Option('--format <fmt>', 'output format').choices([...COMPARE_FORMATS]).default('table'))
+    .option('--out <file>', 'also write the CompareReport as a binary protobuf file')
+    .action((scenario: string | undefined, opts) => runCompare(scenario, opts, print));
 
   program.command('soak')
     .description('run scenarios over many seeds; with --inject, check every run catches the bug')

@@ -1,5 +1,6 @@
 // `shootdown profiles --list`: the CPU profiles and each cost with its
-// source, or "fitted" when it was chosen to reproduce a published figure.
+// source, or "fitted" when it was chosen to reproduce a published figure
+// (followed by how: solved by bench/calibrate.ts, or a prior it holds).
 
 import { loadProfile, profileNames } from '../cost/profile.js';
 import { UsageError } from './errors.js';
@@ -18,6 +19,6 @@ export function runProfiles(opts: ProfilesOptions): string {
   if (format === 'json') return JSON.stringify(profiles, null, 2);
   return profiles.map((p) => [
     `${p.name}: ${p.description} (${p.ghz} GHz)`,
-    renderTable(['event', 'cycles', 'source'], p.costs.map((c) => [c.event, c.cycles, c.fitted ? 'fitted' : c.source])),
+    renderTable(['event', 'cycles', 'source'], p.costs.map((c) => [c.event, c.cycles, c.fitted ? (c.source ? `fitted: ${c.source}` : 'fitted') : c.source])),
   ].join('\n')).join('\n\n');
 }

@@ -13,12 +13,13 @@ function loadRoot(): protobuf.Root {
   if (!root) {
     const r = new protobuf.Root();
     protobuf.parse(readFileSync(new URL('report.proto', PROTO_DIR), 'utf8'), r, { keepCase: false });
+    protobuf.parse(readFileSync(new URL('compare.proto', PROTO_DIR), 'utf8'), r, { keepCase: false });
     root = r;
   }
   return root;
 }
 
-export function messageType(name: 'RunReport' | 'Counters' | 'CpuCounters' | 'ViolationRecord' | 'TraceEvent'): protobuf.Type {
+export function messageType(name: 'RunReport' | 'Counters' | 'CpuCounters' | 'ViolationRecord' | 'TraceEvent' | 'CompareReport'): protobuf.Type {
   return loadRoot().lookupType(`shootdown.${name}`);
 }
 

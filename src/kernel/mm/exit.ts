@@ -17,6 +17,7 @@ import { mmapLockAt, mmdrop } from './mm.js';
 import { freeEmptyTables } from './munmap.js';
 import { vmaAt, vmaErase } from './vma.js';
 import { zapPteRange } from './zap.js';
+import { countSyscall } from '../account.js';
 
 const USER_PAGES = KERNEL_HALF / 4096;
 
@@ -51,6 +52,7 @@ export function mmput(k: KernelCtx, mm: number): void {
  * scheduler releases the slot once it has switched to another task.
  */
 export function sysExit(k: KernelCtx, tid: number): void {
+  countSyscall(k);
   const at = tid * TASK_STRIDE;
   const mm = k.task[at + TASK_MM];
   Atomics.store(k.task, at + TASK_STATE, TASK_DEAD);

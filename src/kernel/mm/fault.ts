@@ -20,6 +20,7 @@ import { ENOMEM, changeProtection, lookupAddress, mapPte, pteAlloc, unmapLeaf } 
 import { pteLock, pteUnlock } from './ptlock.js';
 import { pteTableSlot } from './zap.js';
 import { findVma } from './vma.js';
+import { countPageCopy } from '../account.js';
 
 /** VM_FAULT_SIGSEGV: no mapping, or no permission (returned as -EFAULT). */
 export const FAULT_SIGSEGV = -14;
@@ -131,6 +132,7 @@ function doFault(k: KernelCtx, mm: number, root: number, vmFlags: number, va: nu
   }
   const word = k.frame[page * FRAME_STRIDE + FR_CONTENT]! >>> 0;
   writeFrame(k.frame, copy, word >>> 16, word & 0xffff);
+  countPageCopy(k);
   putPage(k, page);
   const e = mapPte(k.env, k.cpu, root, base, copy, prot);
   if (e < 0) {
@@ -164,6 +166,7 @@ function doWpPage(k: KernelCtx, mm: number, root: number, vmFlags: number, va: n
   if (copy < 0) return FAULT_OOM;
   const word = k.frame[old * FRAME_STRIDE + FR_CONTENT]! >>> 0;
   writeFrame(k.frame, copy, word >>> 16, word & 0xffff);
+  countPageCopy(k);
   unmapLeaf(k.env, root, base);
   flushTlbPage(k, mm, Math.floor(va / PAGE));
   mapPte(k.env, k.cpu, root, base, copy, prot);

@@ -27,6 +27,7 @@ import type { KernelCtx } from '../ctx.js';
 import { GFP_HIGHUSER_MOVABLE, __GFP_ZERO } from '../page_alloc/gfp.js';
 import { getPage } from './page-ref.js';
 import { ENOMEM } from './pgtable.js';
+import { countPageCopy } from '../account.js';
 
 /** FR_PRIVATE of page-cache pages is at most this (user pages otherwise carry 0 there). */
 export const PAGECACHE_MARK = -2;
@@ -230,6 +231,7 @@ export function migrateCachePageFrozen(k: KernelCtx, file: number, index: number
   if (ok) {
     const content = k.frame[oldPfn * FRAME_STRIDE + FR_CONTENT]! >>> 0;
     writeFrame(k.frame, newPfn, content >>> 16, content & 0xffff);
+    countPageCopy(k);
     k.frame[newPfn * FRAME_STRIDE + FR_PRIVATE] = k.frame[oldPfn * FRAME_STRIDE + FR_PRIVATE]!;
     Atomics.store(cache, no + FILE_PAGES, newPfn + 1);
   }

@@ -10,9 +10,11 @@ import { mmapLockAt } from './mm.js';
 import { EINVAL, ENOMEM } from './pgtable.js';
 import { vmaAt } from './vma.js';
 import { zapPteRange } from './zap.js';
+import { countSyscall } from '../account.js';
 
 /** Zaps pages [start, start + pages). 0, EINVAL, or ENOMEM if part of the range is not mapped (the rest is still zapped). */
 export function sysMadviseDontneed(k: KernelCtx, mm: number, start: number, pages: number): number {
+  countSyscall(k);
   if (!(Number.isInteger(start) && Number.isInteger(pages) && pages > 0 && start >= 0)) return EINVAL;
   const lock = mmapLockAt(mm);
   downRead(k.mm, lock);

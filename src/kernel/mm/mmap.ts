@@ -8,6 +8,7 @@ import type { KernelCtx } from '../ctx.js';
 import { mmapLockAt } from './mm.js';
 import { EINVAL } from './pgtable.js';
 import { vmaInsert } from './vma.js';
+import { countSyscall } from '../account.js';
 
 /**
  * Maps pages [start, start + pages) with VM_* flags; file >= 0 maps that
@@ -15,6 +16,7 @@ import { vmaInsert } from './vma.js';
  * (also for a file range outside the cache).
  */
 export function sysMmap(k: KernelCtx, mm: number, start: number, pages: number, vmFlags: number, file = -1, pgoff = 0): number {
+  countSyscall(k);
   if (!(Number.isInteger(start) && Number.isInteger(pages) && pages > 0 && start >= 0)) return EINVAL;
   if (file >= 0 && !(Number.isInteger(file) && file < FILE_MAX && Number.isInteger(pgoff) && pgoff >= 0 && pgoff + pages <= FILE_NR_PAGES)) return EINVAL;
   const lock = mmapLockAt(mm);

@@ -22,12 +22,14 @@ import { EINVAL, ENOMEM, changeProtection } from './pgtable.js';
 import { pteLock, pteUnlock } from './ptlock.js';
 import { setVmaFlags, vmaAt, vmaSplitAt } from './vma.js';
 import { PTRS_PER_PTE, pteTableSlot } from './zap.js';
+import { countSyscall } from '../account.js';
 
 const PAGE = 4096;
 const BUG_RECLAIM_BATCH_VS_MPROTECT = BUG['reclaim-batch-vs-mprotect']!;
 
 /** Sets VM_READ/VM_WRITE of pages [start, start + pages) to vmFlags. 0, EINVAL, ENOMEM (unmapped part, or no VMA slot). */
 export function sysMprotect(k: KernelCtx, mm: number, start: number, pages: number, vmFlags: number): number {
+  countSyscall(k);
   if (!(Number.isInteger(start) && Number.isInteger(pages) && pages > 0 && start >= 0)) return EINVAL;
   const lock = mmapLockAt(mm);
   downWrite(k.mm, lock);

@@ -25,6 +25,7 @@ import { movePageTables } from './move-ptes.js';
 import { EINVAL, ENOMEM } from './pgtable.js';
 import { unmapRegionLocked } from './unmap-region.js';
 import { findVma, vmaEnd, vmaFlags, vmaInsert, vmaOverlaps, vmaSplitAt } from './vma.js';
+import { countSyscall } from '../account.js';
 
 export const EFAULT = -14;
 
@@ -38,6 +39,7 @@ export class MremapError extends Error {
 
 /** Moves pages [oldStart, oldStart + oldPages) of mm to newStart, resized to newPages. 0 or a negative errno. */
 export function sysMremap(k: KernelCtx, mm: number, oldStart: number, oldPages: number, newPages: number, newStart: number): number {
+  countSyscall(k);
   if (!validRange(oldStart, oldPages) || !validRange(newStart, newPages)) return EINVAL;
   if (oldStart < newStart + newPages && newStart < oldStart + oldPages) return EINVAL;
   const lock = mmapLockAt(mm);

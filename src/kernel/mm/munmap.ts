@@ -12,6 +12,7 @@ import { EINVAL, freePgtables } from './pgtable.js';
 import { iMmapLockWrite, iMmapUnlockWrite } from './rmap.js';
 import { vmaAt, vmaRemoveRange } from './vma.js';
 import { zapPteRange } from './zap.js';
+import { countSyscall } from '../account.js';
 
 const PAGE = 4096;
 /** Pages covered by one PMD entry: free_pgtables works in whole PTE tables. */
@@ -19,6 +20,7 @@ const PMD_PAGES = 512;
 
 /** Unmaps pages [start, start + pages). 0, EINVAL or ENOMEM (a VMA split found no slot). */
 export function sysMunmap(k: KernelCtx, mm: number, start: number, pages: number): number {
+  countSyscall(k);
   if (!(Number.isInteger(start) && Number.isInteger(pages) && pages > 0 && start >= 0)) return EINVAL;
   const lock = mmapLockAt(mm);
   downWrite(k.mm, lock);

@@ -12,6 +12,7 @@ import { filemapGetPage } from './filemap.js';
 import { putPage } from './page-ref.js';
 import { EINVAL } from './pgtable.js';
 import { userWrite } from './uaccess.js';
+import { countPageCopy, countSyscall } from '../account.js';
 
 /**
  * Reads page `index` of `file` into the user page at bufVa of mm (the
@@ -20,11 +21,14 @@ import { userWrite } from './uaccess.js';
  * fault code if it is not mapped writable).
  */
 export function sysReadBlock(k: KernelCtx, mm: number, file: number, index: number, bufVa: number): number {
+  countSyscall(k);
   if (!(Number.isInteger(index) && index >= 0 && index < FILE_NR_PAGES)) return EINVAL;
   const pfn = filemapGetPage(k, file, index);
   if (pfn < 0) return pfn;
   const word = k.copyFromPageCache(k, pfn);
   putPage(k, pfn);
+  // copy_page_to_iter: the whole 4 KiB block goes to the user buffer.
+  countPageCopy(k);
   const r = userWrite(k, mm, bufVa, contentDomain(word), contentSecret(word));
   k.asi.returnToUser(k, mm);
   return r < 0 ? r : word;
