@@ -62,7 +62,9 @@ export function parseVariant(text: string): Variant {
   const tokens = text.trim().split('+');
   const base = tokens[0]!;
   if (!(VARIANT_BASES as readonly string[]).includes(base)) {
-    throw new VariantError(`--variant "${text}": base "${base}" is not one of ${VARIANT_BASES.join(', ')} (grammar ${VARIANT_GRAMMAR})`);
+    // Name the bad value once: a variant without '+' is its own base.
+    const what = base === text ? `--variant "${text}"` : `--variant "${text}": base "${base}"`;
+    throw new VariantError(`${what} is not one of: ${VARIANT_BASES.join(', ')} (then +parts: ${VARIANT_PARTS.join(', ')})`);
   }
   const parts = new Set<string>();
   for (const p of tokens.slice(1)) {

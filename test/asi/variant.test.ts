@@ -37,7 +37,7 @@ describe('--variant grammar base[+part...]', () => {
       }
       throw new Error(`${s} parsed`);
     };
-    expect(bad('asi')).toMatch(/base "asi" is not one of asi-off, asi-on, ipi, invlpgb/);
+    expect(bad('asi')).toMatch(/--variant "asi" is not one of: asi-off, asi-on, ipi, invlpgb/);
     expect(bad('asi-on+fast')).toMatch(/part "fast" is not one of ephmap, mermap, exit-every-switch, exit-mm-change, noflush, invlpgb/);
     expect(bad('asi-off+ephmap')).toMatch(/"ephmap" needs base asi-on/);
     expect(bad('asi-on+ephmap+mermap')).toMatch(/exclude each other/);

@@ -35,7 +35,7 @@ describe('shootdown run', () => {
 
   it.each([
     [['run', 'no-such-scenario'], /unknown scenario "no-such-scenario": use one of .*ipi-storm/],
-    [['run', 'ipi-storm', '--variant', 'magic'], /--variant "magic": base "magic" is not one of asi-off, asi-on, ipi, invlpgb/],
+    [['run', 'ipi-storm', '--variant', 'magic'], /--variant "magic" is not one of: asi-off, asi-on, ipi, invlpgb/],
     [['run', 'ipi-storm', '--variant', 'asi-on+turbo'], /part "turbo" is not one of ephmap, mermap, exit-every-switch, exit-mm-change, noflush, invlpgb/],
     [['run', 'ipi-storm', '--inject', 'not-a-bug'], /unknown bug "not-a-bug"/],
     [['run', 'ipi-storm', '--cpus', '65'], /--cpus 65 is out of range: use 1\.\.64/],
