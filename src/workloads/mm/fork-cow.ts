@@ -15,8 +15,6 @@
 import { checkMachineAtEnd } from '../../check/machine-check.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
 import { sysExit } from '../../kernel/mm/exit.js';
-import { forkProcess } from '../../kernel/sched/fork.js';
-import { wakeUpNewTask } from '../../kernel/sched/core.js';
 import { taskMm, taskW } from '../../kernel/sched/task.js';
 import type { CpuProgram, ProgramCtx, Scenario, SetupCtx } from '../program.js';
 import {
@@ -28,6 +26,7 @@ import { type CommonOptions, commonOptions, intOption, mmOptionNames } from './o
 import { MmCpu } from './runner.js';
 import { mapThreadRegion, mmPrograms, tlbFlush2Step } from './tlb-flush2.js';
 import { touchPages, verifyPages } from './user-ops.js';
+import { forkUnderCap, startForkedChild } from './fork-child.js';
 
 const NAME = 'fork-cow';
 /** Parent words: W_AUX0 = live children, W_AUX1 = the cap. */
@@ -60,22 +59,10 @@ export function forkParentStep(k: KernelCtx, tid: number, cpu: MmCpu): void {
     return;
   }
   setTw(k, tid, W_PHASE, PH_WRITE);
-  const childrenAt = taskW(tid, W_AUX0);
-  if (Atomics.load(k.task, childrenAt) >= tw(k, tid, W_AUX1)) return;
-  const child = forkProcess(k, tid, KIND_FORK_CHILD);
-  if (child < 0) {
-    cpu.stats.forkFailures++;
-    return;
-  }
-  cpu.stats.forks++;
-  Atomics.add(k.task, childrenAt, 1);
-  for (const w of [W_REGION, W_PAGES]) setTw(k, child, w, tw(k, tid, w));
-  setTw(k, child, W_PHASE, PH_VERIFY);
+  const child = forkUnderCap(k, cpu, tid, KIND_FORK_CHILD, W_AUX0, W_AUX1);
+  if (child < 0) return;
   // The pattern as of the fork: the generation written last.
-  setTw(k, child, W_AUX0, gen - 1);
-  setTw(k, child, W_AUX1, domain);
-  setTw(k, child, W_AUX2, tid);
-  wakeUpNewTask(k, child, cpu.rng.below(k.cpus));
+  startForkedChild(k, cpu, tid, child, PH_VERIFY, gen, domain);
 }
 
 export function forkChildStep(k: KernelCtx, tid: number, cpu: MmCpu): void {

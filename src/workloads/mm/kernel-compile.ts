@@ -25,8 +25,6 @@ import type { KernelCtx } from '../../kernel/ctx.js';
 import { sysExit } from '../../kernel/mm/exit.js';
 import { sysReadBlock } from '../../kernel/mm/read.js';
 import { userRead } from '../../kernel/mm/uaccess.js';
-import { wakeUpNewTask } from '../../kernel/sched/core.js';
-import { forkProcess } from '../../kernel/sched/fork.js';
 import { taskMm, taskW } from '../../kernel/sched/task.js';
 import type { CpuProgram, ProgramCtx, Scenario, ScenarioOptions, SetupCtx } from '../program.js';
 import { PAGE, W_AUX0, W_AUX1, W_AUX2, W_ITER, W_PAGES, W_PHASE, W_REGION, mmDomain, readbackViolation, secretOf, setTw, tw } from './common.js';
@@ -36,6 +34,7 @@ import { type CommonOptions, commonOptions, intOption, mmOptionNames } from './o
 import { MmCpu, type TaskStep } from './runner.js';
 import { mapThreadRegion, mmPrograms } from './tlb-flush2.js';
 import { touchPages, verifyPages } from './user-ops.js';
+import { forkUnderCap, startForkedChild } from './fork-child.js';
 
 const NAME = 'kernel-compile';
 /** Task kinds (kernel-compile's block starts at 32). */
@@ -106,23 +105,10 @@ export function makeStep(k: KernelCtx, tid: number, cpu: MmCpu): void {
     return;
   }
   setTw(k, tid, W_PHASE, PH_WRITE);
-  const childrenAt = taskW(tid, W_CHILDREN);
-  if (Atomics.load(k.task, childrenAt) >= tw(k, tid, W_CAP)) return;
-  const child = forkProcess(k, tid, KIND_CC);
-  if (child < 0) {
-    cpu.stats.forkFailures++;
-    return;
-  }
-  cpu.stats.forks++;
-  Atomics.add(k.task, childrenAt, 1);
-  setTw(k, child, W_REGION, region);
-  setTw(k, child, W_PAGES, pages);
-  setTw(k, child, W_PHASE, PH_VERIFY);
+  const child = forkUnderCap(k, cpu, tid, KIND_CC, W_CHILDREN, W_CAP);
+  if (child < 0) return;
   setTw(k, child, W_ITER, tw(k, tid, W_READS) & 0xffff);
-  setTw(k, child, W_AUX0, gen - 1);
-  setTw(k, child, W_AUX1, domain);
-  setTw(k, child, W_AUX2, tid);
-  wakeUpNewTask(k, child, cpu.rng.below(k.cpus));
+  startForkedChild(k, cpu, tid, child, PH_VERIFY, gen, domain);
 }
 
 export function ccStep(k: KernelCtx, tid: number, cpu: MmCpu): void {
