@@ -79,6 +79,26 @@ function options(o: ScenarioOptions, cpus: number): FioOptions {
   };
 }
 
+/**
+ * One read() of block `index` of `file` into the user buffer at `buf`,
+ * checked twice: the value read() returned and what the buffer then holds
+ * must both be the block's known content (a readback violation otherwise).
+ * False when the read failed for lack of memory (counted).
+ */
+export function readBlockChecked(k: KernelCtx, tid: number, cpu: MmCpu, mm: number, file: number, index: number, buf: number): boolean {
+  const want = fileBlockContent(index);
+  const got = sysReadBlock(k, mm, file, index, buf);
+  cpu.stats.reads++;
+  if (got < 0) {
+    cpu.stats.oom++;
+    return false;
+  }
+  if (got !== want) readbackViolation(k, tid, cpu.op, buf, want, got);
+  const inBuf = userRead(k, mm, buf);
+  if (inBuf >= 0 && inBuf !== want) readbackViolation(k, tid, cpu.op, buf, want, inBuf);
+  return true;
+}
+
 /** What page `index` of the file holds: set at set-up, never written. */
 export function fileBlockContent(index: number): number {
   return contentOf(FILE_DOMAIN, secretOf(FILE, index, 0x51));
@@ -120,17 +140,7 @@ export function fioReadStep(k: KernelCtx, tid: number, cpu: MmCpu): void {
   const discardEvery = tw(k, tid, W_DISCARD_EVERY);
   const filePages = tw(k, tid, W_ITER) >>> 16;
   for (let r = 0; r < n; r++) {
-    const index = cpu.rng.below(filePages);
-    const want = fileBlockContent(index);
-    const got = sysReadBlock(k, mm, FILE, index, buf);
-    cpu.stats.reads++;
-    if (got < 0) {
-      cpu.stats.oom++;
-      continue;
-    }
-    if (got !== want) readbackViolation(k, tid, cpu.op, buf, want, got);
-    const inBuf = userRead(k, mm, buf);
-    if (inBuf >= 0 && inBuf !== want) readbackViolation(k, tid, cpu.op, buf, want, inBuf);
+    if (!readBlockChecked(k, tid, cpu, mm, FILE, cpu.rng.below(filePages), buf)) continue;
     const done = (tw(k, tid, W_ITER) & 0xffff) + 1;
     if (discardEvery > 0 && done >= discardEvery) {
       sysMadviseDontneed(k, mm, tw(k, tid, W_REGION), 1);

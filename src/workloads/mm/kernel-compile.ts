@@ -23,12 +23,10 @@
 import { checkMachineAtEnd } from '../../check/machine-check.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
 import { sysExit } from '../../kernel/mm/exit.js';
-import { sysReadBlock } from '../../kernel/mm/read.js';
-import { userRead } from '../../kernel/mm/uaccess.js';
 import { taskMm, taskW } from '../../kernel/sched/task.js';
 import type { CpuProgram, ProgramCtx, Scenario, ScenarioOptions, SetupCtx } from '../program.js';
-import { PAGE, W_AUX0, W_AUX1, W_AUX2, W_ITER, W_PAGES, W_PHASE, W_REGION, mmDomain, readbackViolation, secretOf, setTw, tw } from './common.js';
-import { fileBlockContent, fioDiskInit } from './fio-randread.js';
+import { PAGE, W_AUX0, W_AUX1, W_AUX2, W_ITER, W_PAGES, W_PHASE, W_REGION, mmDomain, secretOf, setTw, tw } from './common.js';
+import { fioDiskInit, readBlockChecked } from './fio-randread.js';
 import { processShape, setupMmMachine } from './machine.js';
 import { type CommonOptions, commonOptions, intOption, mmOptionNames } from './options.js';
 import { MmCpu, type TaskStep } from './runner.js';
@@ -75,17 +73,7 @@ const ccSecret = (tid: number) => (i: number) => secretOf(tid + 2000, 3, i);
 function readSources(k: KernelCtx, tid: number, cpu: MmCpu, mm: number, n: number): void {
   const buf = tw(k, tid, W_REGION) * PAGE;
   for (let r = 0; r < n; r++) {
-    const index = cpu.rng.below(SOURCE_PAGES);
-    const want = fileBlockContent(index);
-    const got = sysReadBlock(k, mm, 0, index, buf);
-    cpu.stats.reads++;
-    if (got < 0) {
-      cpu.stats.oom++;
-      continue;
-    }
-    if (got !== want) readbackViolation(k, tid, cpu.op, buf, want, got);
-    const inBuf = userRead(k, mm, buf);
-    if (inBuf >= 0 && inBuf !== want) readbackViolation(k, tid, cpu.op, buf, want, inBuf);
+    readBlockChecked(k, tid, cpu, mm, 0, cpu.rng.below(SOURCE_PAGES), buf);
   }
 }
 
