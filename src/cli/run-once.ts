@@ -6,7 +6,8 @@ import { type MachineMemory, createMachineMemory } from '../../native-layout/mem
 import type { MachineShape } from '../../native-layout/shape.js';
 import { type SchedPolicy, checkRunConfig, runFree } from '../engine/index.js';
 import type { TestFaults } from '../workloads/index.js';
-import { lastEventsAllCpus } from '../trace/ring.js';
+import { violationSnapshot } from '../check/oracle.js';
+import { EVENT_NAMES, describeEvent } from '../trace/events.js';
 import { buildRunReport, type RunReportObject } from '../report/run-report.js';
 import { type CpuProfile, DEFAULT_PROFILE, loadProfile } from '../cost/profile.js';
 import { simulate } from '../cost/simulate.js';
@@ -15,7 +16,6 @@ import { UsageError } from './errors.js';
 import { ScenarioOptionError } from '../workloads/mm/options.js';
 
 /** Trace events per CPU attached to a violation record. */
-const LAST_EVENTS_PER_CPU = 8;
 
 export interface RunSpec {
   readonly scenario: string;
@@ -150,14 +150,16 @@ export async function runOnce(spec: RunSpec): Promise<RunOutcome> {
   // The scenario's own end-of-run scan (allocator, page tables, TLBs vs
   // free frames, lost frames) ran in runFree once every CPU was gone.
   const end = result.endCheck?.violations ?? [];
-  const first = result.violationRecords[0] ?? null;
   const interrupted = result.stoppedBy === 'interrupted';
   const report = buildRunReport({
     result, variant: spec.variant, inject: spec.inject, memBytes: spec.shape.memBytes,
     violations: result.violationRecords, violationCount: result.violations,
     endCheck: end, framesLost: result.framesLost,
     replay: rerunCommand(spec), toolVersion: TOOL_VERSION,
-    lastEvents: first ? lastEventsAllCpus(mem, LAST_EVENTS_PER_CPU) : [],
+    lastEventsOf: (v) => violationSnapshot(mem.views, v.slot).map((e) => ({
+      cpu: e.cpu, op: e.event >>> 8, kind: EVENT_NAMES[e.event & 0xff] ?? `event ${e.event & 0xff}`,
+      args: describeEvent(e.event & 0xff, e.a, e.b, e.c),
+    })),
     provenance: {
       interrupted,
       interruptSignal: interrupted ? spec.interruptSignal?.() ?? 'SIGINT' : '',

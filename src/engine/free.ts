@@ -14,7 +14,7 @@ import { MAX_CPUS, MIN_MEM_BYTES, defaultShape } from '../../native-layout/shape
 import { injected, setInjected } from '../check/bugs.js';
 import { interleaveConfig } from './kernel-points.js';
 import { MAX_PREEMPTIONS, SCHED_POLICIES, type SchedPolicy, initSchedule, runDigest, scheduleSteps } from './serialized.js';
-import { type ViolationRecord, firstViolation, violationCount } from '../check/oracle.js';
+import { type ViolationRecord, violationCount, violationKindCounts, violationRecords } from '../check/oracle.js';
 import { smpInit } from '../kernel/smp.js';
 import { checkOptionNames, defaultMemBytes, findScenario } from '../workloads/index.js';
 import type { EndCheck, Scenario, ScenarioOptions, TestFaults } from '../workloads/program.js';
@@ -112,8 +112,10 @@ export interface FreeRunResult {
   readonly fault: CpuFaultError | WatchdogError | null;
   /** Violations the inline oracle counted during the run (src/check/oracle.ts). */
   readonly violations: number;
-  /** The first one's record (the oracle keeps only the first), empty when none. */
+  /** The kept records, first violation first: the first few of each kind (src/check/oracle.ts). */
   readonly violationRecords: readonly ViolationRecord[];
+  /** Violations counted per kind, kinds with none left out. */
+  readonly violationKinds: readonly { kind: string; count: number }[];
   /** The scenario's end-of-run check (null: the scenario has none, or the run faulted). */
   readonly endCheck: EndCheck | null;
   /** endCheck's frames lost, 0 without one. */
@@ -413,7 +415,6 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
   // Every worker is gone: the machine is quiescent. A faulted run may have
   // stopped CPUs mid-operation, so its structures are not checked.
   const endCheck = scenario?.endCheck !== undefined && fault === null ? scenario.endCheck(mem) : null;
-  const first = firstViolation(views);
   const result: FreeRunResult = {
     scenario: cfg.scenario,
     cpus,
@@ -427,7 +428,8 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
     totals,
     fault,
     violations: violationCount(views),
-    violationRecords: first === null ? [] : [first],
+    violationRecords: violationRecords(views),
+    violationKinds: violationKindCounts(views),
     endCheck,
     framesLost: endCheck?.framesLost ?? 0,
     engine: cfg.engine,
