@@ -2,6 +2,7 @@
 // records and the end-of-run scan, folded into a RunReport. `run` prints
 // one; `soak` collects many.
 
+import { loadedScenarioFiles } from '../workloads/scenario-file.js';
 import { type MachineMemory, createMachineMemory } from '../../native-layout/memory.js';
 import type { MachineShape } from '../../native-layout/shape.js';
 import { type SchedPolicy, checkRunConfig, runFree } from '../engine/index.js';
@@ -130,6 +131,7 @@ export async function runOnce(spec: RunSpec): Promise<RunOutcome> {
   try {
     result = await runFree({
     scenario: spec.scenario, memory: mem, seed: spec.seed, inject: spec.inject, watchdogMs: spec.watchdogMs, onFault: 'return',
+    scenarioFiles: loadedScenarioFiles(),
     options: { ...spec.options, variant: spec.variant },
     ...(spec.testFaults ? { testFaults: spec.testFaults } : {}),
     ...(spec.seconds !== undefined ? { seconds: spec.seconds } : {}),

@@ -53,6 +53,12 @@ export interface FreeRunConfig {
   readonly testFaults?: TestFaults;
   /** file: URL (or path) of an ESM module exporting createCpuProgram(ctx): tests and out-of-tree workloads. */
   readonly programModule?: string | URL;
+  /**
+   * Scenario files (file: URLs) the CPU workers load before creating their
+   * programs: the caller has loaded them into this thread's registry
+   * (src/workloads/scenario-file.ts), each worker does the same.
+   */
+  readonly scenarioFiles?: readonly string[];
   /** Date.now() of the run start, the zero of the watchdog's timestamps; default now. */
   readonly epochMs?: number;
   /** 'reject' (default): a fault or hang rejects with CpuFaultError / WatchdogError; 'return': it is in result.fault. */
@@ -144,6 +150,7 @@ interface Resolved {
   readonly options: ScenarioOptions;
   readonly testFaults: TestFaults;
   readonly programModule: string | null;
+  readonly scenarioFiles: readonly string[];
   readonly epochMs: number;
   readonly onFault: 'reject' | 'return';
   readonly engine: 'free' | 'serialized';
@@ -222,6 +229,7 @@ function resolveConfig(config: FreeRunConfig): Resolved {
     options: { ...config.options },
     testFaults: { ...config.testFaults },
     programModule,
+    scenarioFiles: [...(config.scenarioFiles ?? [])],
     epochMs: config.epochMs ?? Date.now(),
     onFault: config.onFault ?? 'reject',
     engine,
@@ -309,7 +317,9 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
 
   capWorkerYoungGeneration();
   const pool = new Piscina<CpuTask, CpuOutcome>({
-    filename: cfg.programModule === null && cfg.workerBundle && HAVE_BUNDLE ? WORKER_BUNDLE : WORKER_FILE,
+    // A scenario file or program module imports the unbundled kernel
+    // modules: the worker must run those same module instances.
+    filename: cfg.programModule === null && cfg.scenarioFiles.length === 0 && cfg.workerBundle && HAVE_BUNDLE ? WORKER_BUNDLE : WORKER_FILE,
     minThreads: cpus,
     maxThreads: cpus,
     idleTimeout: Infinity,
@@ -331,6 +341,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
           cpu,
           scenario: cfg.scenario,
           programModule: cfg.programModule,
+          scenarioFiles: cfg.scenarioFiles,
           seed: cfg.seed,
           ops: cfg.ops,
           inject: cfg.inject,
