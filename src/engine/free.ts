@@ -237,7 +237,8 @@ function resolveConfig(config: FreeRunConfig): Resolved {
     sched,
     preemptions,
     profileDir: config.profileDir ?? null,
-    workerBundle: config.workerBundle ?? true,
+    // SHOOTDOWN_WORKER_BUNDLE=0: the unbundled worker (coverage and profiles map to the source files).
+    workerBundle: config.workerBundle ?? process.env['SHOOTDOWN_WORKER_BUNDLE'] !== '0',
   };
 }
 
