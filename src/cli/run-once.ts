@@ -46,6 +46,8 @@ export interface RunSpec {
   readonly onMachine?: (mem: MachineMemory) => void;
   /** shootdown profile: write each CPU's V8 CPU profile here (unbundled workers, so frames name source files). */
   readonly profileDir?: string;
+  /** --html: keep the last this-many trace events of every CPU in the report's timeline (0 or absent: none). */
+  readonly timelinePerCpu?: number;
 }
 
 export interface RunOutcome {
@@ -169,5 +171,10 @@ export async function runOnce(spec: RunSpec): Promise<RunOutcome> {
     },
   });
   addSimulatedTime(report, loadProfile(spec.profile ?? DEFAULT_PROFILE));
+  if (spec.timelinePerCpu !== undefined && spec.timelinePerCpu > 0) {
+    // The CPUs have stopped: the rings are quiescent and read whole.
+    const perCpu = Math.min(spec.timelinePerCpu, spec.shape.traceEntries);
+    report['timeline'] = { events: lastEventsAllCpus(mem, perCpu), perCpu, ringEntries: spec.shape.traceEntries };
+  }
   return { report, failures: failuresOf(report), mem };
 }
