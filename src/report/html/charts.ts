@@ -15,7 +15,7 @@ export type ChartOption = Record<string, unknown>;
 /** Bar colours by variant position (Okabe-Ito: readable by colour-blind readers). */
 export const VARIANT_COLOURS = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000'] as const;
 export const LANE_COLOURS: Readonly<Record<Lane, string>> = {
-  'IPIs': '#0072B2', 'flushes': '#E69F00', 'asi exits': '#D55E00', 'context switches': '#009E73', 'other': '#999999',
+  'IPIs': '#0072B2', 'flushes': '#E69F00', 'asi exits': '#D55E00', 'context switches': '#009E73', 'CR3 writes': '#CC79A7', 'other': '#999999', 'violation': '#d62728',
 };
 export const VIOLATION_COLOUR = '#d62728';
 export const REASON_COLOURS = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00'] as const;
@@ -75,17 +75,19 @@ export const laneRow = (cpu: number, lane: Lane): string => `cpu ${cpu} · ${lan
  */
 export function timelineOption(view: TimelineView): ChartOption {
   const rows: string[] = [];
-  for (const cpu of view.cpus) for (const lane of view.lanesUsed) rows.push(laneRow(cpu, lane));
+  // A row per CPU and lane that has a point: a CPU with no IPI in the window gets no IPI row.
+  const has = new Set(view.points.map((p) => laneRow(p.cpu, p.lane)));
+  for (const cpu of view.cpus) for (const lane of view.lanesUsed) if (has.has(laneRow(cpu, lane))) rows.push(laneRow(cpu, lane));
   const rowOf = (cpu: number, lane: Lane): number => rows.indexOf(laneRow(cpu, lane));
   const xs = view.points.map((p) => p.x);
-  const series: ChartOption[] = LANES.filter((l) => view.lanesUsed.includes(l)).map((lane) => ({
+  const series: ChartOption[] = LANES.filter((l) => view.lanesUsed.includes(l) && l !== 'violation').map((lane) => ({
     type: 'scatter', name: lane, symbolSize: 9, itemStyle: { color: LANE_COLOURS[lane] },
     data: view.points.filter((p) => p.lane === lane && !p.violation).map((p) => ({ name: p.label, value: [p.x, rowOf(p.cpu, p.lane)] })),
   }));
   if (view.marked !== null) {
     const m = view.marked;
     series.push({
-      type: 'scatter', name: 'violating access', symbol: 'pin', symbolSize: 34, z: 20, itemStyle: { color: VIOLATION_COLOUR },
+      type: 'scatter', name: 'violating access', symbol: 'diamond', symbolSize: 20, z: 20, itemStyle: { color: VIOLATION_COLOUR },
       data: [{ name: `VIOLATION ${m.label}`, value: [m.x, rowOf(m.cpu, m.lane)] }],
       markLine: { symbol: 'none', silent: true, lineStyle: { color: VIOLATION_COLOUR, type: 'dashed', width: 2 }, label: { formatter: 'violating access' }, data: [{ xAxis: m.x }] },
     });

@@ -108,10 +108,10 @@ function timelineSection(page: Page, id: string, heading: string, events: readon
     page.add('<p class="note">The trace rings held no event.</p>');
     return;
   }
-  const legend: [string, string][] = view.lanesUsed.map((l) => [l, LANE_COLOURS[l]]);
+  const legend: [string, string][] = view.lanesUsed.filter((l) => l !== 'violation').map((l) => [l, LANE_COLOURS[l]]);
   if (view.marked !== null) legend.push(['violating access', VIOLATION_COLOUR]);
   page.legend(legend);
-  if (view.lanesEmpty.length > 0) page.add(`<p class="note">No event in the window for: ${esc(view.lanesEmpty.join(', '))}${view.lanesEmpty.includes('asi exits') ? ' (the trace has no asi-exit event kind yet; the counters above count exits)' : ''}.</p>`);
+  if (view.lanesEmpty.length > 0) page.add(`<p class="note">No event in the window for: ${esc(view.lanesEmpty.join(', '))}${view.lanesEmpty.includes('asi exits') ? ' (the trace has no asi-exit event kind yet: ASI transitions show as CR3 writes, and the counters above count the exits)' : ''}.</p>`);
   page.chart(id, timelineOption(view), 'chart timeline');
 }
 
@@ -128,7 +128,9 @@ export function comparePage(report: CompareReportObject): string {
   metrics.forEach((m, i) => {
     page.add(`<h3>${esc(metricTitle(m))}</h3>`);
     page.add(metricTable(m));
-    page.chart(`chart-metric-${i}`, metricBarOption(m));
+    // An all-zero metric has no bar to draw: said, not drawn as an empty frame.
+    if (m.variants.every((v) => v.mean === 0 && v.min === 0 && v.max === 0)) page.add(`<p class="note" data-empty-chart="${esc(m.name)}">0 in every sample of every variant: no bars to draw.</p>`);
+    else page.chart(`chart-metric-${i}`, metricBarOption(m));
   });
   const reasons = ((report['asiExitReasons'] ?? []) as MetricSummary[]).map((m) => ({ name: reasonName(m.name), values: m.variants.map((v) => v.mean) }));
   if (reasons.length > 0) exitReasonsSection(page, variants, reasons, 'exits/op', 'Mean asi_exit calls per op of each variant, by reason (counters asiExits<Reason>).');
@@ -150,7 +152,8 @@ export function runPage(report: RunReportObject): string {
   const page = new Page();
   const title = `shootdown run ${String(report['scenario'])}`;
   page.add(`<h1>${esc(title)}</h1>`);
-  page.add(`<table class="figures">${RUN_FIGURES.map(([k, label]) => `<tr><th>${esc(label)}</th><td data-key="${k}" data-value="${esc(String(report[k] ?? ''))}">${esc(String(report[k] ?? ''))}</td></tr>`).join('')}</table>`);
+  const shown = (v: unknown): string => (typeof v === 'number' ? v.toLocaleString('en-US', { maximumFractionDigits: 3 }) : String(v ?? ''));
+  page.add(`<table class="figures">${RUN_FIGURES.map(([k, label]) => `<tr><th>${esc(label)}</th><td data-key="${k}" data-value="${esc(String(report[k] ?? ''))}">${esc(shown(report[k]))}</td></tr>`).join('')}</table>`);
   const totals = (report['totals'] ?? {}) as Record<string, number>;
   const nonzero = Object.entries(totals).filter(([, v]) => v !== 0);
   page.add('<h2>Counters</h2>');
