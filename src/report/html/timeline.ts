@@ -140,7 +140,7 @@ export function timelineView(events: readonly TimelineEvent[], violation: Violat
     const hi = Math.max(found.traceOp, mine[mine.length - 1]?.op ?? found.traceOp);
     for (const [cpu, list] of cpus) {
       if (cpu === violation.cpu) chosen.push(...mine);
-      else chosen.push(...list.filter((e) => e.op >= lo && e.op <= hi).slice(-2 * AROUND_VIOLATION));
+      else chosen.push(...list.filter((e) => e.op >= lo && e.op <= hi));
     }
     if (found.event === null) {
       // No trace event of its own: the access is drawn at the end of its op, after what the op traced.
