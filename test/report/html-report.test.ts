@@ -35,7 +35,7 @@ async function open(ctx: BrowserContext, file: string): Promise<Loaded> {
 }
 
 /** Per chart element: whether the page script drew it, and its SVG marks (filled paths with area; axes are stroked, legends are HTML). */
-function chartMarks(page: Page): Promise<{ id: string; rendered: boolean; marks: number; fills: string[] }[]> {
+function chartMarks(page: Page): Promise<{ id: string; rendered: boolean; marks: number; fills: string[]; whiskerLines: number }[]> {
   return page.$$eval('[data-chart]', (els) => els.map((el) => {
     const filled = [...el.querySelectorAll('svg path')].filter((p) => {
       const f = p.getAttribute('fill');
@@ -43,7 +43,9 @@ function chartMarks(page: Page): Promise<{ id: string; rendered: boolean; marks:
       const b = (p as unknown as { getBBox(): { width: number; height: number } }).getBBox();
       return b.width * b.height > 0;
     });
-    return { id: el.id, rendered: el.getAttribute('data-rendered') === '1', marks: filled.length, fills: filled.map((p) => p.getAttribute('fill')!.toLowerCase()) };
+    // Whiskers are the custom series' lines, stroked in WHISKER_STROKE (client.ts): three per variant.
+    const whiskerLines = [...el.querySelectorAll('svg path')].filter((p) => p.getAttribute('stroke') === '#222').length;
+    return { id: el.id, rendered: el.getAttribute('data-rendered') === '1', marks: filled.length, fills: filled.map((p) => p.getAttribute('fill')!.toLowerCase()), whiskerLines };
   }));
 }
 
@@ -91,6 +93,7 @@ describe.skipIf(skip)('the HTML report in headless Chromium', () => {
     for (const m of drawn) {
       const c = charts.find((x) => x.id === `chart-metric-${json.metrics.indexOf(m)}`)!;
       expect(c.marks).toBe(m.variants.filter((v) => v.mean !== 0).length);
+      expect(c.whiskerLines, `${c.id}: min/max whiskers`).toBe(3 * m.variants.length);
     }
     for (const m of json.metrics) {
       const rows = await page.$$eval(`table[data-metric="${m.name}"] tbody tr`, (trs) => trs.map((tr) => ({

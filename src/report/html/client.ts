@@ -27,6 +27,7 @@ export function renderCharts(echarts: ECharts, doc: Doc, options: Record<string,
     const lo = api.coord([x, api.value(1)]);
     const hi = api.coord([x, api.value(2)]);
     const half = Math.max(4, api.size([1, 0])[0] * 0.12);
+    // WHISKER_STROKE: the browser test counts whisker lines by this colour.
     const style = { stroke: '#222', lineWidth: 1.5 };
     return {
       type: 'group',
