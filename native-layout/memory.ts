@@ -26,6 +26,8 @@ export interface MachineViews {
   readonly traceHead: Int32Array;
   readonly trace: Int32Array;
   readonly oracle: Int32Array;
+  readonly oracleRecord: Int32Array;
+  readonly oracleSnap: Int32Array;
   readonly kernel: Int32Array;
   readonly mm: Int32Array;
   readonly vma: Int32Array;

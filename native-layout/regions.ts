@@ -35,6 +35,18 @@ export interface RegionSpec {
   readonly scales: 'frame' | 'pageblock' | 'cpu' | 'fixed' | 'pagetable';
 }
 
+/**
+ * The oracle keeps the first VIOLATION_RECORDS_PER_KIND records of each
+ * violation kind, VIOLATION_SLOTS in all, each with every CPU's last
+ * VIOLATION_SNAP_EVENTS trace events copied when it happened (a run that
+ * goes on for thousands of ops after a violation would otherwise show
+ * unrelated events). Kinds are counted up to VIOLATION_KINDS_MAX.
+ */
+export const VIOLATION_SLOTS = 16;
+export const VIOLATION_RECORDS_PER_KIND = 3;
+export const VIOLATION_SNAP_EVENTS = 8;
+export const VIOLATION_KINDS_MAX = 32;
+
 /** Files the page cache can hold, and pages per file (regions 'file'). */
 export const FILE_MAX = 8;
 export const FILE_NR_PAGES = 512;
@@ -323,25 +335,45 @@ export const REGIONS: readonly RegionSpec[] = [
   },
   {
     name: 'oracle',
-    doc: 'violation count and the first violation record',
+    doc: 'violation count, count per kind, and how many record slots are taken',
     scalar: 'i32',
     recordAlign: 64,
     scales: 'fixed',
     count: () => 1,
     fields: [
       f('violations', 'violations seen'),
-      f('kind', 'first violation kind'),
-      f('cpu', 'first violation CPU'),
-      f('task', 'first violation task'),
-      f('vaLo', 'first violation va bits 0..31'),
-      f('vaHi', 'first violation va bits 32..47'),
-      f('pfn', 'first violation pfn'),
+      f('slotsUsed', 'record slots claimed (may exceed VIOLATION_SLOTS: claims past the end keep no record)'),
+      f('kindCount', 'violations seen per kind (index: the V_* constant)', VIOLATION_KINDS_MAX),
+    ],
+  },
+  {
+    name: 'oracleRecord',
+    doc: 'kept violation records: the first few of each kind, in the order they were claimed',
+    scalar: 'i32',
+    recordAlign: 64,
+    scales: 'fixed',
+    count: () => VIOLATION_SLOTS,
+    fields: [
+      f('ready', '1 once the record and its snapshot are written'),
+      f('kind', 'violation kind'),
+      f('cpu', 'CPU that saw it'),
+      f('task', 'task running there'),
+      f('vaLo', 'va bits 0..31'),
+      f('vaHi', 'va bits 32..47'),
+      f('pfn', 'frame involved'),
       f('fillGen', 'generation the TLB entry was filled with'),
       f('frameGen', 'generation of the frame now'),
       f('op', 'op sequence number'),
-      // ephemeral maps (ephmap/mermap, issue 7)
-      f('slotCpu', 'first violation: 1 + the CPU that owned the ephemeral slot involved (0: not an ephemeral-map violation)'),
+      f('slotCpu', '1 + the CPU that owned the ephemeral slot involved (0: not an ephemeral-map violation)'),
     ],
+  },
+  {
+    name: 'oracleSnap',
+    doc: 'per kept record, every CPU\'s last trace events when the violation happened (same format as trace)',
+    scalar: 'i32',
+    scales: 'cpu',
+    count: (s) => VIOLATION_SLOTS * s.cpus * VIOLATION_SNAP_EVENTS,
+    fields: [f('event', 'event kind | op << 8 (0: no event)'), f('a', 'arg'), f('b', 'arg'), f('c', 'arg')],
   },
   {
     name: 'kernel',

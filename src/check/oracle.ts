@@ -1,14 +1,21 @@
 // The inline oracle (SEMANTICS.md §9, items 1-4): checks that cost a load and
 // a compare on the paths that can break them, and the one place violations
-// are recorded. The oracle region keeps a count and the first record (the
-// one that explains the run); each CPU also counts its own in its counter
-// block. Stopping the run, or counting on, is the engine's decision.
+// are recorded. The oracle region keeps a count per kind and the first few
+// records of each kind (the first one explains the run; the others show
+// whether later ones are the same race), each with a snapshot of every
+// CPU's trace ring taken when it happened; each CPU also counts its own in
+// its counter block. Stopping the run, or counting on, is the engine's
+// decision.
 
 import { C } from '../../native-layout/counters.js';
 import {
-  COUNTERS_STRIDE, ORACLE_CPU, ORACLE_FILL_GEN, ORACLE_FRAME_GEN, ORACLE_KIND, ORACLE_OP, ORACLE_PFN,
-  ORACLE_SLOT_CPU, ORACLE_TASK, ORACLE_VA_HI, ORACLE_VA_LO, ORACLE_VIOLATIONS,
+  COUNTERS_STRIDE, ORACLE_KIND_COUNT, ORACLE_SLOTS_USED, ORACLE_VIOLATIONS, OREC_CPU, OREC_FILL_GEN,
+  OREC_FRAME_GEN, OREC_KIND, OREC_OP, OREC_PFN, OREC_READY, OREC_SLOT_CPU, OREC_STRIDE, OREC_TASK, OREC_VA_HI,
+  OREC_VA_LO, OSNAP_STRIDE, TRACE_HEAD_STRIDE, TRACE_STRIDE,
 } from '../../native-layout/fields.js';
+import {
+  VIOLATION_KINDS_MAX, VIOLATION_RECORDS_PER_KIND, VIOLATION_SLOTS, VIOLATION_SNAP_EVENTS,
+} from '../../native-layout/regions.js';
 import type { MachineViews } from '../../native-layout/memory.js';
 
 /** A TLB hit translated to a frame whose generation moved since the fill: use after free. */
@@ -71,9 +78,14 @@ const VA_SPLIT = 2 ** 32;
 const C_VIOLATIONS = C.violations;
 
 /**
- * Records a violation. The first reporter (the one that moves the count from
- * 0) owns the record; later ones only count. Readers look at the record at a
- * quiescent point, after the run stopped.
+ * Records a violation: counts it (in total, per kind, and in the CPU's
+ * counter block) and, for the first VIOLATION_RECORDS_PER_KIND of its kind
+ * while record slots remain, writes a record and copies every CPU's last
+ * VIOLATION_SNAP_EVENTS trace events beside it. The other CPUs' rings are
+ * read racily (their owners write with plain stores): an entry being
+ * written at that moment may be torn, which a diagnostic snapshot accepts.
+ * Readers look at records at a quiescent point, after the run stopped; a
+ * record counts only once its ready word is set, after its snapshot.
  */
 export function reportViolation(
   views: MachineViews, cpu: number, kind: number, va: number, pfn: number,
@@ -81,17 +93,49 @@ export function reportViolation(
 ): void {
   views.counters[cpu * COUNTERS_STRIDE + C_VIOLATIONS] += 1;
   const o = views.oracle;
-  if (Atomics.add(o, ORACLE_VIOLATIONS, 1) !== 0) return;
-  o[ORACLE_KIND] = kind;
-  o[ORACLE_CPU] = cpu;
-  o[ORACLE_TASK] = task;
-  o[ORACLE_VA_LO] = va % VA_SPLIT;
-  o[ORACLE_VA_HI] = Math.floor(va / VA_SPLIT);
-  o[ORACLE_PFN] = pfn;
-  o[ORACLE_FILL_GEN] = fillGen;
-  o[ORACLE_FRAME_GEN] = frameGen;
-  o[ORACLE_OP] = op;
-  o[ORACLE_SLOT_CPU] = slotCpu + 1;
+  Atomics.add(o, ORACLE_VIOLATIONS, 1);
+  const k = kind >= 0 && kind < VIOLATION_KINDS_MAX ? kind : 0;
+  if (Atomics.add(o, ORACLE_KIND_COUNT + k, 1) >= VIOLATION_RECORDS_PER_KIND) return;
+  const slot = Atomics.add(o, ORACLE_SLOTS_USED, 1);
+  if (slot >= VIOLATION_SLOTS) return;
+  const r = views.oracleRecord;
+  const at = slot * OREC_STRIDE;
+  r[at + OREC_KIND] = kind;
+  r[at + OREC_CPU] = cpu;
+  r[at + OREC_TASK] = task;
+  r[at + OREC_VA_LO] = va % VA_SPLIT;
+  r[at + OREC_VA_HI] = Math.floor(va / VA_SPLIT);
+  r[at + OREC_PFN] = pfn;
+  r[at + OREC_FILL_GEN] = fillGen;
+  r[at + OREC_FRAME_GEN] = frameGen;
+  r[at + OREC_OP] = op;
+  r[at + OREC_SLOT_CPU] = slotCpu + 1;
+  snapshotRings(views, slot);
+  Atomics.store(r, at + OREC_READY, 1);
+}
+
+function snapshotRings(views: MachineViews, slot: number): void {
+  const cpus = views.traceHead.length / TRACE_HEAD_STRIDE;
+  const entries = views.trace.length / TRACE_STRIDE / cpus;
+  const ring = views.trace;
+  const snap = views.oracleSnap;
+  for (let c = 0; c < cpus; c++) {
+    const head = views.traceHead[c * TRACE_HEAD_STRIDE]!;
+    const n = Math.min(VIOLATION_SNAP_EVENTS, head, entries);
+    const to = ((slot * cpus + c) * VIOLATION_SNAP_EVENTS) * OSNAP_STRIDE;
+    for (let i = 0; i < VIOLATION_SNAP_EVENTS; i++) {
+      const d = to + i * OSNAP_STRIDE;
+      if (i >= n) {
+        snap[d] = 0;
+        continue;
+      }
+      const from = (c * entries + ((head - n + i) & (entries - 1))) * TRACE_STRIDE;
+      snap[d] = ring[from]!;
+      snap[d + 1] = ring[from + 1]!;
+      snap[d + 2] = ring[from + 2]!;
+      snap[d + 3] = ring[from + 3]!;
+    }
+  }
 }
 
 export interface ViolationRecord {
@@ -106,31 +150,88 @@ export interface ViolationRecord {
   readonly op: number;
   /** Ephemeral-map violations: the CPU that owned the slot (cpu cached or used it); -1 otherwise. */
   readonly slotCpu: number;
+  /** Index of the record's ring snapshot (violationSnapshot). */
+  readonly slot: number;
 }
 
 export function violationCount(views: MachineViews): number {
   return Atomics.load(views.oracle, ORACLE_VIOLATIONS);
 }
 
+/** Violations counted per kind name, kinds with none left out, in kind order. */
+export function violationKindCounts(views: MachineViews): { kind: string; count: number }[] {
+  const out: { kind: string; count: number }[] = [];
+  for (let k = 0; k < VIOLATION_KINDS_MAX; k++) {
+    const count = Atomics.load(views.oracle, ORACLE_KIND_COUNT + k);
+    if (count > 0) out.push({ kind: VIOLATION_NAMES[k] ?? `kind ${k}`, count });
+  }
+  return out;
+}
+
+/**
+ * The kept records in the order they were claimed (the first is the run's
+ * first violation), at most VIOLATION_RECORDS_PER_KIND per kind. Call at a
+ * quiescent point.
+ */
+export function violationRecords(views: MachineViews): ViolationRecord[] {
+  const used = Math.min(Atomics.load(views.oracle, ORACLE_SLOTS_USED), VIOLATION_SLOTS);
+  const r = views.oracleRecord;
+  const out: ViolationRecord[] = [];
+  for (let slot = 0; slot < used; slot++) {
+    const at = slot * OREC_STRIDE;
+    // A CPU stopped mid-report (a fault) leaves a half-written slot: skip it.
+    if (Atomics.load(r, at + OREC_READY) !== 1) continue;
+    const kind = r[at + OREC_KIND]!;
+    out.push({
+      kind,
+      kindName: VIOLATION_NAMES[kind] ?? `kind ${kind}`,
+      cpu: r[at + OREC_CPU]!,
+      task: r[at + OREC_TASK]!,
+      va: (r[at + OREC_VA_LO]! >>> 0) + r[at + OREC_VA_HI]! * VA_SPLIT,
+      pfn: r[at + OREC_PFN]!,
+      fillGen: r[at + OREC_FILL_GEN]!,
+      frameGen: r[at + OREC_FRAME_GEN]!,
+      op: r[at + OREC_OP]!,
+      slotCpu: r[at + OREC_SLOT_CPU]! - 1,
+      slot,
+    });
+  }
+  return out;
+}
+
+/** The first kept record, or null when none. */
 export function firstViolation(views: MachineViews): ViolationRecord | null {
-  const o = views.oracle;
-  if (Atomics.load(o, ORACLE_VIOLATIONS) === 0) return null;
-  const kind = o[ORACLE_KIND];
-  return {
-    kind,
-    kindName: VIOLATION_NAMES[kind] ?? `kind ${kind}`,
-    cpu: o[ORACLE_CPU],
-    task: o[ORACLE_TASK],
-    va: (o[ORACLE_VA_LO] >>> 0) + o[ORACLE_VA_HI] * VA_SPLIT,
-    pfn: o[ORACLE_PFN],
-    fillGen: o[ORACLE_FILL_GEN],
-    frameGen: o[ORACLE_FRAME_GEN],
-    op: o[ORACLE_OP],
-    slotCpu: o[ORACLE_SLOT_CPU] - 1,
-  };
+  return violationRecords(views)[0] ?? null;
+}
+
+/** One raw snapshot entry: the trace ring's format (event word, a, b, c). */
+export interface SnapshotEntry {
+  readonly cpu: number;
+  readonly event: number;
+  readonly a: number;
+  readonly b: number;
+  readonly c: number;
+}
+
+/** The ring snapshot of a kept record: every CPU's last events then, oldest first per CPU. */
+export function violationSnapshot(views: MachineViews, slot: number): SnapshotEntry[] {
+  const cpus = views.traceHead.length / TRACE_HEAD_STRIDE;
+  const snap = views.oracleSnap;
+  const out: SnapshotEntry[] = [];
+  for (let c = 0; c < cpus; c++) {
+    const from = ((slot * cpus + c) * VIOLATION_SNAP_EVENTS) * OSNAP_STRIDE;
+    for (let i = 0; i < VIOLATION_SNAP_EVENTS; i++) {
+      const d = from + i * OSNAP_STRIDE;
+      if (snap[d] === 0) continue;
+      out.push({ cpu: c, event: snap[d]!, a: snap[d + 1]!, b: snap[d + 2]!, c: snap[d + 3]! });
+    }
+  }
+  return out;
 }
 
 /** Forgets recorded violations (between phases of a test or a soak shard). */
 export function resetOracle(views: MachineViews): void {
   views.oracle.fill(0);
+  views.oracleRecord.fill(0);
+  views.oracleSnap.fill(0);
 }

@@ -24,6 +24,8 @@ import { restoreTerminal } from './terminal.js';
 import { commanderErrorLine, cutLongValues } from './usage-errors.js';
 import { LOG_LEVELS, openLogger } from './logger.js';
 import { runMerge } from './merge-command.js';
+import { addScenarioFileOption } from './scenario-file-option.js';
+import { NEW_KINDS, runNew } from './new-command.js';
 
 function buildProgram(print: (text: string) => void): Command {
   const program = new Command('shootdown')
@@ -172,6 +174,15 @@ function buildProgram(print: (text: string) => void): Command {
     .addOption(new Option('--inline', 'run one CPU inline, unprofiled (what --clinic runs)').hideHelp())
     .action((scenario: string | undefined, opts) => runProfile(scenario, opts, print));
 
+  program.command('new')
+    .description('write a commented, working template to change: new scenario NAME')
+    .argument('<kind>', `what to write: ${NEW_KINDS.join(', ')}`)
+    .argument('<name>', 'its name (lower-case letters, digits, dashes); the file is <dir>/<name>.mjs')
+    .option('--dir <dir>', 'where to write it', '.')
+    .option('--force', 'overwrite an existing file')
+    .action((kind: string, name: string, opts) => runNew(kind, name, opts, print));
+
+  addScenarioFileOption(program);
   return program;
 }
 

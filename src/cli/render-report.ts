@@ -4,6 +4,7 @@
 
 import type { RunReportObject } from '../report/run-report.js';
 import { renderTable } from './format.js';
+import { VIOLATION_RECORDS_PER_KIND, VIOLATION_SLOTS } from '../../native-layout/regions.js';
 
 /** Per-CPU table columns: counter name, header. */
 const COLUMNS = [
@@ -41,17 +42,20 @@ export function renderReport(r: RunReportObject): string {
     renderTable(['cpu', ...COLUMNS.map(([, h]) => h)], [...perCpu, row('total', totals)]),
     `${Math.round(r['opsPerSec'] as number).toLocaleString('en-US')} loops/s over ${((r['durationMs'] as number) / 1000).toFixed(2)} s (stopped by ${String(r['stoppedBy'])})`,
     `simulated (${String(r['profile'])}): ${Math.round(r['opsPerSimSecond'] as number).toLocaleString('en-US')} loops per simulated second, ${(r['simElapsedMs'] as number).toFixed(3)} ms simulated`,
-    `violations: ${totals['violations']}   frames lost: ${totals['framesLost']}`,
+    `violations: ${totals['violations']}${kindCounts(r)}   frames lost: ${totals['framesLost']}`,
   ];
   if (r['interrupted'] === true) {
     lines.push(`INTERRUPTED by ${String(r['interruptSignal'] || 'a signal')}: partial run, the counters cover ${((r['durationMs'] as number) / 1000).toFixed(2)} s`);
   }
   const records = r['violationRecords'] as Record<string, unknown>[];
+  if (records.length > 0 && records.length < totals['violations']!) {
+    lines.push(`(${records.length} records kept: the first ${VIOLATION_RECORDS_PER_KIND} of each kind, ${VIOLATION_SLOTS} at most)`);
+  }
   records.forEach((v, i) => {
     lines.push(`${i === 0 ? 'first violation' : `violation ${i + 1}`}: ${String(v['kind'])} on cpu ${String(v['cpu'])} task ${String(v['task'])} va 0x${(v['va'] as number).toString(16)} pfn ${String(v['pfn'])} generation ${String(v['fillGen'])} -> ${String(v['frameGen'])} at op ${String(v['op'])}${typeof v['slotCpu'] === 'number' && v['slotCpu'] >= 0 ? ` (slot of cpu ${v['slotCpu']})` : ''}`);
     const events = v['lastEvents'] as { cpu: number; op: number; kind: string; args: string }[];
-    if (events.length > 0) lines.push('last events (per CPU, oldest first):');
-    for (const e of events) lines.push(`  cpu ${e.cpu} op ${e.op} ${e.kind} ${e.args}`);
+    if (events.length > 0) lines.push('  every CPU\'s last events when it happened (per CPU, oldest first):');
+    for (const e of events) lines.push(`    cpu ${e.cpu} op ${e.op} ${e.kind} ${e.args}`);
   });
   for (const p of r['endCheck'] as string[]) lines.push(`end-of-run check: ${p}`);
   if (r['fault']) lines.push(`fault: ${String(r['fault'])}`);
@@ -64,6 +68,13 @@ export function renderReport(r: RunReportObject): string {
     lines.push(r['engine'] === 'serialized' ? `replay (exact: serialized engine): ${rerun}` : `rerun (same configuration, not an exact replay): ${rerun}`);
   }
   return lines.join('\n');
+}
+
+/** " (stale-tlb 12,431, isolation 8)": the per-kind counts, empty when there are none. */
+function kindCounts(r: Record<string, unknown>): string {
+  const kinds = (r['violationKinds'] as { kind: string; count: number }[] | undefined) ?? [];
+  if (kinds.length === 0) return '';
+  return ` (${kinds.map((k) => `${k.kind} ${k.count.toLocaleString('en-US')}`).join(', ')})`;
 }
 
 interface SummaryResult {

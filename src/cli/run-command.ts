@@ -27,6 +27,7 @@ import { renderReport } from './render-report.js';
 import { assertHostCanHold, shapeFromOptions } from './machine-options.js';
 import { parseChoice, parseIntInRange } from './parse.js';
 import { parseVariant, VariantError } from '../kernel/variant.js';
+import { loadedScenarios } from './scenario-file-option.js';
 
 /** --variant, validated at the edge: the canonical spelling (src/kernel/variant.ts grammar), or one line and exit 2. */
 export function parseVariantOption(text: string): string {
@@ -107,6 +108,8 @@ function listScenarioOptions(scenario: string, shape: MachineShape, format: Form
 
 export async function runRun(scenarioArg: string | undefined, o: RunOptions, print: (t: string) => void): Promise<void> {
   if (o.list) { print(listScenarios()); return; }
+  // `run --scenario-file F` with no name runs the (last) file's scenario.
+  scenarioArg ??= loadedScenarios().at(-1)?.name;
   if (!scenarioArg) throw new UsageError(`run: name a scenario (${SCENARIOS.map((s) => s.name).join(', ')}) or use --list`);
   try {
     findScenario(scenarioArg);

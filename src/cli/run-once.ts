@@ -2,10 +2,13 @@
 // records and the end-of-run scan, folded into a RunReport. `run` prints
 // one; `soak` collects many.
 
+import { loadedScenarioFiles } from '../workloads/scenario-file.js';
 import { type MachineMemory, createMachineMemory } from '../../native-layout/memory.js';
 import type { MachineShape } from '../../native-layout/shape.js';
 import { type SchedPolicy, checkRunConfig, runFree } from '../engine/index.js';
 import type { TestFaults } from '../workloads/index.js';
+import { violationSnapshot } from '../check/oracle.js';
+import { EVENT_NAMES, describeEvent } from '../trace/events.js';
 import { lastEventsAllCpus } from '../trace/ring.js';
 import { buildRunReport, type RunReportObject } from '../report/run-report.js';
 import { type CpuProfile, DEFAULT_PROFILE, loadProfile } from '../cost/profile.js';
@@ -15,7 +18,6 @@ import { UsageError } from './errors.js';
 import { ScenarioOptionError } from '../workloads/mm/options.js';
 
 /** Trace events per CPU attached to a violation record. */
-const LAST_EVENTS_PER_CPU = 8;
 
 export interface RunSpec {
   readonly scenario: string;
@@ -132,6 +134,7 @@ export async function runOnce(spec: RunSpec): Promise<RunOutcome> {
   try {
     result = await runFree({
     scenario: spec.scenario, memory: mem, seed: spec.seed, inject: spec.inject, watchdogMs: spec.watchdogMs, onFault: 'return',
+    scenarioFiles: loadedScenarioFiles(),
     options: { ...spec.options, variant: spec.variant },
     ...(spec.testFaults ? { testFaults: spec.testFaults } : {}),
     ...(spec.seconds !== undefined ? { seconds: spec.seconds } : {}),
@@ -152,14 +155,16 @@ export async function runOnce(spec: RunSpec): Promise<RunOutcome> {
   // The scenario's own end-of-run scan (allocator, page tables, TLBs vs
   // free frames, lost frames) ran in runFree once every CPU was gone.
   const end = result.endCheck?.violations ?? [];
-  const first = result.violationRecords[0] ?? null;
   const interrupted = result.stoppedBy === 'interrupted';
   const report = buildRunReport({
     result, variant: spec.variant, inject: spec.inject, memBytes: spec.shape.memBytes,
     violations: result.violationRecords, violationCount: result.violations,
     endCheck: end, framesLost: result.framesLost,
     replay: rerunCommand(spec), toolVersion: TOOL_VERSION,
-    lastEvents: first ? lastEventsAllCpus(mem, LAST_EVENTS_PER_CPU) : [],
+    lastEventsOf: (v) => violationSnapshot(mem.views, v.slot).map((e) => ({
+      cpu: e.cpu, op: e.event >>> 8, kind: EVENT_NAMES[e.event & 0xff] ?? `event ${e.event & 0xff}`,
+      args: describeEvent(e.event & 0xff, e.a, e.b, e.c),
+    })),
     provenance: {
       interrupted,
       interruptSignal: interrupted ? spec.interruptSignal?.() ?? 'SIGINT' : '',

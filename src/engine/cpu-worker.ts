@@ -16,6 +16,7 @@ import { RunStopped, type SmpCtx, localIrqEnable, makeSmpCtx, smpIdleWait } from
 import { setSpinHook } from '../sync/hook.js';
 import { clearCpuWake, installCpuWake } from '../sync/wake.js';
 import { createCpuProgram } from '../workloads/index.js';
+import { loadScenarioFile } from '../workloads/scenario-file.js';
 import type { CpuProgram, ProgramCtx } from '../workloads/program.js';
 import { abortRun, isAborting, startBarrier } from './control.js';
 import { CpuProfiler, cpuProfilePath } from './cpu-profiler.js';
@@ -31,6 +32,7 @@ interface ProgramModule {
 }
 
 async function loadProgram(task: CpuTask, ctx: ProgramCtx): Promise<CpuProgram> {
+  for (const url of task.scenarioFiles) await loadScenarioFile(url);
   if (task.programModule === null) return createCpuProgram(task.scenario, ctx);
   const mod = (await import(task.programModule)) as Partial<ProgramModule>;
   if (typeof mod.createCpuProgram !== 'function') {

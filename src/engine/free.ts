@@ -14,7 +14,7 @@ import { MAX_CPUS, MIN_MEM_BYTES, defaultShape } from '../../native-layout/shape
 import { injected, setInjected } from '../check/bugs.js';
 import { interleaveConfig } from './kernel-points.js';
 import { MAX_PREEMPTIONS, SCHED_POLICIES, type SchedPolicy, initSchedule, runDigest, scheduleSteps } from './serialized.js';
-import { type ViolationRecord, firstViolation, violationCount } from '../check/oracle.js';
+import { type ViolationRecord, violationCount, violationKindCounts, violationRecords } from '../check/oracle.js';
 import { smpInit } from '../kernel/smp.js';
 import { checkOptionNames, defaultMemBytes, findScenario } from '../workloads/index.js';
 import type { EndCheck, Scenario, ScenarioOptions, TestFaults } from '../workloads/program.js';
@@ -53,6 +53,12 @@ export interface FreeRunConfig {
   readonly testFaults?: TestFaults;
   /** file: URL (or path) of an ESM module exporting createCpuProgram(ctx): tests and out-of-tree workloads. */
   readonly programModule?: string | URL;
+  /**
+   * Scenario files (file: URLs) the CPU workers load before creating their
+   * programs: the caller has loaded them into this thread's registry
+   * (src/workloads/scenario-file.ts), each worker does the same.
+   */
+  readonly scenarioFiles?: readonly string[];
   /** Date.now() of the run start, the zero of the watchdog's timestamps; default now. */
   readonly epochMs?: number;
   /** 'reject' (default): a fault or hang rejects with CpuFaultError / WatchdogError; 'return': it is in result.fault. */
@@ -112,8 +118,10 @@ export interface FreeRunResult {
   readonly fault: CpuFaultError | WatchdogError | null;
   /** Violations the inline oracle counted during the run (src/check/oracle.ts). */
   readonly violations: number;
-  /** The first one's record (the oracle keeps only the first), empty when none. */
+  /** The kept records, first violation first: the first few of each kind (src/check/oracle.ts). */
   readonly violationRecords: readonly ViolationRecord[];
+  /** Violations counted per kind, kinds with none left out. */
+  readonly violationKinds: readonly { kind: string; count: number }[];
   /** The scenario's end-of-run check (null: the scenario has none, or the run faulted). */
   readonly endCheck: EndCheck | null;
   /** endCheck's frames lost, 0 without one. */
@@ -142,6 +150,7 @@ interface Resolved {
   readonly options: ScenarioOptions;
   readonly testFaults: TestFaults;
   readonly programModule: string | null;
+  readonly scenarioFiles: readonly string[];
   readonly epochMs: number;
   readonly onFault: 'reject' | 'return';
   readonly engine: 'free' | 'serialized';
@@ -220,6 +229,7 @@ function resolveConfig(config: FreeRunConfig): Resolved {
     options: { ...config.options },
     testFaults: { ...config.testFaults },
     programModule,
+    scenarioFiles: [...(config.scenarioFiles ?? [])],
     epochMs: config.epochMs ?? Date.now(),
     onFault: config.onFault ?? 'reject',
     engine,
@@ -307,7 +317,9 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
 
   capWorkerYoungGeneration();
   const pool = new Piscina<CpuTask, CpuOutcome>({
-    filename: cfg.programModule === null && cfg.workerBundle && HAVE_BUNDLE ? WORKER_BUNDLE : WORKER_FILE,
+    // A scenario file or program module imports the unbundled kernel
+    // modules: the worker must run those same module instances.
+    filename: cfg.programModule === null && cfg.scenarioFiles.length === 0 && cfg.workerBundle && HAVE_BUNDLE ? WORKER_BUNDLE : WORKER_FILE,
     minThreads: cpus,
     maxThreads: cpus,
     idleTimeout: Infinity,
@@ -329,6 +341,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
           cpu,
           scenario: cfg.scenario,
           programModule: cfg.programModule,
+          scenarioFiles: cfg.scenarioFiles,
           seed: cfg.seed,
           ops: cfg.ops,
           inject: cfg.inject,
@@ -413,7 +426,6 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
   // Every worker is gone: the machine is quiescent. A faulted run may have
   // stopped CPUs mid-operation, so its structures are not checked.
   const endCheck = scenario?.endCheck !== undefined && fault === null ? scenario.endCheck(mem) : null;
-  const first = firstViolation(views);
   const result: FreeRunResult = {
     scenario: cfg.scenario,
     cpus,
@@ -427,7 +439,8 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
     totals,
     fault,
     violations: violationCount(views),
-    violationRecords: first === null ? [] : [first],
+    violationRecords: violationRecords(views),
+    violationKinds: violationKindCounts(views),
     endCheck,
     framesLost: endCheck?.framesLost ?? 0,
     engine: cfg.engine,

@@ -113,6 +113,7 @@ export function runDigest(mem: MachineMemory): string {
   for (const x of v.trace) word(x);
   for (const x of v.traceHead) word(x);
   for (const x of v.oracle) word(x);
+  for (const x of v.oracleRecord) word(x);
   word(scheduleSteps(mem));
   return (h >>> 0).toString(16).padStart(8, '0');
 }
@@ -137,6 +138,9 @@ export function firstDifference(a: MachineMemory, b: MachineMemory): string | nu
   const oa = a.views.oracle;
   const ob = b.views.oracle;
   for (let i = 0; i < oa.length; i++) if (oa[i] !== ob[i]) return `oracle word ${i}: ${oa[i]} vs ${ob[i]}`;
+  const ra = a.views.oracleRecord;
+  const rb = b.views.oracleRecord;
+  for (let i = 0; i < ra.length; i++) if (ra[i] !== rb[i]) return `violation record word ${i}: ${ra[i]} vs ${rb[i]}`;
   return null;
 }
 

@@ -13,6 +13,8 @@ export interface CpuTask {
   readonly scenario: string;
   /** file: URL of a module exporting createCpuProgram(ctx); replaces the registry lookup. */
   readonly programModule: string | null;
+  /** Scenario files (file: URLs) to load into this worker's registry first. */
+  readonly scenarioFiles: readonly string[];
   readonly seed: number;
   /** Op budget of this CPU (Infinity: until stopped). */
   readonly ops: number;

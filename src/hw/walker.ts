@@ -138,11 +138,19 @@ export class Walker {
         const w = slot * PT_WORDS + ((va / this.div[level]) & 511) * 2;
         // See ptstore.ts: a kernel write that overlapped the two reads could
         // pair one entry's lo with another's hi; the table's counters show it.
+        // Plain loads, not Atomics.load (a builtin call in V8 11, ~5 ns:
+        // four per level were half the cost of a miss). The order still
+        // holds: x86 does not reorder loads with loads, and V8 keeps
+        // typed-array loads in program order on its effect chain, so the
+        // table's two counters bracket the entry's two words. A kernel write
+        // that overlapped them moved `started` past `done`: walk again.
+        // test/hw/entry-protocol.test.ts races a writer against this and
+        // fails (a torn pfn) when the check is taken out.
         const sq = slot * PT_SEQ_STRIDE;
-        const done = Atomics.load(seq, sq + PT_SEQ_DONE);
-        let lo = Atomics.load(pt, w);
-        const hi = Atomics.load(pt, w + 1);
-        if (Atomics.load(seq, sq + PT_SEQ_STARTED) !== done) continue restart;
+        const done = seq[sq + PT_SEQ_DONE]!;
+        let lo = pt[w]!;
+        const hi = pt[w + 1]!;
+        if (seq[sq + PT_SEQ_STARTED] !== done) continue restart;
         levels++;
         if ((lo & PTE_P) === 0) {
           this.level = level;

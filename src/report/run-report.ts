@@ -18,8 +18,8 @@ export interface RunReportInput {
   readonly framesLost: number;
   readonly replay: string;
   readonly toolVersion: string;
-  /** Last trace events of every CPU, attached to each violation record. */
-  readonly lastEvents: readonly TraceEvent[];
+  /** Every CPU's last trace events when a kept violation happened (by its record). */
+  readonly lastEventsOf: (v: ViolationRecord) => readonly TraceEvent[];
   /** What produced the report and how it ended (proto fields 17..24). */
   readonly provenance?: RunProvenance;
 }
@@ -74,8 +74,9 @@ export function buildRunReport(input: RunReportInput): RunReportObject {
       op: v.op,
       slotCpu: v.slotCpu,
       replay: input.replay,
-      lastEvents: input.lastEvents.map((e) => ({ ...e })),
+      lastEvents: input.lastEventsOf(v).map((e) => ({ ...e })),
     })),
+    violationKinds: result.violationKinds.map((k) => ({ ...k })),
     endCheck: [...input.endCheck],
     fault: result.fault ? result.fault.message : '',
     engine: result.engine,

@@ -18,6 +18,7 @@ import type { CpuProgram, ProgramCtx, Scenario, ScenarioOptions } from './progra
 export type { CpuProgram, EndCheck, ProgramCtx, Scenario, ScenarioOptions, SetupCtx, TestFaults } from './program.js';
 export { Xorshift32 } from './prng.js';
 
+/** Every scenario: the built-ins, then any registered from a --scenario-file (registerScenario). */
 export const SCENARIOS: readonly Scenario[] = [
   ipiStorm, tlbFlush2, tlbFlush2Shared, tlbFlush2Mixed, tlbFlush2SharedMixed, munmapStorm, forkCow,
   tlbFlush1, tlbFlush3, reclaimMprotect, mremapTruncate, fixmapSwitch,
@@ -30,9 +31,55 @@ export const SCENARIOS: readonly Scenario[] = [
 ];
 
 const byName = new Map(SCENARIOS.map((s) => [s.name, s]));
+/** How many of SCENARIOS are built in (the rest came from scenario files). */
+export const BUILTIN_SCENARIO_COUNT = SCENARIOS.length;
 
 export class UnknownScenarioError extends Error {
   override name = 'UnknownScenarioError';
+}
+
+/** A scenario object that does not have the Scenario shape (src/workloads/program.ts). */
+export class ScenarioShapeError extends TypeError {
+  override name = 'ScenarioShapeError';
+}
+
+/**
+ * Checks that `s` has the Scenario shape: a lower-case name of letters,
+ * digits and dashes, a description, optionNames (strings), create(), and
+ * setup()/endCheck() and memBytes when present of the right kind. Throws
+ * ScenarioShapeError naming the first field that is wrong.
+ */
+export function checkScenarioShape(s: unknown, where: string): asserts s is Scenario {
+  const bad = (what: string): never => {
+    throw new ScenarioShapeError(`${where}: ${what}`);
+  };
+  if (typeof s !== 'object' || s === null) bad('is not a scenario object (export default { name, description, optionNames, create })');
+  const o = s as Record<string, unknown>;
+  if (typeof o['name'] !== 'string' || !/^[a-z][a-z0-9-]{0,39}$/.test(o['name'])) {
+    bad(`name ${JSON.stringify(o['name'])} is invalid: use 1-40 lower-case letters, digits and dashes, starting with a letter`);
+  }
+  if (typeof o['description'] !== 'string' || o['description'].length === 0) bad('description must be a non-empty string');
+  if (!Array.isArray(o['optionNames']) || !o['optionNames'].every((n) => typeof n === 'string')) bad('optionNames must be an array of strings');
+  if (typeof o['create'] !== 'function') bad('create(ctx) must be a function returning the CPU program');
+  for (const f of ['setup', 'endCheck'] as const) {
+    if (o[f] !== undefined && typeof o[f] !== 'function') bad(`${f} must be a function when given`);
+  }
+  if (o['memBytes'] !== undefined && !(typeof o['memBytes'] === 'number' && o['memBytes'] > 0)) bad('memBytes must be a positive number of bytes when given');
+}
+
+/**
+ * Adds a scenario to the registry (a --scenario-file's, in the main thread
+ * and in every CPU worker), so everything that looks scenarios up by name
+ * sees it. Registering the same object again is a no-op; another scenario
+ * under a taken name is refused.
+ */
+export function registerScenario(s: Scenario, where = 'scenario'): void {
+  checkScenarioShape(s, where);
+  const had = byName.get(s.name);
+  if (had === s) return;
+  if (had) throw new ScenarioShapeError(`${where}: a scenario named "${s.name}" already exists: pick another name`);
+  (SCENARIOS as Scenario[]).push(s);
+  byName.set(s.name, s);
 }
 
 export function findScenario(name: string): Scenario {

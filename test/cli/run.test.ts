@@ -92,7 +92,7 @@ describe('shootdown run under the watchdog', () => {
 });
 
 describe('shootdown run with an injected bug', () => {
-  it('reports the violation with generations, the last events of every CPU and a replay command, and exits 1', () => {
+  it('reports violations with generations, counts per kind, the first records of each kind with every CPU\'s events at that moment, a replay command, and exits 1', () => {
     const r = runCli(['run', 'munmap-storm', '--cpus', '4', '--seconds', '3', '--inject', 'ceiling-partial-flush', '--format', 'json']);
     expect(r.code).toBe(1);
     const j = JSON.parse(r.stdout);
@@ -105,6 +105,23 @@ describe('shootdown run with an injected bug', () => {
     const cpus = new Set(v.lastEvents.map((e: { cpu: number }) => e.cpu));
     expect(cpus.size).toBeGreaterThan(1);
     expect(r.stderr).toMatch(/violation\(s\)/);
+    // A count per kind adds up to the total; the first few records of each
+    // kind are kept (not only the first), each with the events of the moment
+    // it happened: the violating CPU's snapshot ends at the violation's op,
+    // not thousands of ops later at the end of the run.
+    const kinds = j.violationKinds as { kind: string; count: number }[];
+    expect(kinds.reduce((s, k) => s + k.count, 0)).toBe(j.totals.violations);
+    const records = j.violationRecords as { kind: string; cpu: number; op: number; lastEvents: { cpu: number; op: number }[] }[];
+    for (const k of kinds) {
+      const kept = records.filter((x) => x.kind === k.kind).length;
+      expect(kept).toBe(Math.min(3, k.count));
+    }
+    expect(records.length).toBeGreaterThan(1);
+    for (const x of records) {
+      const own = x.lastEvents.filter((e) => e.cpu === x.cpu);
+      expect(own.length).toBeGreaterThan(0);
+      for (const e of own) expect(e.op).toBeLessThanOrEqual(x.op % 2 ** 24);
+    }
   });
 
   it('rejects a malformed or out-of-range scenario option with exit code 2', () => {

@@ -4,16 +4,21 @@
 // plus occasional drains of every CPU's lists (remote pcp locks).
 // workerData.bug turns on one injectable bug in this worker;
 // workerData.drainPerMille sets how often a CPU drains (default 10).
+// workerData.overlap: after its ops, a CPU goes on working until every
+// other CPU has done its ops too (at most 50 times as many), so the CPUs'
+// work overlaps in time however the host schedules the threads: on a
+// loaded machine one thread could otherwise finish before the other starts,
+// and a race needs both running.
 // An exception (a corrupted list can make the allocator throw) is
 // reported as { done, crashed } rather than killing the worker.
 import { workerData, parentPort } from 'node:worker_threads';
-import { attachMachineMemory, FRAME_STRIDE, FR_CONTENT, CONTROL_BARRIER_COUNT } from '../../dist/native-layout/index.js';
+import { attachMachineMemory, FRAME_STRIDE, FR_CONTENT, CONTROL_BARRIER_COUNT, CONTROL_CPUS_DONE } from '../../dist/native-layout/index.js';
 import { PageAllocator } from '../../dist/src/kernel/page_alloc/index.js';
 import { GFP_KERNEL, GFP_HIGHUSER_MOVABLE } from '../../dist/src/kernel/page_alloc/gfp.js';
 import { BUG, injected } from '../../dist/src/check/bugs.js';
 import { startTogether } from './sync-common.mjs';
 
-const { sab, shape, cpu, ops, seed, bug, drainPerMille = 10 } = workerData;
+const { sab, shape, cpu, ops, seed, bug, drainPerMille = 10, overlap = false } = workerData;
 if (bug) injected[BUG[bug]] = 1;
 const mem = attachMachineMemory(sab, shape);
 const alloc = new PageAllocator(mem);
@@ -39,8 +44,15 @@ function freeOne(k) {
 
 startTogether(mem.views.control, CONTROL_BARRIER_COUNT, shape.cpus);
 let crashed = '';
+const control = mem.views.control;
+let announced = false;
+const more = (op) => {
+  if (op < ops) return true;
+  if (!announced) { announced = true; Atomics.add(control, CONTROL_CPUS_DONE, 1); }
+  return overlap && op < ops * 50 && Atomics.load(control, CONTROL_CPUS_DONE) < shape.cpus;
+};
 try {
-  for (let op = 0; op < ops; op++) {
+  for (let op = 0; more(op); op++) {
     const r = rand() % 1000;
     if (r < 550 || live.length === 0) {
       const order = r < 450 ? rand() % 4 : rand() % 11;
@@ -61,4 +73,5 @@ try {
 } catch (e) {
   crashed = String(e && e.message || e);
 }
+if (!announced) Atomics.add(control, CONTROL_CPUS_DONE, 1);
 parentPort.postMessage({ done: true, allocs, frees, failures, corrupt, drains, crashed });

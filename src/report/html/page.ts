@@ -162,15 +162,23 @@ export function runPage(report: RunReportObject): string {
   const reasonKeys = Object.keys(totals).filter((k) => /^asiExits[A-Z]/.test(k));
   exitReasonsSection(page, perCpu.map((c) => `cpu ${c.cpu}`),
     reasonKeys.map((k) => ({ name: k.replace(/^asiExits/, ''), values: perCpu.map((c) => c.counters[k] ?? 0) })), 'exits', 'asi_exit calls of each CPU, by reason.');
-  const records = (report['violationRecords'] ?? []) as (ViolationMark & { op: number; task: number })[];
+  const records = (report['violationRecords'] ?? []) as (ViolationMark & { task: number; lastEvents?: TimelineEvent[] })[];
   const first = records[0] ?? null;
   if (first !== null) {
     page.add(`<h2>Violation</h2><div class="violation" id="violation" data-cpu="${first.cpu}" data-va="${first.va}">${esc(`${records.length} violation record(s); the first: ${first.kind} on cpu ${first.cpu}, task ${first.task}, va 0x${first.va.toString(16)}, pfn ${first.pfn}. Rerun: ${String(report['rerun'] ?? '')}`)}</div>`);
   }
-  const timeline = report['timeline'] as { events?: TimelineEvent[] } | undefined;
+  const atEnd = (report['timeline'] as { events?: TimelineEvent[] } | undefined)?.events ?? [];
+  // Around a violation, two sources: the rings at the end of the run (events
+  // either side, if the ring still holds the access) and the oracle's
+  // snapshot taken when it happened (each CPU's last few events before it,
+  // never overwritten). The first is used when it reaches the access.
+  const snapshot = first?.lastEvents ?? [];
+  const useSnapshot = first !== null && snapshot.length > 0 && (atEnd.length === 0 || timelineView(atEnd, first).marked === null);
+  const events = useSnapshot ? snapshot : atEnd;
   page.add('<h2>Per-CPU timeline</h2>');
-  if (timeline?.events && timeline.events.length > 0) {
-    timelineSection(page, 'chart-timeline-0', first !== null ? 'Around the first violation' : 'End of the run', timeline.events, first);
+  if (events.length > 0) {
+    if (useSnapshot) page.add('<p class="note">From the oracle\'s snapshot of every CPU\'s trace ring taken when the violation happened (the rings at the end of the run no longer hold it).</p>');
+    timelineSection(page, 'chart-timeline-0', first !== null ? 'Around the first violation' : 'End of the run', events, first);
   } else {
     page.add('<p class="note">This report holds no timeline (it is recorded when the run is given --html).</p>');
   }
