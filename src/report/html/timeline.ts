@@ -149,7 +149,7 @@ export function timelineView(events: readonly TimelineEvent[], violation: Violat
         label: `cpu ${violation.cpu} op ${found.traceOp}: ${violation.kind} va ${vaText(violation.va)} pfn ${violation.pfn} (oracle record)`,
       };
     }
-    window = `ops ${lo}..${hi}: cpu ${violation.cpu}'s ${AROUND_VIOLATION} trace events either side of the violating access (${violation.kind}, op ${found.traceOp}), other CPUs' events in the same op range`;
+    window = `ops ${lo}..${hi}: cpu ${violation.cpu}'s trace events either side of the violating access (up to ${AROUND_VIOLATION}; ${violation.kind}, op ${found.traceOp}), other CPUs' events in the same op range`;
   } else {
     for (const list of cpus.values()) chosen.push(...list.slice(-WINDOW_EVENTS));
     window = `the last ${WINDOW_EVENTS} trace events of each CPU`;
