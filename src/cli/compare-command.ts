@@ -6,15 +6,17 @@
 // the middle touches every variant alike (it can only move wall-clock
 // metrics; simulated ones follow the counts).
 
-import { messageType, toProtoJson } from '../report/schema.js';
 import type { RunReportObject } from '../report/run-report.js';
-import { type MetricDef, metricTitle, metricsFor, renderMarkdown, summarize, TABLE_HEADER, tableRows } from '../report/compare.js';
+import { type MetricDef, metricsFor, summarize } from '../report/compare.js';
 import { ProfileError, loadProfile } from '../cost/profile.js';
 import { SCENARIOS, UnknownScenarioError, findScenario } from '../workloads/index.js';
 import { CheckFailedError, UsageError } from './errors.js';
-import { renderTable } from './format.js';
 import { assertHostCanHold, shapeFromOptions } from './machine-options.js';
-import { checkOutputFile, writeOutputFile } from './output-files.js';
+import { checkOutputFile } from './output-files.js';
+import { emitCompareReport } from './compare-output.js';
+import { logger } from './logger.js';
+import { progressWanted, seriesProgress } from './progress.js';
+import { restoreTerminal } from './terminal.js';
 import { parseChoice, parseIntInRange } from './parse.js';
 import { parseSeconds, parseVariantOption } from './run-command.js';
 import { checkRunSpec, runOnce } from './run-once.js';
@@ -25,6 +27,13 @@ export const COMPARE_FORMATS = ['table', 'markdown', 'json'] as const;
 /** Ops per CPU of each run when neither --ops nor --seconds is given: an op budget keeps simulated figures off host timing. */
 export const DEFAULT_COMPARE_OPS = 1000;
 const MAX_SAMPLES = 1000;
+/** Trace events per CPU kept from each variant's first sample for the HTML timeline (the page draws the last 40). */
+const COMPARE_TIMELINE_PER_CPU = 64;
+
+/** The asi_exit per-reason metrics of a scenario (asiExits<Reason>PerOp): the HTML page's stacked bar, whatever --metric chose. */
+function exitReasonMetrics(scenario: string): MetricDef[] {
+  return metricsFor(scenario).filter((m) => /^asiExits[A-Z][A-Za-z]*PerOp$/.test(m.name));
+}
 
 export interface CompareOptions {
   variant?: string;
@@ -38,7 +47,9 @@ export interface CompareOptions {
   option: string[];
   format: string;
   out?: string;
+  html?: string;
   watchdogMs: string;
+  progress?: boolean;
 }
 
 function pickMetrics(all: readonly MetricDef[], text: string | undefined): MetricDef[] {
@@ -90,6 +101,7 @@ export async function runCompare(scenarioArg: string | undefined, o: CompareOpti
   const shape = shapeFromOptions({ mem: o.mem ?? defaultMemFor(scenarioArg, shapeFromOptions({ cpus: o.cpus }).cpus), cpus: o.cpus });
   assertHostCanHold(shape);
   if (o.out !== undefined) checkOutputFile('--out', o.out);
+  if (o.html !== undefined) checkOutputFile('--html', o.html);
   const base = {
     scenario: scenarioArg, shape, inject: [] as string[], watchdogMs, options, profile: o.profile,
     ...(ops !== undefined ? { ops } : {}), ...(seconds !== undefined ? { seconds } : {}),
@@ -99,28 +111,43 @@ export async function runCompare(scenarioArg: string | undefined, o: CompareOpti
   for (const variant of variants) checkRunSpec({ ...base, seed: 1, variant });
 
   const reports = new Map<string, RunReportObject[]>(variants.map((v) => [v, []]));
+  const timelines: { variant: string; seed: number; timeline: unknown }[] = [];
   const failures: string[] = [];
-  for (let seed = 1; seed <= samples; seed++) {
-    for (const variant of variants) {
-      const { report, failures: f } = await runOnce({ ...base, seed, variant });
-      reports.get(variant)!.push(report);
-      for (const line of f) failures.push(`${variant} seed ${seed}: ${line}`);
+  const log = logger();
+  log.info({ event: 'compare start', scenario: scenarioArg, variants, samples, cpus: shape.cpus, ops: ops ?? 0, seconds: seconds ?? 0, profile: o.profile }, 'compare start');
+  const progress = seriesProgress(progressWanted(o.progress !== false && format === 'table'), 'compare', samples * variants.length, ops);
+  try {
+    for (let seed = 1; seed <= samples; seed++) {
+      for (const variant of variants) {
+        progress.next(`${variant} seed ${seed}`);
+        log.info({ event: 'run start', variant, seed }, 'run start');
+        // --html: the first seed of each variant keeps its trace rings as the page's timeline.
+        const { report, failures: f } = await runOnce({
+          ...base, seed, variant, onMachine: progress.onMachine,
+          ...(o.html !== undefined && seed === 1 ? { timelinePerCpu: COMPARE_TIMELINE_PER_CPU } : {}),
+        });
+        progress.runDone(report);
+        if (report['timeline'] !== undefined) timelines.push({ variant, seed, timeline: report['timeline'] });
+        reports.get(variant)!.push(report);
+        for (const line of f) failures.push(`${variant} seed ${seed}: ${line}`);
+        const totals = report['totals'] as Record<string, number>;
+        log.info({
+          event: 'sample done', variant, seed, stoppedBy: report['stoppedBy'], ops: totals['ops'], violations: totals['violations'],
+          durationMs: report['durationMs'], values: Object.fromEntries(metrics.map((m) => [m.name, m.read(report)])), failures: f,
+        }, 'sample done');
+      }
     }
+  } finally {
+    progress.stop();
+    restoreTerminal();
   }
   const summary = summarize(metrics, reports);
   const report = {
     scenario: scenarioArg, profile: o.profile, cpus: shape.cpus, ops: ops ?? 0, seconds: seconds ?? 0, samples,
-    metrics: summary, toolVersion: TOOL_VERSION,
+    metrics: summary, toolVersion: TOOL_VERSION, timelines,
+    asiExitReasons: summarize(exitReasonMetrics(scenarioArg), reports),
   };
-  if (format === 'json') print(JSON.stringify(toProtoJson('CompareReport', report), null, 2));
-  else if (format === 'markdown') print(renderMarkdown(summary));
-  else {
-    const head = `${scenarioArg}: ${samples} sample(s) per variant, ${shape.cpus} CPUs, ${ops !== undefined ? `${ops} ops per CPU` : `${seconds} s`}, profile ${o.profile}`;
-    print([head, ...summary.map((m) => `\n${metricTitle(m)}\n${renderTable(TABLE_HEADER, tableRows(m))}`)].join('\n'));
-  }
-  if (o.out !== undefined) {
-    const type = messageType('CompareReport');
-    await writeOutputFile(o.out, Buffer.from(type.encode(type.fromObject(report)).finish()));
-  }
+  log.info({ event: 'compare end', scenario: scenarioArg, runs: samples * variants.length, failures: failures.length }, 'compare end');
+  await emitCompareReport(report, { format, ...(o.out !== undefined ? { out: o.out } : {}), ...(o.html !== undefined ? { html: o.html } : {}) }, print);
   if (failures.length > 0) throw new CheckFailedError(`compare ${scenarioArg}: ${failures.join('; ')}`);
 }

@@ -22,6 +22,8 @@ import { OutputWriteError } from './output-files.js';
 import { InterruptedError } from './interrupt.js';
 import { restoreTerminal } from './terminal.js';
 import { commanderErrorLine, cutLongValues } from './usage-errors.js';
+import { LOG_LEVELS, openLogger } from './logger.js';
+import { runMerge } from './merge-command.js';
 import { addScenarioFileOption } from './scenario-file-option.js';
 import { NEW_KINDS, runNew } from './new-command.js';
 
@@ -32,7 +34,10 @@ function buildProgram(print: (text: string) => void): Command {
     // Commander's own error text is multi-line and unprefixed; reportError
     // turns each CommanderError into one `shootdown:` line with the choices.
     .configureOutput({ outputError: () => {} })
-    .exitOverride();
+    .exitOverride()
+    // One logger per process, opened from the running command's --log and
+    // --log-level before its action (commands without them stay silent).
+    .hook('preAction', (_program, action) => { openLogger(action.opts(), action.name()); });
 
   program.command('run')
     .description('run a scenario on the free engine (one worker thread per simulated CPU)')
@@ -49,7 +54,10 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--option <key=value>', 'scenario option (repeatable, e.g. threads=8; see the README)', collectOption, [] as string[])
     .option('--watchdog-ms <ms>', 'report a CPU stuck waiting for an IPI ack this long', '5000')
     .option('--out <file>', 'also write the RunReport as a binary protobuf file')
+    .option('--html <file>', 'also write a self-contained HTML page: counters, exits by reason, the per-CPU timeline (around the violation, if any)')
     .option('--no-progress', 'no progress bar on stderr')
+    .option('--log <file>', 'structured log as JSON lines (pino) in this file')
+    .addOption(new Option('--log-level <level>', 'log level (default info with --log; alone: log to stderr)').choices([...LOG_LEVELS]))
     .addOption(new Option('--engine <engine>', 'free (every CPU at once) or serialized (one at a time, seeded schedule, exact replay; needs --ops)').default('free'))
     .option('--sched-seed <n>', 'serialized engine: seed of the schedule', '1')
     .addOption(new Option('--sched <policy>', 'serialized engine: random or pct (priorities with --preemptions change points)').default('random'))
@@ -74,8 +82,22 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--option <key=value>', 'scenario option (repeatable)', collectOption, [] as string[])
     .option('--watchdog-ms <ms>', 'IPI ack watchdog bound', '5000')
     .addOption(new Option('--format <fmt>', 'output format').choices([...COMPARE_FORMATS]).default('table'))
-    .option('--out <file>', 'also write the CompareReport as a binary protobuf file')
+    .option('--out <file>', 'also write the CompareReport as a file (framed protobuf) that merge reads')
+    .option('--html <file>', 'also write a self-contained HTML page: tables, bar charts with min/max, exits by reason, per-CPU timelines')
+    .option('--no-progress', 'no progress bar on stderr')
+    .option('--log <file>', 'structured log as JSON lines (pino) in this file')
+    .addOption(new Option('--log-level <level>', 'log level (default info with --log; alone: log to stderr)').choices([...LOG_LEVELS]))
     .action((scenario: string | undefined, opts) => runCompare(scenario, opts, print));
+
+  program.command('merge')
+    .description('pool comparisons (compare --out files, e.g. from several machines) into one: samples pooled per variant, statistics recomputed')
+    .argument('<file...>', 'files written by compare --out')
+    .addOption(new Option('--format <fmt>', 'output format').choices([...COMPARE_FORMATS]).default('table'))
+    .option('--out <file>', 'also write the merged CompareReport (framed protobuf)')
+    .option('--html <file>', 'also write the merged comparison as a self-contained HTML page')
+    .option('--log <file>', 'structured log as JSON lines (pino) in this file')
+    .addOption(new Option('--log-level <level>', 'log level (default info with --log; alone: log to stderr)').choices([...LOG_LEVELS]))
+    .action((files: string[], opts) => runMerge(files, opts, print));
 
   program.command('soak')
     .description('run scenarios over many seeds; with --inject, check every run catches the bug')
@@ -94,6 +116,8 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--force', 'with --out: discard this soak\'s previous results there and start over')
     .option('--watchdog-ms <ms>', 'IPI ack watchdog bound', '5000')
     .option('--no-progress', 'no progress bar on stderr')
+    .option('--log <file>', 'structured log as JSON lines (pino) in this file')
+    .addOption(new Option('--log-level <level>', 'log level (default info with --log; alone: log to stderr)').choices([...LOG_LEVELS]))
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
     .action((opts) => runSoak(opts, print));
 

@@ -43,7 +43,7 @@ export function runProgress(enabled: boolean, seconds: number | undefined, ops: 
       const total = byOps ? ops * cpus : Math.ceil(seconds ?? 1);
       const unit = byOps ? 'ops' : 's';
       bar = new cliProgress.SingleBar({
-        format: `running [{bar}] {value}/{total} ${unit} | {rate} ops/s | {violations} violations`,
+        format: `running [{bar}] {value}/{total} ${unit} | elapsed {duration_formatted} | remaining {eta_formatted} | {rate} ops/s | {violations} violations`,
         stream: process.stderr, hideCursor: true, formatValue: (v, _o, type) => (type === 'value' || type === 'total' ? v.toLocaleString('en-US') : String(v)),
       }, cliProgress.Presets.shades_classic);
       terminalChanged();
@@ -63,6 +63,70 @@ export function runProgress(enabled: boolean, seconds: number | undefined, ops: 
       clearInterval(timer);
       bar?.stop();
       bar = null;
+    },
+  };
+}
+
+/** A bar over a series of runs (compare's samples, soak's jobs): same fields as run's. */
+export interface SeriesProgress {
+  /** Give it to runOnce's onMachine: follows the live run's counters. */
+  readonly onMachine: (mem: MachineMemory) => void;
+  /** A run finished: its ops and violations join the totals. */
+  readonly runDone: (report: Record<string, unknown>) => void;
+  /** Names the run about to start (shown at the end of the bar). */
+  readonly next: (job: string) => void;
+  readonly stop: () => void;
+}
+
+/**
+ * `label [bar] runs done/total | elapsed | remaining | ops/s | violations |
+ * job`: the bar moves by whole runs, and within an op-limited run by its
+ * share of `opsPerRun` (ops per CPU), so the remaining time is estimated
+ * from real progress. ops/s and violations count finished runs plus the
+ * live one, read from its counter blocks in shared memory. Does nothing
+ * unless `enabled`.
+ */
+export function seriesProgress(enabled: boolean, label: string, runs: number, opsPerRun: number | undefined): SeriesProgress {
+  if (!enabled) return { onMachine: () => {}, runDone: () => {}, next: () => {}, stop: () => {} };
+  const bar = new cliProgress.SingleBar({
+    format: `${label} [{bar}] {done}/{runs} runs | elapsed {duration_formatted} | remaining {eta_formatted} | {rate} ops/s | {violations} violations | {job}`,
+    stream: process.stderr, hideCursor: true,
+  }, cliProgress.Presets.shades_classic);
+  terminalChanged();
+  const t0 = Date.now();
+  let done = 0;
+  let opsDone = 0;
+  let violationsDone = 0;
+  let live: MachineMemory | null = null;
+  let job = '';
+  const draw = (): void => {
+    const cpus = live?.layout.shape.cpus ?? 0;
+    const liveOps = live ? sumCounter(live.views.counters, cpus, C.ops) : 0;
+    const liveViolations = live ? sumCounter(live.views.counters, cpus, C.violations) : 0;
+    const share = live && opsPerRun !== undefined ? Math.min(0.999, liveOps / (opsPerRun * cpus)) : 0;
+    const elapsed = (Date.now() - t0) / 1000;
+    bar.update(Math.min(runs, done + share), {
+      done, runs, job,
+      rate: elapsed > 0 ? Math.round((opsDone + liveOps) / elapsed).toLocaleString('en-US') : 0,
+      violations: (violationsDone + liveViolations).toLocaleString('en-US'),
+    });
+  };
+  bar.start(runs, 0, { done: 0, runs, rate: 0, violations: 0, job: '' });
+  const timer = setInterval(draw, REFRESH_MS);
+  return {
+    onMachine(mem) { live = mem; },
+    runDone(report) {
+      const totals = (report['totals'] ?? {}) as Record<string, number>;
+      live = null;
+      done += 1;
+      opsDone += totals['ops'] ?? 0;
+      violationsDone += totals['violations'] ?? 0;
+      draw();
+    },
+    next(name) { job = name; draw(); },
+    stop() {
+      clearInterval(timer);
+      bar.stop();
     },
   };
 }

@@ -2,6 +2,8 @@
 // RunReport (table or the proto3 JSON mapping), optionally written as a
 // binary protobuf file.
 
+import { runPage } from '../report/html/page.js';
+import { logger } from './logger.js';
 import { SCENARIOS, findScenario, UnknownScenarioError } from '../workloads/index.js';
 import { setInjected } from '../check/bugs.js';
 import type { RunReportObject } from '../report/run-report.js';
@@ -51,6 +53,8 @@ export interface RunOptions {
   option: string[];
   format: string;
   out?: string;
+  /** --html FILE: the run's HTML page (src/report/html), with the trace rings as its timeline. */
+  html?: string;
   watchdogMs: string;
   progress?: boolean;
   /** Engine self-test only (hidden flag): the watchdog must catch this CPU. */
@@ -127,6 +131,7 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
   assertHostCanHold(shape);
   // Before any work: a run must not spend minutes and then find it cannot save its report.
   if (o.out !== undefined) checkOutputFile('--out', o.out);
+  if (o.html !== undefined) checkOutputFile('--html', o.html);
 
   const engine = parseChoice('--engine', o.engine, ENGINES);
   const schedSeed = parseIntInRange('--sched-seed', o.schedSeed, 0, 2 ** 32 - 1);
@@ -153,7 +158,9 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
     ...(seconds !== undefined && engine === 'free' ? { seconds } : {}), ...(ops !== undefined ? { ops } : {}),
     ...(engine === 'serialized' ? { engine, schedSeed, sched, preemptions } : {}),
     interrupt: guard.signal, interruptSignal: () => guard.which ?? 'SIGINT', onMachine: progress.start,
+    ...(o.html !== undefined ? { timelinePerCpu: shape.traceEntries } : {}),
   };
+  logger().info({ event: 'run start', scenario: scenarioArg, variant, seed, cpus: shape.cpus, engine, ops: ops ?? 0, seconds: seconds ?? 0, inject: o.inject }, 'run start');
   let outcome: RunOutcome;
   let again: RunOutcome | null = null;
   try {
@@ -165,6 +172,8 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
   }
   const { report } = outcome;
   const failures = [...outcome.failures];
+  const totals = report['totals'] as Record<string, number>;
+  logger().info({ event: 'run end', scenario: scenarioArg, stoppedBy: report['stoppedBy'], ops: totals['ops'], violations: totals['violations'], durationMs: report['durationMs'], failures }, 'run end');
   if (again !== null) {
     const d1 = report['digest'] as string;
     const d2 = again.report['digest'] as string;
@@ -178,9 +187,13 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
   // the user the results too.
   print(format === 'json' ? JSON.stringify(toProtoJson('RunReport', report), null, 2) : renderReport(report));
   const failed = failures.length > 0 ? `run ${scenarioArg}: ${failures.join('; ')}` : null;
-  if (o.out) {
+  if (o.out || o.html !== undefined) {
     try {
-      await writeOutputFile(o.out, encodeReportFile(report));
+      if (o.out) await writeOutputFile(o.out, encodeReportFile(report));
+      if (o.html !== undefined) {
+        await writeOutputFile(o.html, runPage(report));
+        if (format !== 'json') print(`HTML report: ${o.html}`);
+      }
     } catch (e) {
       if (failed !== null) process.stderr.write(`shootdown: ${failed}\n`);
       throw e;

@@ -9,6 +9,7 @@ import { type SchedPolicy, checkRunConfig, runFree } from '../engine/index.js';
 import type { TestFaults } from '../workloads/index.js';
 import { violationSnapshot } from '../check/oracle.js';
 import { EVENT_NAMES, describeEvent } from '../trace/events.js';
+import { lastEventsAllCpus } from '../trace/ring.js';
 import { buildRunReport, type RunReportObject } from '../report/run-report.js';
 import { type CpuProfile, DEFAULT_PROFILE, loadProfile } from '../cost/profile.js';
 import { simulate } from '../cost/simulate.js';
@@ -47,6 +48,8 @@ export interface RunSpec {
   readonly onMachine?: (mem: MachineMemory) => void;
   /** shootdown profile: write each CPU's V8 CPU profile here (unbundled workers, so frames name source files). */
   readonly profileDir?: string;
+  /** --html: keep the last this-many trace events of every CPU in the report's timeline (0 or absent: none). */
+  readonly timelinePerCpu?: number;
 }
 
 export interface RunOutcome {
@@ -173,5 +176,10 @@ export async function runOnce(spec: RunSpec): Promise<RunOutcome> {
     },
   });
   addSimulatedTime(report, loadProfile(spec.profile ?? DEFAULT_PROFILE));
+  if (spec.timelinePerCpu !== undefined && spec.timelinePerCpu > 0) {
+    // The CPUs have stopped: the rings are quiescent and read whole.
+    const perCpu = Math.min(spec.timelinePerCpu, spec.shape.traceEntries);
+    report['timeline'] = { events: lastEventsAllCpus(mem, perCpu), perCpu, ringEntries: spec.shape.traceEntries };
+  }
   return { report, failures: failuresOf(report), mem };
 }

@@ -4,15 +4,15 @@
 // every run must catch the bug (a detection sweep).
 
 import { join } from 'node:path';
-import cliProgress from 'cli-progress';
 import { SCENARIOS, findScenario, optionsKnownTo, UnknownScenarioError } from '../workloads/index.js';
 import { setInjected } from '../check/bugs.js';
 import { encodeReportFile } from '../report/report-file.js';
 import type { RunReportObject } from '../report/run-report.js';
 import { OutputWriteError, writeOutputFile } from './output-files.js';
 import { InterruptGuard, InterruptedError } from './interrupt.js';
-import { progressWanted } from './progress.js';
-import { restoreTerminal, terminalChanged } from './terminal.js';
+import { progressWanted, seriesProgress } from './progress.js';
+import { logger } from './logger.js';
+import { restoreTerminal } from './terminal.js';
 import { TOOL_VERSION } from './version.js';
 import { jobFileName, prepareSoakDir, summaryFileName } from './soak-dir.js';
 import { CheckFailedError, UsageError } from './errors.js';
@@ -148,27 +148,29 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
 
   const showBar = progressWanted(o.progress !== false && format === 'table');
   let interruptedRun: string | null = null;
-  const bar = showBar ? new cliProgress.SingleBar({ format: 'soak [{bar}] {value}/{total} runs | {job}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : null;
-  if (bar) terminalChanged();
-  bar?.start(jobs.length, 0, { job: '' });
+  const bar = seriesProgress(showBar, 'soak', jobs.length, undefined);
   const results: JobResult[] = [];
   const guard = new InterruptGuard().install();
   let writeError: OutputWriteError | null = null;
   try {
     for (const job of jobs) {
       if (guard.which !== null) break;
-      bar?.update(results.length, { job: `${job.scenario} seed ${job.seed}` });
+      bar.next(`${job.scenario} seed ${job.seed}`);
       const kept = out?.done.get(jobFileName(job));
       if (kept) {
         // --resume: a finished run's report is kept and counted, not rerun.
         results.push(jobResult(job, kept, failuresOf(kept), detecting, true));
+        bar.runDone(kept);
         continue;
       }
-      if (!bar && format === 'table') process.stderr.write(`soak: ${results.length + 1}/${jobs.length} ${job.scenario} seed ${job.seed}\n`);
+      if (!showBar && format === 'table') process.stderr.write(`soak: ${results.length + 1}/${jobs.length} ${job.scenario} seed ${job.seed}\n`);
       const { report, failures } = await runOnce({
         scenario: job.scenario, shape: shapeFor(job.scenario), seed: job.seed, variant, inject: o.inject, watchdogMs, seconds,
         options: optionsFor(job.scenario), shard: shardText, interrupt: guard.signal, interruptSignal: () => guard.which ?? 'SIGINT',
+        onMachine: bar.onMachine,
       });
+      bar.runDone(report);
+      logger().info({ event: 'run end', scenario: job.scenario, seed: job.seed, stoppedBy: report['stoppedBy'], ops: (report['totals'] as Record<string, number>)['ops'], violations: (report['totals'] as Record<string, number>)['violations'], failures }, 'run end');
       // Each run's report is written as soon as it exists: a later crash loses nothing.
       if (out) {
         try {
@@ -185,7 +187,7 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
       if (writeError) break; // the disk is full or failing: the next runs' reports would be lost too
     }
   } finally {
-    bar?.stop();
+    bar.stop();
     restoreTerminal();
   }
 

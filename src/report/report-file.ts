@@ -30,9 +30,17 @@ export class ReportFileError extends Error {
 
 /** RunReport object -> header + protobuf bytes. */
 export function encodeReportFile(report: RunReportObject): Buffer {
-  const payload = encodeMessage('RunReport', report);
+  return frameFile(REPORT_FILE_MAGIC, encodeMessage('RunReport', report));
+}
+
+/**
+ * The header above around any payload, with an 8-byte ASCII `magic` naming
+ * what the payload is (SHOOTRPT: a RunReport; SHOOTCMP: a CompareReport,
+ * src/report/compare-file.ts).
+ */
+export function frameFile(magic: string, payload: Uint8Array): Buffer {
   const out = Buffer.alloc(REPORT_FILE_HEADER_BYTES + payload.length);
-  out.write(REPORT_FILE_MAGIC, 0, 'ascii');
+  out.write(magic, 0, 'ascii');
   out.writeUInt32LE(REPORT_FILE_VERSION, 8);
   out.writeUInt32LE(payload.length, 12);
   out.writeUInt32LE(crc32(payload) >>> 0, 16);
@@ -41,19 +49,20 @@ export function encodeReportFile(report: RunReportObject): Buffer {
 }
 
 /** Does this buffer start like a report file (magic only: a cheap sniff)? */
-export function looksLikeReportFile(bytes: Uint8Array): boolean {
-  return bytes.length >= 8 && Buffer.from(bytes.subarray(0, 8)).toString('ascii') === REPORT_FILE_MAGIC;
+export function looksLikeReportFile(bytes: Uint8Array, magic = REPORT_FILE_MAGIC): boolean {
+  return bytes.length >= 8 && Buffer.from(bytes.subarray(0, 8)).toString('ascii') === magic;
 }
 
 /**
- * Header + protobuf bytes -> RunReport object. Throws ReportFileError (the
- * message says what is wrong, without the file name: the caller adds it)
- * for an empty, foreign, newer, truncated, extended or corrupted file.
+ * The payload of a framed file whose magic is `magic` (`what` names it in
+ * messages: "a shootdown report"). Throws ReportFileError (the message says
+ * what is wrong, without the file name) for an empty, foreign, newer,
+ * truncated, extended or corrupted file.
  */
-export function decodeReportFile(bytes: Uint8Array): RunReportObject {
-  if (bytes.length === 0) throw new ReportFileError('is empty (0 bytes): not a report');
-  if (bytes.length < REPORT_FILE_HEADER_BYTES || !looksLikeReportFile(bytes)) {
-    throw new ReportFileError(`is not a shootdown report (no "${REPORT_FILE_MAGIC}" header)`);
+export function unframeFile(bytes: Uint8Array, magic: string, what: string): Buffer {
+  if (bytes.length === 0) throw new ReportFileError(`is empty (0 bytes): not ${what}`);
+  if (bytes.length < REPORT_FILE_HEADER_BYTES || !looksLikeReportFile(bytes, magic)) {
+    throw new ReportFileError(`is not ${what} (no "${magic}" header)`);
   }
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = buf.readUInt32LE(8);
@@ -65,6 +74,16 @@ export function decodeReportFile(bytes: Uint8Array): RunReportObject {
   if (have !== length) throw new ReportFileError(`is torn: the header promises ${length} bytes of report, the file holds ${have}`);
   const payload = buf.subarray(REPORT_FILE_HEADER_BYTES);
   if ((crc32(payload) >>> 0) !== buf.readUInt32LE(16)) throw new ReportFileError('is corrupted: its checksum does not match its contents');
+  return payload;
+}
+
+/**
+ * Header + protobuf bytes -> RunReport object. Throws ReportFileError (the
+ * message says what is wrong, without the file name: the caller adds it)
+ * for an empty, foreign, newer, truncated, extended or corrupted file.
+ */
+export function decodeReportFile(bytes: Uint8Array): RunReportObject {
+  const payload = unframeFile(bytes, REPORT_FILE_MAGIC, 'a shootdown report');
   try {
     return decodeMessage('RunReport', payload);
   } catch (e) {

@@ -9,9 +9,9 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI as a user would (npm test builds dist/ first). */
-export function runCli(args: string[], timeoutMs = 120_000): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: timeoutMs });
+/** Runs the built CLI as a user would (npm test builds dist/ first), in `cwd` if given. */
+export function runCli(args: string[], timeoutMs = 120_000, cwd?: string): CliResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: timeoutMs, ...(cwd !== undefined ? { cwd } : {}) });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -7,7 +7,7 @@ import type { RunReportObject } from '../../src/report/run-report.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { messageType } from '../../src/report/schema.js';
+import { decodeCompareFile } from '../../src/report/compare-file.js';
 import { runCli } from '../cli/helpers.js';
 
 const fakeRun = (opsPerSimSecond: number, simElapsedMs: number, asiExits: number): RunReportObject =>
@@ -95,15 +95,14 @@ group('shootdown compare', () => {
     expect(r.stdout).toMatch(/\| asi-on +\| 2 +\|.*(better|worse|same)/);
   }, 120_000);
 
-  it('--format markdown prints the same tables for a mail; --out writes the CompareReport as binary protobuf', () => {
+  it('--format markdown prints the same tables for a mail; --out writes the CompareReport as a framed protobuf file', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'compare-')), 'cmp.pb');
     const r = runCli(['compare', 'tlb-flush2', '--variant', 'asi-off,asi-on', '--samples', '2', '--ops', '100',
       '--metric', 'loopsPerSimSecond,simElapsedMs', '--format', 'markdown', '--out', out]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('**simElapsedMs (sim-ms, lower is better)**');
     expect(r.stdout).toContain('|---|---:|---:|---:|---:|---:|---:|');
-    const type = messageType('CompareReport');
-    const back = type.toObject(type.decode(readFileSync(out)), { defaults: true }) as {
+    const back = decodeCompareFile(readFileSync(out)) as unknown as {
       scenario: string; samples: number; metrics: { name: string; variants: { variant: string; samples: number; mean: number }[] }[];
     };
     expect(back.scenario).toBe('tlb-flush2');
