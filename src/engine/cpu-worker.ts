@@ -13,7 +13,8 @@ import { apicKick, ipiPending } from '../hw/apic.js';
 import { publishThreadMmuCounters } from '../hw/mmu.js';
 import { bindThreadToCpu } from '../hw/owner.js';
 import { RunStopped, type SmpCtx, localIrqEnable, makeSmpCtx, smpIdleWait } from '../kernel/smp.js';
-import { setSpinHook } from '../sync/hook.js';
+import { setLockTraceHook, setSpinHook } from '../sync/hook.js';
+import { EV_LOCK_ACQUIRE, EV_LOCK_RELEASE } from '../trace/events.js';
 import { clearCpuWake, installCpuWake } from '../sync/wake.js';
 import { createCpuProgram } from '../workloads/index.js';
 import type { CpuProgram, ProgramCtx } from '../workloads/program.js';
@@ -109,6 +110,9 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
     bindThreadToCpu(task.cpu);
     const smp = makeSmpCtx(mem, task.cpu, task.epochMs);
     installCpuWake(smp.ipi, task.cpu, cpus, () => wakePending(smp));
+    // Contended locks go into this CPU's trace ring (slow paths only).
+    const ring = smp.trace;
+    setLockTraceHook((acquire, word, kind, spins) => ring.emit(acquire ? EV_LOCK_ACQUIRE : EV_LOCK_RELEASE, word, kind, spins));
     program = await loadProgram(task, {
       cpu: task.cpu,
       cpus,
@@ -152,6 +156,7 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
     }
     removeKernelPoints();
     setSpinHook(null);
+    setLockTraceHook(null);
     clearCpuWake();
     // The MMUs count TLB hits locally; the main thread reads the shared
     // counters once this task returns.

@@ -1,10 +1,20 @@
 // Per-CPU trace rings in the SAB. Only the owner CPU writes its ring, with
 // plain stores (no barrier: tracing must not change the memory ordering the
 // emulator is testing); the main thread reads the rings after the CPUs have
-// stopped, or racily for a hang dump, where a torn last entry is acceptable.
+// stopped, or racily for a hang dump, where a torn last entry is acceptable,
+// or racily while the run goes on (src/trace/drain.ts), behind the head.
+//
+// Every event also takes a global sequence number from one shared word
+// (traceSeq), read and bumped with plain accesses for the same reason. Under
+// the serialized engine only the token holder runs, so the numbers are dense
+// and exact: the merged order of the CPUs' streams is the order things
+// happened. Under the free engine two CPUs can read the same value (or one
+// can write back an older one): the number is then an approximate merge key,
+// made monotonic per CPU by taking max(shared, this CPU's last + 1), so that
+// each CPU's own events are always in their exact order.
 
 import { C } from '../../native-layout/counters.js';
-import { COUNTERS_STRIDE, TRACE_HEAD_STRIDE, TRACE_STRIDE } from '../../native-layout/fields.js';
+import { COUNTERS_STRIDE, TRACE_HEAD_STRIDE, TRACE_STRIDE, TR_SEQ } from '../../native-layout/fields.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
 import { EVENT_NAMES, describeEvent } from './events.js';
 
@@ -17,6 +27,9 @@ export class TraceRing {
   /** The CPU's op counter (its engine loop keeps it): stamped on every event. */
   private readonly counters: Float64Array;
   private readonly opAt: number;
+  private readonly seqWord: Int32Array;
+  /** The sequence number of this CPU's last event from this thread (-1: none yet). */
+  private lastSeq = -1;
 
   constructor(mem: MachineMemory, cpu: number) {
     const entries = mem.layout.shape.traceEntries;
@@ -27,17 +40,26 @@ export class TraceRing {
     this.mask = entries - 1;
     this.counters = mem.views.counters;
     this.opAt = cpu * COUNTERS_STRIDE + C.ops;
+    this.seqWord = mem.views.traceSeq;
   }
 
-  /** Hot path: four stores and a head bump, no allocation. */
+  /** Slow paths only: five stores, the sequence word and a head bump, no allocation. */
   emit(kind: number, a: number, b: number, c: number): void {
     const head = this.heads[this.headAt]!;
     const at = this.base + (head & this.mask) * TRACE_STRIDE;
     const r = this.ring;
+    let seq = this.seqWord[0]!;
+    // Wrap-safe "seq <= lastSeq": a racing CPU wrote back an older value.
+    if (((seq - this.lastSeq) | 0) <= 0) seq = (this.lastSeq + 1) | 0;
+    this.seqWord[0] = (seq + 1) | 0;
+    this.lastSeq = seq;
     r[at] = kind | (this.counters[this.opAt]! << 8);
     r[at + 1] = a;
     r[at + 2] = b;
     r[at + 3] = c;
+    r[at + TR_SEQ] = seq;
+    // The head moves last: a drain reading behind it sees whole entries
+    // (x86 keeps stores in order; the drain reads the head first).
     this.heads[this.headAt] = head + 1;
   }
 }
