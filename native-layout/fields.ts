@@ -112,6 +112,8 @@ export const TR_A = at('trace', 'a');
 export const TR_B = at('trace', 'b');
 export const TR_C = at('trace', 'c');
 export const TR_SEQ = at('trace', 'seq');
+export const TRACE_SEQ_NEXT = at('traceSeq', 'next');
+export const TRACE_SEQ_PER_CPU = at('traceSeq', 'perCpu');
 
 export const ORACLE_VIOLATIONS = at('oracle', 'violations');
 export const ORACLE_KIND = at('oracle', 'kind');

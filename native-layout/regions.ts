@@ -522,6 +522,9 @@ export const REGIONS: readonly RegionSpec[] = [
     recordAlign: 64,
     scales: 'fixed',
     count: () => 1,
-    fields: [f('next', 'sequence number the next event takes (low 32 bits)')],
+    fields: [
+      f('next', 'sequence number the next event takes (low 32 bits)'),
+      f('perCpu', 'non-zero while each CPU numbers its events on from its own last one (serialized engine, until the schedule starts)'),
+    ],
   },
 ];

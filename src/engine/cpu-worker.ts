@@ -15,6 +15,7 @@ import { bindThreadToCpu } from '../hw/owner.js';
 import { RunStopped, type SmpCtx, localIrqEnable, makeSmpCtx, smpIdleWait } from '../kernel/smp.js';
 import { setLockTraceHook, setSpinHook } from '../sync/hook.js';
 import { EV_LOCK_ACQUIRE, EV_LOCK_RELEASE } from '../trace/events.js';
+import { startSharedTraceNumbering } from '../trace/ring.js';
 import { clearCpuWake, installCpuWake } from '../sync/wake.js';
 import { createCpuProgram } from '../workloads/index.js';
 import type { CpuProgram, ProgramCtx } from '../workloads/program.js';
@@ -131,7 +132,10 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
       installKernelPoints(interleaveConfig(task.options), task.seed, task.cpu, counters);
     }
     startBarrier(control, cpus);
-    if (serialized) waitForToken();
+    if (serialized) {
+      waitForToken();
+      startSharedTraceNumbering(mem);
+    }
     phase = 'run';
     const t0 = performance.now();
     try {

@@ -12,9 +12,19 @@
 // can write back an older one): the number is then an approximate merge key,
 // made monotonic per CPU by taking max(shared, this CPU's last + 1), so that
 // each CPU's own events are always in their exact order.
+//
+// Before a serialized run's schedule starts, the CPUs boot at once (each
+// loads its CR3, switches to its first mm); their order is the host's. So
+// that two runs of one replay line still write the same numbers, each CPU
+// numbers its events from its own last one meanwhile (perCpu mode), and
+// the first token holder then restarts the shared count above every number
+// taken (startSharedTraceNumbering). Each CPU's boot is deterministic, so
+// the merge by (seq, cpu) is too.
 
 import { C } from '../../native-layout/counters.js';
-import { COUNTERS_STRIDE, TRACE_HEAD_STRIDE, TRACE_STRIDE, TR_SEQ } from '../../native-layout/fields.js';
+import {
+  COUNTERS_STRIDE, TRACE_HEAD_STRIDE, TRACE_SEQ_NEXT, TRACE_SEQ_PER_CPU, TRACE_STRIDE, TR_SEQ,
+} from '../../native-layout/fields.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
 import { EVENT_NAMES, describeEvent } from './events.js';
 
@@ -48,10 +58,16 @@ export class TraceRing {
     const head = this.heads[this.headAt]!;
     const at = this.base + (head & this.mask) * TRACE_STRIDE;
     const r = this.ring;
-    let seq = this.seqWord[0]!;
-    // Wrap-safe "seq <= lastSeq": a racing CPU wrote back an older value.
-    if (((seq - this.lastSeq) | 0) <= 0) seq = (this.lastSeq + 1) | 0;
-    this.seqWord[0] = (seq + 1) | 0;
+    const s = this.seqWord;
+    let seq: number;
+    if (s[TRACE_SEQ_PER_CPU] !== 0) {
+      seq = head > 0 ? (r[this.base + ((head - 1) & this.mask) * TRACE_STRIDE + TR_SEQ]! + 1) | 0 : 0;
+    } else {
+      seq = s[TRACE_SEQ_NEXT]!;
+      // Wrap-safe "seq <= lastSeq": a racing CPU wrote back an older value.
+      if (((seq - this.lastSeq) | 0) <= 0) seq = (this.lastSeq + 1) | 0;
+      s[TRACE_SEQ_NEXT] = (seq + 1) | 0;
+    }
     this.lastSeq = seq;
     r[at] = kind | (this.counters[this.opAt]! << 8);
     r[at + 1] = a;
@@ -110,4 +126,32 @@ export function traceRings(mem: MachineMemory): readonly TraceRing[] {
     ringsByMachine.set(mem.sab, rings);
   }
   return rings;
+}
+
+/**
+ * Serialized engine, main thread, before the scenario's set-up: every CPU
+ * numbers its events from its own last one until startSharedTraceNumbering.
+ */
+export function usePerCpuTraceNumbering(mem: MachineMemory): void {
+  mem.views.traceSeq[TRACE_SEQ_PER_CPU] = 1;
+}
+
+/**
+ * The first token holder of a serialized run (every CPU calls it once it
+ * holds the token; only the first finds work): the shared count restarts
+ * above the last number of every CPU's ring.
+ */
+export function startSharedTraceNumbering(mem: MachineMemory): void {
+  const s = mem.views.traceSeq;
+  if (s[TRACE_SEQ_PER_CPU] === 0) return;
+  const entries = mem.layout.shape.traceEntries;
+  let next = 0;
+  for (let cpu = 0; cpu < mem.layout.shape.cpus; cpu++) {
+    const head = mem.views.traceHead[cpu * TRACE_HEAD_STRIDE]!;
+    if (head === 0) continue;
+    const last = mem.views.trace[(cpu * entries + ((head - 1) & (entries - 1))) * TRACE_STRIDE + TR_SEQ]!;
+    next = Math.max(next, last + 1);
+  }
+  s[TRACE_SEQ_NEXT] = next;
+  s[TRACE_SEQ_PER_CPU] = 0;
 }
