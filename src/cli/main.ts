@@ -106,23 +106,6 @@ function buildProgram(print: (text: string) => void): Command {
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
     .action((files: string[], opts) => runReportShow(files, opts, print));
 
-  const trace = program.command('trace').description('read the trace files run --trace writes');
-  trace.command('show')
-    .description('print a trace file as one merged timeline (refuses empty, torn or foreign files)')
-    .argument('<file>', 'file written by run --trace')
-    .option('--cpu <n>', 'only this CPU\'s events')
-    .option('--around <where>', 'only the window around an op number, seq:N or violation')
-    .option('--context <n>', 'with --around: events either side', '20')
-    .option('--kind <list>', 'only these event kinds, comma-separated (e.g. ipi-send,ipi-ack)')
-    .addOption(new Option('--format <format>', `output format: ${TRACE_SHOW_FORMATS.join('|')}`).default('text'))
-    .action((file: string, opts) => runTraceShow(file, opts, print));
-  trace.command('export')
-    .description('convert a trace file for other tools (chrome: Trace Event Format JSON for Perfetto / chrome://tracing)')
-    .argument('<file>', 'file written by run --trace')
-    .addOption(new Option('--format <format>', `output format: ${TRACE_EXPORT_FORMATS.join('|')}`).default('chrome'))
-    .option('--out <file>', 'write here instead of stdout')
-    .action((file: string, opts) => runTraceExport(file, opts, print));
-
   program.command('layout')
     .description('print the shared-memory regions, their sizes and the metadata cost per frame')
     .option('--mem <size>', 'emulated memory (e.g. 256M, 16G)', '256M')
@@ -168,6 +151,24 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--clinic', 'run one CPU inline in the main thread under clinic flame instead (flame graph HTML in --out)')
     .addOption(new Option('--inline', 'run one CPU inline, unprofiled (what --clinic runs)').hideHelp())
     .action((scenario: string | undefined, opts) => runProfile(scenario, opts, print));
+
+  // trace files (issue 10)
+  const trace = program.command('trace').description('read the trace files run --trace writes');
+  trace.command('show')
+    .description('print a trace file as one merged timeline (refuses empty, torn or foreign files)')
+    .argument('<file>', 'file written by run --trace')
+    .option('--cpu <n>', 'only this CPU\'s events')
+    .option('--around <where>', 'only the window around an op number, seq:N or violation')
+    .option('--context <n>', 'with --around: events either side', '20')
+    .option('--kind <list>', 'only these event kinds, comma-separated (e.g. ipi-send,ipi-ack)')
+    .addOption(new Option('--format <format>', `output format: ${TRACE_SHOW_FORMATS.join('|')}`).default('text'))
+    .action((file: string, opts) => runTraceShow(file, opts, print));
+  trace.command('export')
+    .description('convert a trace file for other tools (chrome: Trace Event Format JSON for Perfetto / chrome://tracing)')
+    .argument('<file>', 'file written by run --trace')
+    .addOption(new Option('--format <format>', `output format: ${TRACE_EXPORT_FORMATS.join('|')}`).default('chrome'))
+    .option('--out <file>', 'write here instead of stdout')
+    .action((file: string, opts) => runTraceExport(file, opts, print));
 
   return program;
 }
