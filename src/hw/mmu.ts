@@ -279,8 +279,12 @@ export class Mmu {
     c[this.cbase + C_TLB_MISSES] += 1;
     c[this.cbase + C_WALKS] += 1;
     const pfn = this.walker.walk(this.root, this.pcid, va, write, user);
-    this.trace.emit(EV_WALK, va % VA_SPLIT | 0, ((va / VA_SPLIT) | 0) | (write ? 1 << 16 : 0) | (user ? 1 << 17 : 0), pfn);
-    if (pfn < 0) return this.fault(va, pfn);
+    // One event per miss: a walk that fills is told by its tlb-fill (same
+    // va, the leaf's level and pfn); only a walk that fails gets its own.
+    if (pfn < 0) {
+      this.trace.emit(EV_WALK, va % VA_SPLIT | 0, ((va / VA_SPLIT) | 0) | (write ? 1 << 16 : 0) | (user ? 1 << 17 : 0), pfn);
+      return this.fault(va, pfn);
+    }
     this.fillFromWalk(va, 0);
     return pfn;
   }

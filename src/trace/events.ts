@@ -17,9 +17,13 @@ export const EV_SWITCH_MM = 11; // a = prev mm, b = next mm, c = asid
 export const EV_FLUSH_TLB = 12; // a = mm, b = new gen, c = 1 full / 0 partial
 export const EV_USER = 13; // scenario-defined: a, b, c
 // ---- trace files (issue 10): slow paths and flushes only, never the TLB hit ----
-/** A TLB entry filled from a walk: a = va lo, b = va hi | level << 16 | speculative << 20, c = pfn of the leaf. */
+/** A TLB entry filled from a walk (a TLB miss, or speculation): a = va lo, b = va hi | level << 16 | speculative << 20, c = pfn of the leaf. */
 export const EV_TLB_FILL = 14;
-/** A page walk after a TLB miss: a = va lo, b = va hi | write << 16 | user << 17, c = pfn, or the FAULT_* code (< 0). */
+/**
+ * A page walk after a TLB miss that found no usable translation: a = va lo,
+ * b = va hi | write << 16 | user << 17, c = the FAULT_* code (< 0). A walk
+ * that succeeds is recorded by its tlb-fill only (one event per miss).
+ */
 export const EV_WALK = 15;
 /** flush_tlb_mm_range() entered by its initiator: a = mm, b = first vpn (low 32 bits), c = pages, -1 = full flush. */
 export const EV_FLUSH_RANGE = 16;
