@@ -26,7 +26,7 @@ import { StoreBuffer } from './store-buffer.js';
 import { Tlb } from './tlb.js';
 import { Walker } from './walker.js';
 import { traceRings, type TraceRing } from '../trace/ring.js';
-import { EV_CR3, EV_FAULT, EV_FLUSH_ALL, EV_INVLPG, EV_INVPCID, EV_TLB_FILL, EV_VIOLATION, EV_WALK } from '../trace/events.js';
+import { EV_CR3, EV_FAULT, EV_FLUSH_ALL, EV_INVLPG, EV_INVPCID, EV_TLB_FILL, EV_WALK } from '../trace/events.js';
 
 const DIV_4K = 2 ** 12;
 const DIV_2M = 2 ** 21;
@@ -264,7 +264,6 @@ export class Mmu {
       if (this.dmCheck !== null) this.dmCheck(va, pfn);
       return;
     }
-    this.trace.emit(EV_VIOLATION, va % VA_SPLIT | 0, (va / VA_SPLIT) | 0, pfn);
     reportViolation(this.views, this.cpu, V_STALE_TLB, va, pfn, fillGen, gen, this.walker.task, this.walker.op);
   }
 

@@ -12,7 +12,7 @@ export const EV_INVLPG = 6; // a = va lo, b = va hi
 export const EV_INVPCID = 7; // a = type, b = pcid
 export const EV_FLUSH_ALL = 8; //
 export const EV_FAULT = 9; // a = va lo, b = va hi, c = fault code
-export const EV_VIOLATION = 10; // a = va lo, b = va hi, c = pfn
+export const EV_VIOLATION = 10; // a = va lo, b = va hi | oracle V_* kind << 16 (0: not recorded), c = pfn
 export const EV_SWITCH_MM = 11; // a = prev mm, b = next mm, c = asid
 export const EV_FLUSH_TLB = 12; // a = mm, b = new gen, c = 1 full / 0 partial
 export const EV_USER = 13; // scenario-defined: a, b, c
@@ -93,7 +93,7 @@ export function describeEvent(kind: number, a: number, b: number, c: number): st
     case EV_INVPCID: return `type ${a} pcid ${b}`;
     case EV_FLUSH_ALL: return '';
     case EV_FAULT: return `va ${va(a, b)} code ${c}`;
-    case EV_VIOLATION: return `va ${va(a, b)} pfn ${c}`;
+    case EV_VIOLATION: return `va ${va(a, b & 0xffff)} pfn ${c}${b >>> 16 ? ` oracle kind ${b >>> 16}` : ''}`;
     case EV_SWITCH_MM: return `mm ${a} -> ${b} asid ${c}`;
     case EV_FLUSH_TLB: return `mm ${a} gen ${b} ${c ? 'full' : 'partial'}`;
     case EV_TLB_FILL: return `va ${va(a, b & 0xffff)} level ${(b >>> 16) & 0xf} pfn ${c}${(b >>> 20) & 1 ? ' speculative' : ''}`;

@@ -25,7 +25,7 @@ import { C } from '../../native-layout/counters.js';
 import {
   COUNTERS_STRIDE, TRACE_HEAD_STRIDE, TRACE_SEQ_NEXT, TRACE_SEQ_PER_CPU, TRACE_STRIDE, TR_SEQ,
 } from '../../native-layout/fields.js';
-import type { MachineMemory } from '../../native-layout/memory.js';
+import type { MachineMemory, MachineViews } from '../../native-layout/memory.js';
 import { EVENT_NAMES, describeEvent } from './events.js';
 
 export class TraceRing {
@@ -112,6 +112,14 @@ export function lastEventsAllCpus(mem: MachineMemory, n: number): TraceEvent[] {
 }
 
 const ringsByMachine = new WeakMap<SharedArrayBuffer, TraceRing[]>();
+
+/**
+ * The ring writer of `cpu` that this thread already made for the machine
+ * these views belong to, or null (code that has the views only: the oracle).
+ */
+export function traceRingOf(views: MachineViews, cpu: number): TraceRing | null {
+  return ringsByMachine.get(views.trace.buffer as SharedArrayBuffer)?.[cpu] ?? null;
+}
 
 /**
  * This thread's ring writers for a machine, one per CPU, shared by every

@@ -74,6 +74,25 @@ describe('run --trace', () => {
     expect(j.events.map((e) => e.seq)).toEqual([...j.events.map((e) => e.seq)].sort((x, y) => x - y));
   }, 60_000);
 
+  it('records every violation as an event, and trace show --around violation shows what led to it (free-before-flush: the frees come before the flush)', () => {
+    const f = join(tmp(), 'v.trc');
+    const run = runCli(['run', 'tlb-flush2-shared', '--cpus', '4', '--ops', '60', '--inject', 'free-before-flush', '--engine', 'serialized',
+      '--no-progress', '--trace', f, '--trace-mode', 'full']);
+    expect(run.code).toBe(1);
+    const t = decodeTraceFile(readFileSync(f));
+    const violations = t.events.filter((e) => t.header.kindNames[e.kind] === 'violation');
+    expect(violations.length).toBeGreaterThan(0);
+    const r = runCli(['trace', 'show', f, '--around', 'violation', '--context', '30', '--format', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { events: { seq: number; cpu: number; kind: string; args: string }[] };
+    const at = j.events.findIndex((e) => e.kind === 'violation');
+    expect(at).toBe(30);
+    const pfn = /pfn (\d+)/.exec(j.events[at]!.args)![1];
+    // The frame the stale translation reaches was freed before the flush that should have covered it.
+    const before = j.events.slice(0, at);
+    expect(before.some((e) => e.kind === 'free' && e.args.startsWith(`pfn ${pfn} `))).toBe(true);
+  }, 60_000);
+
   it.each([
     [['run', 'tlb-flush2', '--ops', '5', '--trace', '/tmp/x.trc', '--trace-mode', 'all'], /--trace-mode "all".*ring, full|--trace-mode.*all/],
     [['run', 'tlb-flush2', '--ops', '5', '--trace', '/nonexistent-dir/x.trc'], /--trace "\/nonexistent-dir\/x.trc": directory/],
