@@ -94,6 +94,7 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--out <dir>', 'write each RunReport (<scenario>-seed<N>.pb) and the shard\'s summary JSON here')
     .option('--resume', 'with --out: keep the runs a previous soak finished there, run the rest')
     .option('--force', 'with --out: discard this soak\'s previous results there and start over')
+    .option('--trace <mode>', 'with --out: also write each run\'s trace (<scenario>-seed<N>.trc), ring or full mode')
     .option('--watchdog-ms <ms>', 'IPI ack watchdog bound', '5000')
     .option('--no-progress', 'no progress bar on stderr')
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))

@@ -93,6 +93,17 @@ describe('run --trace', () => {
     expect(before.some((e) => e.kind === 'free' && e.args.startsWith(`pfn ${pfn} `))).toBe(true);
   }, 60_000);
 
+  it('soak --trace writes one valid trace per run beside its report', () => {
+    const dir = join(tmp(), 'soak');
+    const r = runCli(['soak', '--scenarios', 'fio-randread', '--seeds', '2', '--seconds', '1', '--cpus', '2', '--out', dir, '--trace', 'full', '--no-progress']);
+    expect(r.code, r.stderr).toBe(0);
+    for (const seed of [1, 2]) {
+      const t = decodeTraceFile(readFileSync(join(dir, `fio-randread-seed${seed}.trc`)));
+      expect(t.header).toMatchObject({ scenario: 'fio-randread', seed, mode: 'full', engine: 'free' });
+      expect(t.events.length).toBeGreaterThan(0);
+    }
+  }, 90_000);
+
   it.each([
     [['run', 'tlb-flush2', '--ops', '5', '--trace', '/tmp/x.trc', '--trace-mode', 'all'], /--trace-mode "all".*ring, full|--trace-mode.*all/],
     [['run', 'tlb-flush2', '--ops', '5', '--trace', '/nonexistent-dir/x.trc'], /--trace "\/nonexistent-dir\/x.trc": directory/],
