@@ -106,6 +106,14 @@ export const IPI_WAIT_VAL = at('ipi', 'waitVal');
 export const COUNTERS_STRIDE = recordFormat('counters').stride;
 export const TRACE_HEAD_STRIDE = recordFormat('traceHead').stride;
 export const TRACE_STRIDE = recordFormat('trace').stride;
+// trace files (issue 10)
+export const TR_EVENT = at('trace', 'event');
+export const TR_A = at('trace', 'a');
+export const TR_B = at('trace', 'b');
+export const TR_C = at('trace', 'c');
+export const TR_SEQ = at('trace', 'seq');
+export const TRACE_SEQ_NEXT = at('traceSeq', 'next');
+export const TRACE_SEQ_PER_CPU = at('traceSeq', 'perCpu');
 
 export const ORACLE_VIOLATIONS = at('oracle', 'violations');
 export const ORACLE_SLOTS_USED = at('oracle', 'slotsUsed');

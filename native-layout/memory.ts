@@ -39,6 +39,8 @@ export interface MachineViews {
   readonly pgdShadow: Int32Array;
   readonly ephem: Int32Array;
   readonly kmap: Int32Array;
+  /** Trace files (issue 10): the global event sequence (src/trace/ring.ts). */
+  readonly traceSeq: Int32Array;
 }
 
 export interface MachineMemory {

@@ -327,11 +327,15 @@ export const REGIONS: readonly RegionSpec[] = [
   },
   {
     name: 'trace',
-    doc: 'per-CPU trace rings: event (kind | op << 8), a, b, c',
+    doc: 'per-CPU trace rings: event (kind | op << 8), a, b, c, seq',
     scalar: 'i32',
     scales: 'cpu',
     count: (s) => s.cpus * s.traceEntries,
-    fields: [f('event', 'event kind (bits 0..7) | low 24 bits of the CPU\'s op number (8..31)'), f('a', 'arg'), f('b', 'arg'), f('c', 'arg')],
+    fields: [
+      f('event', 'event kind (bits 0..7) | low 24 bits of the CPU\'s op number (8..31)'), f('a', 'arg'), f('b', 'arg'), f('c', 'arg'),
+      // trace files (issue 10): the merge order of the CPUs' streams
+      f('seq', 'global event sequence (low 32 bits): traceSeq when the event was made; exact under the serialized engine'),
+    ],
   },
   {
     name: 'oracle',
@@ -540,6 +544,19 @@ export const REGIONS: readonly RegionSpec[] = [
     fields: [
       f('idx', 'slots in use (the LIFO depth)'),
       f('pteval', 'per slot: pfn + 1 of the page it maps, 0 none', 16),
+    ],
+  },
+  // ---- trace files (issue 10) ----
+  {
+    name: 'traceSeq',
+    doc: 'the next global trace sequence number: read and bumped with plain accesses by whoever emits (no barrier: see src/trace/ring.ts)',
+    scalar: 'i32',
+    recordAlign: 64,
+    scales: 'fixed',
+    count: () => 1,
+    fields: [
+      f('next', 'sequence number the next event takes (low 32 bits)'),
+      f('perCpu', 'non-zero while each CPU numbers its events on from its own last one (serialized engine, until the schedule starts)'),
     ],
   },
 ];

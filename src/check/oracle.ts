@@ -17,6 +17,8 @@ import {
   VIOLATION_KINDS_MAX, VIOLATION_RECORDS_PER_KIND, VIOLATION_SLOTS, VIOLATION_SNAP_EVENTS,
 } from '../../native-layout/regions.js';
 import type { MachineViews } from '../../native-layout/memory.js';
+import { traceRingOf } from '../trace/ring.js';
+import { EV_VIOLATION } from '../trace/events.js';
 
 /** A TLB hit translated to a frame whose generation moved since the fill: use after free. */
 export const V_STALE_TLB = 1;
@@ -92,6 +94,8 @@ export function reportViolation(
   fillGen: number, frameGen: number, task: number, op: number, slotCpu = -1,
 ): void {
   views.counters[cpu * COUNTERS_STRIDE + C_VIOLATIONS] += 1;
+  // Every violation, not only the first, goes into the CPU's trace (issue 10).
+  traceRingOf(views, cpu)?.emit(EV_VIOLATION, va % VA_SPLIT | 0, ((va / VA_SPLIT) | 0) | (kind << 16), pfn);
   const o = views.oracle;
   Atomics.add(o, ORACLE_VIOLATIONS, 1);
   const k = kind >= 0 && kind < VIOLATION_KINDS_MAX ? kind : 0;

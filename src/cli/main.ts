@@ -14,6 +14,8 @@ import { TOOL_VERSION } from './version.js';
 import { runSoak } from './soak-command.js';
 import { runReportShow } from './report-command.js';
 import { runProfile } from './profile-command.js';
+import { TRACE_EXPORT_FORMATS, TRACE_SHOW_FORMATS, runTraceExport, runTraceShow } from './trace-command.js';
+import { TraceWriteError } from '../trace/writer.js';
 import { collectOption } from './scenario-options.js';
 import { FORMATS } from './format.js';
 import { UnknownBugError } from '../check/bugs.js';
@@ -64,6 +66,8 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--preemptions <k>', 'serialized engine, pct: priority change points (0..16)', '2')
     .option('--profile <name>', 'CPU profile for simulated time (see profiles --list)', 'spr')
     .option('--check-determinism', 'serialized engine: run twice and compare the digests (exit 1 if they differ)')
+    .option('--trace <file>', 'write the run\'s trace events to this file (read it with trace show / trace export)')
+    .option('--trace-mode <mode>', 'trace: ring (the last ring of events per CPU, at the end) or full (every event, drained while the run goes on)', 'ring')
     .addOption(new Option('--test-never-ack <cpu>', 'engine self-test: this CPU never acknowledges an IPI').hideHelp())
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
     .action((scenario: string | undefined, opts) => runRun(scenario, opts, print));
@@ -114,6 +118,7 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--out <dir>', 'write each RunReport (<scenario>-seed<N>.pb) and the shard\'s summary JSON here')
     .option('--resume', 'with --out: keep the runs a previous soak finished there, run the rest')
     .option('--force', 'with --out: discard this soak\'s previous results there and start over')
+    .option('--trace <mode>', 'with --out: also write each run\'s trace (<scenario>-seed<N>.trc), ring or full mode')
     .option('--watchdog-ms <ms>', 'IPI ack watchdog bound', '5000')
     .option('--no-progress', 'no progress bar on stderr')
     .option('--log <file>', 'structured log as JSON lines (pino) in this file')
@@ -174,6 +179,24 @@ function buildProgram(print: (text: string) => void): Command {
     .addOption(new Option('--inline', 'run one CPU inline, unprofiled (what --clinic runs)').hideHelp())
     .action((scenario: string | undefined, opts) => runProfile(scenario, opts, print));
 
+  // trace files (issue 10)
+  const trace = program.command('trace').description('read the trace files run --trace writes');
+  trace.command('show')
+    .description('print a trace file as one merged timeline (refuses empty, torn or foreign files)')
+    .argument('<file>', 'file written by run --trace')
+    .option('--cpu <n>', 'only this CPU\'s events')
+    .option('--around <where>', 'only the window around an op number, seq:N or violation')
+    .option('--context <n>', 'with --around: events either side', '20')
+    .option('--kind <list>', 'only these event kinds, comma-separated (e.g. ipi-send,ipi-ack)')
+    .addOption(new Option('--format <format>', `output format: ${TRACE_SHOW_FORMATS.join('|')}`).default('text'))
+    .action((file: string, opts) => runTraceShow(file, opts, print));
+  trace.command('export')
+    .description('convert a trace file for other tools (chrome: Trace Event Format JSON for Perfetto / chrome://tracing)')
+    .argument('<file>', 'file written by run --trace')
+    .addOption(new Option('--format <format>', `output format: ${TRACE_EXPORT_FORMATS.join('|')}`).default('chrome'))
+    .option('--out <file>', 'write here instead of stdout')
+    .action((file: string, opts) => runTraceExport(file, opts, print));
+
   program.command('new')
     .description('write a commented, working template to change: new scenario NAME')
     .argument('<kind>', `what to write: ${NEW_KINDS.join(', ')}`)
@@ -218,6 +241,10 @@ function reportError(e: unknown, program: Command, argv: readonly string[]): num
   if (e instanceof CheckFailedError) {
     say(e.message);
     return EXIT_VIOLATION;
+  }
+  if (e instanceof TraceWriteError) {
+    say(e.message);
+    return EXIT_OUTPUT;
   }
   if (e instanceof OutputWriteError) {
     say(`${e.message} (the results were printed on stdout)`);

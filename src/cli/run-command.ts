@@ -28,6 +28,8 @@ import { assertHostCanHold, shapeFromOptions } from './machine-options.js';
 import { parseChoice, parseIntInRange } from './parse.js';
 import { parseVariant, VariantError } from '../kernel/variant.js';
 import { loadedScenarios } from './scenario-file-option.js';
+import { TRACE_MODES } from '../trace/file.js';
+import { FULL_TRACE_RING_ENTRIES } from '../trace/record.js';
 
 /** --variant, validated at the edge: the canonical spelling (src/kernel/variant.ts grammar), or one line and exit 2. */
 export function parseVariantOption(text: string): string {
@@ -65,6 +67,9 @@ export interface RunOptions {
   preemptions: string;
   checkDeterminism?: boolean;
   profile: string;
+  /** Trace files (issue 10). */
+  trace?: string;
+  traceMode: string;
 }
 
 export const ENGINES = ['free', 'serialized'] as const;
@@ -126,12 +131,20 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
   const seconds = o.seconds !== undefined ? parseSeconds(o.seconds) : ops === undefined ? 5 : undefined;
   setInjected(o.inject); // validates the names here, in the main thread, before any worker starts
   const scenarioOptions = parseScenarioOptions(o.option);
-  const shape = shapeFromOptions({ mem: o.mem ?? defaultMemFor(scenarioArg, shapeFromOptions({ cpus: o.cpus }).cpus), cpus: o.cpus });
+  const traceMode = parseChoice('--trace-mode', o.traceMode, TRACE_MODES);
+  // A full trace drains the rings every few ms; rings 16x the default let a
+  // CPU run ~16k events ahead of a main thread the host is starving
+  // (losing one would also make a serialized trace differ between runs).
+  const shape = shapeFromOptions(
+    { mem: o.mem ?? defaultMemFor(scenarioArg, shapeFromOptions({ cpus: o.cpus }).cpus), cpus: o.cpus },
+    o.trace !== undefined && traceMode === 'full' ? { traceEntries: FULL_TRACE_RING_ENTRIES } : {},
+  );
   const neverAckCpu = o.testNeverAck !== undefined ? parseIntInRange('--test-never-ack', o.testNeverAck, 0, shape.cpus - 1) : undefined;
   assertHostCanHold(shape);
   // Before any work: a run must not spend minutes and then find it cannot save its report.
   if (o.out !== undefined) checkOutputFile('--out', o.out);
   if (o.html !== undefined) checkOutputFile('--html', o.html);
+  if (o.trace !== undefined) checkOutputFile('--trace', o.trace);
 
   const engine = parseChoice('--engine', o.engine, ENGINES);
   const schedSeed = parseIntInRange('--sched-seed', o.schedSeed, 0, 2 ** 32 - 1);
@@ -159,13 +172,15 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
     ...(engine === 'serialized' ? { engine, schedSeed, sched, preemptions } : {}),
     interrupt: guard.signal, interruptSignal: () => guard.which ?? 'SIGINT', onMachine: progress.start,
     ...(o.html !== undefined ? { timelinePerCpu: shape.traceEntries } : {}),
+    ...(o.trace !== undefined ? { trace: { path: o.trace, mode: traceMode } } : {}),
   };
   logger().info({ event: 'run start', scenario: scenarioArg, variant, seed, cpus: shape.cpus, engine, ops: ops ?? 0, seconds: seconds ?? 0, inject: o.inject }, 'run start');
   let outcome: RunOutcome;
   let again: RunOutcome | null = null;
   try {
     outcome = await runOnce(spec);
-    if (o.checkDeterminism && guard.which === null) again = await runOnce(spec);
+    // The second run checks the digest only: it does not overwrite the trace.
+    if (o.checkDeterminism && guard.which === null) again = await runOnce({ ...spec, trace: undefined });
   } finally {
     progress.stop();
     restoreTerminal();
@@ -186,6 +201,11 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
   // stdout first: a file that cannot be written (full disk) must not cost
   // the user the results too.
   print(format === 'json' ? JSON.stringify(toProtoJson('RunReport', report), null, 2) : renderReport(report));
+  if (outcome.trace !== undefined) {
+    const t = outcome.trace;
+    const lost = t.lost.reduce((x, y) => x + y, 0);
+    process.stderr.write(`trace: ${t.events} events (${t.mode} mode${lost > 0 ? `, ${lost} lost to ring overwrite` : ''}) in ${t.path}; read it with: shootdown trace show ${t.path}\n`);
+  }
   const failed = failures.length > 0 ? `run ${scenarioArg}: ${failures.join('; ')}` : null;
   if (o.out || o.html !== undefined) {
     try {
@@ -202,6 +222,10 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
     }
   } else {
     guard.dispose();
+  }
+  if (outcome.traceError !== undefined) {
+    if (failed !== null) process.stderr.write(`shootdown: ${failed}\n`);
+    throw outcome.traceError;
   }
   if (guard.which !== null) {
     throw new InterruptedError(guard.which, `run ${scenarioArg}: interrupted by ${guard.which}: the report above covers ${((report['durationMs'] as number) / 1000).toFixed(2)} s${failed !== null ? `; ${failures.join('; ')}` : ''}`);

@@ -16,6 +16,9 @@ import { simulate } from '../cost/simulate.js';
 import { TOOL_VERSION } from './version.js';
 import { UsageError } from './errors.js';
 import { ScenarioOptionError } from '../workloads/mm/options.js';
+import { TraceRecording, type TraceSummary } from '../trace/record.js';
+import type { TraceMode } from '../trace/file.js';
+import { TraceWriteError } from '../trace/writer.js';
 
 /** Trace events per CPU attached to a violation record. */
 
@@ -50,6 +53,8 @@ export interface RunSpec {
   readonly profileDir?: string;
   /** --html: keep the last this-many trace events of every CPU in the report's timeline (0 or absent: none). */
   readonly timelinePerCpu?: number;
+  /** Trace files (issue 10): write the run's trace events here (--trace FILE --trace-mode ring|full). */
+  readonly trace?: { readonly path: string; readonly mode: TraceMode };
 }
 
 export interface RunOutcome {
@@ -58,6 +63,10 @@ export interface RunOutcome {
   readonly failures: readonly string[];
   /** The machine after the run (quiescent): for comparisons such as --check-determinism. */
   readonly mem: MachineMemory;
+  /** The trace file written (spec.trace), or undefined. */
+  readonly trace?: TraceSummary;
+  /** Writing spec.trace failed (the report is still good). */
+  readonly traceError?: TraceWriteError;
 }
 
 /** Fills a report's simulated-time fields (proto/report.proto) from its per-CPU counters. */
@@ -130,6 +139,12 @@ export function checkRunSpec(spec: RunSpec): void {
 
 export async function runOnce(spec: RunSpec): Promise<RunOutcome> {
   const mem = createMachineMemory(spec.shape);
+  const recording = spec.trace === undefined ? null : await TraceRecording.start(mem, spec.trace.path, spec.trace.mode, {
+    toolVersion: TOOL_VERSION, scenario: spec.scenario, cpus: spec.shape.cpus, seed: spec.seed, variant: spec.variant,
+    inject: [...spec.inject], engine: spec.engine ?? 'free', schedSeed: spec.engine === 'serialized' ? spec.schedSeed ?? 1 : 0,
+    sched: spec.engine === 'serialized' ? spec.sched ?? 'random' : '', preemptions: spec.engine === 'serialized' ? spec.preemptions ?? 2 : 0,
+    opsPerCpu: spec.ops ?? 0, options: Object.entries(spec.options ?? {}).map(([k, v]) => `${k}=${String(v)}`), replay: rerunCommand(spec),
+  });
   let result;
   try {
     result = await runFree({
@@ -148,6 +163,7 @@ export async function runOnce(spec: RunSpec): Promise<RunOutcome> {
     ...(spec.profileDir !== undefined ? { profileDir: spec.profileDir, workerBundle: false } : {}),
     });
   } catch (e) {
+    await recording?.abort();
     // Bad scenario options are found by the scenario's set-up, before any CPU starts.
     if (e instanceof ScenarioOptionError) throw new UsageError(`${setupErrorPrefix(spec)}${e.message}`);
     throw e;
@@ -181,5 +197,15 @@ export async function runOnce(spec: RunSpec): Promise<RunOutcome> {
     const perCpu = Math.min(spec.timelinePerCpu, spec.shape.traceEntries);
     report['timeline'] = { events: lastEventsAllCpus(mem, perCpu), perCpu, ringEntries: spec.shape.traceEntries };
   }
-  return { report, failures: failuresOf(report), mem };
+  // A trace that cannot be written must not cost the report: the caller
+  // prints the results first and then fails with traceError.
+  let trace: TraceSummary | undefined;
+  let traceError: TraceWriteError | undefined;
+  try {
+    trace = recording === null ? undefined : await recording.stop(result.stoppedBy);
+  } catch (e) {
+    if (!(e instanceof TraceWriteError)) throw e;
+    traceError = e;
+  }
+  return { report, failures: failuresOf(report), mem, ...(trace ? { trace } : {}), ...(traceError ? { traceError } : {}) };
 }

@@ -23,6 +23,8 @@ import { parseChoice, parseIntInRange } from './parse.js';
 import { parseSeconds, parseVariantOption } from './run-command.js';
 import { checkRunSpec, failuresOf, runOnce } from './run-once.js';
 import { defaultMemFor, parseScenarioOptions } from './scenario-options.js';
+import { TRACE_MODES } from '../trace/file.js';
+import { FULL_TRACE_RING_ENTRIES } from '../trace/record.js';
 
 export interface SoakOptions {
   scenarios?: string;
@@ -41,6 +43,8 @@ export interface SoakOptions {
   watchdogMs: string;
   format: string;
   progress?: boolean;
+  /** Trace files (issue 10): ring or full, one <scenario>-seed<N>.trc per run in --out. */
+  trace?: string;
 }
 
 export interface Job {
@@ -126,7 +130,9 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
       throw new UsageError(`--option ${key}: none of the soaked scenarios (${scenarios.join(', ')}) has that option`);
     }
   }
-  const shapeFor = (scenario: string) => shapeFromOptions({ mem: o.mem ?? defaultMemFor(scenario, shapeFromOptions({ cpus: o.cpus }).cpus), cpus: o.cpus });
+  // A full trace needs rings that hold the events between two drains (src/trace/record.ts).
+  const ringFor = o.trace === 'full' ? { traceEntries: FULL_TRACE_RING_ENTRIES } : {};
+  const shapeFor = (scenario: string) => shapeFromOptions({ mem: o.mem ?? defaultMemFor(scenario, shapeFromOptions({ cpus: o.cpus }).cpus), cpus: o.cpus }, ringFor);
   for (const name of scenarios) assertHostCanHold(shapeFor(name));
   const detecting = o.inject.length > 0;
   const jobs = soakJobs(scenarios, seeds, seedStart, shard);
@@ -141,6 +147,8 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
   for (const name of new Set(jobs.map((j) => j.scenario))) {
     checkRunSpec({ scenario: name, shape: shapeFor(name), seed: seedStart, variant, inject: o.inject, watchdogMs, seconds, options: optionsFor(name) });
   }
+  const traceMode = o.trace !== undefined ? parseChoice('--trace', o.trace, TRACE_MODES) : null;
+  if (traceMode !== null && o.out === undefined) throw new UsageError('--trace needs --out DIR: each run\'s trace is written there beside its report');
   if ((o.resume || o.force) && o.out === undefined) throw new UsageError(`--${o.resume ? 'resume' : 'force'} needs --out DIR: it decides what happens to the results already in DIR`);
   // The output directory is checked, and a used one refused, before the first run (after the option checks: --force deletes).
   const out = o.out !== undefined ? prepareSoakDir(o.out, jobs, shard, { resume: o.resume === true, force: o.force === true }, { cpus: provenance.cpus, variant, inject: o.inject, seconds }) : null;
@@ -168,6 +176,7 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
         scenario: job.scenario, shape: shapeFor(job.scenario), seed: job.seed, variant, inject: o.inject, watchdogMs, seconds,
         options: optionsFor(job.scenario), shard: shardText, interrupt: guard.signal, interruptSignal: () => guard.which ?? 'SIGINT',
         onMachine: bar.onMachine,
+        ...(traceMode !== null && out ? { trace: { path: join(out.dir, jobFileName(job).replace(/\.pb$/, '.trc')), mode: traceMode } } : {}),
       });
       bar.runDone(report);
       logger().info({ event: 'run end', scenario: job.scenario, seed: job.seed, stoppedBy: report['stoppedBy'], ops: (report['totals'] as Record<string, number>)['ops'], violations: (report['totals'] as Record<string, number>)['violations'], failures }, 'run end');

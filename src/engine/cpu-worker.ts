@@ -13,7 +13,9 @@ import { apicKick, ipiPending } from '../hw/apic.js';
 import { publishThreadMmuCounters } from '../hw/mmu.js';
 import { bindThreadToCpu } from '../hw/owner.js';
 import { RunStopped, type SmpCtx, localIrqEnable, makeSmpCtx, smpIdleWait } from '../kernel/smp.js';
-import { setSpinHook } from '../sync/hook.js';
+import { setLockTraceHook, setSpinHook } from '../sync/hook.js';
+import { EV_LOCK_ACQUIRE, EV_LOCK_RELEASE } from '../trace/events.js';
+import { startSharedTraceNumbering } from '../trace/ring.js';
 import { clearCpuWake, installCpuWake } from '../sync/wake.js';
 import { createCpuProgram } from '../workloads/index.js';
 import { loadScenarioFile } from '../workloads/scenario-file.js';
@@ -111,6 +113,9 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
     bindThreadToCpu(task.cpu);
     const smp = makeSmpCtx(mem, task.cpu, task.epochMs);
     installCpuWake(smp.ipi, task.cpu, cpus, () => wakePending(smp));
+    // Contended locks go into this CPU's trace ring (slow paths only).
+    const ring = smp.trace;
+    setLockTraceHook((acquire, word, kind, spins) => ring.emit(acquire ? EV_LOCK_ACQUIRE : EV_LOCK_RELEASE, word, kind, spins));
     program = await loadProgram(task, {
       cpu: task.cpu,
       cpus,
@@ -129,7 +134,10 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
       installKernelPoints(interleaveConfig(task.options), task.seed, task.cpu, counters);
     }
     startBarrier(control, cpus);
-    if (serialized) waitForToken();
+    if (serialized) {
+      waitForToken();
+      startSharedTraceNumbering(mem);
+    }
     phase = 'run';
     const t0 = performance.now();
     try {
@@ -154,6 +162,7 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
     }
     removeKernelPoints();
     setSpinHook(null);
+    setLockTraceHook(null);
     clearCpuWake();
     // The MMUs count TLB hits locally; the main thread reads the shared
     // counters once this task returns.

@@ -23,6 +23,7 @@ import { captureCpuStates, findHungCpu } from './dump.js';
 import { CpuFaultError, EngineConfigError, WatchdogError } from './errors.js';
 import type { CpuOutcome, CpuTask } from './task.js';
 import { capWorkerYoungGeneration } from './worker-heap.js';
+import { usePerCpuTraceNumbering } from '../trace/ring.js';
 
 /** csd_lock_timeout in the kernel's debug option: 5 s. */
 export const DEFAULT_WATCHDOG_MS = 5000;
@@ -294,6 +295,8 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
   // from here too.
   if (scenario) checkOptionNames(scenario, cfg.options);
   interleaveConfig(cfg.options);
+  // Boot events of a serialized run must not take their numbers in host order (src/trace/ring.ts).
+  if (cfg.engine === 'serialized') usePerCpuTraceNumbering(mem);
   scenario?.setup?.({ mem, cpus, seed: cfg.seed, options: cfg.options, epochMs: cfg.epochMs });
   const before = Float64Array.from(views.counters);
   // The schedule's decisions are spread over roughly (ops x scheduling

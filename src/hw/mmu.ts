@@ -26,7 +26,7 @@ import { StoreBuffer } from './store-buffer.js';
 import { Tlb } from './tlb.js';
 import { Walker } from './walker.js';
 import { traceRings, type TraceRing } from '../trace/ring.js';
-import { EV_CR3, EV_FAULT, EV_FLUSH_ALL, EV_INVLPG, EV_INVPCID, EV_VIOLATION } from '../trace/events.js';
+import { EV_CR3, EV_FAULT, EV_FLUSH_ALL, EV_INVLPG, EV_INVPCID, EV_TLB_FILL, EV_WALK } from '../trace/events.js';
 
 const DIV_4K = 2 ** 12;
 const DIV_2M = 2 ** 21;
@@ -264,7 +264,6 @@ export class Mmu {
       if (this.dmCheck !== null) this.dmCheck(va, pfn);
       return;
     }
-    this.trace.emit(EV_VIOLATION, va % VA_SPLIT | 0, (va / VA_SPLIT) | 0, pfn);
     reportViolation(this.views, this.cpu, V_STALE_TLB, va, pfn, fillGen, gen, this.walker.task, this.walker.op);
   }
 
@@ -279,7 +278,12 @@ export class Mmu {
     c[this.cbase + C_TLB_MISSES] += 1;
     c[this.cbase + C_WALKS] += 1;
     const pfn = this.walker.walk(this.root, this.pcid, va, write, user);
-    if (pfn < 0) return this.fault(va, pfn);
+    // One event per miss: a walk that fills is told by its tlb-fill (same
+    // va, the leaf's level and pfn); only a walk that fails gets its own.
+    if (pfn < 0) {
+      this.trace.emit(EV_WALK, va % VA_SPLIT | 0, ((va / VA_SPLIT) | 0) | (write ? 1 << 16 : 0) | (user ? 1 << 17 : 0), pfn);
+      return this.fault(va, pfn);
+    }
     this.fillFromWalk(va, 0);
     return pfn;
   }
@@ -295,6 +299,7 @@ export class Mmu {
       | (w.nx !== 0 ? TLB_NX : 0);
     const gen = (lo & PTE_NOGEN) !== 0 ? TLB_GEN_PERMANENT : this.frame[w.leafPfn * FRAME_STRIDE + FR_CONTENT_GEN];
     this.tlb.fill(va, w.level - 1, this.pcid, flags, w.leafPfn, gen);
+    this.trace.emit(EV_TLB_FILL, va % VA_SPLIT | 0, ((va / VA_SPLIT) | 0) | (w.level << 16) | ((extra & TLB_SPEC) !== 0 ? 1 << 20 : 0), w.leafPfn);
     if (this.pcid >= ASI_PCID_MIN && va >= KERNEL_HALF) {
       const pfn = w.leafPfn + Math.floor((va % LEVEL_BYTES[w.level]!) / DIV_4K);
       this.isolation(va, pfn, (extra & TLB_SPEC) !== 0 ? ISOLATION_SPEC_FILL : ISOLATION_FILL);

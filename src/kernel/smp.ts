@@ -42,7 +42,7 @@ import { cpumaskFirst, cpumaskNext, cpumaskTestCpu } from '../sync/cpumask.js';
 import { spinHook } from '../sync/hook.js';
 import { parkTimeoutMs } from '../sync/wake.js';
 import { traceRings, type TraceRing } from '../trace/ring.js';
-import { EV_IPI_RUN, EV_IPI_SEND } from '../trace/events.js';
+import { EV_IPI_ACK, EV_IPI_RUN, EV_IPI_SEND } from '../trace/events.js';
 
 /** csd flags word: in flight (set by the sender, cleared by the target as the ack). */
 export const CSD_FLAG_LOCK = 1;
@@ -311,11 +311,15 @@ export function flushSmpCallFunctionQueue(ctx: SmpCtx): void {
     const i2 = csd[at + CSD_INFO + 2];
     const i3 = csd[at + CSD_INFO + 3];
     counters[received] += 1;
-    ctx.trace.emit(EV_IPI_RUN, (e / ctx.cpus) | 0, csd[at + CSD_FUNC]!, 0);
+    const sender = (e / ctx.cpus) | 0;
+    const funcId = csd[at + CSD_FUNC]!;
+    ctx.trace.emit(EV_IPI_RUN, sender, funcId, 0);
     if ((flags & CSD_TYPE_SYNC) !== 0 && !ackFirst) {
       fn(ctx, i0, i1, i2, i3);
+      ctx.trace.emit(EV_IPI_ACK, sender, funcId, 0);
       csdUnlock(ctx, e);
     } else {
+      ctx.trace.emit(EV_IPI_ACK, sender, funcId, 0);
       csdUnlock(ctx, e);
       fn(ctx, i0, i1, i2, i3);
     }

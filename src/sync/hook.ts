@@ -116,3 +116,31 @@ export function setKernelPointHook(fn: ((site: number) => void) | null): void {
 export function kernelPoint(site: number): void {
   if (pointHook !== null) pointHook(site);
 }
+
+// ---------------------------------------------------------------------------
+// Contended-lock tracing (trace files, issue 10)
+//
+// Only the slow paths report: a lock taken after waiting, a release that
+// hands the lock to a waiter. The uncontended fast path (one compare-and-
+// swap) never reaches here, so tracing costs nothing where locks are cheap.
+// The CPU worker installs a hook that writes the CPU's trace ring.
+
+/** Which primitive a lock event is about (the trace event's b word). */
+export const LOCK_SPIN = 1;
+export const LOCK_MUTEX = 2;
+export const LOCK_RWSEM_READ = 3;
+export const LOCK_RWSEM_WRITE = 4;
+
+let lockTraceHook: ((acquire: boolean, word: number, kind: number, spins: number) => void) | null = null;
+
+export function setLockTraceHook(fn: ((acquire: boolean, word: number, kind: number, spins: number) => void) | null): void {
+  lockTraceHook = fn;
+}
+
+/**
+ * A contended acquire (after `spins` turns of waiting) or a release to a
+ * waiter of the lock at SAB word `word` (wordAddr: byte offset / 4).
+ */
+export function traceLockSlow(acquire: boolean, word: number, kind: number, spins: number): void {
+  if (lockTraceHook !== null) lockTraceHook(acquire, word, kind, spins);
+}

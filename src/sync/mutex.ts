@@ -8,7 +8,9 @@
 // the lock at once instead of waiting for one particular (maybe descheduled)
 // ticket holder.
 
-import { PARK_TIMEOUT_MS, SITE_LOCK_ACQUIRED, SITE_LOCK_RELEASE, SPIN_BEFORE_WAIT, kernelPoint, spinHook } from './hook.js';
+import {
+  LOCK_MUTEX, PARK_TIMEOUT_MS, SITE_LOCK_ACQUIRED, SITE_LOCK_RELEASE, SPIN_BEFORE_WAIT, kernelPoint, spinHook, traceLockSlow,
+} from './hook.js';
 import { WAIT_ANY, cpuCancelSleep, cpuPrepareSleep, cpuSleep, hasCpuWake, kickWaiters, wordAddr } from './wake.js';
 
 export const MUTEX_WORDS = 1;
@@ -18,16 +20,18 @@ const LOCKED = 1;
 const CONTENDED = 2;
 
 export function mutexLock(a: Int32Array, i: number): void {
-  if (Atomics.compareExchange(a, i, FREE, LOCKED) !== FREE) mutexLockSlow(a, i);
+  if (Atomics.compareExchange(a, i, FREE, LOCKED) !== FREE) traceLockSlow(true, wordAddr(a, i), LOCK_MUTEX, mutexLockSlow(a, i));
   kernelPoint(SITE_LOCK_ACQUIRED);
 }
 
-function mutexLockSlow(a: Int32Array, i: number): void {
+/** The contended path; returns how many turns it waited. */
+function mutexLockSlow(a: Int32Array, i: number): number {
   // Spin first, only ever trying 0 -> 1: a spinner must not write 2, or a
   // lock that never had a sleeper would make every unlock pay a notify.
-  for (let spins = 0; spins < SPIN_BEFORE_WAIT; spins++) {
+  let spins = 0;
+  for (; spins < SPIN_BEFORE_WAIT; spins++) {
     spinHook();
-    if (Atomics.load(a, i) === FREE && Atomics.compareExchange(a, i, FREE, LOCKED) === FREE) return;
+    if (Atomics.load(a, i) === FREE && Atomics.compareExchange(a, i, FREE, LOCKED) === FREE) return spins + 1;
   }
   // From here every acquisition writes 2, never 1: we cannot know whether
   // other lockers are still parked, and taking the lock as 1 would let our
@@ -48,8 +52,10 @@ function mutexLockSlow(a: Int32Array, i: number): void {
     } else {
       Atomics.wait(a, i, CONTENDED, PARK_TIMEOUT_MS);
     }
+    spins++;
     c = Atomics.exchange(a, i, CONTENDED);
   }
+  return spins;
 }
 
 export function mutexTrylock(a: Int32Array, i: number): boolean {
@@ -61,6 +67,7 @@ export function mutexUnlock(a: Int32Array, i: number): void {
   // Release with one atomic exchange: reading the state and then storing 0
   // would miss a locker that turned 1 into 2 between the two and parked.
   if (Atomics.exchange(a, i, FREE) === CONTENDED) {
+    traceLockSlow(false, wordAddr(a, i), LOCK_MUTEX, 0);
     // One waiter: it takes the lock as 2, so its own unlock wakes the next.
     kickWaiters(wordAddr(a, i), WAIT_ANY, 1);
     Atomics.notify(a, i, 1);

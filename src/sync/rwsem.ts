@@ -14,7 +14,10 @@
 // Like the kernel's, it is not recursive: a reader that takes it again while
 // a writer waits deadlocks.
 
-import { PARK_TIMEOUT_MS, SITE_LOCK_ACQUIRED, SITE_LOCK_RELEASE, SPIN_BEFORE_WAIT, kernelPoint, spinHook } from './hook.js';
+import {
+  LOCK_RWSEM_READ, LOCK_RWSEM_WRITE, PARK_TIMEOUT_MS, SITE_LOCK_ACQUIRED, SITE_LOCK_RELEASE, SPIN_BEFORE_WAIT, kernelPoint, spinHook,
+  traceLockSlow,
+} from './hook.js';
 import { WAIT_ANY, cpuCancelSleep, cpuPrepareSleep, cpuSleep, hasCpuWake, kickWaiters, wordAddr } from './wake.js';
 
 export const RWSEM_WORDS = 4;
@@ -48,7 +51,10 @@ function downReadSlow(a: Int32Array, i: number): void {
     // test bumps it, and the park below then returns at once instead of
     // sleeping through the only wakeup.
     const wake = Atomics.load(a, i + WAKE);
-    if (downReadTrylock(a, i)) return;
+    if (downReadTrylock(a, i)) {
+      traceLockSlow(true, wordAddr(a, i), LOCK_RWSEM_READ, spins);
+      return;
+    }
     spinHook();
     if (++spins > SPIN_BEFORE_WAIT) rwsemPark(a, i, wake);
   }
@@ -58,7 +64,7 @@ export function upRead(a: Int32Array, i: number): void {
   kernelPoint(SITE_LOCK_RELEASE);
   // Only the last reader out can admit anyone: readers never wait for
   // readers, and a writer waits for count == 0.
-  if (Atomics.sub(a, i, 1) === 1) rwsemWake(a, i);
+  if (Atomics.sub(a, i, 1) === 1) rwsemWake(a, i, LOCK_RWSEM_READ);
 }
 
 export function downWriteTrylock(a: Int32Array, i: number): boolean {
@@ -85,12 +91,13 @@ function downWriteSlow(a: Int32Array, i: number): void {
   // Withdraw only once holding: count == -1 now keeps readers out, so
   // there is no window where neither the count nor the announcement does.
   Atomics.sub(a, i + WRITERS, 1);
+  traceLockSlow(true, wordAddr(a, i), LOCK_RWSEM_WRITE, spins);
 }
 
 export function upWrite(a: Int32Array, i: number): void {
   kernelPoint(SITE_LOCK_RELEASE);
   Atomics.store(a, i, 0);
-  rwsemWake(a, i);
+  rwsemWake(a, i, LOCK_RWSEM_WRITE);
 }
 
 export function rwsemIsLocked(a: Int32Array, i: number): boolean {
@@ -112,12 +119,14 @@ function rwsemPark(a: Int32Array, i: number, wake: number): void {
   Atomics.sub(a, i + SLEEPERS, 1);
 }
 
-function rwsemWake(a: Int32Array, i: number): void {
+/** Admits the waiters; `kind` (LOCK_RWSEM_*) is the side that released, for the trace. */
+function rwsemWake(a: Int32Array, i: number, kind: number): void {
   Atomics.add(a, i + WAKE, 1);
   // Wake everyone: readers all get in together, and which waiter can
   // proceed (a writer, or readers once no writer waits) is theirs to sort
   // out on the count word.
   if (Atomics.load(a, i + SLEEPERS) !== 0) {
+    traceLockSlow(false, wordAddr(a, i), kind, 0);
     kickWaiters(wordAddr(a, i + WAKE), WAIT_ANY, Infinity);
     Atomics.notify(a, i + WAKE);
   }

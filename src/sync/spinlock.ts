@@ -23,7 +23,9 @@
 // for and halts on its CPU wake word, which an IPI rings too, so a waiter
 // with interrupts on keeps answering shootdowns while it sleeps.
 
-import { PARK_TIMEOUT_MS, SITE_LOCK_ACQUIRED, SITE_LOCK_RELEASE, SPIN_BEFORE_WAIT, kernelPoint, spinHook } from './hook.js';
+import {
+  LOCK_SPIN, PARK_TIMEOUT_MS, SITE_LOCK_ACQUIRED, SITE_LOCK_RELEASE, SPIN_BEFORE_WAIT, kernelPoint, spinHook, traceLockSlow,
+} from './hook.js';
 import { WAIT_ANY, cpuCancelSleep, cpuPrepareSleep, cpuSleep, hasCpuWake, kickWaiters, wordAddr } from './wake.js';
 
 export const SPINLOCK_WORDS = 3;
@@ -49,6 +51,7 @@ function spinLockQueued(a: Int32Array, i: number): void {
     spinHook();
     if (++spins > SPIN_BEFORE_WAIT) sleepWhileEquals(a, i + HEAD, Atomics.load(a, i + HEAD), ticket, ticket);
   }
+  let waited = spins;
   // First in line: compete for the lock word (stealers may still win)
   // until we have spun long enough, then set pending and halt.
   spins = 0;
@@ -57,6 +60,7 @@ function spinLockQueued(a: Int32Array, i: number): void {
     // Taking the lock writes LOCKED alone, which also clears our pending.
     if ((v & SPIN_LOCKED) === 0 && Atomics.compareExchange(a, i + LOCK, v, SPIN_LOCKED) === v) break;
     spinHook();
+    waited++;
     if (++spins > SPIN_BEFORE_WAIT) {
       if ((v & SPIN_PENDING) === 0) Atomics.or(a, i + LOCK, SPIN_PENDING);
       const now = Atomics.load(a, i + LOCK);
@@ -70,6 +74,7 @@ function spinLockQueued(a: Int32Array, i: number): void {
     kickWaiters(wordAddr(a, i + HEAD), (ticket + 1) | 0, 1);
     Atomics.notify(a, i + HEAD);
   }
+  traceLockSlow(true, wordAddr(a, i), LOCK_SPIN, waited);
 }
 
 /**
@@ -99,6 +104,7 @@ export function spinUnlock(a: Int32Array, i: number): void {
   // the queue head, which the kick below wakes (pv_kick).
   Atomics.and(a, i + LOCK, ~SPIN_LOCKED);
   if (Atomics.load(a, i + TAIL) !== Atomics.load(a, i + HEAD)) {
+    traceLockSlow(false, wordAddr(a, i), LOCK_SPIN, 0);
     kickWaiters(wordAddr(a, i + LOCK), WAIT_ANY, 1);
     Atomics.notify(a, i + LOCK);
   }

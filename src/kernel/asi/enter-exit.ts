@@ -38,6 +38,7 @@ import {
   TAINTS_CONTROL, TAINTS_DATA, TAINT_KERNEL_DATA, USERSPACE_PREVENT_CONTROL, USERSPACE_PROTECT_DATA, USERSPACE_SET,
   foldUserTaintsToOtherMm,
 } from './taints.js';
+import { EV_ASI_ENTER, EV_ASI_EXIT } from '../../trace/events.js';
 
 /** asi_exit reasons (include/linux/asi_exit.h of the 2026 branch). */
 export const ASI_EXIT_PAGE_FAULT = 0;
@@ -92,6 +93,7 @@ export function asiEnter(k: KernelCtx, mm: number): void {
   st[at + CPU_ASI_CURR] = mm;
   kernelPoint(SITE_ASI_ENTER);
   const asid = st[at + CPU_LOADED_MM_ASID];
+  k.smp.trace.emit(EV_ASI_ENTER, mm, asid, 0);
   k.asi.loadAsiCr3(k, asiPgd, asid);
   if ((t & USERSPACE_PROTECT_DATA) !== 0) {
     mitigate(k);
@@ -140,6 +142,7 @@ export function asiExit(k: KernelCtx, reason: number): boolean {
   const st = k.cpuState;
   const at = k.cpuAt;
   if (st[at + CPU_ASI_CURR] < 0) return false;
+  k.smp.trace.emit(EV_ASI_EXIT, reason, st[at + CPU_ASI_CURR], 0);
   let t = st[at + CPU_ASI_TAINTS];
   if ((t & TAINTS_CONTROL) !== 0) {
     // Predictors trained by user code must not steer kernel code that can

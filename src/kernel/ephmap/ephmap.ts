@@ -34,6 +34,9 @@ import { SITE_FLUSH_DONE, SITE_PTE_WRITE, kernelPoint } from '../points.js';
 import { TLB_SINGLE_PAGE_FLUSH_CEILING } from '../tlb/flush-mm.js';
 import { ephemeralMarkStale } from './mitigation.js';
 import { EPHMAP_MAX_SLOTS, EPHMAP_SLOT_PAGES, cpuWindowBase, ephemAt, windowCpuOf, windowPteWord } from './region.js';
+import { EPH_EPHMAP, EV_EPH_MAP, EV_EPH_UNMAP } from '../../trace/events.js';
+
+const VA_SPLIT = 2 ** 32;
 
 export { ephemAt };
 
@@ -95,7 +98,9 @@ export function ephmapGet(k: KernelCtx, mm: number, slot: number, pfn: number, n
   }
   e[rec + EPH_PAGES + slot] = npages;
   k.counters[k.countersAt + C.ephmapMaps] += 1;
-  return ephmapSlotVa(k.cpu, slot);
+  const va = ephmapSlotVa(k.cpu, slot);
+  k.smp.trace.emit(EV_EPH_MAP, va % VA_SPLIT | 0, ((va / VA_SPLIT) | 0) | (EPH_EPHMAP << 16), pfn);
+  return va;
 }
 
 /**
@@ -114,6 +119,7 @@ export function ephmapPut(k: KernelCtx, mm: number, va: number, npages: number):
   const owner = windowCpuOf(va, k.cpus);
   const page0 = Math.round((va - cpuWindowBase(owner)) / PAGE);
   const slot = Math.floor(page0 / EPHMAP_SLOT_PAGES);
+  k.smp.trace.emit(EV_EPH_UNMAP, va % VA_SPLIT | 0, ((va / VA_SPLIT) | 0) | (EPH_EPHMAP << 16), npages);
   for (let i = 0; i < npages; i++) {
     setEntry(k.env.pt, k.env.seq, windowPteWord(k, root, owner, page0 + i), 0, 0);
     kernelPoint(SITE_PTE_WRITE);

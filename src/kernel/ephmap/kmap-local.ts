@@ -24,6 +24,9 @@ import type { KernelCtx } from '../ctx.js';
 import { FixmapError, fixToVirt } from '../mm/fixmap.js';
 import { mapPte, unmapLeaf } from '../mm/pgtable.js';
 import { flushTlbOneKernel } from '../tlb/flush-kernel.js';
+import { EPH_KMAP_LOCAL, EV_EPH_MAP, EV_EPH_UNMAP } from '../../trace/events.js';
+
+const VA_SPLIT = 2 ** 32;
 
 /** KM_MAX_IDX: slots per task (and per CPU). */
 export const KM_MAX_IDX = 16;
@@ -65,6 +68,7 @@ export function kmapLocalPage(k: KernelCtx, tid: number, pfn: number): number {
   if (r < 0) throw new FixmapError(`CPU ${k.cpu}: kmap slot ${idx} (va 0x${va.toString(16)}) is not free (${r})`);
   k.views.kmap[at + KMAP_PTEVAL + idx] = pfn + 1;
   k.views.kmap[at + KMAP_IDX] = idx + 1;
+  k.smp.trace.emit(EV_EPH_MAP, va % VA_SPLIT | 0, ((va / VA_SPLIT) | 0) | (EPH_KMAP_LOCAL << 16), pfn);
   return va;
 }
 
@@ -73,6 +77,7 @@ export function kunmapLocal(k: KernelCtx, tid: number, va: number): void {
   const at = tid * KMAP_STRIDE;
   const idx = k.views.kmap[at + KMAP_IDX]! - 1;
   if (idx < 0 || kmapSlotVa(k.cpu, idx) !== va) throw new KmapError(`task ${tid}: kunmap_local of 0x${va.toString(16)}, not the top slot (LIFO)`);
+  k.smp.trace.emit(EV_EPH_UNMAP, va % VA_SPLIT | 0, ((va / VA_SPLIT) | 0) | (EPH_KMAP_LOCAL << 16), 1);
   unmapLeaf(k.env, initPgd(k), va, k.ref);
   if (injected[BUG_NO_UNMAP_FLUSH] === 0) flushTlbOneKernel(k, va);
   k.views.kmap[at + KMAP_PTEVAL + idx] = 0;

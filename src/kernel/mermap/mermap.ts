@@ -43,6 +43,9 @@ import type { KernelCtx } from '../ctx.js';
 import { ephemeralMarkStale } from '../ephmap/mitigation.js';
 import { MERMAP_FIRST, MERMAP_PAGES, SENTINEL_HI, SENTINEL_LO, cpuWindowBase, ephemAt, windowPteWord } from '../ephmap/region.js';
 import { SITE_FLUSH_DONE, SITE_PTE_WRITE, kernelPoint } from '../points.js';
+import { EPH_MERMAP, EV_EPH_MAP, EV_EPH_UNMAP } from '../../trace/events.js';
+
+const VA_SPLIT = 2 ** 32;
 
 const PAGE = 4096;
 const DIV_4K = 2 ** 12;
@@ -116,6 +119,8 @@ function mapPages(k: KernelCtx, mm: number, page: number, pfn: number, npages: n
     kernelPoint(SITE_PTE_WRITE);
   }
   k.counters[k.countersAt + C.ephmapMaps] += 1;
+  const va = mermapVa(k.cpu, page);
+  k.smp.trace.emit(EV_EPH_MAP, va % VA_SPLIT | 0, ((va / VA_SPLIT) | 0) | (EPH_MERMAP << 16), pfn);
 }
 
 /**
@@ -212,6 +217,7 @@ export function mermapPut(k: KernelCtx, mm: number, va: number): void {
     if (slot < 0) throw new MermapError(`CPU ${k.cpu}: mermap_put of va 0x${va.toString(16)}, which no live allocation of this CPU's window starts at`);
     first = e[rec + MER_BASE + slot]!;
     n = e[rec + MER_END + slot]! - first;
+    k.smp.trace.emit(EV_EPH_UNMAP, va % VA_SPLIT | 0, ((va / VA_SPLIT) | 0) | (EPH_MERMAP << 16), n);
     for (let i = 0; i < n; i++) {
       setEntry(k.env.pt, k.env.seq, windowPteWord(k, root, k.cpu, MERMAP_FIRST + first + i), SENTINEL_LO, SENTINEL_HI);
       kernelPoint(SITE_PTE_WRITE);
@@ -223,6 +229,7 @@ export function mermapPut(k: KernelCtx, mm: number, va: number): void {
     return;
   }
   if (resv) {
+    k.smp.trace.emit(EV_EPH_UNMAP, va % VA_SPLIT | 0, ((va / VA_SPLIT) | 0) | (EPH_MERMAP << 16), 1);
     setEntry(k.env.pt, k.env.seq, windowPteWord(k, root, k.cpu, MERMAP_FIRST + MERMAP_RESERVED), SENTINEL_LO, SENTINEL_HI);
     kernelPoint(SITE_PTE_WRITE);
     e[rec + MER_RES_PENDING] = 1;

@@ -54,7 +54,7 @@ export function allocPagesCore(ctx: AllocCtx, cpu: number, order: number, gfp: n
     for (let p = pfn; p < pfn + (1 << order); p += step) ops.checkMapping(cpu, p, want);
   }
   prepNewPage(ctx, cpu, pfn, order, ft, gfp);
-  ctx.trace[cpu]!.emit(EV_ALLOC, pfn, order, gfp);
+  ctx.trace[cpu]!.emit(EV_ALLOC, pfn, order | ((ft + 1) << 8), gfp);
   ctx.counters[cpu * COUNTERS_STRIDE + CNT_ALLOCS] += 1;
   return pfn;
 }

@@ -39,7 +39,7 @@ export function freePagesCore(ctx: AllocCtx, cpu: number, pfn: number, order: nu
   // with its pageblock bit (page_asi_mapping_bad).
   if (ctx.asiOps !== null) ctx.asiOps.checkMapping(cpu, pfn, -1);
   kernelPoint(SITE_PAGE_FREE);
-  ctx.trace[cpu]!.emit(EV_FREE, pfn, order, 0);
+  ctx.trace[cpu]!.emit(EV_FREE, pfn, order | ((getPageblockFreetype(ctx.pageblock, pfn) + 1) << 8), 0);
   freePagesPrepare(ctx, pfn, order);
   ctx.counters[cpu * COUNTERS_STRIDE + CNT_FREES] += 1;
   if (!pcpAllowedOrder(order)) {

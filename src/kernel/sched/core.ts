@@ -18,6 +18,7 @@ import { dequeueTask, enqueueTask } from './rq.js';
 import { taskRelease } from './task.js';
 import { kmapLocalSchedIn, kmapLocalSchedOut } from '../ephmap/kmap-local.js';
 import { countContextSwitch } from '../account.js';
+import { EV_CTX_SWITCH } from '../../trace/events.js';
 
 export function currentTask(k: KernelCtx): number {
   return k.rq[k.cpu * RQ_STRIDE + RQ_CURR];
@@ -47,6 +48,7 @@ function contextSwitch(k: KernelCtx, next: number): number {
       drop = prevActive;
     }
   }
+  k.smp.trace.emit(EV_CTX_SWITCH, k.rq[rqAt + RQ_CURR]!, next, nextMm);
   k.rq[rqAt + RQ_CURR] = next;
   countContextSwitch(k);
   if (next >= 0) Atomics.store(k.task, next * TASK_STRIDE + TASK_STATE, TASK_RUNNING);

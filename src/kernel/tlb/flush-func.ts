@@ -20,6 +20,7 @@ import { type KernelCtx, kernelOf } from '../ctx.js';
 import type { SmpCtx } from '../smp.js';
 import { genAtLeast } from './gen.js';
 import { switchMmIrqsOff } from './switch-mm.js';
+import { EV_FLUSH_TLB } from '../../trace/events.js';
 
 export const FLUSH_MM_MASK = 0xffff;
 /** No mm: a batched flush (arch_tlbbatch_flush) of whatever each CPU has loaded. */
@@ -118,6 +119,7 @@ export function flushTlbFunc(k: KernelCtx, info0: number, start: number, end: nu
   // mm_gen as read before the flush: changes made after that read may not
   // be covered, and their own requests will find us behind.
   st[at + CPU_CTX_TLB_GEN + asid] = mmGen;
+  k.smp.trace.emit(EV_FLUSH_TLB, loaded, mmGen, partial ? 0 : 1);
 }
 
 /**

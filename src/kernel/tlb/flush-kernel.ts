@@ -20,6 +20,7 @@ import { IPI_FLUSH_KERNEL_RANGE, IPI_FLUSH_TLB_ALL } from './ipi-ids.js';
 import { INVLPGB_ALL, INVLPGB_INCLUDE_GLOBAL } from '../../hw/invlpgb.js';
 import { invlpgbFlushAnyPcid } from './invlpgb.js';
 import { SITE_KERNEL_FLUSH, kernelPoint } from '../points.js';
+import { EV_FLUSH_KERNEL } from '../../trace/events.js';
 
 const PAGE = 4096;
 const SPLIT = 2 ** 32;
@@ -69,6 +70,7 @@ export function flushTlbKernelRange(k: KernelCtx, startVa: number, endVa: number
   const vpn = Math.floor(startVa / PAGE);
   const pages = Math.ceil(endVa / PAGE) - vpn;
   const all = pages > TLB_SINGLE_PAGE_FLUSH_CEILING;
+  k.smp.trace.emit(EV_FLUSH_KERNEL, vpn % SPLIT | 0, all ? -1 : pages, 0);
   if (k.invlpgb) {
     // With broadcast invalidation no CPU is interrupted: one INVLPGB of the
     // range (every PCID, globals included: with PTI each PCID has its own
@@ -94,5 +96,6 @@ export function doFlushTlbAll(ctx: SmpCtx, initiator: number): void {
 /** flush_tlb_all(): every CPU drops everything. Flushing more than needed is always allowed; no generation moves. */
 export function flushTlbAll(k: KernelCtx): void {
   if (irqsOff(k)) throw new FlushError(`CPU ${k.cpu}: flush_tlb_all with interrupts disabled`);
+  k.smp.trace.emit(EV_FLUSH_KERNEL, 0, -1, 0);
   onEachCpu(k.smp, IPI_FLUSH_TLB_ALL, k.cpu, 0, 0, 0, true);
 }

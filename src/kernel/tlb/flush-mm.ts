@@ -21,6 +21,7 @@ import { IPI_FLUSH_TLB_FUNC } from './ipi-ids.js';
 import { invlpgbBroadcast, tlbsync, useInvlpgb } from './invlpgb.js';
 import { SITE_FLUSH_DONE, SITE_FLUSH_ENTER, kernelPoint } from '../points.js';
 import { kernelClockMs } from '../../sync/hook.js';
+import { EV_FLUSH_RANGE } from '../../trace/events.js';
 
 /**
  * tlb_single_page_flush_ceiling: above this many pages (after the stride
@@ -97,6 +98,7 @@ export function flushTlbMmRange(
   const st = k.cpuState;
   st[k.cpuAt + CPU_PREEMPT_COUNT]++;
   const newGen = preGenValid ? preGen : incMmTlbGen(k, mm);
+  k.smp.trace.emit(EV_FLUSH_RANGE, mm, start, end === FLUSH_ALL ? -1 : end - start);
 
   if (end !== FLUSH_ALL) {
     const pages = Math.floor((end - start) / 2 ** (strideShift - PAGE_SHIFT_4K));

@@ -33,6 +33,7 @@ import { RunStopped, STOP_ABORT } from '../smp.js';
 import { asiPcid } from '../asi/pcid.js';
 import { kernPcid } from './asid.js';
 import { FLUSH_ALL } from './flush-func.js';
+import { EV_INVLPGB, EV_TLBSYNC } from '../../trace/events.js';
 
 /** A broadcast is used for mms whose cpumask holds at least this many CPUs. */
 export const INVLPGB_MIN_CPUS = 3;
@@ -103,6 +104,7 @@ export function invlpgbBroadcast(k: KernelCtx, mm: number, start: number, end: n
   } else {
     pages = end - start;
   }
+  k.smp.trace.emit(EV_INVLPGB, mm, start, end === FLUSH_ALL ? -1 : pages);
   postToOtherCpus(k, tag, start, pages, flags);
 }
 
@@ -129,6 +131,7 @@ function postToOtherCpus(k: KernelCtx, tag: number, vpn: number, pages: number, 
 export function invlpgbFlushAnyPcid(k: KernelCtx, vpn: number, pages: number, flags: number): void {
   const st = k.cpuState;
   st[k.cpuAt + CPU_PREEMPT_COUNT]++;
+  k.smp.trace.emit(EV_INVLPGB, -1, vpn, (flags & INVLPGB_ALL) !== 0 ? -1 : pages);
   postToOtherCpus(k, 0, vpn, pages, flags | INVLPGB_ANY_PCID);
   k.mmu.invlpgbSelf(vpn, pages, flags | INVLPGB_ANY_PCID);
   tlbsync(k);
@@ -143,6 +146,7 @@ export function invlpgbFlushAnyPcid(k: KernelCtx, vpn: number, pages: number, fl
  */
 export function tlbsync(k: KernelCtx): void {
   const port = k.mmu.invlpgbPort;
+  k.smp.trace.emit(EV_TLBSYNC, 0, 0, 0);
   if (injected[BUG_INVLPGB_TLBSYNC_MIGRATED] !== 0) {
     const other = (k.cpu + 1) % k.cpus;
     spinUntil(k, () => port.inFlightFrom(other) === 0);

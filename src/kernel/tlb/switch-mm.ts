@@ -15,6 +15,7 @@ import { cpumaskSetCpu, cpumaskTestCpu } from '../../sync/cpumask.js';
 import type { KernelCtx } from '../ctx.js';
 import { ASID_FRESH, ASID_MASK, ASID_NEED_FLUSH, chooseNewAsid, kernPcid } from './asid.js';
 import { speculate } from './speculate.js';
+import { EV_SWITCH_MM } from '../../trace/events.js';
 
 const BUG_SWITCH_MM_NO_FENCE = BUG['switch-mm-no-fence']!;
 
@@ -134,6 +135,7 @@ export function switchMmIrqsOff(k: KernelCtx, next: number): void {
   // Serializing: whatever is still buffered (SWITCHING, when the barrier
   // above was skipped) becomes visible here, not before.
   loadNewMmCr3(k, mm[nextAt + MM_PGD], asid, needFlush);
+  k.smp.trace.emit(EV_SWITCH_MM, prev, next, asid);
   // The hardware starts prefetching translations of the new address space
   // at once. This is also what keeps the SWITCHING window open long
   // enough for a concurrent flusher to land in it.
