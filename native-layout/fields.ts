@@ -118,6 +118,14 @@ export const ORACLE_FILL_GEN = at('oracle', 'fillGen');
 export const ORACLE_FRAME_GEN = at('oracle', 'frameGen');
 export const ORACLE_OP = at('oracle', 'op');
 export const ORACLE_SLOT_CPU = at('oracle', 'slotCpu');
+// checked software walks (reach, issue 11)
+export const ORACLE_SW_WALKER = at('oracle', 'swWalker');
+export const ORACLE_SW_LEVEL = at('oracle', 'swLevel');
+export const ORACLE_SW_FREED_BY = at('oracle', 'swFreedBy');
+export const PT_OWNER_MM = at('ptOwner', 'mm');
+export const PT_OWNER_FREED_PFN = at('ptOwner', 'freedPfn');
+export const PT_OWNER_FREED_BY = at('ptOwner', 'freedBy');
+export const PT_OWNER_STRIDE = recordFormat('ptOwner').stride;
 
 export const KERNEL_LAST_CTX_ID = at('kernel', 'lastCtxId');
 export const KERNEL_SLOT_LOCK = at('kernel', 'slotLockWord');

@@ -37,6 +37,8 @@ export interface MachineViews {
   readonly pgdShadow: Int32Array;
   readonly ephem: Int32Array;
   readonly kmap: Int32Array;
+  /** Checked software walks (src/check/sw-walk.ts). */
+  readonly ptOwner: Int32Array;
 }
 
 export interface MachineMemory {

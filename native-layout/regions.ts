@@ -341,6 +341,10 @@ export const REGIONS: readonly RegionSpec[] = [
       f('op', 'op sequence number'),
       // ephemeral maps (ephmap/mermap, issue 7)
       f('slotCpu', 'first violation: 1 + the CPU that owned the ephemeral slot involved (0: not an ephemeral-map violation)'),
+      // checked software walks (reach, issue 11)
+      f('swWalker', 'first violation: the kernel walker (src/check/sw-walk.ts WALKER_NAMES index) that stepped into a dead table, 0 none'),
+      f('swLevel', 'first violation: the level of the table it stepped into (1 = PTE table .. 4 = PGD)'),
+      f('swFreedBy', 'first violation: 1 + the CPU that last freed that table frame, 0 unknown'),
     ],
   },
   {
@@ -508,6 +512,19 @@ export const REGIONS: readonly RegionSpec[] = [
     fields: [
       f('idx', 'slots in use (the LIFO depth)'),
       f('pteval', 'per slot: pfn + 1 of the page it maps, 0 none', 16),
+    ],
+  },
+  // checked software walks (reach, issue 11)
+  {
+    name: 'ptOwner',
+    doc: 'per page-table store slot: the mm whose tables it holds, and the last frame that left it (checked software walks, src/check/sw-walk.ts)',
+    scalar: 'i32',
+    scales: 'pagetable',
+    count: (s) => s.ptPages,
+    fields: [
+      f('mm', '1 + the mm the table in this slot belongs to; 0 for kernel tables (shared by every PGD)'),
+      f('freedPfn', '1 + the frame that last left this slot (pte_free), 0 none'),
+      f('freedBy', '1 + the CPU that freed it'),
     ],
   },
 ];

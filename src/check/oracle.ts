@@ -7,9 +7,10 @@
 import { C } from '../../native-layout/counters.js';
 import {
   COUNTERS_STRIDE, ORACLE_CPU, ORACLE_FILL_GEN, ORACLE_FRAME_GEN, ORACLE_KIND, ORACLE_OP, ORACLE_PFN,
-  ORACLE_SLOT_CPU, ORACLE_TASK, ORACLE_VA_HI, ORACLE_VA_LO, ORACLE_VIOLATIONS,
+  ORACLE_SLOT_CPU, ORACLE_SW_FREED_BY, ORACLE_SW_LEVEL, ORACLE_SW_WALKER, ORACLE_TASK, ORACLE_VA_HI, ORACLE_VA_LO, ORACLE_VIOLATIONS,
 } from '../../native-layout/fields.js';
 import type { MachineViews } from '../../native-layout/memory.js';
+import { WALKER_NAMES } from './walkers.js';
 
 /** A TLB hit translated to a frame whose generation moved since the fill: use after free. */
 export const V_STALE_TLB = 1;
@@ -62,9 +63,21 @@ export const V_ASI_MAPPING = 11;
  */
 export const V_ASI_STATE = 12;
 
+/**
+ * Checked software walks (reach, issue 11; src/check/sw-walk.ts): a kernel
+ * page-table walker stepped into a table frame that is no longer a live
+ * page table of the mm it walks (freed, or reused), or found the table it
+ * holds locked retracted and freed under it. pfn is the table frame,
+ * fillGen its generation when the walker first stepped in, frameGen now;
+ * the record also names the walker, the level and the CPU that freed it.
+ */
+export const V_SW_WALK_FREED_TABLE = 13;
+
 export const VIOLATION_NAMES: readonly string[] = [
   'none', 'stale-tlb', 'walk-non-pagetable', 'stale-psc', 'isolation', 'data-leak', 'ephmap', 'readback',
   'unmapped-access', 'stale-at-flush', 'write-after-downgrade', 'asi-mapping', 'asi-state',
+  // reach (issue 11)
+  'sw-walk-freed-table',
 ];
 
 const VA_SPLIT = 2 ** 32;
@@ -78,10 +91,10 @@ const C_VIOLATIONS = C.violations;
 export function reportViolation(
   views: MachineViews, cpu: number, kind: number, va: number, pfn: number,
   fillGen: number, frameGen: number, task: number, op: number, slotCpu = -1,
-): void {
+): boolean {
   views.counters[cpu * COUNTERS_STRIDE + C_VIOLATIONS] += 1;
   const o = views.oracle;
-  if (Atomics.add(o, ORACLE_VIOLATIONS, 1) !== 0) return;
+  if (Atomics.add(o, ORACLE_VIOLATIONS, 1) !== 0) return false;
   o[ORACLE_KIND] = kind;
   o[ORACLE_CPU] = cpu;
   o[ORACLE_TASK] = task;
@@ -92,6 +105,7 @@ export function reportViolation(
   o[ORACLE_FRAME_GEN] = frameGen;
   o[ORACLE_OP] = op;
   o[ORACLE_SLOT_CPU] = slotCpu + 1;
+  return true;
 }
 
 export interface ViolationRecord {
@@ -106,6 +120,12 @@ export interface ViolationRecord {
   readonly op: number;
   /** Ephemeral-map violations: the CPU that owned the slot (cpu cached or used it); -1 otherwise. */
   readonly slotCpu: number;
+  /** sw-walk-freed-table: the walker (kernel function name), '' otherwise. */
+  readonly swWalker: string;
+  /** sw-walk-freed-table: the level of the table (1 = PTE table), 0 otherwise. */
+  readonly swLevel: number;
+  /** sw-walk-freed-table: the CPU that last freed the table frame, -1 unknown. */
+  readonly swFreedBy: number;
 }
 
 export function violationCount(views: MachineViews): number {
@@ -127,6 +147,9 @@ export function firstViolation(views: MachineViews): ViolationRecord | null {
     frameGen: o[ORACLE_FRAME_GEN],
     op: o[ORACLE_OP],
     slotCpu: o[ORACLE_SLOT_CPU] - 1,
+    swWalker: WALKER_NAMES[o[ORACLE_SW_WALKER]] ?? '',
+    swLevel: o[ORACLE_SW_LEVEL],
+    swFreedBy: o[ORACLE_SW_FREED_BY] - 1,
   };
 }
 

@@ -14,6 +14,7 @@ import { ScenarioOptionError } from './mm/options.js';
 import { flipStorm } from './mm/flip-storm.js';
 import { ephmapCopy, pageCacheEvict } from './mm/ephem-copy.js';
 import type { CpuProgram, ProgramCtx, Scenario, ScenarioOptions } from './program.js';
+import { sharedFileWriteback } from './mm/shared-file-writeback.js';
 
 export type { CpuProgram, EndCheck, ProgramCtx, Scenario, ScenarioOptions, SetupCtx, TestFaults } from './program.js';
 export { Xorshift32 } from './prng.js';
@@ -27,6 +28,8 @@ export const SCENARIOS: readonly Scenario[] = [
   fioRandread, kernelCompile,
   // ephemeral maps (issue 7)
   ephmapCopy, pageCacheEvict,
+  // combined paths (reach, issue 11)
+  sharedFileWriteback,
 ];
 
 const byName = new Map(SCENARIOS.map((s) => [s.name, s]));
