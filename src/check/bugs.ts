@@ -121,6 +121,8 @@ export const BUG_CATALOG: readonly BugSpec[] = [
     source: '8d3c106e19e8 mm/khugepaged: take the right locks for page table retraction' },
   { ...bug('zap-dirty-flush-after-unlock', 'tlb', 'a zapped dirty shared PTE is flushed before its PTE lock is dropped', 'shared-file-writeback', ['--cpus', '4', '--seconds', '20']),
     source: "1cf35d47712d mm: split 'tlb_flush_mmu()' into tlb flushing and memory freeing parts" },
+  { ...bug('nested-flush-drops-freed-tables', 'tlb', 'a nested gather\'s forced flush keeps freed_tables, reaching lazy CPUs', 'madvise-race', ['--cpus', '4', '--seconds', '20']),
+    source: '7a30df49f63a mm: mmu_gather: remove __tlb_reset_range() for force flush' },
 ];
 
 /**
