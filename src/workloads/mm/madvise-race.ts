@@ -1,14 +1,16 @@
 // madvise-race (issue 11): munmap racing MADV_DONTNEED of the same range
 // under the mmap read lock. The threads of one process share one anonymous
-// range (pages, default 64, in a 2 MiB chunk of its own, so unmapping all
-// of it frees its PTE table). Each step a thread either
-//   - munmap()s the range and maps it again (munmapPercent, default 10):
+// range A (pages, default 64, in a 2 MiB chunk of its own, so unmapping all
+// of it frees its PTE table) and a second range B of as many pages in the
+// next chunk, which stays mapped. Each step a thread either
+//   - munmap()s the range and maps it again:
 //     the VMAs go under the write lock, then the zap and the table free run
 //     under the read lock (dd2283f2605e), beside the others' faults and
-//     discards;
-//   - madvise(MADV_DONTNEED)s it (madvisePercent, default 30): a gather
-//     under the read lock, nested with a munmap's when both run;
-//   - or writes its own pages of it (page j belongs to thread j mod
+//     discards (munmapPercent, default 20);
+//   - madvise(MADV_DONTNEED)s A through B (madvisePercent, default 50): a
+//     gather under the read lock that zaps A when mapped and always B's
+//     pages, so it lasts long enough to nest with a munmap's;
+//   - or writes its own pages of both (page j belongs to thread j mod
 //     threads) and reads each back: the value it wrote, or zero when
 //     another thread discarded or unmapped it meanwhile; anything else is a
 //     write that landed through a stale translation.
@@ -18,8 +20,8 @@
 // dropped freed_tables, 7a30df49f63a; injectable as
 // nested-flush-drops-freed-tables) is walked after it was reused.
 //
-// Options: the common ones with pages (64), munmapPercent (10),
-// madvisePercent (30); threads default to the CPU count, khugepagedPercent 0
+// Options: the common ones with pages (64), munmapPercent (20),
+// madvisePercent (50); threads default to the CPU count minus one, khugepagedPercent 0
 // (the retraction takes the write lock and would serialise the race away).
 
 import { VM_READ, VM_WRITE } from '../../../native-layout/bits.js';
@@ -33,7 +35,7 @@ import { userRead, userWrite } from '../../kernel/mm/uaccess.js';
 import { taskMm } from '../../kernel/sched/task.js';
 import type { CpuProgram, ProgramCtx, Scenario, SetupCtx } from '../program.js';
 import {
-  KIND_MADV_RACER, PAGE, W_AUX0, W_AUX1, W_INDEX, W_ITER, W_NTHREADS, W_PAGES, chunkVpn, contentOf, mmDomain,
+  CHUNK_PAGES, KIND_MADV_RACER, PAGE, W_AUX0, W_AUX1, W_INDEX, W_ITER, W_NTHREADS, W_PAGES, chunkVpn, contentOf, mmDomain,
   readbackViolation, secretOf, setTw, tw,
 } from './common.js';
 import { setupMmMachine, setupMmapError } from './machine.js';
@@ -52,13 +54,15 @@ interface Options extends CommonOptions {
 
 function options(ctx: { options: ProgramCtx['options']; cpus: number }): Options {
   const o = ctx.options;
-  const common = commonOptions(NAME, o, ctx.cpus, { pages: 64, khugepagedPercent: 0 });
+  // One CPU fewer than threads: a CPU left to its kernel thread runs lazily
+  // on the mm, which is what a table free must reach.
+  const common = commonOptions(NAME, o, ctx.cpus, { threads: Math.max(2, ctx.cpus - 1), pages: 64, khugepagedPercent: 0 });
   if (common.mode !== 'threads' || common.procs !== 1) {
     throw new ScenarioOptionError(`${NAME}: mode=${common.mode} procs=${common.procs} is invalid: the race is between the threads of one process (mode=threads, procs=1)`);
   }
   if (common.threads < 2) throw new ScenarioOptionError(`${NAME} option threads=${common.threads} is invalid: use an integer in 2..64`);
-  const munmapPercent = intOption(NAME, o, 'munmapPercent', 10, 0, 100);
-  const madvisePercent = intOption(NAME, o, 'madvisePercent', 30, 0, 100);
+  const munmapPercent = intOption(NAME, o, 'munmapPercent', 20, 0, 100);
+  const madvisePercent = intOption(NAME, o, 'madvisePercent', 50, 0, 100);
   if (munmapPercent + madvisePercent > 100) {
     throw new ScenarioOptionError(`${NAME}: munmapPercent=${munmapPercent} + madvisePercent=${madvisePercent} is over 100`);
   }
@@ -80,8 +84,9 @@ export function madviseRaceStep(k: KernelCtx, tid: number, cpu: MmCpu): void {
     return;
   }
   if (roll < munmapPercent + tw(k, tid, W_MADVISE)) {
-    // ENOMEM while the range is unmapped: fine.
-    sysMadviseDontneed(k, mm, base, pages);
+    // ENOMEM for the gap between A and B (and A while unmapped): the
+    // mapped parts are zapped all the same.
+    sysMadviseDontneed(k, mm, base, CHUNK_PAGES + pages);
     cpu.stats.madvises++;
     return;
   }
@@ -89,8 +94,8 @@ export function madviseRaceStep(k: KernelCtx, tid: number, cpu: MmCpu): void {
   const n = tw(k, tid, W_NTHREADS);
   const iter = tw(k, tid, W_ITER);
   const domain = mmDomain(k, mm);
-  for (let j = me; j < pages; j += n) {
-    const va = (base + j) * PAGE;
+  for (let j = me; j < 2 * pages; j += n) {
+    const va = (j < pages ? base + j : chunkVpn(1) + j - pages) * PAGE;
     const want = contentOf(domain, secretOf(tid, iter, j));
     const w = userWrite(k, mm, va, domain, want & 0xffff);
     cpu.stats.writes++;
@@ -123,12 +128,15 @@ export const madviseRace: Scenario = {
         if (i === 0) {
           const r = sysMmap(k, mm, chunkVpn(0), o.pages, VM_READ | VM_WRITE);
           if (r < 0) throw setupMmapError(NAME, 'the shared range', r, k);
+          const r2 = sysMmap(k, mm, chunkVpn(1), o.pages, VM_READ | VM_WRITE);
+          if (r2 < 0) throw setupMmapError(NAME, 'the second range', r2, k);
         }
         setTw(k, tid, W_MUNMAP, o.munmapPercent);
         setTw(k, tid, W_MADVISE, o.madvisePercent);
       },
     };
-    setupMmMachine(ctx, NAME, o, [plan], o.pages, 1);
+    // Speculation covers both ranges (two chunks from the first).
+    setupMmMachine(ctx, NAME, o, [plan], o.pages, 2);
   },
   create(ctx: ProgramCtx): CpuProgram {
     return new MmCpu(ctx, options(ctx), PROGRAMS);

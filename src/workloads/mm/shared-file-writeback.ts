@@ -79,7 +79,12 @@ function options(ctx: { options: ProgramCtx['options']; cpus: number }): Options
   };
 }
 
-/** One writer step: maybe discard the mapping, then write and read back each own page. */
+/**
+ * One writer step: check that each own page still holds the previous
+ * step's value (it may have been written back, evicted and read in again
+ * since: the data read back after writeout), maybe discard the mapping,
+ * then write each own page a new value and read it back.
+ */
 export function sfwWriterStep(k: KernelCtx, tid: number, cpu: MmCpu): void {
   const mm = taskMm(k, tid);
   const base = chunkVpn(0);
@@ -88,6 +93,15 @@ export function sfwWriterStep(k: KernelCtx, tid: number, cpu: MmCpu): void {
   const writers = tw(k, tid, W_WRITERS);
   const iter = tw(k, tid, W_ITER);
   const domain = mmDomain(k, mm);
+  if (iter > 0) {
+    for (let j = me; j < pages; j += writers) {
+      const va = (base + j) * PAGE;
+      const want = contentOf(domain, secretOf(tid, iter - 1, j));
+      const got = userRead(k, mm, va);
+      cpu.stats.reads++;
+      if (got >= 0 && got !== want) readbackViolation(k, tid, cpu.op, va, want, got);
+    }
+  }
   if (cpu.rng.below(100) < tw(k, tid, W_ZAP)) {
     const r = sysMadviseDontneed(k, mm, base, pages);
     if (r < 0) throw new Error(`${NAME}: madvise(DONTNEED) of the shared mapping failed (${r})`);
@@ -99,9 +113,9 @@ export function sfwWriterStep(k: KernelCtx, tid: number, cpu: MmCpu): void {
     const w = userWrite(k, mm, va, domain, want & 0xffff);
     cpu.stats.writes++;
     if (w < 0) {
-      if (w === FAULT_SIGSEGV) cpu.stats.segv++;
-      else cpu.stats.oom++;
-      continue;
+      // The next step's check expects this write: a failed one is the
+      // machine running out of memory, which the scenario is sized against.
+      throw new Error(`${NAME}: a write to the shared mapping failed (${w === FAULT_SIGSEGV ? 'SIGSEGV' : 'ENOMEM'})`);
     }
     const got = userRead(k, mm, va);
     cpu.stats.reads++;
