@@ -131,6 +131,13 @@ export const OREC_FRAME_GEN = at('oracleRecord', 'frameGen');
 export const OREC_OP = at('oracleRecord', 'op');
 export const OREC_SLOT_CPU = at('oracleRecord', 'slotCpu');
 export const OSNAP_STRIDE = recordFormat('oracleSnap').stride;
+export const OREC_SW_WALKER = at('oracleRecord', 'swWalker');
+export const OREC_SW_LEVEL = at('oracleRecord', 'swLevel');
+export const OREC_SW_FREED_BY = at('oracleRecord', 'swFreedBy');
+export const PT_OWNER_MM = at('ptOwner', 'mm');
+export const PT_OWNER_FREED_PFN = at('ptOwner', 'freedPfn');
+export const PT_OWNER_FREED_BY = at('ptOwner', 'freedBy');
+export const PT_OWNER_STRIDE = recordFormat('ptOwner').stride;
 
 export const KERNEL_LAST_CTX_ID = at('kernel', 'lastCtxId');
 export const KERNEL_SLOT_LOCK = at('kernel', 'slotLockWord');

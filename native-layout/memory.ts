@@ -41,6 +41,8 @@ export interface MachineViews {
   readonly kmap: Int32Array;
   /** Trace files (issue 10): the global event sequence (src/trace/ring.ts). */
   readonly traceSeq: Int32Array;
+  /** Checked software walks (src/check/sw-walk.ts). */
+  readonly ptOwner: Int32Array;
 }
 
 export interface MachineMemory {

@@ -369,6 +369,10 @@ export const REGIONS: readonly RegionSpec[] = [
       f('frameGen', 'generation of the frame now'),
       f('op', 'op sequence number'),
       f('slotCpu', '1 + the CPU that owned the ephemeral slot involved (0: not an ephemeral-map violation)'),
+      // checked software walks (reach, issue 11)
+      f('swWalker', 'sw-walk-freed-table: the kernel walker (src/check/walkers.ts WALKER_NAMES index) that stepped into a dead table, 0 none'),
+      f('swLevel', 'sw-walk-freed-table: the level of the table it stepped into (1 = PTE table .. 4 = PGD)'),
+      f('swFreedBy', 'sw-walk-freed-table: 1 + the CPU that last freed that table frame, 0 unknown'),
     ],
   },
   {
@@ -557,6 +561,19 @@ export const REGIONS: readonly RegionSpec[] = [
     fields: [
       f('next', 'sequence number the next event takes (low 32 bits)'),
       f('perCpu', 'non-zero while each CPU numbers its events on from its own last one (serialized engine, until the schedule starts)'),
+    ],
+  },
+  // checked software walks (reach, issue 11)
+  {
+    name: 'ptOwner',
+    doc: 'per page-table store slot: the mm whose tables it holds, and the last frame that left it (checked software walks, src/check/sw-walk.ts)',
+    scalar: 'i32',
+    scales: 'pagetable',
+    count: (s) => s.ptPages,
+    fields: [
+      f('mm', '1 + the mm the table in this slot belongs to; 0 for kernel tables (shared by every PGD)'),
+      f('freedPfn', '1 + the frame that last left this slot (pte_free), 0 none'),
+      f('freedBy', '1 + the CPU that freed it'),
     ],
   },
 ];

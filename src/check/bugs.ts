@@ -25,6 +25,13 @@ export interface BugSpec {
    * needs, instead of passing clean and looking like a missed detection.
    */
   readonly requires?: BugRequirement;
+  /**
+   * The published Linux fix this bug reverts (issue 11): "<commit> <subject>",
+   * with the CVE first when there is one. Absent for bugs that model a bug
+   * class rather than one published fix (and for the ASI and allocator
+   * seeds, whose code is not upstream).
+   */
+  readonly source?: string;
 }
 
 /** A configuration a bug's code path needs: a --variant, and/or an --option key=value. */
@@ -109,7 +116,33 @@ export const BUG_CATALOG: readonly BugSpec[] = [
   // mermap (ephemeral maps, issue 7)
   bug('mermap-no-wrap-flush', 'ephmap', 'a mermap window that wraps flushes the local TLB once before reusing an address', 'ephmap-copy', ['--cpus', '4', '--seconds', '20', '--option', 'map=mermap']),
   bug('mermap-free-while-pending', 'ephmap', 'a page mapped through the mermap is freed only after its pending entries were flushed', 'ephmap-copy', ['--cpus', '4', '--seconds', '20', '--option', 'map=mermap']),
+  // reach (issue 11): reverted real fixes. The first two are wired in the
+  // kernel but pending: no default scenario tells them from a clean run yet
+  // (README "Reverted fixes"); test/reach covers their code paths.
+  { ...bug('retract-no-pte-lock', 'tlb', 'a PTE table is retracted only under the lock its rmap walkers hold'),
+    source: '8d3c106e19e8 mm/khugepaged: take the right locks for page table retraction' },
+  { ...bug('zap-dirty-flush-after-unlock', 'tlb', 'a zapped dirty shared PTE is flushed before its PTE lock is dropped'),
+    source: "1cf35d47712d mm: split 'tlb_flush_mmu()' into tlb flushing and memory freeing parts" },
+  { ...bug('nested-flush-drops-freed-tables', 'tlb', 'a nested gather\'s forced flush keeps freed_tables, reaching lazy CPUs', 'madvise-race', ['--cpus', '4', '--seconds', '20']),
+    source: '7a30df49f63a mm: mmu_gather: remove __tlb_reset_range() for force flush' },
 ];
+
+/**
+ * Published fixes the catalogued bugs revert (BugSpec.source), by bug name.
+ * Kept beside the catalogue rather than inside each row so the rows of
+ * parallel branches stay mergeable; BUG_CATALOG_WITH_SOURCES joins them.
+ * Commit ids and subjects were checked against the kernel's history.
+ */
+const BUG_SOURCES: Readonly<Record<string, string>> = {
+  'skip-lazy-on-pagetable-free': '2ff6ddf19c0e x86/mm/tlb: Leave lazy TLB mode at page table free time',
+  'flush-range-freed-tables-false': 'CVE-2025-22045; 3ef938c35035 x86/mm: Fix flush_tlb_range() when used for zapping normal PMDs',
+  'ignore-switching-window': 'fea4e317f9e7 x86/mm: Eliminate window where TLB flushes may be inadvertently skipped',
+  'switch-mm-no-fence': 'CVE-2025-40174; 83b0177a6c48 x86/mm: Fix SMP ordering in switch_mm_irqs_off()',
+  'parallel-zap-no-nested-check': '99baac21e458 mm: fix MADV_[FREE|DONTNEED] TLB flush miss problem',
+  'reclaim-batch-vs-mprotect': '3ea277194daa mm, mprotect: flush TLB if potentially racing with a parallel reclaim leaving stale TLB entries',
+  'mremap-flush-after-unlock': 'CVE-2018-18281; eb66ae030829 mremap: properly flush TLB before releasing the page',
+  'table-free-before-invalidate': 'd86564a2f085 mm/tlb, x86/mm: Support invalidating TLB caches for RCU_TABLE_FREE',
+};
 
 /** Index of each bug by name: injected[BUG['free-before-flush']]. */
 export const BUG: Readonly<Record<string, number>> = Object.fromEntries(BUG_CATALOG.map((b, i) => [b.name, i]));
@@ -126,7 +159,7 @@ export interface BugListing extends BugSpec {
 }
 
 export function listBugs(): BugListing[] {
-  return BUG_CATALOG.map((b) => ({ ...b, implemented: b.scenario !== '' }));
+  return BUG_CATALOG.map((b) => ({ ...b, source: b.source ?? BUG_SOURCES[b.name], implemented: b.scenario !== '' }));
 }
 
 /** Turns on the named bugs in this thread; unknown or not-yet-wired names are errors. */

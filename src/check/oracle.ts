@@ -11,7 +11,7 @@ import { C } from '../../native-layout/counters.js';
 import {
   COUNTERS_STRIDE, ORACLE_KIND_COUNT, ORACLE_SLOTS_USED, ORACLE_VIOLATIONS, OREC_CPU, OREC_FILL_GEN,
   OREC_FRAME_GEN, OREC_KIND, OREC_OP, OREC_PFN, OREC_READY, OREC_SLOT_CPU, OREC_STRIDE, OREC_TASK, OREC_VA_HI,
-  OREC_VA_LO, OSNAP_STRIDE, TRACE_HEAD_STRIDE, TRACE_STRIDE,
+  OREC_VA_LO, OREC_SW_FREED_BY, OREC_SW_LEVEL, OREC_SW_WALKER, OSNAP_STRIDE, TRACE_HEAD_STRIDE, TRACE_STRIDE,
 } from '../../native-layout/fields.js';
 import {
   VIOLATION_KINDS_MAX, VIOLATION_RECORDS_PER_KIND, VIOLATION_SLOTS, VIOLATION_SNAP_EVENTS,
@@ -19,6 +19,7 @@ import {
 import type { MachineViews } from '../../native-layout/memory.js';
 import { traceRingOf } from '../trace/ring.js';
 import { EV_VIOLATION } from '../trace/events.js';
+import { WALKER_NAMES } from './walkers.js';
 
 /** A TLB hit translated to a frame whose generation moved since the fill: use after free. */
 export const V_STALE_TLB = 1;
@@ -71,9 +72,21 @@ export const V_ASI_MAPPING = 11;
  */
 export const V_ASI_STATE = 12;
 
+/**
+ * Checked software walks (reach, issue 11; src/check/sw-walk.ts): a kernel
+ * page-table walker stepped into a table frame that is no longer a live
+ * page table of the mm it walks (freed, or reused), or found the table it
+ * holds locked retracted and freed under it. pfn is the table frame,
+ * fillGen its generation when the walker first stepped in, frameGen now;
+ * the record also names the walker, the level and the CPU that freed it.
+ */
+export const V_SW_WALK_FREED_TABLE = 13;
+
 export const VIOLATION_NAMES: readonly string[] = [
   'none', 'stale-tlb', 'walk-non-pagetable', 'stale-psc', 'isolation', 'data-leak', 'ephmap', 'readback',
   'unmapped-access', 'stale-at-flush', 'write-after-downgrade', 'asi-mapping', 'asi-state',
+  // reach (issue 11)
+  'sw-walk-freed-table',
 ];
 
 const VA_SPLIT = 2 ** 32;
@@ -88,20 +101,22 @@ const C_VIOLATIONS = C.violations;
  * written at that moment may be torn, which a diagnostic snapshot accepts.
  * Readers look at records at a quiescent point, after the run stopped; a
  * record counts only once its ready word is set, after its snapshot.
+ * Returns the record slot this violation got, or -1 when it is only
+ * counted (a caller with details of its own adds them: setSwWalkDetails).
  */
 export function reportViolation(
   views: MachineViews, cpu: number, kind: number, va: number, pfn: number,
   fillGen: number, frameGen: number, task: number, op: number, slotCpu = -1,
-): void {
+): number {
   views.counters[cpu * COUNTERS_STRIDE + C_VIOLATIONS] += 1;
   // Every violation, not only the first, goes into the CPU's trace (issue 10).
   traceRingOf(views, cpu)?.emit(EV_VIOLATION, va % VA_SPLIT | 0, ((va / VA_SPLIT) | 0) | (kind << 16), pfn);
   const o = views.oracle;
   Atomics.add(o, ORACLE_VIOLATIONS, 1);
   const k = kind >= 0 && kind < VIOLATION_KINDS_MAX ? kind : 0;
-  if (Atomics.add(o, ORACLE_KIND_COUNT + k, 1) >= VIOLATION_RECORDS_PER_KIND) return;
+  if (Atomics.add(o, ORACLE_KIND_COUNT + k, 1) >= VIOLATION_RECORDS_PER_KIND) return -1;
   const slot = Atomics.add(o, ORACLE_SLOTS_USED, 1);
-  if (slot >= VIOLATION_SLOTS) return;
+  if (slot >= VIOLATION_SLOTS) return -1;
   const r = views.oracleRecord;
   const at = slot * OREC_STRIDE;
   r[at + OREC_KIND] = kind;
@@ -116,6 +131,15 @@ export function reportViolation(
   r[at + OREC_SLOT_CPU] = slotCpu + 1;
   snapshotRings(views, slot);
   Atomics.store(r, at + OREC_READY, 1);
+  return slot;
+}
+
+/** sw-walk-freed-table details of the record in `slot` (src/check/sw-walk.ts). */
+export function setSwWalkDetails(views: MachineViews, slot: number, walker: number, level: number, freedBy: number): void {
+  const at = slot * OREC_STRIDE;
+  views.oracleRecord[at + OREC_SW_WALKER] = walker;
+  views.oracleRecord[at + OREC_SW_LEVEL] = level;
+  views.oracleRecord[at + OREC_SW_FREED_BY] = freedBy + 1;
 }
 
 function snapshotRings(views: MachineViews, slot: number): void {
@@ -156,6 +180,12 @@ export interface ViolationRecord {
   readonly slotCpu: number;
   /** Index of the record's ring snapshot (violationSnapshot). */
   readonly slot: number;
+  /** sw-walk-freed-table: the walker (kernel function name), '' otherwise. */
+  readonly swWalker: string;
+  /** sw-walk-freed-table: the level of the table (1 = PTE table), 0 otherwise. */
+  readonly swLevel: number;
+  /** sw-walk-freed-table: the CPU that last freed the table frame, -1 unknown. */
+  readonly swFreedBy: number;
 }
 
 export function violationCount(views: MachineViews): number {
@@ -198,6 +228,9 @@ export function violationRecords(views: MachineViews): ViolationRecord[] {
       op: r[at + OREC_OP]!,
       slotCpu: r[at + OREC_SLOT_CPU]! - 1,
       slot,
+      swWalker: WALKER_NAMES[r[at + OREC_SW_WALKER]!] ?? '',
+      swLevel: r[at + OREC_SW_LEVEL]!,
+      swFreedBy: r[at + OREC_SW_FREED_BY]! - 1,
     });
   }
   return out;

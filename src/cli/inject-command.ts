@@ -17,7 +17,7 @@ export function runInject(opts: InjectOptions): string {
   if (!opts.list) throw new UsageError('inject: use --list to see the bugs; turn one on with `run ... --inject NAME`');
   const bugs = listBugs().filter((b) => opts.all || b.implemented);
   if (format === 'json') {
-    return JSON.stringify(bugs.map(({ name, invariant, scenario, args, layer }) => ({ name, layer, invariant, scenario, args })), null, 2);
+    return JSON.stringify(bugs.map(({ name, invariant, scenario, args, layer, source }) => ({ name, layer, invariant, scenario, args, source: source ?? '' })), null, 2);
   }
   const rows = bugs.map((b) => [b.name, b.layer, b.invariant, b.implemented ? [b.scenario, ...b.args].join(' ') : '(pending: no scenario catches it yet)']);
   const pending = listBugs().filter((b) => !b.implemented).length;

@@ -52,7 +52,7 @@ export function renderReport(r: RunReportObject): string {
     lines.push(`(${records.length} records kept: the first ${VIOLATION_RECORDS_PER_KIND} of each kind, ${VIOLATION_SLOTS} at most)`);
   }
   records.forEach((v, i) => {
-    lines.push(`${i === 0 ? 'first violation' : `violation ${i + 1}`}: ${String(v['kind'])} on cpu ${String(v['cpu'])} task ${String(v['task'])} va 0x${(v['va'] as number).toString(16)} pfn ${String(v['pfn'])} generation ${String(v['fillGen'])} -> ${String(v['frameGen'])} at op ${String(v['op'])}${typeof v['slotCpu'] === 'number' && v['slotCpu'] >= 0 ? ` (slot of cpu ${v['slotCpu']})` : ''}`);
+    lines.push(`${i === 0 ? 'first violation' : `violation ${i + 1}`}: ${String(v['kind'])} on cpu ${String(v['cpu'])} task ${String(v['task'])} va 0x${(v['va'] as number).toString(16)} pfn ${String(v['pfn'])} generation ${String(v['fillGen'])} -> ${String(v['frameGen'])} at op ${String(v['op'])}${typeof v['slotCpu'] === 'number' && v['slotCpu'] >= 0 ? ` (slot of cpu ${v['slotCpu']})` : ''}${typeof v['swWalker'] === 'string' && v['swWalker'] !== '' ? ` (walker ${v['swWalker']}, level ${String(v['swLevel'])}, table freed by cpu ${String(v['swFreedBy'])})` : ''}`);
     const events = v['lastEvents'] as { cpu: number; op: number; kind: string; args: string }[];
     if (events.length > 0) lines.push('  every CPU\'s last events when it happened (per CPU, oldest first):');
     for (const e of events) lines.push(`    cpu ${e.cpu} op ${e.op} ${e.kind} ${e.args}`);

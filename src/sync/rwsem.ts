@@ -100,6 +100,17 @@ export function upWrite(a: Int32Array, i: number): void {
   rwsemWake(a, i, LOCK_RWSEM_WRITE);
 }
 
+/**
+ * downgrade_write(): the writer keeps the lock as one reader, so readers
+ * waiting for it may enter alongside (munmap zapping under the read lock
+ * after taking the VMAs out under the write lock, dd2283f2605e).
+ */
+export function downgradeWrite(a: Int32Array, i: number): void {
+  kernelPoint(SITE_LOCK_RELEASE);
+  Atomics.store(a, i, 1);
+  rwsemWake(a, i, LOCK_RWSEM_WRITE);
+}
+
 export function rwsemIsLocked(a: Int32Array, i: number): boolean {
   return Atomics.load(a, i) !== 0;
 }

@@ -14,6 +14,8 @@ import { ScenarioOptionError } from './mm/options.js';
 import { flipStorm } from './mm/flip-storm.js';
 import { ephmapCopy, pageCacheEvict } from './mm/ephem-copy.js';
 import type { CpuProgram, ProgramCtx, Scenario, ScenarioOptions } from './program.js';
+import { sharedFileWriteback } from './mm/shared-file-writeback.js';
+import { madviseRace } from './mm/madvise-race.js';
 
 export type { CpuProgram, EndCheck, ProgramCtx, Scenario, ScenarioOptions, SetupCtx, TestFaults } from './program.js';
 export { Xorshift32 } from './prng.js';
@@ -28,6 +30,8 @@ export const SCENARIOS: readonly Scenario[] = [
   fioRandread, kernelCompile,
   // ephemeral maps (issue 7)
   ephmapCopy, pageCacheEvict,
+  // combined paths (reach, issue 11)
+  sharedFileWriteback, madviseRace,
 ];
 
 const byName = new Map(SCENARIOS.map((s) => [s.name, s]));

@@ -39,7 +39,7 @@ describe('stale TLB entries and the inline oracle', () => {
     expect(m.counter(0, 'violations')).toBe(1);
     expect(firstViolation(m.mem.views)).toEqual({
       kind: V_STALE_TLB, kindName: 'stale-tlb', cpu: 0, task: 7, va: USER_VA + 16, pfn: data,
-      fillGen: before, frameGen: before + 1, op: 42, slotCpu: -1, slot: 0,
+      fillGen: before, frameGen: before + 1, op: 42, slotCpu: -1, slot: 0, swWalker: '', swLevel: 0, swFreedBy: -1,
     });
   });
 

@@ -23,6 +23,7 @@ const BUG_TABLE_FREE_BEFORE_INVALIDATE = BUG['table-free-before-invalidate']!;
 const BUG_PARALLEL_ZAP_NO_NESTED_CHECK = BUG['parallel-zap-no-nested-check']!;
 const BUG_MISSED_CPUMASK = BUG['missed-cpumask']!;
 const BUG_GEN_BUMP_BEFORE_PTE_WRITE = BUG['gen-bump-before-pte-write']!;
+const BUG_NESTED_FLUSH_DROPS_FREED_TABLES = BUG['nested-flush-drops-freed-tables']!;
 
 export class GatherError extends Error {
   override name = 'GatherError';
@@ -127,7 +128,12 @@ export function tlbFinishMmu(k: KernelCtx, g: MmuGather): void {
   const pendingAt = g.mm * MM_STRIDE + MM_TLB_FLUSH_PENDING;
   if (Atomics.load(k.mm, pendingAt) > 1 && injected[BUG_PARALLEL_ZAP_NO_NESTED_CHECK] === 0) {
     g.fullmm = true;
-    g.freedTables = true;
+    // Before 7a30df49f63a the forced flush reset the gather's range state
+    // first (__tlb_reset_range), freed_tables with it: a munmap that freed
+    // tables under the read lock while a MADV_DONTNEED ran beside it then
+    // flushed without reaching lazy CPUs, and freed the tables under their
+    // paging-structure caches (injectable as nested-flush-drops-freed-tables).
+    g.freedTables = injected[BUG_NESTED_FLUSH_DROPS_FREED_TABLES] === 0;
   }
   tlbFlushMmu(k, g);
   Atomics.sub(k.mm, pendingAt, 1);

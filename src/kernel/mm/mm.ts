@@ -16,6 +16,8 @@ import {
 } from '../../../native-layout/fields.js';
 import type { KernelCtx } from '../ctx.js';
 import { ENOMEM, cloneKernelPgd, freePgtablePage, pgdAlloc } from './pgtable.js';
+import { setPtOwner } from '../../check/sw-walk.js';
+import { ptSlotOf } from '../../hw/ptstore.js';
 import { mmLocalRegionEnabled, mmLocalRegionSetup, mmLocalRegionTeardown } from '../ephmap/region.js';
 
 export class MmStateError extends Error {
@@ -79,6 +81,8 @@ export function mmAlloc(k: KernelCtx): number {
       Atomics.store(m, at, MM_FREE);
       return ENOMEM;
     }
+    // Every table below this PGD is this mm's (checked software walks).
+    setPtOwner(k.views, ptSlotOf(k.frame, pgd), mm);
     // Kernel half shared with init_mm (pgd_alloc): a fixmap slot mapped
     // later is present here too. mmdrop frees only the PGD page itself.
     cloneKernelPgd(k.env, pgd, m[INIT_MM * MM_STRIDE + MM_PGD]);

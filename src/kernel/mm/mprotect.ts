@@ -21,11 +21,17 @@ import { mmPgd, mmapLockAt } from './mm.js';
 import { EINVAL, ENOMEM, changeProtection } from './pgtable.js';
 import { pteLock, pteUnlock } from './ptlock.js';
 import { setVmaFlags, vmaAt, vmaSplitAt } from './vma.js';
-import { PTRS_PER_PTE, pteTableSlot } from './zap.js';
+import { PTRS_PER_PTE, pteTablePfn } from './zap.js';
+import { HeldTable, swWalkHold, swWalkRelease } from '../../check/sw-walk.js';
+import { WALK_MPROTECT } from '../../check/walkers.js';
+import { ptSlotOf } from '../../hw/ptstore.js';
 import { countSyscall } from '../account.js';
 
 const PAGE = 4096;
 const BUG_RECLAIM_BATCH_VS_MPROTECT = BUG['reclaim-batch-vs-mprotect']!;
+
+/** This CPU's change_pte_range: the PTE table it holds locked (checked on unlock). */
+const mprotectHeld = new HeldTable();
 
 /** Sets VM_READ/VM_WRITE of pages [start, start + pages) to vmFlags. 0, EINVAL, ENOMEM (unmapped part, or no VMA slot). */
 export function sysMprotect(k: KernelCtx, mm: number, start: number, pages: number, vmFlags: number): number {
@@ -69,10 +75,12 @@ export function sysMprotect(k: KernelCtx, mm: number, start: number, pages: numb
  */
 function changePteRange(k: KernelCtx, g: MmuGather, mm: number, start: number, end: number, prot: number): void {
   const root = mmPgd(k, mm);
-  const slot = pteTableSlot(k, root, start * PAGE);
-  if (slot < 0) return;
+  const table = pteTablePfn(k, root, start * PAGE, WALK_MPROTECT, mm);
+  if (table < 0) return;
+  const slot = ptSlotOf(k.frame, table);
   const pt = k.env.pt;
   pteLock(k, slot);
+  swWalkHold(k, mprotectHeld, table);
   // Reclaim may have cleared PTEs here and deferred their flush: we would
   // find them none, downgrade nothing, flush nothing and return, while
   // another CPU goes on writing through its writable entry after
@@ -87,5 +95,6 @@ function changePteRange(k: KernelCtx, g: MmuGather, mm: number, start: number, e
     changeProtection(k.env, root, vpn * PAGE, prot);
     tlbClearedPte(g, vpn);
   }
+  swWalkRelease(k, mprotectHeld, WALK_MPROTECT, mm, start * PAGE);
   pteUnlock(k, slot);
 }

@@ -4,7 +4,7 @@
 // tables is why this flush must reach lazy CPUs (freed_tables).
 
 import { FILE_MAX, VMA_FILE, VMA_FLAGS } from '../../../native-layout/fields.js';
-import { downWrite, upWrite } from '../../sync/rwsem.js';
+import { downWrite, downgradeWrite, upRead, upWrite } from '../../sync/rwsem.js';
 import type { KernelCtx } from '../ctx.js';
 import { tlbFinishMmu, tlbGatherMmu, tlbRemoveTable } from './gather.js';
 import { mmPgd, mmapLockAt } from './mm.js';
@@ -12,6 +12,7 @@ import { EINVAL, freePgtables } from './pgtable.js';
 import { iMmapLockWrite, iMmapUnlockWrite } from './rmap.js';
 import { vmaAt, vmaRemoveRange } from './vma.js';
 import { zapPteRange } from './zap.js';
+import { freeUnsharedPteTables } from './unmap-region.js';
 import { countSyscall } from '../account.js';
 
 const PAGE = 4096;
@@ -26,14 +27,25 @@ export function sysMunmap(k: KernelCtx, mm: number, start: number, pages: number
   downWrite(k.mm, lock);
   const end = start + pages;
   const r = vmaRemoveRange(k, mm, start, end);
-  if (r === 0) {
-    const g = tlbGatherMmu(k, mm, false);
-    zapPteRange(k, g, mm, start, end);
-    freeEmptyTables(k, mm, start, end);
-    tlbFinishMmu(k, g);
+  if (r !== 0) {
+    upWrite(k.mm, lock);
+    return r;
   }
-  upWrite(k.mm, lock);
-  return r;
+  // The VMAs are gone: nothing can fault the range in or find it again, so
+  // the zap and the table frees run under the read lock, alongside other
+  // threads' faults and MADV_DONTNEEDs elsewhere in the mm (mm/vma.c
+  // vms_complete_munmap_vmas' mmap_write_downgrade, since dd2283f2605e).
+  // Tables are freed only where no VMA remains (free_pgtables' floor and
+  // ceiling), since a concurrent zap under the read lock may be walking the
+  // tables a remaining VMA spans. Our gather and a concurrent one are then
+  // nested: tlb_finish_mmu's forced flush must keep freed_tables (7a30df49f63a).
+  downgradeWrite(k.mm, lock);
+  const g = tlbGatherMmu(k, mm, false);
+  zapPteRange(k, g, mm, start, end);
+  freeUnsharedPteTables(k, g, mm, start, end);
+  tlbFinishMmu(k, g);
+  upRead(k.mm, lock);
+  return 0;
 }
 
 /**

@@ -37,6 +37,7 @@ import {
 } from '../../hw/pte.js';
 import { SITE_PGTABLE_FREE, SITE_PTE_WRITE, kernelPoint } from '../points.js';
 import { asiMirrorPgdEntry } from '../asi/mirror.js';
+import { PT_OWNER_KERNEL, notePtFree, ptOwnerOf, setPtOwner } from '../../check/sw-walk.js';
 
 /**
  * What page-table code needs from the page allocator (src/kernel/page_alloc's
@@ -96,6 +97,9 @@ export function allocPgtablePage(env: PgtableEnv, cpu: number): number {
   // through a stale pointer, the checker) sees an empty table, never the
   // previous owner's entries.
   attachPtSlot(env.frame, env.pt, env.seq, pfn, slot);
+  // Kernel until the caller says otherwise: entryFor and splitHuge give a
+  // new table its parent's mm, mm_alloc gives a PGD its mm (checked walks).
+  setPtOwner(env.mem.views, slot, PT_OWNER_KERNEL);
   setFrameState(env.frame, pfn, FS_PAGETABLE);
   env.counters[cpu * COUNTERS_STRIDE + C.pageTablesAllocated] += 1;
   return pfn;
@@ -111,10 +115,28 @@ export function freePgtablePage(env: PgtableEnv, cpu: number, pfn: number): numb
   // State first: from here a walker arriving through a stale PSC entry finds a
   // non-table frame (oracle §9.4) instead of a table whose slot is being reused.
   setFrameState(env.frame, pfn, FS_ALLOCATED);
-  freePtSlot(env.slots, detachPtSlot(env.frame, pfn));
+  const slot = detachPtSlot(env.frame, pfn);
+  notePtFree(env.mem.views, slot, pfn, cpu);
+  freePtSlot(env.slots, slot);
   env.counters[cpu * COUNTERS_STRIDE + C.pageTablesFreed] += 1;
   env.alloc.freePages(cpu, pfn, 0);
   return 0;
+}
+
+/** A new table belongs to the mm of the table that will point to it. */
+function inheritPtOwner(env: PgtableEnv, parent: number, child: number): void {
+  const views = env.mem.views;
+  setPtOwner(views, ptSlotOf(env.frame, child), ptOwnerOf(views, ptSlotOf(env.frame, parent)));
+}
+
+/** The table holding va's entry at `level` (present path assumed: splitHuge found the leaf there). */
+function entryTable(env: PgtableEnv, root: number, va: number, level: number): number {
+  let table = root;
+  for (let l = 4; l > level; l--) {
+    const w = entryWord(tableSlot(env, table), ptIndex(va, l));
+    table = ptePfn(readLo(env.pt, w), readHi(env.pt, w));
+  }
+  return table;
 }
 
 function isPagetable(env: PgtableEnv, pfn: number): boolean {
@@ -183,6 +205,7 @@ function entryFor(env: PgtableEnv, cpu: number, root: number, va: number, target
       if (!allocate) return ENOENT;
       const child = allocPgtablePage(env, cpu);
       if (child < 0) return child;
+      inheritPtOwner(env, table, child);
       setEntry(pt, env.seq, w, pteLo(child, tableProt(va)), pteHi(child, 0));
       // A new PUD table: the mm's nonsensitive PGD (if any) must point at it too.
       if (level === 4) asiMirrorPgdEntry(env.mem.views, env.frame, env.seq, tableSlot(env, table), ptIndex(va, 4));
@@ -334,6 +357,7 @@ function splitHuge(env: PgtableEnv, cpu: number, root: number, va: number, level
   if ((lo0 & (PTE_P | PTE_PS)) !== (PTE_P | PTE_PS)) return EINVAL;
   const child = allocPgtablePage(env, cpu);
   if (child < 0) return child;
+  inheritPtOwner(env, entryTable(env, root, va, level), child);
   const cslot = ptSlotOf(env.frame, child);
   const step = LEVEL_FRAMES[level - 1];
   const childPs = level - 1 > 1 ? PTE_PS : 0;

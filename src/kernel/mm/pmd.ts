@@ -6,9 +6,14 @@ import { PTE_P, PTE_PS, PT_ENTRIES } from '../../../native-layout/bits.js';
 import { entryWord, ptSlotOf, readHi, readLo } from '../../hw/ptstore.js';
 import { ptIndex, ptePfn } from '../../hw/pte.js';
 import type { KernelCtx } from '../ctx.js';
+import { swWalkStep } from '../../check/sw-walk.js';
 
-/** Word index of the PMD entry covering va, or -1 if a level above is missing (or maps a huge page). */
-export function pmdEntryWord(k: KernelCtx, root: number, va: number): number {
+/**
+ * Word index of the PMD entry covering va, or -1 if a level above is
+ * missing (or maps a huge page). With a walker (src/check/walkers.ts), the
+ * PUD and PMD tables stepped into are checked as live tables of mm.
+ */
+export function pmdEntryWord(k: KernelCtx, root: number, va: number, walker = 0, mm = -1): number {
   const pt = k.env.pt;
   let table = root;
   for (let level = 4; level > 2; level--) {
@@ -16,6 +21,7 @@ export function pmdEntryWord(k: KernelCtx, root: number, va: number): number {
     const lo = readLo(pt, w);
     if ((lo & PTE_P) === 0 || (lo & PTE_PS) !== 0) return -1;
     table = ptePfn(lo, readHi(pt, w));
+    if (walker !== 0 && !swWalkStep(k, walker, mm, va, level - 1, table)) return -1;
   }
   return entryWord(ptSlotOf(k.frame, table), ptIndex(va, 2));
 }

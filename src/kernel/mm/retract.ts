@@ -6,8 +6,8 @@
 // before it is freed. That flush must reach lazy CPUs: this is the path of
 // CVE-2025-22045, where flush_tlb_range said freed_tables = false.
 
-import { FRAME_STATE_MASK, FS_PAGETABLE, PTE_P, PTE_PS } from '../../../native-layout/bits.js';
-import { FRAME_STRIDE, FR_FLAGS, VMA_END, VMA_FLAGS, VMA_START } from '../../../native-layout/fields.js';
+import { PTE_P, PTE_PS } from '../../../native-layout/bits.js';
+import { VMA_END, VMA_FLAGS, VMA_START } from '../../../native-layout/fields.js';
 import { clearEntry, ptSlotOf, readHi, readLo } from '../../hw/ptstore.js';
 import { ptePfn } from '../../hw/pte.js';
 import { downWrite, upWrite } from '../../sync/rwsem.js';
@@ -19,8 +19,12 @@ import { freePgtablePage } from './pgtable.js';
 import { pmdEntryWord, pteTableIsEmpty } from './pmd.js';
 import { pteLock, pteUnlock } from './ptlock.js';
 import { vmaAt } from './vma.js';
+import { swWalkStep } from '../../check/sw-walk.js';
+import { BUG, injected } from '../../check/bugs.js';
+import { WALK_RETRACT } from '../../check/walkers.js';
 
 const PAGE = 4096;
+const BUG_RETRACT_NO_PTE_LOCK = BUG['retract-no-pte-lock']!;
 const PMD_PAGES = 512;
 
 
@@ -40,24 +44,36 @@ export function retractEmptyPageTables(k: KernelCtx, mm: number): number {
     const last = Math.floor((v[at + VMA_END] - 1) / PMD_PAGES);
     for (let chunk = first; chunk <= last; chunk++) {
       const va = chunk * PMD_PAGES * PAGE;
-      const w = pmdEntryWord(k, root, va);
+      const w = pmdEntryWord(k, root, va, WALK_RETRACT, mm);
       if (w < 0) continue;
       const lo = readLo(pt, w);
       if ((lo & PTE_P) === 0 || (lo & PTE_PS) !== 0) continue;
       const table = ptePfn(lo, readHi(pt, w));
-      if ((k.frame[table * FRAME_STRIDE + FR_FLAGS] & FRAME_STATE_MASK) !== FS_PAGETABLE) continue;
+      // mmap_lock for write: nobody else frees this mm's PTE tables now.
+      if (!swWalkStep(k, WALK_RETRACT, mm, va, 1, table)) continue;
       // The PMD lock, then the table's own lock, as retract_page_tables():
       // rmap walkers (reclaim, truncation) reach file VMAs' tables without
       // mmap_lock and hold only the PTE lock; holding it here means none is
       // inside the table as it is unlinked, and each rechecks the link
       // after taking the lock (rmap.ts lockPteOf).
+      // Without them (mmap_lock only, as before 8d3c106e19e8; injectable as
+      // retract-no-pte-lock) kswapd can be inside the table, holding its
+      // lock, having re-walked to it: it finds the last PTE, clears it; we
+      // see the table empty, unlink, flush and free it; kswapd then goes on
+      // in a freed table (or one its slot was handed to) and drops a lock
+      // that now guards somebody else's entries.
       const slot = ptSlotOf(k.frame, table);
-      spinLock(k.mm, ptlAt(mm));
-      pteLock(k, slot);
+      const locked = injected[BUG_RETRACT_NO_PTE_LOCK] === 0;
+      if (locked) {
+        spinLock(k.mm, ptlAt(mm));
+        pteLock(k, slot);
+      }
       const empty = pteTableIsEmpty(k, slot);
       if (empty) clearEntry(pt, k.env.seq, w);
-      pteUnlock(k, slot);
-      spinUnlock(k.mm, ptlAt(mm));
+      if (locked) {
+        pteUnlock(k, slot);
+        spinUnlock(k.mm, ptlAt(mm));
+      }
       if (!empty) continue;
       flushTlbRange(k, mm, chunk * PMD_PAGES, (chunk + 1) * PMD_PAGES);
       freePgtablePage(k.env, k.cpu, table);

@@ -22,7 +22,13 @@ import { downRead, downWrite, upRead, upWrite } from '../../sync/rwsem.js';
 import type { KernelCtx } from '../ctx.js';
 import { mmPgd } from './mm.js';
 import { pteLock, pteUnlock } from './ptlock.js';
-import { pteTableSlot } from './zap.js';
+import { pteTablePfn } from './zap.js';
+import { HeldTable, swWalkHold, swWalkRelease } from '../../check/sw-walk.js';
+import { WALK_RMAP } from '../../check/walkers.js';
+import { ptSlotOf } from '../../hw/ptstore.js';
+
+/** This CPU's rmap walker: the PTE table lockPteOf locked (checked by unlockPteOf). */
+const rmapHeld = new HeldTable();
 
 const PAGE = 4096;
 
@@ -85,7 +91,7 @@ export function rmapWalkFile(k: KernelCtx, file: number, index: number, visit: R
 /**
  * page_vma_mapped_walk()'s locking, reduced to one 4 KiB PTE: takes the
  * lock of the PTE table covering vpn in mm and returns its store slot, or
- * -1 if there is no such table. Unlock with pteUnlock(k, slot).
+ * -1 if there is no such table. Unlock with unlockPteOf(k, mm, vpn, slot).
  *
  * The table is found without a lock and may be unlinked before we hold its
  * lock (khugepaged retracting an empty table, retract.ts, takes the same
@@ -95,12 +101,27 @@ export function rmapWalkFile(k: KernelCtx, file: number, index: number, visit: R
 export function lockPteOf(k: KernelCtx, mm: number, vpn: number): number {
   const root = mmPgd(k, mm);
   if (root < 0 || (k.frame[root * FRAME_STRIDE + FR_FLAGS] & FRAME_STATE_MASK) !== FS_PAGETABLE) return -1;
-  const slot = pteTableSlot(k, root, vpn * PAGE);
-  if (slot < 0) return -1;
+  const table = pteTablePfn(k, root, vpn * PAGE);
+  if (table < 0) return -1;
+  const slot = ptSlotOf(k.frame, table);
   pteLock(k, slot);
-  if (pteTableSlot(k, root, vpn * PAGE) !== slot) {
+  // The re-walk is checked down to the PMD table (the VMA we found under
+  // i_mmap keeps those); the PTE table it finds may be another than ours
+  // (retracted and replaced), which we give up without looking inside.
+  if (pteTablePfn(k, root, vpn * PAGE, WALK_RMAP, mm, false) !== table) {
     pteUnlock(k, slot);
     return -1;
   }
+  swWalkHold(k, rmapHeld, table);
   return slot;
+}
+
+/**
+ * page_vma_mapped_walk_done(): drops the PTE lock lockPteOf took, checking
+ * first that the table is still the one it locked: a retraction that does
+ * not take this lock could have freed it under us (8d3c106e19e8).
+ */
+export function unlockPteOf(k: KernelCtx, mm: number, vpn: number, slot: number): void {
+  swWalkRelease(k, rmapHeld, WALK_RMAP, mm, vpn * PAGE);
+  pteUnlock(k, slot);
 }

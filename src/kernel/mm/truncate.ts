@@ -31,8 +31,7 @@ import { deleteFromPageCache, findGetPage, punchDisk } from './filemap.js';
 import { tlbFinishMmu, tlbGatherMmu, tlbRemovePage } from './gather.js';
 import { pageRefcount, putPage } from './page-ref.js';
 import { EINVAL } from './pgtable.js';
-import { pteUnlock } from './ptlock.js';
-import { iMmapLockRead, iMmapUnlockRead, lockPteOf, rmapWalkFile } from './rmap.js';
+import { iMmapLockRead, iMmapUnlockRead, lockPteOf, rmapWalkFile, unlockPteOf } from './rmap.js';
 import { PTRS_PER_PTE } from './zap.js';
 
 /** References a page being truncated holds with no fault in flight: the cache's and ours. */
@@ -59,7 +58,7 @@ export function zapMappingPte(k: KernelCtx, mm: number, vpn: number, pfn: number
       tlbRemovePage(g, pfn, vpn);
       zapped = true;
     }
-    pteUnlock(k, slot);
+    unlockPteOf(k, mm, vpn, slot);
   }
   tlbFinishMmu(k, g);
   return zapped;

@@ -8,8 +8,7 @@
 // walker (truncation, reclaim: rmap.ts), so it must stay even when it is
 // empty now; khugepaged retracts those under the locks that walker takes.
 
-import { FRAME_STATE_MASK, FS_PAGETABLE, PTE_P, PTE_PS } from '../../../native-layout/bits.js';
-import { FRAME_STRIDE, FR_FLAGS } from '../../../native-layout/fields.js';
+import { PTE_P, PTE_PS } from '../../../native-layout/bits.js';
 import { clearEntry, ptSlotOf, readHi, readLo } from '../../hw/ptstore.js';
 import { ptePfn } from '../../hw/pte.js';
 import { spinLock, spinUnlock } from '../../sync/spinlock.js';
@@ -21,6 +20,8 @@ import { pmdEntryWord, pteTableIsEmpty } from './pmd.js';
 import { pteLock, pteUnlock } from './ptlock.js';
 import { vmaOverlaps, vmaRemoveRange } from './vma.js';
 import { PTRS_PER_PTE, zapPteRange } from './zap.js';
+import { swWalkStep } from '../../check/sw-walk.js';
+import { WALK_FREE_PGTABLES } from '../../check/walkers.js';
 
 const PAGE = 4096;
 
@@ -51,12 +52,14 @@ export function freeUnsharedPteTables(k: KernelCtx, g: MmuGather, mm: number, st
     const lo = chunk * PTRS_PER_PTE;
     const hi = lo + PTRS_PER_PTE;
     if (vmaOverlaps(k, mm, lo, hi)) continue;
-    const w = pmdEntryWord(k, root, lo * PAGE);
+    const w = pmdEntryWord(k, root, lo * PAGE, WALK_FREE_PGTABLES, mm);
     if (w < 0) continue;
     const e = readLo(pt, w);
     if ((e & PTE_P) === 0 || (e & PTE_PS) !== 0) continue;
     const table = ptePfn(e, readHi(pt, w));
-    if ((k.frame[table * FRAME_STRIDE + FR_FLAGS] & FRAME_STATE_MASK) !== FS_PAGETABLE) continue;
+    // No VMA covers this 2 MiB any more, so no fault or zap under the mmap
+    // lock walks into it; the table can only be freed by us.
+    if (!swWalkStep(k, WALK_FREE_PGTABLES, mm, lo * PAGE, 1, table)) continue;
     const slot = ptSlotOf(k.frame, table);
     if (!pteTableIsEmpty(k, slot)) continue;
     // page_table_lock for the PMD entry; the table's own lock too, so that

@@ -35,8 +35,7 @@ import {
   filemapWriteback, filePageDirty, findGetPage, markFilePageDirty, removeMappingFrozen,
 } from './filemap.js';
 import { putPage } from './page-ref.js';
-import { pteUnlock } from './ptlock.js';
-import { iMmapLockRead, iMmapUnlockRead, lockPteOf, rmapWalkFile } from './rmap.js';
+import { iMmapLockRead, iMmapUnlockRead, lockPteOf, rmapWalkFile, unlockPteOf } from './rmap.js';
 import { PTRS_PER_PTE } from './zap.js';
 
 /** Pages one shrink pass takes at most (SWAP_CLUSTER_MAX). */
@@ -109,7 +108,7 @@ export class ReclaimList {
     const w = entryWord(slot, vpn & (PTRS_PER_PTE - 1));
     const lo = readLo(pt, w);
     if ((lo & PTE_P) === 0 || ptePfn(lo, readHi(pt, w)) !== this.curPfn) {
-      pteUnlock(k, slot);
+      unlockPteOf(k, mm, vpn, slot);
       return;
     }
     const old = clearEntry(pt, k.env.seq, w);
@@ -121,7 +120,7 @@ export class ReclaimList {
       flushTlbPage(k, mm, vpn);
     }
     if (dirty) markFilePageDirty(k, this.curPfn);
-    pteUnlock(k, slot);
+    unlockPteOf(k, mm, vpn, slot);
     putPage(k, this.curPfn);
     this.mappedNow++;
     this.stats.unmapped++;

@@ -27,17 +27,28 @@ import type { MmuGather } from './gather-state.js';
 import { mmPgd } from './mm.js';
 import { pteLock, pteUnlock } from './ptlock.js';
 import { SITE_PTE_WRITE, kernelPoint } from '../points.js';
+import { HeldTable, swWalkHold, swWalkRelease, swWalkStep } from '../../check/sw-walk.js';
+import { WALK_ZAP } from '../../check/walkers.js';
+import { BUG, injected } from '../../check/bugs.js';
 
 const PAGE = 4096;
+const BUG_ZAP_DIRTY_FLUSH_AFTER_UNLOCK = BUG['zap-dirty-flush-after-unlock']!;
 /** Pages per PTE table. */
 export const PTRS_PER_PTE = 512;
 
 /**
- * The page-table store slot of the PTE table covering va, or -1 if a level
- * above it is missing (or maps a huge page). Lock-free: tables are unlinked
- * only with mmap_lock held for write, which the callers exclude.
+ * The PTE table covering va: its frame, or -1 if a level above it is
+ * missing (or maps a huge page). Lock-free: tables are unlinked only with
+ * mmap_lock held for write, which the callers exclude, or (khugepaged's
+ * retraction) under the PTE lock, which rmap walkers re-walk under.
+ *
+ * With a walker (src/check/walkers.ts) and the mm walked, each table
+ * stepped into is checked (src/check/sw-walk.ts): the PUD and PMD tables
+ * always, the PTE table itself when `checkPteTable` (a walker whose locks
+ * keep that table alive; rmap's re-walk under a lock it may not hold for
+ * the table it finds passes false).
  */
-export function pteTableSlot(k: KernelCtx, root: number, va: number): number {
+export function pteTablePfn(k: KernelCtx, root: number, va: number, walker = 0, mm = -1, checkPteTable = true): number {
   const pt = k.env.pt;
   const frame = k.frame;
   let table = root;
@@ -47,9 +58,20 @@ export function pteTableSlot(k: KernelCtx, root: number, va: number): number {
     const lo = readLo(pt, w);
     if ((lo & PTE_P) === 0 || (lo & PTE_PS) !== 0) return -1;
     table = ptePfn(lo, readHi(pt, w));
+    if (walker !== 0 && (level > 2 || checkPteTable) && !swWalkStep(k, walker, mm, va, level - 1, table)) return -1;
   }
-  return ptSlotOf(frame, table);
+  if ((frame[table * FRAME_STRIDE + FR_FLAGS] & FRAME_STATE_MASK) !== FS_PAGETABLE) return -1;
+  return table;
 }
+
+/** The page-table store slot of the PTE table covering va, or -1 (pteTablePfn, unchecked). */
+export function pteTableSlot(k: KernelCtx, root: number, va: number): number {
+  const table = pteTablePfn(k, root, va);
+  return table < 0 ? -1 : ptSlotOf(k.frame, table);
+}
+
+/** This CPU's zap walker: the PTE table it holds locked (checked on unlock). */
+const zapHeld = new HeldTable();
 
 /** Clears every present PTE of mm in [start, end) (pages) into g. Returns the pages cleared. */
 export function zapPteRange(k: KernelCtx, g: MmuGather, mm: number, start: number, end: number): number {
@@ -61,13 +83,15 @@ export function zapPteRange(k: KernelCtx, g: MmuGather, mm: number, start: numbe
   let vpn = start;
   while (vpn < end) {
     const chunkEnd = Math.min(end, (Math.floor(vpn / PTRS_PER_PTE) + 1) * PTRS_PER_PTE);
-    const slot = pteTableSlot(k, root, vpn * PAGE);
-    if (slot < 0) {
+    const table = pteTablePfn(k, root, vpn * PAGE, WALK_ZAP, mm);
+    if (table < 0) {
       vpn = chunkEnd;
       continue;
     }
+    const slot = ptSlotOf(k.frame, table);
     if (tlbBatchRoom(g) < chunkEnd - vpn) tlbFlushMmu(k, g);
     pteLock(k, slot);
+    swWalkHold(k, zapHeld, table);
     flushTlbBatchedPending(k, mm);
     let dirtyFile = false;
     for (let v = vpn; v < chunkEnd; v++) {
@@ -87,8 +111,15 @@ export function zapPteRange(k: KernelCtx, g: MmuGather, mm: number, start: numbe
       tlbRemovePage(g, pfn, v);
       cleared++;
     }
-    if (dirtyFile) tlbFlushMmuTlbonly(k, g);
+    // The flush of a dirty shared PTE before the unlock (1cf35d47712d):
+    // after it, reclaim takes this lock, finds the page unmapped and dirty,
+    // writes it back and evicts it as clean while a CPU still writes it
+    // through the entry we cleared (injectable as zap-dirty-flush-after-unlock).
+    const flushLate = dirtyFile && injected[BUG_ZAP_DIRTY_FLUSH_AFTER_UNLOCK] !== 0;
+    if (dirtyFile && !flushLate) tlbFlushMmuTlbonly(k, g);
+    swWalkRelease(k, zapHeld, WALK_ZAP, mm, vpn * PAGE);
     pteUnlock(k, slot);
+    if (flushLate) tlbFlushMmuTlbonly(k, g);
     vpn = chunkEnd;
   }
   if (anon > 0) Atomics.sub(k.mm, mm * MM_STRIDE + MM_ANON_PAGES, anon);

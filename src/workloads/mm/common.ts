@@ -46,6 +46,9 @@ export const KIND_RECLAIM_PROTECTOR = 14;
 export const KIND_KSWAPD = 15;
 // ephemeral maps (issue 7)
 export const KIND_EPHEM_COPY = 30;
+// combined-path scenarios (reach, issue 11)
+export const KIND_SFW_WRITER = 40;
+export const KIND_MADV_RACER = 41;
 
 export function chunkVpn(index: number): number {
   return USER_BASE_VPN + index * CHUNK_PAGES;

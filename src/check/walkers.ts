@@ -1,0 +1,17 @@
+// The kernel's software page-table walkers that check what they step into
+// (src/check/sw-walk.ts), named as the kernel functions they emulate. A
+// walker is a small integer so the oracle record can hold it; the names are
+// what reports print. Append new walkers at the end.
+
+/** zap_pte_range (MADV_DONTNEED, munmap, exit): mmap_lock held. */
+export const WALK_ZAP = 1;
+/** change_pte_range (mprotect): mmap_lock held for write. */
+export const WALK_MPROTECT = 2;
+/** page_vma_mapped_walk (reclaim's try_to_unmap_one, truncation): i_mmap + the PTE lock, no mmap_lock. */
+export const WALK_RMAP = 3;
+/** retract_page_tables (khugepaged): mmap_lock for write, then the PMD and PTE locks. */
+export const WALK_RETRACT = 4;
+/** free_pgtables (munmap, mremap): mmap_lock held. */
+export const WALK_FREE_PGTABLES = 5;
+
+export const WALKER_NAMES: readonly string[] = ['', 'zap_pte_range', 'change_pte_range', 'page_vma_mapped_walk', 'retract_page_tables', 'free_pgtables'];
