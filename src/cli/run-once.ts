@@ -13,6 +13,7 @@ import { simulate } from '../cost/simulate.js';
 import { TOOL_VERSION } from './version.js';
 import { UsageError } from './errors.js';
 import { ScenarioOptionError } from '../workloads/mm/options.js';
+import { formatReplayLine } from '../replay/replay-line.js';
 
 /** Trace events per CPU attached to a violation record. */
 const LAST_EVENTS_PER_CPU = 8;
@@ -75,6 +76,16 @@ export function addSimulatedTime(report: RunReportObject, profile: CpuProfile): 
  * a rare failure may need several reruns.
  */
 export function rerunCommand(spec: RunSpec): string {
+  // Under the serialized engine the line is an exact replay: the schedule
+  // is part of the configuration, and every default is written out.
+  if (spec.engine === 'serialized' && spec.ops !== undefined && spec.testFaults === undefined) {
+    return formatReplayLine({
+      scenario: spec.scenario, cpus: spec.shape.cpus, seed: spec.seed, memMiB: spec.shape.memBytes / 2 ** 20, ops: spec.ops,
+      variant: spec.variant, inject: spec.inject, options: spec.options ?? {}, watchdogMs: spec.watchdogMs,
+      profile: spec.profile ?? DEFAULT_PROFILE, schedSeed: spec.schedSeed ?? 1, sched: spec.sched ?? 'random',
+      preemptions: spec.preemptions ?? 2,
+    });
+  }
   const parts = ['shootdown run', spec.scenario, `--cpus ${spec.shape.cpus}`, `--seed ${spec.seed}`, `--mem ${spec.shape.memBytes / 2 ** 20}M`];
   if (spec.seconds !== undefined) parts.push(`--seconds ${spec.seconds}`);
   if (spec.ops !== undefined) parts.push(`--ops ${spec.ops}`);
