@@ -22,6 +22,8 @@ import { OutputWriteError } from './output-files.js';
 import { InterruptedError } from './interrupt.js';
 import { restoreTerminal } from './terminal.js';
 import { commanderErrorLine, cutLongValues } from './usage-errors.js';
+import { runHunt } from './hunt-command.js';
+import { EXIT_NOTHING_FOUND, NothingFoundError } from './errors.js';
 
 function buildProgram(print: (text: string) => void): Command {
   const program = new Command('shootdown')
@@ -94,6 +96,25 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--no-progress', 'no progress bar on stderr')
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
     .action((opts) => runSoak(opts, print));
+
+  program.command('hunt')
+    .description('run the free engine until a run fails, then search serialized schedules for one that fails the same way; print its exact replay line and how often it reproduces')
+    .argument('[target]', 'scenario name, or a report file (run --out) whose failure to hunt')
+    .option('--cpus <n>', 'simulated CPUs (1..64)', '4')
+    .option('--seed <n>', 'first PRNG seed of the free runs', '1')
+    .option('--mem <size>', 'emulated memory (default: the scenario\'s own size)')
+    .addOption(new Option('--variant <name>', `design to emulate, ${VARIANT_GRAMMAR}`).default('asi-off'))
+    .option('--inject <bug>', 'turn on an injectable bug (repeatable; see inject --list)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--option <key=value>', 'scenario option (repeatable)', collectOption, [] as string[])
+    .option('--watchdog-ms <ms>', 'IPI ack watchdog bound', '5000')
+    .option('--profile <name>', 'CPU profile for simulated time', 'spr')
+    .option('--seconds <s>', 'time budget of the whole hunt (the free phase takes at most half)', '120')
+    .option('--tries <n>', 'most serialized schedules to try', '200')
+    .option('--sample <n>', 'schedule seeds 1..n of the found shape run to measure how often it reproduces', '10')
+    .option('--max-ops <n>', 'largest op budget per CPU a tried schedule may have', '3000')
+    .option('--no-progress', 'no status line on stderr')
+    .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
+    .action((target: string | undefined, opts) => runHunt(target, opts, print));
 
   const report = program.command('report').description('read the files shootdown writes');
   report.command('show')
@@ -179,6 +200,10 @@ function reportError(e: unknown, program: Command, argv: readonly string[]): num
   if (e instanceof UsageError || e instanceof UnknownBugError) {
     say(e.message);
     return EXIT_BAD_INPUT;
+  }
+  if (e instanceof NothingFoundError) {
+    say(e.message);
+    return EXIT_NOTHING_FOUND;
   }
   if (e instanceof CheckFailedError) {
     say(e.message);
