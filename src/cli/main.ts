@@ -23,6 +23,7 @@ import { InterruptedError } from './interrupt.js';
 import { restoreTerminal } from './terminal.js';
 import { commanderErrorLine, cutLongValues } from './usage-errors.js';
 import { runHunt } from './hunt-command.js';
+import { runShrink } from './shrink-command.js';
 import { EXIT_NOTHING_FOUND, NothingFoundError } from './errors.js';
 
 function buildProgram(print: (text: string) => void): Command {
@@ -115,6 +116,16 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--no-progress', 'no status line on stderr')
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
     .action((target: string | undefined, opts) => runHunt(target, opts, print));
+
+  program.command('shrink')
+    .description('reduce a failing serialized case (CPUs, ops per CPU, preemptions, options) while it fails the same way; print the smallest replay line')
+    .argument('[replay-line]', 'a serialized replay line, in quotes ("shootdown run ... --engine serialized ...")')
+    .option('--from <report>', 'take the replay line from a serialized run\'s report file (run --out)')
+    .option('--seconds <s>', 'time budget (the smallest case so far is printed when it runs out)', '120')
+    .option('--seeds <n>', 'other schedule seeds tried for each smaller candidate', '3')
+    .option('--no-progress', 'no status line on stderr')
+    .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
+    .action((line: string | undefined, opts) => runShrink(line, opts, print));
 
   const report = program.command('report').description('read the files shootdown writes');
   report.command('show')
