@@ -58,6 +58,7 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--profile <name>', 'CPU profile for simulated time (see profiles --list)', 'spr')
     .option('--check-determinism', 'serialized engine: run twice and compare the digests (exit 1 if they differ)')
     .addOption(new Option('--test-never-ack <cpu>', 'engine self-test: this CPU never acknowledges an IPI').hideHelp())
+    .addOption(new Option('--test-crash <cpu:op:how>', 'fault-survival test: this CPU throws (throw) or its worker exits (exit) at this op').hideHelp())
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
     .action((scenario: string | undefined, opts) => runRun(scenario, opts, print));
 

@@ -25,6 +25,7 @@ import { renderReport } from './render-report.js';
 import { assertHostCanHold, shapeFromOptions } from './machine-options.js';
 import { parseChoice, parseIntInRange } from './parse.js';
 import { parseVariant, VariantError } from '../kernel/variant.js';
+import { parseTestCrash } from './test-crash.js';
 
 /** --variant, validated at the edge: the canonical spelling (src/kernel/variant.ts grammar), or one line and exit 2. */
 export function parseVariantOption(text: string): string {
@@ -54,6 +55,8 @@ export interface RunOptions {
   progress?: boolean;
   /** Engine self-test only (hidden flag): the watchdog must catch this CPU. */
   testNeverAck?: string;
+  /** Fault-survival tests only (hidden flag): CPU:OP[:throw|exit]. */
+  testCrash?: string;
   engine: string;
   schedSeed: string;
   sched: string;
@@ -121,6 +124,7 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
   const scenarioOptions = parseScenarioOptions(o.option);
   const shape = shapeFromOptions({ mem: o.mem ?? defaultMemFor(scenarioArg, shapeFromOptions({ cpus: o.cpus }).cpus), cpus: o.cpus });
   const neverAckCpu = o.testNeverAck !== undefined ? parseIntInRange('--test-never-ack', o.testNeverAck, 0, shape.cpus - 1) : undefined;
+  const crash = o.testCrash !== undefined ? parseTestCrash('--test-crash', o.testCrash, shape.cpus) : undefined;
   assertHostCanHold(shape);
   // Before any work: a run must not spend minutes and then find it cannot save its report.
   if (o.out !== undefined) checkOutputFile('--out', o.out);
@@ -146,7 +150,7 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
   const spec = {
     profile: o.profile,
     scenario: scenarioArg, shape, seed, variant, inject: o.inject, watchdogMs, options: scenarioOptions,
-    ...(neverAckCpu !== undefined ? { testFaults: { neverAckCpu } } : {}),
+    ...(neverAckCpu !== undefined || crash !== undefined ? { testFaults: { ...(neverAckCpu !== undefined ? { neverAckCpu } : {}), ...crash } } : {}),
     ...(seconds !== undefined && engine === 'free' ? { seconds } : {}), ...(ops !== undefined ? { ops } : {}),
     ...(engine === 'serialized' ? { engine, schedSeed, sched, preemptions } : {}),
     interrupt: guard.signal, interruptSignal: () => guard.which ?? 'SIGINT', onMachine: progress.start,

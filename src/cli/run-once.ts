@@ -14,6 +14,7 @@ import { TOOL_VERSION } from './version.js';
 import { UsageError } from './errors.js';
 import { ScenarioOptionError } from '../workloads/mm/options.js';
 import { formatReplayLine } from '../replay/replay-line.js';
+import { formatTestCrash } from './test-crash.js';
 
 /** Trace events per CPU attached to a violation record. */
 const LAST_EVENTS_PER_CPU = 8;
@@ -95,11 +96,12 @@ export function rerunCommand(spec: RunSpec): string {
   for (const b of spec.inject) parts.push(`--inject ${b}`);
   for (const [k, v] of Object.entries(spec.options ?? {})) parts.push(`--option ${k}=${String(v)}`);
   if (spec.testFaults?.neverAckCpu !== undefined) parts.push(`--test-never-ack ${spec.testFaults.neverAckCpu}`);
+  if (spec.testFaults?.crashCpu !== undefined) parts.push(`--test-crash ${formatTestCrash(spec.testFaults)}`);
   // Under the serialized engine the line is an exact replay: the schedule
   // is part of the configuration.
   if (spec.engine === 'serialized') {
     parts.push('--engine serialized', `--sched-seed ${spec.schedSeed ?? 1}`);
-    if ((spec.sched ?? 'random') !== 'random') parts.push(`--sched ${spec.sched}`, `--preemptions ${spec.preemptions ?? 2}`);
+    parts.push(`--sched ${spec.sched ?? 'random'}`, `--preemptions ${spec.preemptions ?? 2}`);
   }
   return parts.join(' ');
 }
