@@ -95,6 +95,9 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--resume', 'with --out: keep the runs a previous soak finished there, run the rest')
     .option('--force', 'with --out: discard this soak\'s previous results there and start over')
     .option('--watchdog-ms <ms>', 'IPI ack watchdog bound', '5000')
+    .option('--minutes <m>', 'total time budget: runs go on, seed after seed over the scenarios, until it is spent (--seeds is then unused)')
+    .option('--keep-going', 'go on past failed runs (each is recorded); by default the soak stops at the first')
+    .addOption(new Option('--test-crash <seed:cpu:op:how>', 'fault-survival test: crash a CPU of the runs with this seed').hideHelp())
     .option('--no-progress', 'no progress bar on stderr')
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
     .action((opts) => runSoak(opts, print));
