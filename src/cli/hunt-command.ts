@@ -51,6 +51,8 @@ interface Target {
   readonly base: HuntBase;
   /** Set when the target came from a report: its failure. */
   readonly signature: string | null;
+  /** The op of the report's first violation (a budget hint for the search), 0 if none. */
+  readonly hintOps: number;
   readonly from: string;
 }
 
@@ -70,7 +72,8 @@ function targetFromReport(path: string): Target {
     options: parseScenarioOptions(report['options'] as string[]), watchdogMs: Number(report['watchdogMs']) || 5000,
     profile: String(report['profile'] || DEFAULT_PROFILE),
   };
-  return { base, signature, from: path };
+  const record = (report['violationRecords'] as { op: number }[])[0];
+  return { base, signature, from: path, hintOps: record?.op ?? 0 };
 }
 
 export async function runHunt(arg: string | undefined, o: HuntOptions, print: (t: string) => void): Promise<void> {
@@ -87,7 +90,7 @@ export async function runHunt(arg: string | undefined, o: HuntOptions, print: (t
       memMiB: 0, variant: o.variant, inject: o.inject, options: parseScenarioOptions(o.option),
       watchdogMs: parseIntInRange('--watchdog-ms', o.watchdogMs, 10, 3_600_000), profile: o.profile,
     },
-    signature: null, from: arg,
+    signature: null, from: arg, hintOps: 0,
   };
   let base: HuntBase = withExplicitMem({ ...target.base, ...(o.mem !== undefined && !isFile ? { memMiB: memMiBOf(o.mem) } : {}), ops: 1, schedSeed: 1, sched: 'random', preemptions: 0 });
   // Validate everything (scenario, variant, bugs, size) before the first run.
@@ -114,7 +117,7 @@ export async function runHunt(arg: string | undefined, o: HuntOptions, print: (t
     }
     if (signature !== null && !stop()) {
       const left = seconds - (performance.now() - t0) / 1000;
-      result = await huntSerialized(base, signature, tries, Math.max(left, 1), maxOps, bar.update, stop);
+      result = await huntSerialized(base, signature, tries, Math.max(left, 1), maxOps, bar.update, stop, free?.op ?? target.hintOps);
       if (result !== null && !stop()) rate = await reproductionRate(result.found, signature, result.digest, sample, bar.update, stop);
     }
   } finally {

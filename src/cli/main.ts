@@ -116,7 +116,7 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--seconds <s>', 'time budget of the whole hunt (the free phase takes at most half)', '120')
     .option('--tries <n>', 'most serialized schedules to try', '200')
     .option('--sample <n>', 'schedule seeds 1..n of the found shape run to measure how often it reproduces', '10')
-    .option('--max-ops <n>', 'largest op budget per CPU a tried schedule may have', '3000')
+    .option('--max-ops <n>', 'largest op budget per CPU a tried schedule may have', '10000')
     .option('--no-progress', 'no status line on stderr')
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
     .action((target: string | undefined, opts) => runHunt(target, opts, print));

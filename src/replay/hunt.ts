@@ -51,9 +51,8 @@ const SHAPES_PER_BUDGET: readonly Omit<ScheduleShape, 'ops'>[] = [
  * new seeds, so a long search keeps trying every shape. maxOps caps the
  * budget (a hunt that must stay short).
  */
-export function huntTry(t: number, maxOps: number): ScheduleShape & { schedSeed: number } {
-  const ladder = HUNT_OPS_LADDER.filter((o) => o <= maxOps);
-  if (ladder.length === 0) ladder.push(maxOps);
+export function huntTry(t: number, maxOps: number, hintOps = 0): ScheduleShape & { schedSeed: number } {
+  const ladder = huntLadder(maxOps, hintOps);
   const perRound = ladder.length * SHAPES_PER_BUDGET.length;
   const round = Math.floor(t / perRound);
   const inRound = t % perRound;
@@ -61,6 +60,23 @@ export function huntTry(t: number, maxOps: number): ScheduleShape & { schedSeed:
   const shape = SHAPES_PER_BUDGET[inRound % SHAPES_PER_BUDGET.length]!;
   // Distinct seeds for every try: the index in the round and the round.
   return { ops, ...shape, schedSeed: 1 + inRound + round * perRound };
+}
+
+/**
+ * The op budgets of a search: the fixed ladder up to maxOps, plus the
+ * budget the free run suggests (a little past the op at which its first
+ * violation happened, 2 significant digits), since a race that needs a long
+ * history showed there only after that many ops.
+ */
+export function huntLadder(maxOps: number, hintOps = 0): number[] {
+  const ladder = HUNT_OPS_LADDER.filter((o) => o <= maxOps);
+  if (hintOps > 0) {
+    const want = Math.ceil(hintOps * 1.25);
+    const unit = 10 ** Math.max(0, Math.floor(Math.log10(want)) - 1);
+    ladder.push(Math.min(maxOps, Math.ceil(want / unit) * unit));
+  }
+  if (ladder.length === 0) ladder.push(maxOps);
+  return [...new Set(ladder)].sort((a, b) => a - b);
 }
 
 export interface FreeFind {
@@ -72,6 +88,8 @@ export interface FreeFind {
   readonly seconds: number;
   /** The free run's own rerun line. */
   readonly rerun: string;
+  /** The op (on its CPU) of the free run's first violation; 0 when the failure has no record. */
+  readonly op: number;
 }
 
 export interface HuntProgress {
@@ -114,7 +132,8 @@ export async function huntFree(
     }
     const signature = failureSignature(report);
     if (signature !== null) {
-      return { seed, signature, runs: k + 1, seconds: (performance.now() - t0) / 1000, rerun: String(report['rerun'] ?? '') };
+      const record = (report['violationRecords'] as { op: number }[])[0];
+      return { seed, signature, runs: k + 1, seconds: (performance.now() - t0) / 1000, rerun: String(report['rerun'] ?? ''), op: record?.op ?? 0 };
     }
   }
 }
@@ -133,12 +152,12 @@ export interface SerializedFind {
  */
 export async function huntSerialized(
   base: HuntBase, signature: string, tries: number, budgetSeconds: number, maxOps: number,
-  progress: HuntProgress, stop: () => boolean,
+  progress: HuntProgress, stop: () => boolean, hintOps = 0,
 ): Promise<SerializedFind | null> {
   const t0 = performance.now();
   for (let t = 0; t < tries; t++) {
     if ((performance.now() - t0) / 1000 >= budgetSeconds || stop()) return null;
-    const shape = huntTry(t, maxOps);
+    const shape = huntTry(t, maxOps, hintOps);
     const c: ReplayCase = { ...base, ...shape };
     progress('serialized', t, tries, `ops ${c.ops} ${c.sched}${c.sched === 'pct' ? ` k=${c.preemptions}` : ''} sched-seed ${c.schedSeed}`);
     const r = await runCase(c);
