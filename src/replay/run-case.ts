@@ -36,7 +36,13 @@ export function specOfCase(c: ReplayCase): RunSpec {
 /** The case with its memory size written out (the default of its scenario at its CPU count when it had none). */
 export function withExplicitMem(c: ReplayCase): ReplayCase {
   if (c.memMiB > 0) return c;
-  const text = defaultMemFor(c.scenario, c.cpus);
+  let text: string;
+  try {
+    text = defaultMemFor(c.scenario, c.cpus);
+  } catch (e) {
+    if (e instanceof UnknownScenarioError) throw new UsageError(e.message);
+    throw e;
+  }
   return { ...c, memMiB: Number(text.replace(/M$/, '')) };
 }
 

@@ -1,0 +1,40 @@
+// hunt: a free-engine failure becomes an exact serialized replay line, and
+// the line it prints really fails the same way when run.
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../cli/helpers.js';
+import { runArgsOf } from '../../src/replay/replay-line.js';
+
+describe('shootdown hunt', () => {
+  it('turns free-before-flush into a replay line that reproduces the same violation kind', () => {
+    const r = runCli(['hunt', 'tlb-flush2-shared', '--inject', 'free-before-flush', '--cpus', '4', '--seconds', '60', '--sample', '3', '--format', 'json'], 180_000);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { signature: string; replay: string; reproduced: number; of: number; exact: boolean; free: { signature: string } };
+    expect(out.signature).toMatch(/^violation:/);
+    expect(out.free.signature).toBe(out.signature);
+    expect(out.exact).toBe(true);
+    expect(out.of).toBe(3);
+    expect(out.reproduced).toBeGreaterThanOrEqual(0);
+    expect(out.replay).toMatch(/--engine serialized --sched-seed \d+ --sched (random|pct) --preemptions \d+$/);
+    // Run the printed line as a user would paste it: it fails with the same kind.
+    const again = runCli(['run', ...runArgsOf(out.replay), '--format', 'json']);
+    expect(again.code).toBe(1);
+    const report = JSON.parse(again.stdout) as { engine: string; violationRecords: { kind: string }[] };
+    expect(report.engine).toBe('serialized');
+    expect(`violation:${report.violationRecords[0]!.kind}`).toBe(out.signature);
+  });
+
+  it('says so and exits 5 when nothing fails within the budget', () => {
+    const r = runCli(['hunt', 'tlb-flush2', '--cpus', '2', '--seconds', '3', '--no-progress']);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/^shootdown: hunt: nothing failed in [\d.]+ s of free runs of tlb-flush2: no target to hunt \(raise --seconds\)\n$/);
+  });
+
+  it('refuses bad input with one line and exit 2', () => {
+    const bad = runCli(['hunt', 'no-such-scenario', '--seconds', '1']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    const tries = runCli(['hunt', 'tlb-flush2', '--tries', '0']);
+    expect(tries.code).toBe(2);
+    expect(tries.stderr).toMatch(/--tries 0 is out of range/);
+  });
+});
