@@ -29,7 +29,7 @@ import {
 } from '../../native-layout/fields.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
 import { RunStopped, STOP_ABORT } from '../kernel/smp.js';
-import { SITE_CSD_UNLOCKED } from '../kernel/points.js';
+import { SITE_CSD_UNLOCKED, SITE_SWITCH_MM_WINDOW } from '../kernel/points.js';
 import { setKernelPointHook, setSpinBeforeWait, setSpinHook, setVirtualTime } from '../sync/hook.js';
 import { setHaltAllowed } from '../sync/wake.js';
 
@@ -197,9 +197,12 @@ function waitPoint(): void {
  * and the others get a stretch of steps to use the window (free the page,
  * reuse the frame) before the flush lands, as they do in the free engine.
  * Without it the receiver, ready and preferred over spinners, runs its
- * function at once and ack-before-flush never shows.
+ * function at once and ack-before-flush never shows. Likewise inside
+ * switch_mm's SWITCHING window (CR3 written, loaded_mm not yet next): the
+ * hardware is prefetching translations there, and a flusher must get
+ * steps to read SWITCHING (ignore-switching-window).
  */
-const SLOW_SITE_MASK = 1 << SITE_CSD_UNLOCKED;
+const SLOW_SITE_MASK = (1 << SITE_CSD_UNLOCKED) | (1 << SITE_SWITCH_MM_WINDOW);
 
 function kernelSchedPoint(site: number): void {
   poll();
