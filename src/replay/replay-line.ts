@@ -83,7 +83,7 @@ export function splitCommandLine(text: string): string[] {
 
 const VALUE_FLAGS = [
   '--cpus', '--seed', '--mem', '--ops', '--variant', '--watchdog-ms', '--profile', '--inject', '--option',
-  '--engine', '--sched-seed', '--sched', '--preemptions',
+  '--engine', '--sched-seed', '--sched', '--preemptions', '--seconds',
 ] as const;
 type ValueFlag = (typeof VALUE_FLAGS)[number];
 
@@ -121,7 +121,7 @@ export function parseReplayLine(line: string): ReplayCase {
       if (v === undefined) throw new ReplayLineError(`replay line: ${flag} has no value`);
       values.set(flag, [...(values.get(flag) ?? []), v]);
     } else if (a.startsWith('-')) {
-      throw new ReplayLineError(`replay line: "${a}" is not a flag a serialized replay takes (${VALUE_FLAGS.join(', ')})`);
+      throw new ReplayLineError(`replay line: "${a}" is not a flag a serialized replay takes (${VALUE_FLAGS.filter((f) => f !== '--seconds').join(', ')})`);
     } else if (scenario === null) {
       scenario = a;
     } else {
@@ -143,6 +143,7 @@ export function parseReplayLine(line: string): ReplayCase {
   if (engine !== 'serialized') {
     throw new ReplayLineError(`replay line runs the ${engine} engine: only a serialized run (--engine serialized) replays exactly; hunt turns a free-engine failure into one`);
   }
+  if (values.has('--seconds')) throw new ReplayLineError('replay line has --seconds: a serialized run ends by its op budget (--ops), never by wall time');
   const sched = one('--sched') ?? 'random';
   if (sched !== 'random' && sched !== 'pct') throw new ReplayLineError(`replay line: --sched "${sched}" is not one of: random, pct`);
   const mem = one('--mem');
