@@ -102,35 +102,6 @@ function buildProgram(print: (text: string) => void): Command {
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
     .action((opts) => runSoak(opts, print));
 
-  program.command('hunt')
-    .description('run the free engine until a run fails, then search serialized schedules for one that fails the same way; print its exact replay line and how often it reproduces')
-    .argument('[target]', 'scenario name, or a report file (run --out) whose failure to hunt')
-    .option('--cpus <n>', 'simulated CPUs (1..64)', '4')
-    .option('--seed <n>', 'first PRNG seed of the free runs', '1')
-    .option('--mem <size>', 'emulated memory (default: the scenario\'s own size)')
-    .addOption(new Option('--variant <name>', `design to emulate, ${VARIANT_GRAMMAR}`).default('asi-off'))
-    .option('--inject <bug>', 'turn on an injectable bug (repeatable; see inject --list)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--option <key=value>', 'scenario option (repeatable)', collectOption, [] as string[])
-    .option('--watchdog-ms <ms>', 'IPI ack watchdog bound', '5000')
-    .option('--profile <name>', 'CPU profile for simulated time', 'spr')
-    .option('--seconds <s>', 'time budget of the whole hunt (the free phase takes at most half)', '120')
-    .option('--tries <n>', 'most serialized schedules to try', '200')
-    .option('--sample <n>', 'schedule seeds 1..n of the found shape run to measure how often it reproduces', '10')
-    .option('--max-ops <n>', 'largest op budget per CPU a tried schedule may have', '10000')
-    .option('--no-progress', 'no status line on stderr')
-    .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
-    .action((target: string | undefined, opts) => runHunt(target, opts, print));
-
-  program.command('shrink')
-    .description('reduce a failing serialized case (CPUs, ops per CPU, preemptions, options) while it fails the same way; print the smallest replay line')
-    .argument('[replay-line]', 'a serialized replay line, in quotes ("shootdown run ... --engine serialized ...")')
-    .option('--from <report>', 'take the replay line from a serialized run\'s report file (run --out)')
-    .option('--seconds <s>', 'time budget (the smallest case so far is printed when it runs out)', '120')
-    .option('--seeds <n>', 'other schedule seeds tried for each smaller candidate', '3')
-    .option('--no-progress', 'no status line on stderr')
-    .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
-    .action((line: string | undefined, opts) => runShrink(line, opts, print));
-
   const report = program.command('report').description('read the files shootdown writes');
   report.command('show')
     .description('print RunReport files (.pb) and soak summaries (.json); refuses empty, torn or foreign files')
@@ -183,6 +154,36 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--clinic', 'run one CPU inline in the main thread under clinic flame instead (flame graph HTML in --out)')
     .addOption(new Option('--inline', 'run one CPU inline, unprofiled (what --clinic runs)').hideHelp())
     .action((scenario: string | undefined, opts) => runProfile(scenario, opts, print));
+
+  // --- hunt / shrink (issue 10) ---
+  program.command('hunt')
+    .description('run the free engine until a run fails, then search serialized schedules for one that fails the same way; print its exact replay line and how often it reproduces')
+    .argument('[target]', 'scenario name, or a report file (run --out) whose failure to hunt')
+    .option('--cpus <n>', 'simulated CPUs (1..64)', '4')
+    .option('--seed <n>', 'first PRNG seed of the free runs', '1')
+    .option('--mem <size>', 'emulated memory (default: the scenario\'s own size)')
+    .addOption(new Option('--variant <name>', `design to emulate, ${VARIANT_GRAMMAR}`).default('asi-off'))
+    .option('--inject <bug>', 'turn on an injectable bug (repeatable; see inject --list)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--option <key=value>', 'scenario option (repeatable)', collectOption, [] as string[])
+    .option('--watchdog-ms <ms>', 'IPI ack watchdog bound', '5000')
+    .option('--profile <name>', 'CPU profile for simulated time', 'spr')
+    .option('--seconds <s>', 'time budget of the whole hunt (the free phase takes at most half)', '120')
+    .option('--tries <n>', 'most serialized schedules to try', '200')
+    .option('--sample <n>', 'schedule seeds 1..n of the found shape run to measure how often it reproduces', '10')
+    .option('--max-ops <n>', 'largest op budget per CPU a tried schedule may have', '10000')
+    .option('--no-progress', 'no status line on stderr')
+    .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
+    .action((target: string | undefined, opts) => runHunt(target, opts, print));
+
+  program.command('shrink')
+    .description('reduce a failing serialized case (CPUs, ops per CPU, preemptions, options) while it fails the same way; print the smallest replay line')
+    .argument('[replay-line]', 'a serialized replay line, in quotes ("shootdown run ... --engine serialized ...")')
+    .option('--from <report>', 'take the replay line from a serialized run\'s report file (run --out)')
+    .option('--seconds <s>', 'time budget (the smallest case so far is printed when it runs out)', '120')
+    .option('--seeds <n>', 'other schedule seeds tried for each smaller candidate', '3')
+    .option('--no-progress', 'no status line on stderr')
+    .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
+    .action((line: string | undefined, opts) => runShrink(line, opts, print));
 
   return program;
 }
