@@ -1,5 +1,8 @@
 // hunt: a free-engine failure becomes an exact serialized replay line, and
 // the line it prints really fails the same way when run.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../cli/helpers.js';
 import { runArgsOf } from '../../src/replay/replay-line.js';
@@ -21,6 +24,22 @@ describe('shootdown hunt', () => {
     const report = JSON.parse(again.stdout) as { engine: string; violationRecords: { kind: string }[] };
     expect(report.engine).toBe('serialized');
     expect(`violation:${report.violationRecords[0]!.kind}`).toBe(out.signature);
+  });
+
+  it('hunts the failure of a free run\'s report file (no free phase)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hunt-report-'));
+    try {
+      const file = join(dir, 'free.pb');
+      const free = runCli(['run', 'tlb-flush2-shared', '--inject', 'no-wait-for-ack', '--cpus', '4', '--seconds', '4', '--no-progress', '--out', file]);
+      expect(free.code).toBe(1);
+      const r = runCli(['hunt', file, '--seconds', '60', '--sample', '2', '--no-progress'], 180_000);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^hunt: target from .*free\.pb: violation:[a-z-]+ \(seed 1\)$/m);
+      expect(r.stdout).toMatch(/^replay: shootdown run tlb-flush2-shared --cpus 4 --seed 1 --mem 16M --ops \d+ .*--inject no-wait-for-ack --engine serialized /m);
+      expect(r.stdout).toMatch(/^reproduces: \d+ of the first 2 schedule seeds of that shape \(\d+%\); replaying the line again gave the same digest$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('says so and exits 5 when nothing fails within the budget', () => {
