@@ -92,10 +92,13 @@ export async function runHunt(arg: string | undefined, o: HuntOptions, print: (t
     },
     signature: null, from: arg, hintOps: 0,
   };
-  let base: HuntBase = withExplicitMem({ ...target.base, ...(o.mem !== undefined && !isFile ? { memMiB: memMiBOf(o.mem) } : {}), ops: 1, schedSeed: 1, sched: 'random', preemptions: 0 });
-  // Validate everything (scenario, variant, bugs, size) before the first run.
-  const probe: ReplayCase = { ...base, ops: 1, schedSeed: 1, sched: 'random', preemptions: 0 };
-  base = { ...base, variant: specOfCase(probe).variant };
+  // The schedule fields are placeholders until the search picks them.
+  const probe: ReplayCase = withExplicitMem({
+    ...target.base, ...(o.mem !== undefined && !isFile ? { memMiB: memMiBOf(o.mem) } : {}), ops: 1, schedSeed: 1, sched: 'random', preemptions: 0,
+  });
+  // Everything (scenario, variant, bugs, size) is validated before the first run; the variant is kept in its canonical spelling.
+  const { ops: _o, schedSeed: _s, sched: _p, preemptions: _k, ...rest } = probe;
+  let base: HuntBase = { ...rest, variant: specOfCase(probe).variant };
 
   const tty = progressWanted(o.progress !== false && format === 'table');
   const bar = stepProgress(tty);
