@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../cli/helpers.js';
+import { runCli, startCli } from '../cli/helpers.js';
 import { runArgsOf } from '../../src/replay/replay-line.js';
 
 describe('shootdown hunt', () => {
@@ -46,6 +46,16 @@ describe('shootdown hunt', () => {
     const r = runCli(['hunt', 'tlb-flush2', '--cpus', '2', '--seconds', '3', '--no-progress']);
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/^shootdown: hunt: nothing failed in [\d.]+ s of free runs of tlb-flush2: no target to hunt \(raise --seconds\)\n$/);
+  });
+
+  it('shows its phase on a terminal and clears the status line before the verdict', async () => {
+    const cli = startCli(['hunt', 'tlb-flush2', '--cpus', '2', '--seconds', '3'], true);
+    await cli.waitFor('free 0/');
+    const { code } = await cli.exited;
+    expect(code).toBe(5);
+    expect(cli.output()).toMatch(/\r\x1b\[Kfree 0\/2: free engine, seed 1/);
+    // The status line is erased (\r ESC[K) before the verdict is written.
+    expect(cli.output()).toMatch(/seed 1\r\x1b\[K(\x1b\[\?25h|\x1b\[\?7h)*shootdown: hunt: nothing failed/);
   });
 
   it('refuses bad input with one line and exit 2', () => {
