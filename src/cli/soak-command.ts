@@ -227,10 +227,6 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
         results.push(jobResult(job, kept, failuresOf(kept), detecting, true));
         continue;
       }
-      if (!bar && format === 'table') {
-        const at = minutes !== null ? `${results.length + 1} (${Math.floor(elapsed)}/${Math.ceil(minutes * 60)} s)` : `${results.length + 1}/${jobs.length}`;
-        process.stderr.write(`soak: ${at} ${job.scenario} seed ${job.seed}\n`);
-      }
       const spec = {
         scenario: job.scenario, shape: shapeFor(job.scenario), seed: job.seed, variant, inject: o.inject, watchdogMs, seconds: runSeconds,
         options: optionsFor(job.scenario), shard: shardText, interrupt: guard.signal, interruptSignal: () => guard.which ?? 'SIGINT',
@@ -247,6 +243,11 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
           writeError = e;
           break;
         }
+      }
+      // Said once the run is on disk as running (a reader of the line finds it there).
+      if (!bar && format === 'table') {
+        const at = minutes !== null ? `${results.length + 1} (${Math.floor(elapsed)}/${Math.ceil(minutes * 60)} s)` : `${results.length + 1}/${jobs.length}`;
+        process.stderr.write(`soak: ${at} ${job.scenario} seed ${job.seed}\n`);
       }
       const { report, failures } = await runOnce(spec);
       // Each run's report is written as soon as it exists: a later crash loses nothing.

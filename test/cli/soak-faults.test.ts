@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli } from './helpers.js';
+import { runCli, startCli } from './helpers.js';
 import { decodeReportFile } from '../../src/report/report-file.js';
 
 interface SoakResult { scenario: string; seed: number; passed: boolean; fault: string; rerun: string; failures: string[] }
@@ -65,6 +65,22 @@ describe('a soak whose CPU worker is killed', () => {
     expect(summary).toMatchObject({ complete: false, jobs: 4, runs: 2, passed: 1, faults: 1, stoppedAtFailure: 'tlb-flush2 seed 2' });
     expect(summary.results[1]!.fault).toBe('CPU 0 faulted in op 30: Error: test crash of CPU 0 at op 30');
     expect(readdirSync(out).sort()).toEqual(['summary.json', 'tlb-flush2-seed1.pb', 'tlb-flush2-seed2.pb']);
+  });
+});
+
+describe('a soak\'s summary on disk', () => {
+  it('names the run in progress and its rerun line before the run starts, with the finished ones', async () => {
+    const out = outDir();
+    const cli = startCli(['soak', '--scenarios', 'tlb-flush2', '--seeds', '2', '--seconds', '3', '--cpus', '2', '--no-progress', '--out', out], false);
+    await cli.waitFor('soak: 2/2 tlb-flush2 seed 2');
+    const during = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary & { running: { scenario: string; seed: number; rerun: string } };
+    expect(during.complete).toBe(false);
+    expect(during.results.map((x) => x.seed)).toEqual([1]);
+    expect(during.running).toEqual({ scenario: 'tlb-flush2', seed: 2, rerun: 'shootdown run tlb-flush2 --cpus 2 --seed 2 --mem 16M --seconds 3 --variant asi-off --watchdog-ms 5000' });
+    expect((await cli.exited).code).toBe(0);
+    const after = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary & { running?: unknown };
+    expect(after).toMatchObject({ complete: true, runs: 2, passed: 2 });
+    expect(after.running).toBeUndefined();
   });
 });
 
