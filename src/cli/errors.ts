@@ -24,3 +24,14 @@ export class UsageError extends Error {
 export class CheckFailedError extends Error {
   override name = 'CheckFailedError';
 }
+
+// --- hunt / shrink (issue 10) ---
+/**
+ * `hunt`: nothing failed within the budget, so there was no failure to turn
+ * into a replay line: exit 5 (distinct from 1, where a failure was seen).
+ */
+export const EXIT_NOTHING_FOUND = 5;
+
+export class NothingFoundError extends Error {
+  override name = 'NothingFoundError';
+}

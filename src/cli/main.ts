@@ -28,6 +28,9 @@ import { LOG_LEVELS, openLogger } from './logger.js';
 import { runMerge } from './merge-command.js';
 import { addScenarioFileOption } from './scenario-file-option.js';
 import { NEW_KINDS, runNew } from './new-command.js';
+import { runHunt } from './hunt-command.js';
+import { runShrink } from './shrink-command.js';
+import { EXIT_NOTHING_FOUND, NothingFoundError } from './errors.js';
 
 function buildProgram(print: (text: string) => void): Command {
   const program = new Command('shootdown')
@@ -69,6 +72,7 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--trace <file>', 'write the run\'s trace events to this file (read it with trace show / trace export)')
     .option('--trace-mode <mode>', 'trace: ring (the last ring of events per CPU, at the end) or full (every event, drained while the run goes on)', 'ring')
     .addOption(new Option('--test-never-ack <cpu>', 'engine self-test: this CPU never acknowledges an IPI').hideHelp())
+    .addOption(new Option('--test-crash <cpu:op:how>', 'fault-survival test: this CPU throws (throw) or its worker exits (exit) at this op').hideHelp())
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
     .action((scenario: string | undefined, opts) => runRun(scenario, opts, print));
 
@@ -120,6 +124,9 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--force', 'with --out: discard this soak\'s previous results there and start over')
     .option('--trace <mode>', 'with --out: also write each run\'s trace (<scenario>-seed<N>.trc), ring or full mode')
     .option('--watchdog-ms <ms>', 'IPI ack watchdog bound', '5000')
+    .option('--minutes <m>', 'total time budget: runs go on, seed after seed over the scenarios, until it is spent (--seeds is then unused)')
+    .option('--keep-going', 'go on past failed runs (each is recorded); by default the soak stops at the first')
+    .addOption(new Option('--test-crash <seed:cpu:op:how>', 'fault-survival test: crash a CPU of the runs with this seed').hideHelp())
     .option('--no-progress', 'no progress bar on stderr')
     .option('--log <file>', 'structured log as JSON lines (pino) in this file')
     .addOption(new Option('--log-level <level>', 'log level (default info with --log; alone: log to stderr)').choices([...LOG_LEVELS]))
@@ -197,6 +204,36 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--out <file>', 'write here instead of stdout')
     .action((file: string, opts) => runTraceExport(file, opts, print));
 
+  // --- hunt / shrink (issue 10) ---
+  program.command('hunt')
+    .description('run the free engine until a run fails, then search serialized schedules for one that fails the same way; print its exact replay line and how often it reproduces')
+    .argument('[target]', 'scenario name, or a report file (run --out) whose failure to hunt')
+    .option('--cpus <n>', 'simulated CPUs (1..64)', '4')
+    .option('--seed <n>', 'first PRNG seed of the free runs', '1')
+    .option('--mem <size>', 'emulated memory (default: the scenario\'s own size)')
+    .addOption(new Option('--variant <name>', `design to emulate, ${VARIANT_GRAMMAR}`).default('asi-off'))
+    .option('--inject <bug>', 'turn on an injectable bug (repeatable; see inject --list)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--option <key=value>', 'scenario option (repeatable)', collectOption, [] as string[])
+    .option('--watchdog-ms <ms>', 'IPI ack watchdog bound', '5000')
+    .option('--profile <name>', 'CPU profile for simulated time', 'spr')
+    .option('--seconds <s>', 'time budget of the whole hunt (the free phase takes at most half)', '120')
+    .option('--tries <n>', 'most serialized schedules to try', '200')
+    .option('--sample <n>', 'schedule seeds 1..n of the found shape run to measure how often it reproduces', '10')
+    .option('--max-ops <n>', 'largest op budget per CPU a tried schedule may have', '10000')
+    .option('--no-progress', 'no status line on stderr')
+    .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
+    .action((target: string | undefined, opts) => runHunt(target, opts, print));
+
+  program.command('shrink')
+    .description('reduce a failing serialized case (CPUs, ops per CPU, preemptions, options) while it fails the same way; print the smallest replay line')
+    .argument('[replay-line]', 'a serialized replay line, in quotes ("shootdown run ... --engine serialized ...")')
+    .option('--from <report>', 'take the replay line from a serialized run\'s report file (run --out)')
+    .option('--seconds <s>', 'time budget (the smallest case so far is printed when it runs out)', '120')
+    .option('--seeds <n>', 'other schedule seeds tried for each smaller candidate', '3')
+    .option('--no-progress', 'no status line on stderr')
+    .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
+    .action((line: string | undefined, opts) => runShrink(line, opts, print));
+
   program.command('new')
     .description('write a commented, working template to change: new scenario NAME')
     .argument('<kind>', `what to write: ${NEW_KINDS.join(', ')}`)
@@ -237,6 +274,10 @@ function reportError(e: unknown, program: Command, argv: readonly string[]): num
   if (e instanceof UsageError || e instanceof UnknownBugError) {
     say(e.message);
     return EXIT_BAD_INPUT;
+  }
+  if (e instanceof NothingFoundError) {
+    say(e.message);
+    return EXIT_NOTHING_FOUND;
   }
   if (e instanceof CheckFailedError) {
     say(e.message);

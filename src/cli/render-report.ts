@@ -79,7 +79,7 @@ function kindCounts(r: Record<string, unknown>): string {
 
 interface SummaryResult {
   scenario: string; seed: number; passed: boolean; violations: number; framesLost: number; opsPerSec: number;
-  failures: string[]; rerun?: string; replay?: string; resumed?: boolean;
+  failures: string[]; rerun?: string; replay?: string; resumed?: boolean; fault?: string;
 }
 
 /** A soak summary (summary JSON) as the `soak` command prints it. */
@@ -111,6 +111,8 @@ export function renderSummary(s: Record<string, unknown>): string {
       ? `not caught: ${r.scenario} seed ${r.seed}${rerun ? ` (rerun: ${rerun})` : ''}`
       : `failed: ${r.scenario} seed ${r.seed}: ${r.failures.join('; ')}${rerun ? ` (rerun: ${rerun})` : ''}`);
   }
+  // --- soak fault survival (issue 10) ---
+  if (s['stoppedAtFailure']) lines.push(`stopped at the first failure (${String(s['stoppedAtFailure'])}): --keep-going runs on past failures`);
   if (s['complete'] === false) {
     lines.push(`incomplete: ${results.length} of ${String(s['jobs'])} runs done${s['interrupted'] ? ` (interrupted by ${String(s['interruptSignal'])})` : ''}${s['writeError'] ? ` (${String(s['writeError'])})` : ''}`);
   }

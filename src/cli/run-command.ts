@@ -30,6 +30,7 @@ import { parseVariant, VariantError } from '../kernel/variant.js';
 import { loadedScenarios } from './scenario-file-option.js';
 import { TRACE_MODES } from '../trace/file.js';
 import { FULL_TRACE_RING_ENTRIES } from '../trace/record.js';
+import { parseTestCrash } from './test-crash.js';
 
 /** --variant, validated at the edge: the canonical spelling (src/kernel/variant.ts grammar), or one line and exit 2. */
 export function parseVariantOption(text: string): string {
@@ -61,6 +62,8 @@ export interface RunOptions {
   progress?: boolean;
   /** Engine self-test only (hidden flag): the watchdog must catch this CPU. */
   testNeverAck?: string;
+  /** Fault-survival tests only (hidden flag): CPU:OP[:throw|exit]. */
+  testCrash?: string;
   engine: string;
   schedSeed: string;
   sched: string;
@@ -140,6 +143,7 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
     o.trace !== undefined && traceMode === 'full' ? { traceEntries: FULL_TRACE_RING_ENTRIES } : {},
   );
   const neverAckCpu = o.testNeverAck !== undefined ? parseIntInRange('--test-never-ack', o.testNeverAck, 0, shape.cpus - 1) : undefined;
+  const crash = o.testCrash !== undefined ? parseTestCrash('--test-crash', o.testCrash, shape.cpus) : undefined;
   assertHostCanHold(shape);
   // Before any work: a run must not spend minutes and then find it cannot save its report.
   if (o.out !== undefined) checkOutputFile('--out', o.out);
@@ -167,7 +171,7 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
   const spec = {
     profile: o.profile,
     scenario: scenarioArg, shape, seed, variant, inject: o.inject, watchdogMs, options: scenarioOptions,
-    ...(neverAckCpu !== undefined ? { testFaults: { neverAckCpu } } : {}),
+    ...(neverAckCpu !== undefined || crash !== undefined ? { testFaults: { ...(neverAckCpu !== undefined ? { neverAckCpu } : {}), ...crash } } : {}),
     ...(seconds !== undefined && engine === 'free' ? { seconds } : {}), ...(ops !== undefined ? { ops } : {}),
     ...(engine === 'serialized' ? { engine, schedSeed, sched, preemptions } : {}),
     interrupt: guard.signal, interruptSignal: () => guard.which ?? 'SIGINT', onMachine: progress.start,

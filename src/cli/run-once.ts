@@ -19,6 +19,8 @@ import { ScenarioOptionError } from '../workloads/mm/options.js';
 import { TraceRecording, type TraceSummary } from '../trace/record.js';
 import type { TraceMode } from '../trace/file.js';
 import { TraceWriteError } from '../trace/writer.js';
+import { formatReplayLine } from '../replay/replay-line.js';
+import { formatTestCrash } from './test-crash.js';
 
 /** Trace events per CPU attached to a violation record. */
 
@@ -88,6 +90,16 @@ export function addSimulatedTime(report: RunReportObject, profile: CpuProfile): 
  * a rare failure may need several reruns.
  */
 export function rerunCommand(spec: RunSpec): string {
+  // Under the serialized engine the line is an exact replay: the schedule
+  // is part of the configuration, and every default is written out.
+  if (spec.engine === 'serialized' && spec.ops !== undefined && spec.testFaults === undefined) {
+    return formatReplayLine({
+      scenario: spec.scenario, cpus: spec.shape.cpus, seed: spec.seed, memMiB: spec.shape.memBytes / 2 ** 20, ops: spec.ops,
+      variant: spec.variant, inject: spec.inject, options: spec.options ?? {}, watchdogMs: spec.watchdogMs,
+      profile: spec.profile ?? DEFAULT_PROFILE, schedSeed: spec.schedSeed ?? 1, sched: spec.sched ?? 'random',
+      preemptions: spec.preemptions ?? 2,
+    });
+  }
   const parts = ['shootdown run', spec.scenario, `--cpus ${spec.shape.cpus}`, `--seed ${spec.seed}`, `--mem ${spec.shape.memBytes / 2 ** 20}M`];
   if (spec.seconds !== undefined) parts.push(`--seconds ${spec.seconds}`);
   if (spec.ops !== undefined) parts.push(`--ops ${spec.ops}`);
@@ -97,11 +109,12 @@ export function rerunCommand(spec: RunSpec): string {
   for (const b of spec.inject) parts.push(`--inject ${b}`);
   for (const [k, v] of Object.entries(spec.options ?? {})) parts.push(`--option ${k}=${String(v)}`);
   if (spec.testFaults?.neverAckCpu !== undefined) parts.push(`--test-never-ack ${spec.testFaults.neverAckCpu}`);
+  if (spec.testFaults?.crashCpu !== undefined) parts.push(`--test-crash ${formatTestCrash(spec.testFaults)}`);
   // Under the serialized engine the line is an exact replay: the schedule
   // is part of the configuration.
   if (spec.engine === 'serialized') {
     parts.push('--engine serialized', `--sched-seed ${spec.schedSeed ?? 1}`);
-    if ((spec.sched ?? 'random') !== 'random') parts.push(`--sched ${spec.sched}`, `--preemptions ${spec.preemptions ?? 2}`);
+    parts.push(`--sched ${spec.sched ?? 'random'}`, `--preemptions ${spec.preemptions ?? 2}`);
   }
   return parts.join(' ');
 }

@@ -21,7 +21,25 @@ import { renderSummary } from './render-report.js';
 import { assertHostCanHold, shapeFromOptions } from './machine-options.js';
 import { parseChoice, parseIntInRange } from './parse.js';
 import { parseSeconds, parseVariantOption } from './run-command.js';
-import { checkRunSpec, failuresOf, runOnce } from './run-once.js';
+import { checkRunSpec, failuresOf, rerunCommand, runOnce } from './run-once.js';
+import { parseTestCrash } from './test-crash.js';
+import type { TestFaults } from '../workloads/index.js';
+
+/** --minutes: a positive number, at most a week. */
+function parseMinutes(text: string): number {
+  const n = Number(text);
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(text) || !(n > 0) || n > 7 * 24 * 60) {
+    throw new UsageError(`--minutes "${text}" is not a duration: use a number of minutes above 0 and at most ${7 * 24 * 60} (7 days), e.g. 30 or 0.5`);
+  }
+  return n;
+}
+
+/** Hidden --test-crash of soak: SEED:CPU:OP[:throw|exit]. */
+function parseSoakCrash(text: string, cpus: number): { seed: number; faults: TestFaults } {
+  const m = /^(\d+):(.*)$/.exec(text.trim());
+  if (!m) throw new UsageError(`--test-crash "${text}" is not SEED:CPU:OP[:throw|exit] (e.g. 2:1:300:exit)`);
+  return { seed: Number(m[1]), faults: parseTestCrash('--test-crash', m[2]!, cpus) };
+}
 import { defaultMemFor, parseScenarioOptions } from './scenario-options.js';
 import { TRACE_MODES } from '../trace/file.js';
 import { FULL_TRACE_RING_ENTRIES } from '../trace/record.js';
@@ -45,6 +63,12 @@ export interface SoakOptions {
   progress?: boolean;
   /** Trace files (issue 10): ring or full, one <scenario>-seed<N>.trc per run in --out. */
   trace?: string;
+  /** Total time budget in minutes: runs go on (seeds upward) until it is spent; --seeds is then unlimited. */
+  minutes?: string;
+  /** Go on past failed runs (each recorded); without it the soak stops at the first. */
+  keepGoing?: boolean;
+  /** Fault-survival tests only (hidden): SEED:CPU:OP[:throw|exit] crashes one CPU of the runs with that seed. */
+  testCrash?: string;
 }
 
 export interface Job {
@@ -62,6 +86,8 @@ interface JobResult extends Job {
   readonly rerun: string;
   /** Kept from an earlier soak's report file (--resume), not run now. */
   readonly resumed: boolean;
+  /** A CPU fault or watchdog report (first line), empty when the run ended normally. */
+  readonly fault: string;
 }
 
 /** Tag of summary files, so `report show` and --resume know what they read. */
@@ -79,6 +105,7 @@ function jobResult(job: Job, report: RunReportObject, failures: readonly string[
     failures,
     rerun: String(report['rerun'] ?? ''),
     resumed,
+    fault: String(report['fault'] ?? '').split('\n')[0]!,
   };
 }
 
@@ -97,6 +124,24 @@ export function soakJobs(scenarios: readonly string[], seeds: number, seedStart:
   for (const scenario of scenarios) for (let k = 0; k < seeds; k++) all.push({ scenario, seed: seedStart + k });
   return all.filter((_, i) => i % shard.count === shard.index - 1);
 }
+
+/**
+ * --minutes: an endless job order, seed by seed (every scenario at seed s,
+ * then s + 1, ...), so a time-bounded soak covers all scenarios evenly
+ * whenever it is cut off. Shard i of n takes every n-th job; the first
+ * `count` of the shard's jobs.
+ */
+export function timedSoakJobs(scenarios: readonly string[], seedStart: number, shard: { index: number; count: number }, count: number): Job[] {
+  const out: Job[] = [];
+  for (let i = shard.index - 1; out.length < count; i += shard.count) {
+    out.push({ scenario: scenarios[i % scenarios.length]!, seed: seedStart + Math.floor(i / scenarios.length) });
+  }
+  return out;
+}
+
+/** Most runs a --minutes soak plans ahead (its output directory is checked for all of them). */
+const TIMED_SOAK_MAX_RUNS = 100_000;
+
 
 function parseScenarios(text: string | undefined): string[] {
   if (text === undefined) return SCENARIOS.map((s) => s.name);
@@ -117,6 +162,7 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
   const seeds = parseIntInRange('--seeds', o.seeds, 1, 1_000_000);
   const seedStart = parseIntInRange('--seed-start', o.seedStart, 0, 2 ** 32 - 1 - seeds);
   const seconds = parseSeconds(o.seconds);
+  const minutes = o.minutes !== undefined ? parseMinutes(o.minutes) : null;
   const variant = parseVariantOption(o.variant);
   const watchdogMs = parseIntInRange('--watchdog-ms', o.watchdogMs, 10, 3_600_000);
   const shard = parseShard(o.shard);
@@ -135,12 +181,14 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
   const shapeFor = (scenario: string) => shapeFromOptions({ mem: o.mem ?? defaultMemFor(scenario, shapeFromOptions({ cpus: o.cpus }).cpus), cpus: o.cpus }, ringFor);
   for (const name of scenarios) assertHostCanHold(shapeFor(name));
   const detecting = o.inject.length > 0;
-  const jobs = soakJobs(scenarios, seeds, seedStart, shard);
+  const jobs = minutes !== null ? timedSoakJobs(scenarios, seedStart, shard, TIMED_SOAK_MAX_RUNS) : soakJobs(scenarios, seeds, seedStart, shard);
+  const crash = o.testCrash !== undefined ? parseSoakCrash(o.testCrash, shapeFor(scenarios[0]!).cpus) : null;
   const shardText = `${shard.index}/${shard.count}`;
   const provenance = {
     format: SUMMARY_FORMAT, toolVersion: TOOL_VERSION, shard: shardText, scenarios, seeds, seedStart, secondsPerRun: seconds,
     cpus: shapeFor(scenarios[0]!).cpus, mem: o.mem ?? 'scenario default', memBytes: Object.fromEntries(scenarios.map((n) => [n, shapeFor(n).memBytes])),
     variant, inject: o.inject, options: scenarioOptions, watchdogMs,
+    minutes: minutes ?? 0, keepGoing: o.keepGoing === true,
   };
   // Every scenario's set-up once before the first run: an option one of
   // them refuses stops the soak here, not after hours of results.
@@ -156,13 +204,29 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
 
   const showBar = progressWanted(o.progress !== false && format === 'table');
   let interruptedRun: string | null = null;
-  const bar = seriesProgress(showBar, 'soak', jobs.length, undefined);
+  // A --minutes soak has no run count to show a bar against: it prints a line per run.
+  const barShown = showBar && minutes === null;
+  const bar = seriesProgress(barShown, 'soak', jobs.length, undefined);
   const results: JobResult[] = [];
   const guard = new InterruptGuard().install();
   let writeError: OutputWriteError | null = null;
+  let stoppedAtFailure: string | null = null;
+  let timeUp = false;
+  const t0 = performance.now();
+  const summaryNow = (running: Job | null, rerun: string): Record<string, unknown> => ({
+    ...provenance,
+    complete: false, interrupted: guard.which !== null, interruptSignal: guard.which ?? '',
+    ...(running !== null ? { running: { ...running, rerun } } : {}),
+    jobs: minutes !== null ? results.length + (running !== null ? 1 : 0) : jobs.length, runs: results.length,
+    passed: results.filter((r) => r.passed).length, results,
+  });
   try {
     for (const job of jobs) {
       if (guard.which !== null) break;
+      const elapsed = (performance.now() - t0) / 1000;
+      if (minutes !== null && elapsed >= minutes * 60 - 0.5) { timeUp = true; break; }
+      // A --minutes soak's last run is cut to the time left.
+      const runSeconds = minutes !== null ? Math.min(seconds, Math.max(0.5, minutes * 60 - elapsed)) : seconds;
       bar.next(`${job.scenario} seed ${job.seed}`);
       const kept = out?.done.get(jobFileName(job));
       if (kept) {
@@ -171,13 +235,31 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
         bar.runDone(kept);
         continue;
       }
-      if (!showBar && format === 'table') process.stderr.write(`soak: ${results.length + 1}/${jobs.length} ${job.scenario} seed ${job.seed}\n`);
-      const { report, failures } = await runOnce({
-        scenario: job.scenario, shape: shapeFor(job.scenario), seed: job.seed, variant, inject: o.inject, watchdogMs, seconds,
+      const spec = {
+        scenario: job.scenario, shape: shapeFor(job.scenario), seed: job.seed, variant, inject: o.inject, watchdogMs, seconds: runSeconds,
         options: optionsFor(job.scenario), shard: shardText, interrupt: guard.signal, interruptSignal: () => guard.which ?? 'SIGINT',
         onMachine: bar.onMachine,
         ...(traceMode !== null && out ? { trace: { path: join(out.dir, jobFileName(job).replace(/\.pb$/, '.trc')), mode: traceMode } } : {}),
-      });
+        ...(crash !== null && crash.seed === job.seed ? { testFaults: crash.faults } : {}),
+      };
+      // Before the run: its seed and arguments are on disk (the summary
+      // names it as running, with its rerun line), so even a crash of the
+      // whole process leaves what to replay.
+      if (out) {
+        try {
+          await writeOutputFile(join(out.dir, summaryFileName(shard)), `${JSON.stringify(summaryNow(job, rerunCommand(spec)), null, 2)}\n`);
+        } catch (e) {
+          if (!(e instanceof OutputWriteError)) throw e;
+          writeError = e;
+          break;
+        }
+      }
+      // Said once the run is on disk as running (a reader of the line finds it there).
+      if (!barShown && format === 'table') {
+        const at = minutes !== null ? `${results.length + 1} (${Math.floor(elapsed)}/${Math.ceil(minutes * 60)} s)` : `${results.length + 1}/${jobs.length}`;
+        process.stderr.write(`soak: ${at} ${job.scenario} seed ${job.seed}\n`);
+      }
+      const { report, failures } = await runOnce(spec);
       bar.runDone(report);
       logger().info({ event: 'run end', scenario: job.scenario, seed: job.seed, stoppedBy: report['stoppedBy'], ops: (report['totals'] as Record<string, number>)['ops'], violations: (report['totals'] as Record<string, number>)['violations'], failures }, 'run end');
       // Each run's report is written as soon as it exists: a later crash loses nothing.
@@ -192,21 +274,36 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
       // An interrupted run is not a result: it is reported but not counted,
       // and --resume runs it again.
       if (report['interrupted'] === true) { interruptedRun = `${job.scenario} seed ${job.seed}`; break; }
-      results.push(jobResult(job, report, failures, detecting, false));
+      const result = jobResult(job, report, failures, detecting, false);
+      results.push(result);
       if (writeError) break; // the disk is full or failing: the next runs' reports would be lost too
+      if (!result.passed && o.keepGoing !== true) { stoppedAtFailure = `${job.scenario} seed ${job.seed}`; break; }
+      // The summary is valid after every run, not only at the end.
+      if (out) {
+        try {
+          await writeOutputFile(join(out.dir, summaryFileName(shard)), `${JSON.stringify(summaryNow(null, ''), null, 2)}\n`);
+        } catch (e) {
+          if (!(e instanceof OutputWriteError)) throw e;
+          writeError = e;
+          break;
+        }
+      }
     }
   } finally {
     bar.stop();
     restoreTerminal();
   }
 
-  const complete = results.length === jobs.length;
+  // A --minutes soak is complete when its time ran out with nothing else stopping it.
+  const complete = minutes !== null ? timeUp && stoppedAtFailure === null && interruptedRun === null && writeError === null && guard.which === null : results.length === jobs.length;
   const summary = {
     ...provenance,
     complete, interrupted: guard.which !== null, interruptSignal: guard.which ?? '',
     ...(interruptedRun !== null ? { interruptedRun } : {}),
+    ...(stoppedAtFailure !== null ? { stoppedAtFailure } : {}),
     ...(writeError !== null ? { writeError: writeError.message } : {}),
-    jobs: jobs.length, runs: results.length, passed: results.filter((r) => r.passed).length, results,
+    jobs: minutes !== null ? results.length : jobs.length, runs: results.length, passed: results.filter((r) => r.passed).length,
+    faults: results.filter((r) => r.fault !== '').length, elapsedSeconds: (performance.now() - t0) / 1000, results,
   };
   print(format === 'json' ? JSON.stringify(summary, null, 2) : renderSummary(summary));
   if (out) {
@@ -223,13 +320,14 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
     ? (detecting
       ? `soak: ${o.inject.join(',')} was caught in ${results.length - bad} of ${results.length} runs`
       : `soak: ${bad} of ${results.length} runs failed their checks`)
+      + (stoppedAtFailure !== null ? `; stopped at the first failure (${stoppedAtFailure}; --keep-going runs on)` : '')
     : null;
   if (writeError) {
     if (verdict) process.stderr.write(`shootdown: ${verdict}\n`);
     throw writeError;
   }
   if (guard.which !== null) {
-    throw new InterruptedError(guard.which, `soak: interrupted by ${guard.which} after ${results.length} of ${jobs.length} runs${verdict ? `; ${verdict.replace(/^soak: /, '')}` : ''}${out ? ` (resume with --resume --out ${out.dir})` : ''}`);
+    throw new InterruptedError(guard.which, `soak: interrupted by ${guard.which} after ${results.length}${minutes !== null ? '' : ` of ${jobs.length}`} runs${verdict ? `; ${verdict.replace(/^soak: /, '')}` : ''}${out ? ` (resume with --resume --out ${out.dir})` : ''}`);
   }
   if (verdict) throw new CheckFailedError(verdict);
 }

@@ -95,6 +95,17 @@ function quiesce(smp: SmpCtx, program: CpuProgram): void {
   program.poll();
 }
 
+/**
+ * The test crash (TestFaults.crashCpu): an exception the CPU does not
+ * handle, or the worker thread ending on the spot, as when it is killed
+ * (process.exit in a worker stops only that thread: no finally blocks, no
+ * result message; the pool sees the thread exit).
+ */
+function crashNow(how: 'throw' | 'exit', cpu: number, op: number): void {
+  if (how === 'exit') process.exit(86);
+  throw new Error(`test crash of CPU ${cpu} at op ${op}`);
+}
+
 export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
   const mem = attachMachineMemory(task.sab, task.shape);
   const { control, counters } = mem.views;
@@ -141,7 +152,18 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
     phase = 'run';
     const t0 = performance.now();
     try {
-      runOps(program, control, counters, task.cpu * COUNTERS_STRIDE + C.ops, task.ops, progress, serialized ? opBoundary : null);
+      const opsAt = task.cpu * COUNTERS_STRIDE + C.ops;
+      const boundary = serialized ? opBoundary : null;
+      const crashOp = task.testFaults.crashCpu === task.cpu ? task.testFaults.crashOp ?? 0 : -1;
+      if (crashOp >= 0) {
+        // The test crash splits the op loop in two instead of testing a
+        // flag on every op: the loop itself stays what untested runs run.
+        const done = runOps(program, control, counters, opsAt, Math.min(task.ops, crashOp), progress, boundary);
+        if (done === crashOp && Atomics.load(control, CONTROL_STOP) === 0) crashNow(task.testFaults.crashHow ?? 'throw', task.cpu, crashOp);
+        runOps(program, control, counters, opsAt, task.ops - done, progress, boundary);
+      } else {
+        runOps(program, control, counters, opsAt, task.ops, progress, boundary);
+      }
     } finally {
       runMs = performance.now() - t0;
     }

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { COUNTER_NAMES, type CounterName } from '../../native-layout/counters.js';
+import { C, COUNTER_NAMES, type CounterName } from '../../native-layout/counters.js';
 import { CONTROL_EPOCH, COUNTERS_STRIDE } from '../../native-layout/fields.js';
 import { type MachineMemory, createMachineMemory } from '../../native-layout/memory.js';
 import { MAX_CPUS, MIN_MEM_BYTES, defaultShape } from '../../native-layout/shape.js';
@@ -194,6 +194,10 @@ function resolveConfig(config: FreeRunConfig): Resolved {
   if (never !== undefined && !(Number.isInteger(never) && never >= 0 && never < cpus)) {
     bad(`testFaults.neverAckCpu ${never} is invalid: use a CPU 0..${cpus - 1}`);
   }
+  const crash = config.testFaults?.crashCpu;
+  if (crash !== undefined && !(Number.isInteger(crash) && crash >= 0 && crash < cpus)) {
+    bad(`testFaults.crashCpu ${crash} is invalid: use a CPU 0..${cpus - 1}`);
+  }
   const engine = config.engine ?? 'free';
   if (engine !== 'free' && engine !== 'serialized') bad(`engine "${String(engine)}" is invalid: use free or serialized`);
   if (engine === 'serialized' && (ops === undefined || ops === Infinity)) {
@@ -363,8 +367,13 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
             fail(new CpuFaultError(cpu, f.op, f.phase, f.name, f.message, f.stack));
           }
         }, (err: unknown) => {
+          // The task rejected: the worker thread died (killed, or it
+          // exited) without a result. If the run had started, it died in
+          // its op loop: say so, with the op the shared counters reached.
           const e = err instanceof Error ? err : new Error(String(err));
-          fail(new CpuFaultError(cpu, -1, 'setup', e.name, e.message, e.stack ?? ''));
+          const started = runStarted(views.control);
+          const op = started ? views.counters[cpu * COUNTERS_STRIDE + C.ops]! - before[cpu * COUNTERS_STRIDE + C.ops]! : -1;
+          fail(new CpuFaultError(cpu, op, started ? 'run' : 'setup', e.name, `worker thread died: ${e.message}`, e.stack ?? ''));
         }).finally(settled);
       }
 

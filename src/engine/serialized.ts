@@ -29,6 +29,7 @@ import {
 } from '../../native-layout/fields.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
 import { RunStopped, STOP_ABORT } from '../kernel/smp.js';
+import { SITE_CSD_UNLOCKED, SITE_SWITCH_MM_WINDOW } from '../kernel/points.js';
 import { setKernelPointHook, setSpinBeforeWait, setSpinHook, setVirtualTime } from '../sync/hook.js';
 import { setHaltAllowed } from '../sync/wake.js';
 
@@ -191,9 +192,25 @@ function waitPoint(): void {
   schedule(true);
 }
 
-function kernelSchedPoint(_site: number): void {
+/**
+ * Sites where this CPU yields as if it were waiting: the start of a stretch
+ * of work that takes long on real hardware while other CPUs run on. After
+ * an IPI's csd is unlocked, the function (a TLB flush) still has to run,
+ * but the sender, a spinner until now, is free: a CPU marked waiting is
+ * picked only in the scheduler's look-at-everyone decisions, so the sender
+ * and the others get a stretch of steps to use the window (free the page,
+ * reuse the frame) before the flush lands, as they do in the free engine.
+ * Without it the receiver, ready and preferred over spinners, runs its
+ * function at once and ack-before-flush never shows. Likewise inside
+ * switch_mm's SWITCHING window (CR3 written, loaded_mm not yet next): the
+ * hardware is prefetching translations there, and a flusher must get
+ * steps to read SWITCHING (ignore-switching-window).
+ */
+const SLOW_SITE_MASK = (1 << SITE_CSD_UNLOCKED) | (1 << SITE_SWITCH_MM_WINDOW);
+
+function kernelSchedPoint(site: number): void {
   poll();
-  schedule(false);
+  schedule(((SLOW_SITE_MASK >>> site) & 1) !== 0);
 }
 
 function delayPoint(): void {

@@ -26,10 +26,18 @@ export const SITE_ASI_ENTER = 9;
 /** asi_exit between the CR3 write and clearing curr_asi (interrupts on: an IPI may land here). */
 export const SITE_ASI_EXIT = 10;
 
+// --- hunt (issue 10): windows the serialized engine must be able to open ---
+/** An IPI's csd was unlocked (the sender may go on) and its function has not run yet. */
+export const SITE_CSD_UNLOCKED = 11;
+/** switch_mm_irqs_off between the CR3 write and loaded_mm = next (loaded_mm reads SWITCHING). */
+export const SITE_SWITCH_MM_WINDOW = 12;
+
 /** Site names by number, for reports and the serialized engine's traces. */
 export const KERNEL_POINT_NAMES: readonly string[] = [
   '', 'lock-acquired', 'lock-release', 'pte-write', 'flush-enter', 'flush-done', 'kernel-flush', 'pgtable-free',
   'page-free', 'asi-enter', 'asi-exit',
+  // hunt (issue 10)
+  'csd-unlocked', 'switch-mm-window',
 ];
 
 export const KERNEL_POINT_SITES = KERNEL_POINT_NAMES.length;

@@ -40,6 +40,7 @@ import {
 } from '../hw/apic.js';
 import { cpumaskFirst, cpumaskNext, cpumaskTestCpu } from '../sync/cpumask.js';
 import { spinHook } from '../sync/hook.js';
+import { SITE_CSD_UNLOCKED, kernelPoint } from './points.js';
 import { parkTimeoutMs } from '../sync/wake.js';
 import { traceRings, type TraceRing } from '../trace/ring.js';
 import { EV_IPI_ACK, EV_IPI_RUN, EV_IPI_SEND } from '../trace/events.js';
@@ -321,6 +322,12 @@ export function flushSmpCallFunctionQueue(ctx: SmpCtx): void {
     } else {
       ctx.trace.emit(EV_IPI_ACK, sender, funcId, 0);
       csdUnlock(ctx, e);
+      // The sender may run on from here while the function has not run
+      // yet: for an async call that is the contract, for a SYNC call acked
+      // first (ack-before-flush) it is the bug. A scheduling point, so the
+      // serialized engine can let the sender free the page in this window
+      // and a hunt can replay the race.
+      kernelPoint(SITE_CSD_UNLOCKED);
       fn(ctx, i0, i1, i2, i3);
     }
     e = next;

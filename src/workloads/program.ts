@@ -12,6 +12,17 @@ import type { SmpCtx } from '../kernel/smp.js';
 export interface TestFaults {
   /** This CPU's IPI handler never returns (it only notices an aborted run): the watchdog must fire. */
   readonly neverAckCpu?: number;
+  // --- soak fault survival (issue 10) ---
+  /**
+   * This CPU fails when it reaches op `crashOp`: 'throw' raises an exception
+   * in the CPU (a CPU fault), 'exit' ends its worker thread at once as a
+   * kill would (no unwinding, no result). Tests of the soak's fault
+   * handling only; the engine checks for it between op batches, never on
+   * the op loop's hot path.
+   */
+  readonly crashCpu?: number;
+  readonly crashOp?: number;
+  readonly crashHow?: 'throw' | 'exit';
 }
 
 /** Scenario options: plain values, so they cross to the workers unchanged. */

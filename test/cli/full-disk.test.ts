@@ -78,10 +78,14 @@ describe.skipIf(!mounted)('--out on a full filesystem', () => {
     const dir = join(mountPoint, 'soak');
     const r = runCli(['soak', '--scenarios', 'ipi-storm', '--seeds', '2', '--seconds', '0.3', '--cpus', '2', '--format', 'json', '--out', dir]);
     expect(r.code).toBe(4);
-    expect(r.stderr).toMatch(new RegExp(`^shootdown: could not write "${dir}/ipi-storm-seed1\\.pb": ENOSPC`, 'm'));
+    // The summary naming the first run is written before that run starts
+    // (issue 10: a crash must leave what to replay); on a full disk that
+    // write fails, and the soak stops before spending time on a run whose
+    // report could not be kept either.
+    expect(r.stderr).toMatch(new RegExp(`^shootdown: could not write "${dir}/summary\\.json": ENOSPC`, 'm'));
     const s = JSON.parse(r.stdout);
-    expect(s).toMatchObject({ complete: false, runs: 1, jobs: 2 });
-    expect(s.writeError).toMatch(/ipi-storm-seed1\.pb/);
+    expect(s).toMatchObject({ complete: false, runs: 0, jobs: 2 });
+    expect(s.writeError).toMatch(/summary\.json/);
     expectNoAcceptedReport();
   });
 });

@@ -16,6 +16,7 @@ import type { KernelCtx } from '../ctx.js';
 import { ASID_FRESH, ASID_MASK, ASID_NEED_FLUSH, chooseNewAsid, kernPcid } from './asid.js';
 import { speculate } from './speculate.js';
 import { EV_SWITCH_MM } from '../../trace/events.js';
+import { SITE_SWITCH_MM_WINDOW, kernelPoint } from '../points.js';
 
 const BUG_SWITCH_MM_NO_FENCE = BUG['switch-mm-no-fence']!;
 
@@ -140,6 +141,10 @@ export function switchMmIrqsOff(k: KernelCtx, next: number): void {
   // at once. This is also what keeps the SWITCHING window open long
   // enough for a concurrent flusher to land in it.
   if (k.switchSpecFills > 0) speculate(k, next, k.switchSpecFills);
+  // Inside the window: CR3 is next's, loaded_mm still says SWITCHING. A
+  // scheduling point, so a flusher on another CPU can read SWITCHING here
+  // (and a serialized hunt can replay ignore-switching-window).
+  kernelPoint(SITE_SWITCH_MM_WINDOW);
 
   sb.store(at + CPU_LOADED_MM_ASID, asid);
   sb.store(at + CPU_LOADED_MM, next);
