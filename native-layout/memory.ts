@@ -37,6 +37,9 @@ export interface MachineViews {
   readonly pgdShadow: Int32Array;
   readonly ephem: Int32Array;
   readonly kmap: Int32Array;
+  /** lockdep-style checker (src/check/lockdep.ts). */
+  readonly lockdep: Int32Array;
+  readonly lockdepGraph: Int32Array;
 }
 
 export interface MachineMemory {

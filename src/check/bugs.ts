@@ -102,10 +102,10 @@ export const BUG_CATALOG: readonly BugSpec[] = [
   bug('mshare-host-cpumask-only', 'gmem', 'mshare flushes reach every client CPU'),
   bug('mshare-free-before-flush', 'gmem', 'mshare frees a page only after the flush'),
   bug('mshare-no-tlbgen-bump', 'gmem', 'unloaded mshare clients catch up by generation'),
-  // deadlock class (watchdog)
-  bug('flush-under-zone-lock', 'deadlock', 'no shootdown under the zone lock'),
-  bug('noblock-ignored', 'deadlock', 'non-blocking allocations never flip sensitivity'),
-  bug('zone-under-pcp-inversion', 'deadlock', 'lock order is pcp before zone'),
+  // deadlock class: reported by lockdep (src/check/lockdep.ts) before it hangs, the watchdog as backstop
+  bug('flush-under-zone-lock', 'deadlock', 'no shootdown under the zone lock', 'flip-storm', ['--cpus', '4', '--seconds', '20']),
+  bug('noblock-ignored', 'deadlock', 'non-blocking allocations never flip sensitivity', 'flip-storm', ['--cpus', '4', '--seconds', '20']),
+  bug('zone-under-pcp-inversion', 'deadlock', 'lock order is pcp before zone', 'flip-storm', ['--cpus', '4', '--seconds', '20']),
   // mermap (ephemeral maps, issue 7)
   bug('mermap-no-wrap-flush', 'ephmap', 'a mermap window that wraps flushes the local TLB once before reusing an address', 'ephmap-copy', ['--cpus', '4', '--seconds', '20', '--option', 'map=mermap']),
   bug('mermap-free-while-pending', 'ephmap', 'a page mapped through the mermap is freed only after its pending entries were flushed', 'ephmap-copy', ['--cpus', '4', '--seconds', '20', '--option', 'map=mermap']),

@@ -26,6 +26,7 @@
 // IPI functions are small integers looked up in a per-thread table
 // (registerIpiFunc): a csd lives in shared memory and cannot hold a closure.
 
+import { Lockdep } from '../check/lockdep.js';
 import { C } from '../../native-layout/counters.js';
 import {
   CONTROL_STOP, COUNTERS_STRIDE, CPU_CSD_WAIT_FOR, CPU_CSD_WAIT_SINCE, CPU_IRQS_DISABLED, CPU_PREEMPT_COUNT, CPU_STRIDE,
@@ -108,6 +109,8 @@ export interface SmpCtx {
    * every poll point, interrupts on or off: INVLPGB is not an interrupt.
    */
   invlpgbApply: (() => number) | null;
+  /** lockdep (src/check/lockdep.ts): no wait for acks under a lock taken with interrupts off. */
+  readonly lockdep: Lockdep;
 }
 
 /** A wait loop saw control.stop == STOP_ABORT: unwind to the engine's CPU loop. */
@@ -151,6 +154,7 @@ export function makeSmpCtx(mem: MachineMemory, cpu: number, epochMs = 0): SmpCtx
     online,
     trace: traceRings(mem)[cpu]!,
     invlpgbApply: null,
+    lockdep: new Lockdep(v),
   };
 }
 
@@ -421,6 +425,9 @@ export function smpCallFunctionManyCond(
   info0: number, info1: number, info2: number, info3: number,
   scfFlags: number, cond: SmpCondFunc | null = null,
 ): void {
+  // lockdep first: under the zone lock the assertion below would fire too,
+  // but lockdep names the lock, and the CPU that would never answer.
+  ctx.lockdep.checkWaitForAcks(ctx.cpu);
   assertIrqsEnabled(ctx, 'smpCallFunctionManyCond');
   const fn = lookupIpiFunc(func);
   const me = ctx.cpu;

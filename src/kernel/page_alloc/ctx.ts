@@ -3,6 +3,7 @@
 // state of its own (all of that is in the shared views), only a scratch word.
 
 import type { MachineMemory } from '../../../native-layout/memory.js';
+import { Lockdep } from '../../check/lockdep.js';
 import { traceRings, type TraceRing } from '../../trace/ring.js';
 import type { AsiFlipOps } from './flip.js';
 
@@ -35,6 +36,8 @@ export interface AllocCtx {
    * (ASI off, or an allocator tested on its own).
    */
   asiOps: AsiFlipOps | null;
+  /** lockdep: held classes of zone, pcp and flip sections (src/check/lockdep.ts). */
+  readonly lockdep: Lockdep;
 }
 
 export function makeCtx(mem: MachineMemory, opts: AllocatorOptions = {}): AllocCtx {
@@ -52,5 +55,6 @@ export function makeCtx(mem: MachineMemory, opts: AllocatorOptions = {}): AllocC
     rmqMode: new Int32Array(1),
     trace: traceRings(mem),
     asiOps: null,
+    lockdep: new Lockdep(v),
   };
 }
