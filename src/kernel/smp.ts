@@ -278,9 +278,14 @@ export function pollIpis(ctx: SmpCtx): void {
 export function flushSmpCallFunctionQueue(ctx: SmpCtx): void {
   const st = ctx.cpuState;
   const irqAt = ctx.cpuAt + CPU_IRQS_DISABLED;
-  if (st[irqAt] !== 0) return;
   const ipi = ctx.ipi;
   const ipiAt = ctx.cpu * IPI_STRIDE;
+  if (st[irqAt] !== 0) {
+    // The stop marker is no interrupt: a CPU spinning with interrupts off
+    // (for a zone lock a halted CPU will never release) unwinds too.
+    if (Atomics.load(ipi, ipiAt + IPI_QUEUE_HEAD) === IPI_QUEUE_STOPPED) throw new RunStopped();
+    return;
+  }
   let e = Atomics.exchange(ipi, ipiAt + IPI_QUEUE_HEAD, IPI_QUEUE_EMPTY);
   if (e === IPI_QUEUE_EMPTY) return;
   // The list is newest-first (each push goes on the head); reverse it so

@@ -36,11 +36,15 @@
 //   lists have or fail. lockdep (src/check/lockdep.ts) watches the locks
 //   on the way: pcp -> zone, no shootdown under the zone lock, no flip
 //   entered with interrupts off.
+// - Every `drainEvery` ops a CPU drains its own pcp lists, as vmstat's
+//   periodic refresh_cpu_vm_stats() -> drain_zone_pages() does: the pcp
+//   lock taken as a blocking lock, then the zone lock inside it.
 //
 // Options: holdPercent (70), period (300 ops), bigPercent (2: chance an
 // allocation is a whole pageblock), specPercent (30), cachePercent (10),
 // readPercent (50: chance per op of reading back one held allocation),
-// atomicPercent (10: chance an allocation is an atomic one).
+// atomicPercent (10: chance an allocation is an atomic one), drainEvery
+// (500 ops; 0 never).
 
 import { C } from '../../../native-layout/counters.js';
 import { COUNTERS_STRIDE } from '../../../native-layout/fields.js';
@@ -55,6 +59,7 @@ import type { KernelCtx } from '../../kernel/ctx.js';
 import { deleteFromPageCache, filemapGetPage, findFilePage } from '../../kernel/mm/filemap.js';
 import { putPage } from '../../kernel/mm/page-ref.js';
 import { GFP_ATOMIC, GFP_KERNEL, __GFP_SENSITIVE } from '../../kernel/page_alloc/gfp.js';
+import { PageAllocator } from '../../kernel/page_alloc/index.js';
 import { type SmpCtx, localIrqRestore, localIrqSave, makeSmpCtx, pollIpis } from '../../kernel/smp.js';
 import { FILE_MAX, FILE_NR_PAGES } from '../../../native-layout/fields.js';
 import type { CpuProgram, ProgramCtx, Scenario, SetupCtx } from '../program.js';
@@ -76,9 +81,10 @@ interface FlipStormOptions {
   readonly cachePercent: number;
   readonly readPercent: number;
   readonly atomicPercent: number;
+  readonly drainEvery: number;
 }
 
-const OPTION_NAMES = ['holdPercent', 'period', 'bigPercent', 'specPercent', 'cachePercent', 'readPercent', 'atomicPercent'];
+const OPTION_NAMES = ['holdPercent', 'period', 'bigPercent', 'specPercent', 'cachePercent', 'readPercent', 'atomicPercent', 'drainEvery'];
 
 function options(o: ProgramCtx['options']): FlipStormOptions {
   return {
@@ -89,6 +95,7 @@ function options(o: ProgramCtx['options']): FlipStormOptions {
     cachePercent: intOption(NAME, o, 'cachePercent', 10, 0, 100),
     readPercent: intOption(NAME, o, 'readPercent', 50, 0, 100),
     atomicPercent: intOption(NAME, o, 'atomicPercent', 10, 0, 100),
+    drainEvery: intOption(NAME, o, 'drainEvery', 500, 0, 1_000_000),
   };
 }
 
@@ -155,6 +162,7 @@ class FlipStormCpu implements CpuProgram {
       this.stats.specWalks++;
     }
     if (rng.below(100) < o.cachePercent) this.fileOp();
+    if (o.drainEvery > 0 && this.op % o.drainEvery === 0 && k.alloc instanceof PageAllocator) k.alloc.drainLocalPages(k.cpu);
   }
 
   private allocOne(ns: boolean): void {
