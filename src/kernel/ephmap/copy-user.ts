@@ -1,0 +1,78 @@
+// copy_user_highpage() through an ephemeral map (the CopyUserPage seam of
+// kernel/mm/copy-user-page.ts): copy-on-write needs the source and the
+// destination mapped at once.
+//
+// ephmap: slot 0 takes the source; the destination asks for slot 1, which
+// exists only with K = 2. With K = 1 (as posted) slot 0 is busy, so the get
+// fails like any second user's (counted as a fallback) and the destination
+// is written through the direct map, exiting ASI (PAGE_FAULT) when the CPU
+// is in the nonsensitive space. mermap: two window allocations (4 slots);
+// when the window is full the destination falls back to the reserved page
+// (preemption off) and, if that is taken by the source, to the direct map.
+//
+// Both pages belong to the current process (the faulting task maps the
+// source and is about to map the destination), which is the contract of
+// both maps. Migration is disabled from the first get to the last put.
+
+import { CPU_LOADED_MM, CPU_PREEMPT_COUNT } from '../../../native-layout/fields.js';
+import type { KernelCtx } from '../ctx.js';
+import { kernelReadPhysmap, kernelWritePhysmap } from '../asi/access.js';
+import { MERMAP_FAIL, mermapGet, mermapGetReserved, mermapPut } from '../mermap/mermap.js';
+import { currentTask } from '../sched/core.js';
+import { migrateDisable, migrateEnable } from '../sched/migrate.js';
+import { ephemeralRead, ephmapGet, ephmapPut, ephmapSlots } from './ephmap.js';
+
+/** Writes the content word through an ephemeral address (the copy destination). */
+function ephemeralWrite(k: KernelCtx, va: number, word: number): number {
+  return k.mmu.write(va, word >>> 16, word & 0xffff);
+}
+
+/** The ephmap copy: source in slot 0, destination in slot 1 (K = 2) or the direct map. */
+export function copyUserPageViaEphmap(k: KernelCtx, dst: number, src: number): void {
+  const mm = k.cpuState[k.cpuAt + CPU_LOADED_MM]!;
+  const tid = currentTask(k);
+  if (mm <= 0 || tid < 0) {
+    kernelWritePhysmap(k, dst, kernelReadPhysmap(k, src));
+    return;
+  }
+  const pinned = migrateDisable(k, tid);
+  const vaSrc = ephmapGet(k, mm, 0, src, 1, tid);
+  const word = vaSrc < 0 ? kernelReadPhysmap(k, src) : ephemeralRead(k, vaSrc);
+  // K = 1: the only slot is the source's, so this get fails (a fallback).
+  const vaDst = ephmapGet(k, mm, ephmapSlots(k) >= 2 ? 1 : 0, dst, 1, tid);
+  if (vaDst < 0 || ephemeralWrite(k, vaDst, word) < 0) kernelWritePhysmap(k, dst, word);
+  if (vaDst >= 0) ephmapPut(k, mm, vaDst, 1);
+  if (vaSrc >= 0) ephmapPut(k, mm, vaSrc, 1);
+  migrateEnable(k, tid, pinned);
+}
+
+/** The mermap copy: two window allocations, the reserved page for one of them if the window is full. */
+export function copyUserPageViaMermap(k: KernelCtx, dst: number, src: number): void {
+  const mm = k.cpuState[k.cpuAt + CPU_LOADED_MM]!;
+  const tid = currentTask(k);
+  if (mm <= 0 || tid < 0) {
+    kernelWritePhysmap(k, dst, kernelReadPhysmap(k, src));
+    return;
+  }
+  const st = k.cpuState;
+  const pinned = migrateDisable(k, tid);
+  let reserved = false;
+  let vaSrc = mermapGet(k, mm, src, 1, tid);
+  if (vaSrc === MERMAP_FAIL) {
+    st[k.cpuAt + CPU_PREEMPT_COUNT] = st[k.cpuAt + CPU_PREEMPT_COUNT]! + 1;
+    reserved = true;
+    vaSrc = mermapGetReserved(k, mm, src, tid);
+  }
+  const word = ephemeralRead(k, vaSrc);
+  let vaDst = mermapGet(k, mm, dst, 1, tid);
+  if (vaDst === MERMAP_FAIL && !reserved) {
+    st[k.cpuAt + CPU_PREEMPT_COUNT] = st[k.cpuAt + CPU_PREEMPT_COUNT]! + 1;
+    reserved = true;
+    vaDst = mermapGetReserved(k, mm, dst, tid);
+  }
+  if (vaDst === MERMAP_FAIL || ephemeralWrite(k, vaDst, word) < 0) kernelWritePhysmap(k, dst, word);
+  if (vaDst !== MERMAP_FAIL) mermapPut(k, mm, vaDst);
+  mermapPut(k, mm, vaSrc);
+  if (reserved) st[k.cpuAt + CPU_PREEMPT_COUNT] = st[k.cpuAt + CPU_PREEMPT_COUNT]! - 1;
+  migrateEnable(k, tid, pinned);
+}
