@@ -13,6 +13,7 @@ import { tlbFlush2, tlbFlush2Shared, tlbFlush2Mixed, tlbFlush2SharedMixed } from
 import { ScenarioOptionError } from './mm/options.js';
 import { flipStorm } from './mm/flip-storm.js';
 import { ephmapCopy, pageCacheEvict } from './mm/ephem-copy.js';
+import { cowStorm } from './mm/cow-storm.js';
 import type { CpuProgram, ProgramCtx, Scenario, ScenarioOptions } from './program.js';
 
 export type { CpuProgram, EndCheck, ProgramCtx, Scenario, ScenarioOptions, SetupCtx, TestFaults } from './program.js';
@@ -27,6 +28,8 @@ export const SCENARIOS: readonly Scenario[] = [
   fioRandread, kernelCompile,
   // ephemeral maps (issue 7)
   ephmapCopy, pageCacheEvict,
+  // copy-on-write storms under ASI (issue 7 remainder)
+  cowStorm,
 ];
 
 const byName = new Map(SCENARIOS.map((s) => [s.name, s]));

@@ -13,6 +13,16 @@
 // Both pages belong to the current process (the faulting task maps the
 // source and is about to map the destination), which is the contract of
 // both maps. Migration is disabled from the first get to the last put.
+//
+// After the copy of an anonymous page the process loses logical access to
+// the source: the caller drops its reference, and the other mapper (the
+// fork's other side) may free it on any CPU at any moment. A pending
+// mermap entry on this CPU, or another CPU's speculative fill of our slot,
+// would then translate to the next owner's data. So before returning, the
+// mitigation flush (mitigation.ts: an mm-wide flush if some put happened
+// since the last one, one flush for any number of puts), exactly as for an
+// evicted page-cache page. Found by cow-storm's end check: without it,
+// mermap windows still translated freed frames at the end of the run.
 
 import { CPU_LOADED_MM, CPU_PREEMPT_COUNT } from '../../../native-layout/fields.js';
 import type { KernelCtx } from '../ctx.js';
@@ -21,6 +31,7 @@ import { MERMAP_FAIL, mermapGet, mermapGetReserved, mermapPut } from '../mermap/
 import { currentTask } from '../sched/core.js';
 import { migrateDisable, migrateEnable } from '../sched/migrate.js';
 import { ephemeralRead, ephmapGet, ephmapPut, ephmapSlots } from './ephmap.js';
+import { mitigationFlush } from './mitigation.js';
 
 /** Writes the content word through an ephemeral address (the copy destination). */
 function ephemeralWrite(k: KernelCtx, va: number, word: number): number {
@@ -28,7 +39,7 @@ function ephemeralWrite(k: KernelCtx, va: number, word: number): number {
 }
 
 /** The ephmap copy: source in slot 0, destination in slot 1 (K = 2) or the direct map. */
-export function copyUserPageViaEphmap(k: KernelCtx, dst: number, src: number): void {
+export function copyUserPageViaEphmap(k: KernelCtx, dst: number, src: number, srcLeaving: boolean): void {
   const mm = k.cpuState[k.cpuAt + CPU_LOADED_MM]!;
   const tid = currentTask(k);
   if (mm <= 0 || tid < 0) {
@@ -44,10 +55,11 @@ export function copyUserPageViaEphmap(k: KernelCtx, dst: number, src: number): v
   if (vaDst >= 0) ephmapPut(k, mm, vaDst, 1);
   if (vaSrc >= 0) ephmapPut(k, mm, vaSrc, 1);
   migrateEnable(k, tid, pinned);
+  if (srcLeaving) mitigationFlush(k, mm);
 }
 
 /** The mermap copy: two window allocations, the reserved page for one of them if the window is full. */
-export function copyUserPageViaMermap(k: KernelCtx, dst: number, src: number): void {
+export function copyUserPageViaMermap(k: KernelCtx, dst: number, src: number, srcLeaving: boolean): void {
   const mm = k.cpuState[k.cpuAt + CPU_LOADED_MM]!;
   const tid = currentTask(k);
   if (mm <= 0 || tid < 0) {
@@ -75,4 +87,5 @@ export function copyUserPageViaMermap(k: KernelCtx, dst: number, src: number): v
   mermapPut(k, mm, vaSrc);
   if (reserved) st[k.cpuAt + CPU_PREEMPT_COUNT] = st[k.cpuAt + CPU_PREEMPT_COUNT]! - 1;
   migrateEnable(k, tid, pinned);
+  if (srcLeaving) mitigationFlush(k, mm);
 }

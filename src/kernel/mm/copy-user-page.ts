@@ -20,21 +20,26 @@ import type { Variant } from '../variant.js';
 import { readFrame, writeFrame } from '../../hw/frames.js';
 import { copyUserPageViaEphmap, copyUserPageViaMermap } from '../ephmap/copy-user.js';
 
-/** Copies the content of frame src to frame dst (both pages of the current process). */
-export type CopyUserPage = (k: KernelCtx, dst: number, src: number) => void;
+/**
+ * Copies the content of frame src to frame dst (both pages of the current
+ * process). srcLeaving: the caller drops the process's last logical access
+ * to src right after (do_wp_page on an anonymous page), so an ephemeral
+ * map must run its mitigation flush first (kernel/ephmap/copy-user.ts).
+ */
+export type CopyUserPage = (k: KernelCtx, dst: number, src: number, srcLeaving: boolean) => void;
 
 /**
  * Without ASI: the direct map is always present, so the copy cannot fault;
  * its TLB traffic is not modelled (the frames are copied directly), which
  * keeps the TLB-layer scenarios' pressure what it was.
  */
-export function copyUserPageDirect(k: KernelCtx, dst: number, src: number): void {
+export function copyUserPageDirect(k: KernelCtx, dst: number, src: number, _srcLeaving: boolean): void {
   const word = readFrame(k.frame, src);
   writeFrame(k.frame, dst, word >>> 16, word & 0xffff);
 }
 
 /** Under ASI with no ephemeral map: through the direct map, which faults (PAGE_FAULT exit) in the nonsensitive space. */
-export function copyUserPageViaPhysmap(k: KernelCtx, dst: number, src: number): void {
+export function copyUserPageViaPhysmap(k: KernelCtx, dst: number, src: number, _srcLeaving: boolean): void {
   kernelWritePhysmap(k, dst, kernelReadPhysmap(k, src));
 }
 
