@@ -6,6 +6,7 @@ import type { MachineMemory } from '../../../native-layout/memory.js';
 import { Lockdep } from '../../check/lockdep.js';
 import { traceRings, type TraceRing } from '../../trace/ring.js';
 import type { AsiFlipOps } from './flip.js';
+import type { UnmappedOps } from './unmapped.js';
 
 export interface AllocatorOptions {
   /**
@@ -38,6 +39,12 @@ export interface AllocCtx {
   asiOps: AsiFlipOps | null;
   /** lockdep: held classes of zone, pcp and flip sections (src/check/lockdep.ts). */
   readonly lockdep: Lockdep;
+  /**
+   * The kernel's side of unmapped allocations (direct-map writes, the
+   * shootdown, the audit; src/kernel/asi/unmapped-ops.ts), installed at CPU
+   * bring-up. null: __GFP_UNMAPPED requests fail.
+   */
+  unmappedOps: UnmappedOps | null;
 }
 
 export function makeCtx(mem: MachineMemory, opts: AllocatorOptions = {}): AllocCtx {
@@ -56,5 +63,6 @@ export function makeCtx(mem: MachineMemory, opts: AllocatorOptions = {}): AllocC
     trace: traceRings(mem),
     asiOps: null,
     lockdep: new Lockdep(v),
+    unmappedOps: null,
   };
 }
