@@ -109,6 +109,8 @@ export const BUG_CATALOG: readonly BugSpec[] = [
   // mermap (ephemeral maps, issue 7)
   bug('mermap-no-wrap-flush', 'ephmap', 'a mermap window that wraps flushes the local TLB once before reusing an address', 'ephmap-copy', ['--cpus', '4', '--seconds', '20', '--option', 'map=mermap']),
   bug('mermap-free-while-pending', 'ephmap', 'a page mapped through the mermap is freed only after its pending entries were flushed', 'ephmap-copy', ['--cpus', '4', '--seconds', '20', '--option', 'map=mermap']),
+  // copy-on-write through the ephemeral maps (issue 7 remainder, src/kernel/ephmap/copy-user.ts)
+  bug('no-mitigation-flush-on-cow', 'ephmap', 'copy-on-write flushes stale ephemeral entries mm-wide before the process drops the source', 'cow-storm', ['--cpus', '4', '--seconds', '20', '--variant', 'asi-on+mermap']),
 ];
 
 /** Index of each bug by name: injected[BUG['free-before-flush']]. */

@@ -5,6 +5,7 @@
 // and none at K = 2, the mermap's window.
 import { describe, expect, it } from 'vitest';
 import { loadEngine } from '../engine/helpers.js';
+import { expectCaught } from '../tlb/bug-detection.js';
 
 type Totals = Record<string, number>;
 
@@ -45,4 +46,8 @@ describe('cow-storm', () => {
     expect(t['ephmapMaps']).toBeGreaterThan(0);
     expect(t['asiExitsPageFault']).toBe(0);
   }, 60_000);
+
+  it('no-mitigation-flush-on-cow (asi-on+mermap) is caught: a window still translates a frame the fork\'s other side freed', async () => {
+    await expectCaught('no-mitigation-flush-on-cow');
+  }, 120_000);
 });

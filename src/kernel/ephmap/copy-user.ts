@@ -22,7 +22,8 @@
 // mitigation flush (mitigation.ts: an mm-wide flush if some put happened
 // since the last one, one flush for any number of puts), exactly as for an
 // evicted page-cache page. Found by cow-storm's end check: without it,
-// mermap windows still translated freed frames at the end of the run.
+// mermap windows still translated freed frames at the end of the run
+// (injectable as no-mitigation-flush-on-cow).
 
 import { CPU_LOADED_MM, CPU_PREEMPT_COUNT } from '../../../native-layout/fields.js';
 import type { KernelCtx } from '../ctx.js';
@@ -32,6 +33,9 @@ import { currentTask } from '../sched/core.js';
 import { migrateDisable, migrateEnable } from '../sched/migrate.js';
 import { ephemeralRead, ephmapGet, ephmapPut, ephmapSlots } from './ephmap.js';
 import { mitigationFlush } from './mitigation.js';
+import { BUG, injected } from '../../check/bugs.js';
+
+const BUG_NO_MITIGATION_FLUSH_ON_COW = BUG['no-mitigation-flush-on-cow']!;
 
 /** Writes the content word through an ephemeral address (the copy destination). */
 function ephemeralWrite(k: KernelCtx, va: number, word: number): number {
@@ -55,7 +59,7 @@ export function copyUserPageViaEphmap(k: KernelCtx, dst: number, src: number, sr
   if (vaDst >= 0) ephmapPut(k, mm, vaDst, 1);
   if (vaSrc >= 0) ephmapPut(k, mm, vaSrc, 1);
   migrateEnable(k, tid, pinned);
-  if (srcLeaving) mitigationFlush(k, mm);
+  if (srcLeaving && injected[BUG_NO_MITIGATION_FLUSH_ON_COW] === 0) mitigationFlush(k, mm);
 }
 
 /** The mermap copy: two window allocations, the reserved page for one of them if the window is full. */
@@ -87,5 +91,5 @@ export function copyUserPageViaMermap(k: KernelCtx, dst: number, src: number, sr
   mermapPut(k, mm, vaSrc);
   if (reserved) st[k.cpuAt + CPU_PREEMPT_COUNT] = st[k.cpuAt + CPU_PREEMPT_COUNT]! - 1;
   migrateEnable(k, tid, pinned);
-  if (srcLeaving) mitigationFlush(k, mm);
+  if (srcLeaving && injected[BUG_NO_MITIGATION_FLUSH_ON_COW] === 0) mitigationFlush(k, mm);
 }
