@@ -34,8 +34,20 @@ import { migrateDisable, migrateEnable } from '../sched/migrate.js';
 import { ephemeralRead, ephmapGet, ephmapPut, ephmapSlots } from './ephmap.js';
 import { mitigationFlush } from './mitigation.js';
 import { BUG, injected } from '../../check/bugs.js';
+import { auditEphemeralLeak } from '../../check/ephemeral-audit.js';
 
 const BUG_NO_MITIGATION_FLUSH_ON_COW = BUG['no-mitigation-flush-on-cow']!;
+
+/**
+ * The process is about to drop its last logical access to src: the
+ * mitigation flush, then the oracle's audit at that moment (as at a
+ * page-cache eviction, lose-access.ts): no CPU running mm may still
+ * translate an mm-local address to src.
+ */
+function loseSource(k: KernelCtx, mm: number, src: number): void {
+  if (injected[BUG_NO_MITIGATION_FLUSH_ON_COW] === 0) mitigationFlush(k, mm);
+  auditEphemeralLeak(k, mm, src);
+}
 
 /** Writes the content word through an ephemeral address (the copy destination). */
 function ephemeralWrite(k: KernelCtx, va: number, word: number): number {
@@ -59,7 +71,7 @@ export function copyUserPageViaEphmap(k: KernelCtx, dst: number, src: number, sr
   if (vaDst >= 0) ephmapPut(k, mm, vaDst, 1);
   if (vaSrc >= 0) ephmapPut(k, mm, vaSrc, 1);
   migrateEnable(k, tid, pinned);
-  if (srcLeaving && injected[BUG_NO_MITIGATION_FLUSH_ON_COW] === 0) mitigationFlush(k, mm);
+  if (srcLeaving) loseSource(k, mm, src);
 }
 
 /** The mermap copy: two window allocations, the reserved page for one of them if the window is full. */
@@ -91,5 +103,5 @@ export function copyUserPageViaMermap(k: KernelCtx, dst: number, src: number, sr
   mermapPut(k, mm, vaSrc);
   if (reserved) st[k.cpuAt + CPU_PREEMPT_COUNT] = st[k.cpuAt + CPU_PREEMPT_COUNT]! - 1;
   migrateEnable(k, tid, pinned);
-  if (srcLeaving && injected[BUG_NO_MITIGATION_FLUSH_ON_COW] === 0) mitigationFlush(k, mm);
+  if (srcLeaving) loseSource(k, mm, src);
 }
