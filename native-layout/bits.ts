@@ -107,6 +107,13 @@ export const PB_SKIP = 1 << 3;
 export const PB_ISOLATE = 1 << 4;
 /** ASI: the block is nonsensitive (mapped in the restricted physmap). 0 at boot. */
 export const PB_NONSENSITIVE = 1 << 5;
+/**
+ * The block is FREETYPE_UNMAPPED (unmovable only): absent from every direct
+ * map, the ordinary one included (issue 7 remainder, page_alloc/unmapped.ts).
+ */
+export const PB_UNMAPPED = 1 << 6;
+/** With PB_UNMAPPED: the flip removed a direct-map leaf, which the free must write back. */
+export const PB_UNMAPPED_LEAF = 1 << 7;
 
 // ---- per-CPU page lists ---------------------------------------------------
 /** PAGE_ALLOC_COSTLY_ORDER: orders 0..3 are cached per CPU (and the THP order). */

@@ -236,3 +236,18 @@ export const MER_FLUSHES = at('ephem', 'merFlushes');
 export const KMAP_STRIDE = recordFormat('kmap').stride;
 export const KMAP_IDX = at('kmap', 'idx');
 export const KMAP_PTEVAL = at('kmap', 'pteval');
+
+// lockdep-style checker (issue 7 remainder, src/check/lockdep.ts)
+export const LOCKDEP_STRIDE = recordFormat('lockdep').stride;
+export const LD_HELD = at('lockdep', 'held');
+export const LD_STACK = at('lockdep', 'stack');
+export const LD_DEPTH = at('lockdep', 'depth');
+export const LDG_EDGE = at('lockdepGraph', 'edge');
+export const LDG_EDGE_STACK = at('lockdepGraph', 'edgeStack');
+export const LDG_REPORTS = at('lockdepGraph', 'reports');
+export const LDG_KIND = at('lockdepGraph', 'kind');
+export const LDG_CPU = at('lockdepGraph', 'cpu');
+export const LDG_CLS = at('lockdepGraph', 'cls');
+export const LDG_HELD_STACK = at('lockdepGraph', 'heldStack');
+export const LDG_OTHER_CPU = at('lockdepGraph', 'otherCpu');
+export const LDG_OTHER_STACK = at('lockdepGraph', 'otherStack');

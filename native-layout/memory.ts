@@ -43,6 +43,9 @@ export interface MachineViews {
   readonly traceSeq: Int32Array;
   /** Checked software walks (src/check/sw-walk.ts). */
   readonly ptOwner: Int32Array;
+  /** lockdep-style checker (src/check/lockdep.ts). */
+  readonly lockdep: Int32Array;
+  readonly lockdepGraph: Int32Array;
 }
 
 export interface MachineMemory {

@@ -576,4 +576,37 @@ export const REGIONS: readonly RegionSpec[] = [
       f('freedBy', '1 + the CPU that freed it'),
     ],
   },
+  // lockdep-style checker (issue 7 remainder, src/check/lockdep.ts)
+  {
+    name: 'lockdep',
+    doc: 'per-CPU held lock classes (lockdep: task_struct.held_locks, folded to classes): written by the owner CPU only, read by others for reports',
+    scalar: 'i32',
+    recordAlign: 64,
+    scales: 'cpu',
+    count: (s) => s.cpus,
+    fields: [
+      f('held', 'bitmask of lock classes held (src/check/lockdep.ts LOCK_CLASS_*)'),
+      f('stack', 'classes in acquisition order, one nibble each (class + 1), the oldest in the low nibble'),
+      f('depth', 'per class: how many of its locks this CPU holds (nested locks of one class)', 8),
+    ],
+  },
+  {
+    name: 'lockdepGraph',
+    doc: 'lockdep: the dependency graph between lock classes, learnt from every CPU, and the first report',
+    scalar: 'i32',
+    recordAlign: 64,
+    scales: 'fixed',
+    count: () => 1,
+    fields: [
+      f('edge', 'edge[a * 8 + b]: class b was taken while a was held; 0 never, else 1 + the CPU that used it first (low byte, 0: none yet), | 0x100 when declared at boot', 64),
+      f('edgeStack', 'per edge: the held stack (nibbles) of the CPU that recorded it, for the report', 64),
+      f('reports', 'hazards reported'),
+      f('kind', 'first report: violation kind'),
+      f('cpu', 'first report: CPU'),
+      f('cls', 'first report: the class acquired or waited under (low byte), 1 + the held class in conflict (next byte)'),
+      f('heldStack', 'first report: the reporting CPU\'s held stack'),
+      f('otherCpu', 'first report: CPU that recorded the reverse dependency, -1 none'),
+      f('otherStack', 'first report: that CPU\'s held stack when it did'),
+    ],
+  },
 ];

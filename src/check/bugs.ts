@@ -109,10 +109,10 @@ export const BUG_CATALOG: readonly BugSpec[] = [
   bug('mshare-host-cpumask-only', 'gmem', 'mshare flushes reach every client CPU'),
   bug('mshare-free-before-flush', 'gmem', 'mshare frees a page only after the flush'),
   bug('mshare-no-tlbgen-bump', 'gmem', 'unloaded mshare clients catch up by generation'),
-  // deadlock class (watchdog)
-  bug('flush-under-zone-lock', 'deadlock', 'no shootdown under the zone lock'),
-  bug('noblock-ignored', 'deadlock', 'non-blocking allocations never flip sensitivity'),
-  bug('zone-under-pcp-inversion', 'deadlock', 'lock order is pcp before zone'),
+  // deadlock class: reported by lockdep (src/check/lockdep.ts) before it hangs, the watchdog as backstop
+  bug('flush-under-zone-lock', 'deadlock', 'no shootdown under the zone lock', 'flip-storm', ['--cpus', '4', '--seconds', '20']),
+  bug('noblock-ignored', 'deadlock', 'non-blocking allocations never flip sensitivity', 'flip-storm', ['--cpus', '4', '--seconds', '20']),
+  bug('zone-under-pcp-inversion', 'deadlock', 'lock order is pcp before zone', 'flip-storm', ['--cpus', '4', '--seconds', '20']),
   // mermap (ephemeral maps, issue 7)
   bug('mermap-no-wrap-flush', 'ephmap', 'a mermap window that wraps flushes the local TLB once before reusing an address', 'ephmap-copy', ['--cpus', '4', '--seconds', '20', '--option', 'map=mermap']),
   bug('mermap-free-while-pending', 'ephmap', 'a page mapped through the mermap is freed only after its pending entries were flushed', 'ephmap-copy', ['--cpus', '4', '--seconds', '20', '--option', 'map=mermap']),
@@ -125,6 +125,8 @@ export const BUG_CATALOG: readonly BugSpec[] = [
     source: "1cf35d47712d mm: split 'tlb_flush_mmu()' into tlb flushing and memory freeing parts" },
   { ...bug('nested-flush-drops-freed-tables', 'tlb', 'a nested gather\'s forced flush keeps freed_tables, reaching lazy CPUs', 'madvise-race', ['--cpus', '4', '--seconds', '20']),
     source: '7a30df49f63a mm: mmu_gather: remove __tlb_reset_range() for force flush' },
+  // copy-on-write through the ephemeral maps (issue 7 remainder, src/kernel/ephmap/copy-user.ts)
+  bug('no-mitigation-flush-on-cow', 'ephmap', 'copy-on-write flushes stale ephemeral entries mm-wide before the process drops the source', 'cow-storm', ['--cpus', '4', '--seconds', '20', '--variant', 'asi-on+mermap']),
 ];
 
 /**

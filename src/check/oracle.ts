@@ -82,11 +82,32 @@ export const V_ASI_STATE = 12;
  */
 export const V_SW_WALK_FREED_TABLE = 13;
 
+// lockdep-style checker (issue 7 remainder, src/check/lockdep.ts). The record's
+// va holds the lock class acquired (or waited under), pfn the held class it
+// conflicts with, fillGen / frameGen the held stacks of this CPU and of the
+// other one (nibbles: class + 1), slotCpu the other CPU. lockdepReport()
+// renders them with names.
+
+/** A lock class taken in the reverse of an order some CPU already used (or the declared one). */
+export const V_LOCK_ORDER = 14;
+/** A wait for IPI acknowledgements while holding a lock taken with interrupts off. */
+export const V_FLUSH_UNDER_LOCK = 15;
+/** A path that may wait for other CPUs entered with interrupts off (might_sleep in atomic context). */
+export const V_SLEEP_IN_ATOMIC = 16;
+/**
+ * An access through a direct map (the nonsensitive physmap) reached a frame
+ * of an unmapped pageblock (FREETYPE_UNMAPPED): its translation should not
+ * exist anywhere. pfn the frame, fillGen the CPU that used the entry.
+ */
+export const V_UNMAPPED_DIRECT = 17;
+
 export const VIOLATION_NAMES: readonly string[] = [
   'none', 'stale-tlb', 'walk-non-pagetable', 'stale-psc', 'isolation', 'data-leak', 'ephmap', 'readback',
   'unmapped-access', 'stale-at-flush', 'write-after-downgrade', 'asi-mapping', 'asi-state',
   // reach (issue 11)
   'sw-walk-freed-table',
+  // lockdep (issue 7 remainder)
+  'lock-order', 'flush-under-lock', 'sleep-in-atomic', 'unmapped-direct-map',
 ];
 
 const VA_SPLIT = 2 ** 32;

@@ -57,6 +57,7 @@ export function renderReport(r: RunReportObject): string {
     if (events.length > 0) lines.push('  every CPU\'s last events when it happened (per CPU, oldest first):');
     for (const e of events) lines.push(`    cpu ${e.cpu} op ${e.op} ${e.kind} ${e.args}`);
   });
+  if (r['lockdep']) lines.push(`lockdep: ${String(r['lockdep'])}`);
   for (const p of r['endCheck'] as string[]) lines.push(`end-of-run check: ${p}`);
   if (r['fault']) lines.push(`fault: ${String(r['fault'])}`);
   const failed = totals['violations']! > 0 || totals['framesLost']! > 0 || (r['endCheck'] as string[]).length > 0 || Boolean(r['fault']);

@@ -15,10 +15,11 @@ import { injected, setInjected } from '../check/bugs.js';
 import { interleaveConfig } from './kernel-points.js';
 import { MAX_PREEMPTIONS, SCHED_POLICIES, type SchedPolicy, initSchedule, runDigest, scheduleSteps } from './serialized.js';
 import { type ViolationRecord, violationCount, violationKindCounts, violationRecords } from '../check/oracle.js';
+import { lockdepReport } from '../check/lockdep.js';
 import { smpInit } from '../kernel/smp.js';
 import { checkOptionNames, defaultMemBytes, findScenario } from '../workloads/index.js';
 import type { EndCheck, Scenario, ScenarioOptions, TestFaults } from '../workloads/program.js';
-import { abortRun, requestStop, resetControl, runStarted } from './control.js';
+import { abortRun, isAborting, requestStop, resetControl, runStarted } from './control.js';
 import { captureCpuStates, findHungCpu } from './dump.js';
 import { CpuFaultError, EngineConfigError, WatchdogError } from './errors.js';
 import type { CpuOutcome, CpuTask } from './task.js';
@@ -107,7 +108,9 @@ export interface FreeRunResult {
   readonly scenario: string;
   readonly cpus: number;
   readonly seed: number;
-  readonly stoppedBy: 'ops' | 'time' | 'fault' | 'watchdog' | 'interrupted';
+  readonly stoppedBy: 'ops' | 'time' | 'fault' | 'watchdog' | 'interrupted' | 'lockdep';
+  /** lockdep's first report in words (src/check/lockdep.ts), null when it saw no hazard. */
+  readonly lockdep: string | null;
   /** Longest CPU op loop (start barrier to last op). */
   readonly durationMs: number;
   /** runFree call to return, pool start-up and teardown included. */
@@ -313,6 +316,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
   let stopAt: number | null = null;
   let startedAt: number | null = null;
   let interrupted = false;
+  let haltedByCpu = false;
 
   const abort = (): void => {
     abortedAt ??= performance.now();
@@ -367,6 +371,9 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
             fail(new CpuFaultError(cpu, f.op, f.phase, f.name, f.message, f.stack));
           }
         }, (err: unknown) => {
+          // After a CPU halted the machine (lockdep), the pool terminates
+          // the CPUs still spinning with interrupts off: expected, no fault.
+          if (haltedByCpu) return;
           // The task rejected: the worker thread died (killed, or it
           // exited) without a result. If the run had started, it died in
           // its op loop: say so, with the op the shared counters reached.
@@ -381,6 +388,12 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
       tick = setInterval(() => {
         const now = performance.now();
         Atomics.add(views.control, CONTROL_EPOCH, 1);
+        // A CPU may abort the run itself (lockdep's halt): from now on wait
+        // only the grace period, as for an abort of ours.
+        if (abortedAt === null && isAborting(views.control)) {
+          abortedAt = now;
+          haltedByCpu = true;
+        }
         if (abortedAt !== null) {
           // Keep re-planting the stop markers until every CPU unwound; give
           // up on the stragglers after a grace period (terminate below).
@@ -438,12 +451,15 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
   const fault = failure as CpuFaultError | WatchdogError | null;
   // Every worker is gone: the machine is quiescent. A faulted run may have
   // stopped CPUs mid-operation, so its structures are not checked.
-  const endCheck = scenario?.endCheck !== undefined && fault === null ? scenario.endCheck(mem) : null;
+  // A lockdep report halts the machine mid-operation too (src/check/lockdep.ts).
+  const lockdep = lockdepReport(views);
+  const endCheck = scenario?.endCheck !== undefined && fault === null && lockdep === null ? scenario.endCheck(mem) : null;
   const result: FreeRunResult = {
     scenario: cfg.scenario,
     cpus,
     seed: cfg.seed,
-    stoppedBy: fault instanceof WatchdogError ? 'watchdog' : fault !== null ? 'fault' : interrupted ? 'interrupted' : stopAt !== null ? 'time' : 'ops',
+    stoppedBy: fault instanceof WatchdogError ? 'watchdog' : fault !== null ? 'fault' : haltedByCpu || lockdep !== null ? 'lockdep' : interrupted ? 'interrupted' : stopAt !== null ? 'time' : 'ops',
+    lockdep,
     durationMs,
     wallMs: performance.now() - wall0,
     ops: totals.ops,

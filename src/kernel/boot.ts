@@ -21,6 +21,7 @@ import { tlbInitThread } from './tlb/index.js';
 import { switchMmIrqsOff } from './tlb/switch-mm.js';
 import { asiEnabled, asiPhysmapInit } from './asi/physmap.js';
 import { installAsiFlip } from './asi/flip-ops.js';
+import { installUnmappedOps } from './asi/unmapped-ops.js';
 
 export class KernelBootError extends Error {
   override name = 'KernelBootError';
@@ -115,6 +116,7 @@ export function cpuBringup(
   if (Atomics.load(mem.views.kernel, KERNEL_BOOTED) === 0) throw new KernelBootError('the machine\'s kernel objects were not booted (kernelBoot)');
   const k = makeKernelCtx(mem, smp, alloc);
   installAsiFlip(k);
+  installUnmappedOps(k);
   tlbInitThread(mem.views.cpu);
   const flags = localIrqSave(smp);
   switchMmIrqsOff(k, INIT_MM);

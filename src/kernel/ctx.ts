@@ -9,6 +9,7 @@
 // KernelCtx through kernelOf(ctx.cpu): a per-thread table, one entry per CPU
 // this thread plays (one in a worker, several in single-thread tests).
 
+import { type CopyUserPage, copyUserPageDirect, copyUserPageFor } from './mm/copy-user-page.js';
 import { CPU_STRIDE, COUNTERS_STRIDE } from '../../native-layout/fields.js';
 import type { MachineMemory, MachineViews } from '../../native-layout/memory.js';
 import { Mmu } from '../hw/mmu.js';
@@ -73,6 +74,8 @@ export interface KernelCtx {
   asi: AsiOps;
   /** read()'s copy out of the page cache (src/kernel/mm/copy-page-cache.ts): the ephemeral maps' seam. */
   copyFromPageCache: CopyFromPageCache;
+  /** Copy-on-write's page copy (src/kernel/mm/copy-user-page.ts): the ephemeral maps' second seam. */
+  copyUserPage: CopyUserPage;
 }
 
 const kernels: (KernelCtx | undefined)[] = [];
@@ -127,6 +130,7 @@ export function makeKernelCtx(mem: MachineMemory, smp: SmpCtx, alloc: FrameAlloc
     variant: ASI_OFF,
     asi: ASI_OFF_OPS,
     copyFromPageCache: copyFromPageCacheViaPhysmap,
+    copyUserPage: copyUserPageDirect,
   };
   kernels[cpu] = k;
   installInvlpgbTarget(k);
@@ -142,6 +146,7 @@ export function applyVariant(k: KernelCtx, v: Variant): void {
   k.variant = v;
   k.asi = asiOpsFor(v);
   k.copyFromPageCache = copyFromPageCacheFor(v);
+  k.copyUserPage = copyUserPageFor(v);
   k.invlpgb = v.invlpgb;
   if (v.asi) k.pti = true;
 }

@@ -26,6 +26,7 @@
 // IPI functions are small integers looked up in a per-thread table
 // (registerIpiFunc): a csd lives in shared memory and cannot hold a closure.
 
+import { Lockdep } from '../check/lockdep.js';
 import { C } from '../../native-layout/counters.js';
 import {
   CONTROL_STOP, COUNTERS_STRIDE, CPU_CSD_WAIT_FOR, CPU_CSD_WAIT_SINCE, CPU_IRQS_DISABLED, CPU_PREEMPT_COUNT, CPU_STRIDE,
@@ -109,6 +110,8 @@ export interface SmpCtx {
    * every poll point, interrupts on or off: INVLPGB is not an interrupt.
    */
   invlpgbApply: (() => number) | null;
+  /** lockdep (src/check/lockdep.ts): no wait for acks under a lock taken with interrupts off. */
+  readonly lockdep: Lockdep;
 }
 
 /** A wait loop saw control.stop == STOP_ABORT: unwind to the engine's CPU loop. */
@@ -152,6 +155,7 @@ export function makeSmpCtx(mem: MachineMemory, cpu: number, epochMs = 0): SmpCtx
     online,
     trace: traceRings(mem)[cpu]!,
     invlpgbApply: null,
+    lockdep: new Lockdep(v),
   };
 }
 
@@ -275,9 +279,14 @@ export function pollIpis(ctx: SmpCtx): void {
 export function flushSmpCallFunctionQueue(ctx: SmpCtx): void {
   const st = ctx.cpuState;
   const irqAt = ctx.cpuAt + CPU_IRQS_DISABLED;
-  if (st[irqAt] !== 0) return;
   const ipi = ctx.ipi;
   const ipiAt = ctx.cpu * IPI_STRIDE;
+  if (st[irqAt] !== 0) {
+    // The stop marker is no interrupt: a CPU spinning with interrupts off
+    // (for a zone lock a halted CPU will never release) unwinds too.
+    if (Atomics.load(ipi, ipiAt + IPI_QUEUE_HEAD) === IPI_QUEUE_STOPPED) throw new RunStopped();
+    return;
+  }
   let e = Atomics.exchange(ipi, ipiAt + IPI_QUEUE_HEAD, IPI_QUEUE_EMPTY);
   if (e === IPI_QUEUE_EMPTY) return;
   // The list is newest-first (each push goes on the head); reverse it so
@@ -432,6 +441,9 @@ export function smpCallFunctionManyCond(
   info0: number, info1: number, info2: number, info3: number,
   scfFlags: number, cond: SmpCondFunc | null = null,
 ): void {
+  // lockdep first: under the zone lock the assertion below would fire too,
+  // but lockdep names the lock, and the CPU that would never answer.
+  ctx.lockdep.checkWaitForAcks(ctx.cpu);
   assertIrqsEnabled(ctx, 'smpCallFunctionManyCond');
   const fn = lookupIpiFunc(func);
   const me = ctx.cpu;

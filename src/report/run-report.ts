@@ -97,5 +97,6 @@ export function buildRunReport(input: RunReportInput): RunReportObject {
     options: [...(input.provenance?.options ?? [])],
     shard: input.provenance?.shard ?? '',
     rerun: input.replay,
+    lockdep: result.lockdep ?? '',
   };
 }

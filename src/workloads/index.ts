@@ -13,6 +13,7 @@ import { tlbFlush2, tlbFlush2Shared, tlbFlush2Mixed, tlbFlush2SharedMixed } from
 import { ScenarioOptionError } from './mm/options.js';
 import { flipStorm } from './mm/flip-storm.js';
 import { ephmapCopy, pageCacheEvict } from './mm/ephem-copy.js';
+import { cowStorm } from './mm/cow-storm.js';
 import type { CpuProgram, ProgramCtx, Scenario, ScenarioOptions } from './program.js';
 import { sharedFileWriteback } from './mm/shared-file-writeback.js';
 import { madviseRace } from './mm/madvise-race.js';
@@ -32,6 +33,8 @@ export const SCENARIOS: readonly Scenario[] = [
   ephmapCopy, pageCacheEvict,
   // combined paths (reach, issue 11)
   sharedFileWriteback, madviseRace,
+  // copy-on-write storms under ASI (issue 7 remainder)
+  cowStorm,
 ];
 
 const byName = new Map(SCENARIOS.map((s) => [s.name, s]));

@@ -32,4 +32,24 @@ describe('kernel-compile', () => {
     const mmChange = await run('asi-on+exit-mm-change', 800, 3, busy);
     expect(mmChange['asiExitsContextSwitch']).toBeLessThan(every['asiExitsContextSwitch']!);
   }, 60_000);
+
+  it('under asi-on+ephmap (K = 1, as posted) exits for at least three reasons: copy-on-write needs a second slot and falls back to the direct map', async () => {
+    const t = await run('asi-on+ephmap', 600, 3);
+    const reasons = ['asiExitsPageFault', 'asiExitsUserRet', 'asiExitsContextSwitch', 'asiExitsTlbFlush', 'asiExitsMisc'];
+    expect(reasons.filter((r) => t[r]! > 0).length).toBeGreaterThanOrEqual(3);
+    expect(t['asiExitsPageFault']).toBeGreaterThan(0);
+    expect(t['ephmapFallbacks']).toBeGreaterThan(0);
+    expect(reasons.reduce((n, r) => n + t[r]!, 0)).toBe(t['asiExits']);
+    // With K = 2 the copy maps source and destination: no page-fault exit is left.
+    const k2 = await run('asi-on+ephmap', 600, 3, { slots: 2 });
+    expect(k2['asiExitsPageFault']).toBe(0);
+    expect(k2['ephmapFallbacks']).toBe(0);
+  }, 90_000);
+
+  it('under asi-on+ephmap too, exit-mm-change has strictly fewer CONTEXT_SWITCH exits than exit-every-switch', async () => {
+    const busy = { kthreadPercent: 50, children: 1 };
+    const every = await run('asi-on+ephmap+exit-every-switch', 800, 3, busy);
+    const mmChange = await run('asi-on+ephmap+exit-mm-change', 800, 3, busy);
+    expect(mmChange['asiExitsContextSwitch']).toBeLessThan(every['asiExitsContextSwitch']!);
+  }, 90_000);
 });

@@ -11,7 +11,7 @@
 // as an asi-state violation and the CPU is put back in the sensitive space
 // so the run can go on.
 
-import { readFrame } from '../../hw/frames.js';
+import { readFrame, writeFrame } from '../../hw/frames.js';
 import type { KernelCtx } from '../ctx.js';
 import { ASI_EXIT_PAGE_FAULT, asiCheckCr3, asiExit, loadSensitiveCr3Flush } from './enter-exit.js';
 import { physmapVa } from './layout.js';
@@ -40,6 +40,26 @@ export function kernelReadPhysmap(k: KernelCtx, pfn: number): number {
     kernelFaultAsi(k, va);
   }
   throw new KernelOopsError(`CPU ${k.cpu}: kernel read of the direct map at 0x${va.toString(16)} (frame ${pfn}) still faults`);
+}
+
+/**
+ * The kernel writes frame pfn through the direct map (a copy destination,
+ * a page being zeroed): content word `word`. From the nonsensitive space a
+ * sensitive frame takes the ASI page fault first, as kernelReadPhysmap.
+ */
+export function kernelWritePhysmap(k: KernelCtx, pfn: number, word: number): void {
+  const va = physmapVa(pfn);
+  const mmu = k.mmu;
+  for (let tries = 0; tries < 3; tries++) {
+    const got = mmu.access(va, true, false);
+    if (got >= 0) {
+      if (got !== pfn) throw new KernelOopsError(`CPU ${k.cpu}: direct map at 0x${va.toString(16)} translated to frame ${got}, not ${pfn}`);
+      writeFrame(k.frame, got, word >>> 16, word & 0xffff);
+      return;
+    }
+    kernelFaultAsi(k, va);
+  }
+  throw new KernelOopsError(`CPU ${k.cpu}: kernel write of the direct map at 0x${va.toString(16)} (frame ${pfn}) still faults`);
 }
 
 /** exc_page_fault() for a kernel-mode fault at va: the ASI part. */

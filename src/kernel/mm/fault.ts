@@ -130,8 +130,8 @@ function doFault(k: KernelCtx, mm: number, root: number, vmFlags: number, va: nu
     putPage(k, page);
     return FAULT_OOM;
   }
-  const word = k.frame[page * FRAME_STRIDE + FR_CONTENT]! >>> 0;
-  writeFrame(k.frame, copy, word >>> 16, word & 0xffff);
+  // The process keeps its logical access to the file page (read() can reach it).
+  k.copyUserPage(k, copy, page, false);
   countPageCopy(k);
   putPage(k, page);
   const e = mapPte(k.env, k.cpu, root, base, copy, prot);
@@ -164,8 +164,8 @@ function doWpPage(k: KernelCtx, mm: number, root: number, vmFlags: number, va: n
   }
   const copy = k.alloc.allocPages(k.cpu, 0, GFP_USER_PAGE);
   if (copy < 0) return FAULT_OOM;
-  const word = k.frame[old * FRAME_STRIDE + FR_CONTENT]! >>> 0;
-  writeFrame(k.frame, copy, word >>> 16, word & 0xffff);
+  // An anonymous source leaves this process with the putPage below.
+  k.copyUserPage(k, copy, old, !fromFile);
   countPageCopy(k);
   unmapLeaf(k.env, root, base);
   flushTlbPage(k, mm, Math.floor(va / PAGE));

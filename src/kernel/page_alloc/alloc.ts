@@ -5,7 +5,9 @@
 import { C } from '../../../native-layout/counters.js';
 import { COUNTERS_STRIDE } from '../../../native-layout/fields.js';
 import type { AllocCtx } from './ctx.js';
-import { __GFP_DIRECT_RECLAIM, gfpFreetype, gfpToAllocFlags } from './gfp.js';
+import { __GFP_DIRECT_RECLAIM, __GFP_UNMAPPED, gfpFreetype, gfpToAllocFlags } from './gfp.js';
+import { rmqueueUnmapped } from './unmapped.js';
+import { MIGRATE_UNMOVABLE } from '../../../native-layout/bits.js';
 import { drainAllPages, pcpAllowedOrder, rmqueuePcplist } from './pcp.js';
 import { prepNewPage } from './prep.js';
 import { rmqueueBuddy } from './rmqueue.js';
@@ -37,8 +39,9 @@ export function getPageFromFreelist(ctx: AllocCtx, cpu: number, order: number, f
  * and one more attempt. No reclaim, compaction or OOM killer.
  */
 export function allocPagesCore(ctx: AllocCtx, cpu: number, order: number, gfp: number): number {
-  const ft = gfpFreetype(gfp, ctx.asi);
   const allocFlags = gfpToAllocFlags(gfp, order);
+  if ((gfp & __GFP_UNMAPPED) !== 0) return allocUnmapped(ctx, cpu, order, gfp, allocFlags);
+  const ft = gfpFreetype(gfp, ctx.asi);
   let pfn = getPageFromFreelist(ctx, cpu, order, ft, allocFlags);
   if (pfn < 0 && (gfp & __GFP_DIRECT_RECLAIM) !== 0) {
     drainAllPages(ctx, cpu);
@@ -55,6 +58,21 @@ export function allocPagesCore(ctx: AllocCtx, cpu: number, order: number, gfp: n
   }
   prepNewPage(ctx, cpu, pfn, order, ft, gfp);
   ctx.trace[cpu]!.emit(EV_ALLOC, pfn, order | ((ft + 1) << 8), gfp);
+  ctx.counters[cpu * COUNTERS_STRIDE + CNT_ALLOCS] += 1;
+  return pfn;
+}
+
+/**
+ * The ALLOC_UNMAPPED path (unmapped.ts): a whole pageblock, out of every
+ * direct map. Unmapped memory is sensitive memory: under ASI it is checked
+ * to be absent from the nonsensitive physmap too.
+ */
+function allocUnmapped(ctx: AllocCtx, cpu: number, order: number, gfp: number, allocFlags: number): number {
+  const pfn = rmqueueUnmapped(ctx, cpu, order, gfp, allocFlags);
+  if (pfn < 0) return -1;
+  ctx.asiOps?.checkMapping(cpu, pfn, 0);
+  prepNewPage(ctx, cpu, pfn, order, MIGRATE_UNMOVABLE, gfp);
+  ctx.trace[cpu]!.emit(EV_ALLOC, pfn, order, gfp);
   ctx.counters[cpu * COUNTERS_STRIDE + CNT_ALLOCS] += 1;
   return pfn;
 }

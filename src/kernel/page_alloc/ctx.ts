@@ -3,8 +3,10 @@
 // state of its own (all of that is in the shared views), only a scratch word.
 
 import type { MachineMemory } from '../../../native-layout/memory.js';
+import { Lockdep } from '../../check/lockdep.js';
 import { traceRings, type TraceRing } from '../../trace/ring.js';
 import type { AsiFlipOps } from './flip.js';
+import type { UnmappedOps } from './unmapped.js';
 
 export interface AllocatorOptions {
   /**
@@ -35,6 +37,14 @@ export interface AllocCtx {
    * (ASI off, or an allocator tested on its own).
    */
   asiOps: AsiFlipOps | null;
+  /** lockdep: held classes of zone, pcp and flip sections (src/check/lockdep.ts). */
+  readonly lockdep: Lockdep;
+  /**
+   * The kernel's side of unmapped allocations (direct-map writes, the
+   * shootdown, the audit; src/kernel/asi/unmapped-ops.ts), installed at CPU
+   * bring-up. null: __GFP_UNMAPPED requests fail.
+   */
+  unmappedOps: UnmappedOps | null;
 }
 
 export function makeCtx(mem: MachineMemory, opts: AllocatorOptions = {}): AllocCtx {
@@ -52,5 +62,7 @@ export function makeCtx(mem: MachineMemory, opts: AllocatorOptions = {}): AllocC
     rmqMode: new Int32Array(1),
     trace: traceRings(mem),
     asiOps: null,
+    lockdep: new Lockdep(v),
+    unmappedOps: null,
   };
 }

@@ -40,6 +40,7 @@ import { C } from '../../../native-layout/counters.js';
 import { COUNTERS_STRIDE } from '../../../native-layout/fields.js';
 import { PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER } from '../../../native-layout/shape.js';
 import { BUG, injected } from '../../check/bugs.js';
+import { LOCK_CLASS_ASI_FLIP } from '../../check/lockdep.js';
 import { zeroFrame } from '../../hw/frames.js';
 import { freeOnePage } from './buddy.js';
 import type { AllocCtx } from './ctx.js';
@@ -54,6 +55,8 @@ const BUG_NO_ZERO_ON_MAP = BUG['no-zero-on-map']!;
 const BUG_ZERO_AFTER_MAP = BUG['zero-after-map']!;
 const BUG_REMAINDER_WRONG_FREETYPE = BUG['remainder-wrong-freetype']!;
 const BUG_ASI_UNMAP_NO_GLOBAL_FLUSH = BUG['asi-unmap-no-global-flush']!;
+const BUG_FLUSH_UNDER_ZONE_LOCK = BUG['flush-under-zone-lock']!;
+const BUG_NOBLOCK_IGNORED = BUG['noblock-ignored']!;
 const CNT_TO_NONSENSITIVE = C.pageblockFlipsToNonsensitive;
 const CNT_TO_SENSITIVE = C.pageblockFlipsToSensitive;
 const CNT_ZEROED = C.zeroedPages;
@@ -106,8 +109,25 @@ function otherLane(ft: number): number {
 export function rmqueueFlip(ctx: AllocCtx, cpu: number, order: number, ft: number, allocFlags: number): number {
   const ops = ctx.asiOps;
   if (!ctx.asi || ops === null) return -1;
-  if ((allocFlags & ALLOC_NON_BLOCK) !== 0) return -1;
-  if (ops.irqsOff(cpu)) return -1;
+  // The refusal __rmqueue_direct_map() makes first. Skipping it is
+  // noblock-ignored: a GFP_ATOMIC request from an interrupt handler (or
+  // under a spin_lock_irqsave) goes on to a shootdown that waits for acks
+  // with interrupts off. lockdep sees the flip section entered with
+  // interrupts off (sleep-in-atomic) before any IPI is sent.
+  if (injected[BUG_NOBLOCK_IGNORED] === 0) {
+    if ((allocFlags & ALLOC_NON_BLOCK) !== 0) return -1;
+    if (ops.irqsOff(cpu)) return -1;
+  }
+  // The flip is a section that may wait for every CPU (a lockdep map with
+  // no lock behind it, as the kernel's fs_reclaim map): entering it with
+  // interrupts off, or under the zone lock, is reported before it hangs.
+  ctx.lockdep.acquire(cpu, LOCK_CLASS_ASI_FLIP, false);
+  const pfn = flipBlocks(ctx, ops, cpu, order, ft);
+  ctx.lockdep.release(cpu, LOCK_CLASS_ASI_FLIP);
+  return pfn;
+}
+
+function flipBlocks(ctx: AllocCtx, ops: AsiFlipOps, cpu: number, order: number, ft: number): number {
   const allocOrder = order > PAGEBLOCK_ORDER ? order : PAGEBLOCK_ORDER;
   const fromFt = otherLane(ft);
   let pfn = takeBlocks(ctx, cpu, allocOrder, fromFt, ftMigratetype(ft));
@@ -117,8 +137,19 @@ export function rmqueueFlip(ctx: AllocCtx, cpu: number, order: number, ft: numbe
   }
   if (pfn < 0) return -1;
   const nr = 1 << (allocOrder - PAGEBLOCK_ORDER);
-  if (ftNonsensitive(ft) === 1) makeNonsensitive(ctx, ops, cpu, pfn, nr);
-  else makeSensitive(ctx, ops, cpu, pfn, nr);
+  if (ftNonsensitive(ft) === 1) {
+    makeNonsensitive(ctx, ops, cpu, pfn, nr);
+  } else if (injected[BUG_FLUSH_UNDER_ZONE_LOCK] !== 0) {
+    // flush-under-zone-lock: unmap and shoot down inside a zone-lock
+    // section ("the block cannot be handed out meanwhile"). Any CPU
+    // spinning for the zone lock does so with interrupts off and never
+    // acks: the flush waits forever, and so does everyone behind the lock.
+    const saved = zoneLock(ctx, cpu);
+    makeSensitive(ctx, ops, cpu, pfn, nr);
+    zoneUnlock(ctx, cpu, saved);
+  } else {
+    makeSensitive(ctx, ops, cpu, pfn, nr);
+  }
   freeRemainder(ctx, cpu, pfn, order, allocOrder, injected[BUG_REMAINDER_WRONG_FREETYPE] ? fromFt : ft);
   return pfn;
 }

@@ -12,6 +12,7 @@ import { getPageblockFreetype } from './pageblock.js';
 import { freeToPcp, orderToPindex, pcpAllowedOrder } from './pcp.js';
 import { checkFreeable, freePagesPrepare } from './prep.js';
 import { zoneLock, zoneUnlock } from './zone.js';
+import { pageblockUnmapped, restoreUnmapped } from './unmapped.js';
 import { EV_FREE } from '../../trace/events.js';
 import { SITE_PAGE_FREE, kernelPoint } from '../points.js';
 
@@ -38,6 +39,8 @@ export function freePagesCore(ctx: AllocCtx, cpu: number, pfn: number, order: nu
   // free_pages_prepare()'s ASI check: the block's physmap mapping agrees
   // with its pageblock bit (page_asi_mapping_bad).
   if (ctx.asiOps !== null) ctx.asiOps.checkMapping(cpu, pfn, -1);
+  // An unmapped block is mapped again before anything else may see it free.
+  if (pageblockUnmapped(ctx.pageblock, pfn)) restoreUnmapped(ctx, cpu, pfn);
   kernelPoint(SITE_PAGE_FREE);
   ctx.trace[cpu]!.emit(EV_FREE, pfn, order | ((getPageblockFreetype(ctx.pageblock, pfn) + 1) << 8), 0);
   freePagesPrepare(ctx, pfn, order);

@@ -31,6 +31,14 @@ export const __GFP_HARDWALL = 0x100000;
  */
 export const __GFP_SENSITIVE = 0x4000000;
 
+/**
+ * The memory must be absent from every direct map (the 2026 series'
+ * __GFP_UNMAPPED / ALLOC_UNMAPPED; FREETYPE_UNMAPPED blocks). Unmovable
+ * only. In this model an unmapped allocation is one whole pageblock
+ * (page_alloc/unmapped.ts).
+ */
+export const __GFP_UNMAPPED = 0x8000000;
+
 export const __GFP_RECLAIM = __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM;
 
 export const GFP_ATOMIC = __GFP_HIGH | __GFP_KSWAPD_RECLAIM;
@@ -41,6 +49,9 @@ export const GFP_HIGHUSER = GFP_USER;
 export const GFP_HIGHUSER_MOVABLE = GFP_HIGHUSER | __GFP_MOVABLE;
 /** Page-table pages: kernel memory, unmovable, zeroed (GFP_PGTABLE_KERNEL). */
 export const GFP_PGTABLE = GFP_KERNEL | __GFP_ZERO;
+
+/** An unmapped allocation that may block (the flip waits for a shootdown). */
+export const GFP_UNMAPPED = GFP_KERNEL | __GFP_UNMAPPED;
 
 export const GFP_MOVABLE_MASK = __GFP_RECLAIMABLE | __GFP_MOVABLE;
 export const GFP_MOVABLE_SHIFT = 3;

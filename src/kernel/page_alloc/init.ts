@@ -2,6 +2,7 @@
 // MIGRATE_MOVABLE, every block sensitive), zone and pcp sizing, and
 // memblock_free_all() handing all memory to the buddy as max-order blocks.
 
+import { lockdepDeclareOrder } from '../../check/lockdep.js';
 import {
   FRAME_F_ZEROED, FS_FREE_TAIL, MIGRATE_MOVABLE, NR_FREETYPES, NR_PCP_LISTS_FT, PB_BITS, PB_PER_WORD,
 } from '../../../native-layout/bits.js';
@@ -36,6 +37,9 @@ export function bootZone(mem: MachineMemory, opts: BootOptions = {}): void {
   positiveInt('pcpHigh', opts.pcpHigh);
   const ctx = makeCtx(mem);
   const { frame, zone, pcp, pageblock } = ctx;
+  mem.views.lockdep.fill(0);
+  mem.views.lockdepGraph.fill(0);
+  lockdepDeclareOrder(mem.views);
   const frames = ctx.frames;
 
   for (let i = 0; i < frames * FRAME_STRIDE; i += FRAME_STRIDE) {

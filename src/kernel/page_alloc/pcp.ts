@@ -19,6 +19,7 @@ import {
   PCP_HEAD, PCP_HIGH, PCP_LOCK, PCP_STRIDE, PCP_TAIL,
 } from '../../../native-layout/fields.js';
 import { PAGEBLOCK_ORDER } from '../../../native-layout/shape.js';
+import { LOCK_CLASS_PCP } from '../../check/lockdep.js';
 import { spinLock, spinTrylock, spinUnlock } from '../../sync/spinlock.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { freeOnePage } from './buddy.js';
@@ -31,6 +32,7 @@ import { zoneLock, zoneUnlock } from './zone.js';
 
 const BUG_PCP_STALE_FREETYPE = BUG['pcp-stale-freetype']!;
 const BUG_REMOTE_DRAIN_NO_LOCK = BUG['remote-drain-no-lock']!;
+const BUG_ZONE_UNDER_PCP_INVERSION = BUG['zone-under-pcp-inversion']!;
 const BUG_PINDEX_DROPS_SENSITIVITY = BUG['pindex-drops-sensitivity']!;
 const CNT_PCP_REFILLS = C.pcpRefills;
 const CNT_PCP_DRAINS = C.pcpDrains;
@@ -164,6 +166,7 @@ export function rmqueuePcplist(ctx: AllocCtx, cpu: number, order: number, ft: nu
   const { pcp, frame } = ctx;
   const base = cpu * PCP_STRIDE;
   if (!spinTrylock(pcp, base + PCP_LOCK)) return -1;
+  ctx.lockdep.acquire(cpu, LOCK_CLASS_PCP, true);
   // An allocation ends a run of frees: the next drain may be smaller.
   pcp[base + PCP_FREE_COUNT] >>= 1;
   const pindex = orderToPindex(ft, order);
@@ -173,12 +176,14 @@ export function rmqueuePcplist(ctx: AllocCtx, cpu: number, order: number, ft: nu
     pcp[base + PCP_COUNT] += n << order;
     pfn = pcp[base + PCP_HEAD + pindex];
     if (pfn < 0) {
+      ctx.lockdep.release(cpu, LOCK_CLASS_PCP);
       spinUnlock(pcp, base + PCP_LOCK);
       return -1;
     }
   }
   listDel(pcp, frame, base, pindex, pfn);
   pcp[base + PCP_COUNT] -= 1 << order;
+  ctx.lockdep.release(cpu, LOCK_CLASS_PCP);
   spinUnlock(pcp, base + PCP_LOCK);
   return pfn;
 }
@@ -194,7 +199,9 @@ export function rmqueuePcplist(ctx: AllocCtx, cpu: number, order: number, ft: nu
  * lists the block on a type its pageblock no longer has). Caller holds
  * target's pcp lock. Returns frames freed.
  */
-export function freePcppagesBulk(ctx: AllocCtx, cpu: number, target: number, count: number, pindex: number): number {
+export function freePcppagesBulk(
+  ctx: AllocCtx, cpu: number, target: number, count: number, pindex: number, zoneHeld = false,
+): number {
   const { pcp, frame, pageblock } = ctx;
   const base = target * PCP_STRIDE;
   const have = pcp[base + PCP_COUNT];
@@ -202,7 +209,7 @@ export function freePcppagesBulk(ctx: AllocCtx, cpu: number, target: number, cou
   if (count <= 0) return 0;
   let pi = pindex - 1;
   let freed = 0;
-  const saved = zoneLock(ctx, cpu);
+  const saved = zoneHeld ? 0 : zoneLock(ctx, cpu);
   while (count > 0) {
     // Bounded search: a corrupted count (remote-drain-no-lock) must not spin here forever.
     let tries = 0;
@@ -222,7 +229,7 @@ export function freePcppagesBulk(ctx: AllocCtx, cpu: number, target: number, cou
       freeOnePage(ctx, pfn, order, ft, false);
     } while (count > 0 && pcp[base + PCP_HEAD + pi] >= 0);
   }
-  zoneUnlock(ctx, cpu, saved);
+  if (!zoneHeld) zoneUnlock(ctx, cpu, saved);
   ctx.counters[cpu * COUNTERS_STRIDE + CNT_PCP_DRAINS] += 1;
   return freed;
 }
@@ -248,6 +255,7 @@ export function freeToPcp(ctx: AllocCtx, cpu: number, pfn: number, order: number
   const { pcp, frame } = ctx;
   const base = cpu * PCP_STRIDE;
   if (!spinTrylock(pcp, base + PCP_LOCK)) return false;
+  ctx.lockdep.acquire(cpu, LOCK_CLASS_PCP, true);
   setPcpFrames(frame, pfn, order, ft, cpu);
   listAddHead(pcp, frame, base, listPindex, pfn);
   const count = (pcp[base + PCP_COUNT] += 1 << order);
@@ -262,6 +270,7 @@ export function freeToPcp(ctx: AllocCtx, cpu: number, pfn: number, order: number
       toFree -= chunk;
     }
   }
+  ctx.lockdep.release(cpu, LOCK_CLASS_PCP);
   spinUnlock(pcp, base + PCP_LOCK);
   return true;
 }
@@ -277,16 +286,31 @@ export function drainPagesZone(ctx: AllocCtx, cpu: number, target: number): void
   const pcp = ctx.pcp;
   const base = target * PCP_STRIDE;
   const lock = target === cpu || !injected[BUG_REMOTE_DRAIN_NO_LOCK];
+  // zone-under-pcp-inversion: the whole drain in one zone-lock section taken
+  // *before* the pcp lock, to save the round trips. CPU 1 then holds the
+  // zone lock and spins for CPU 2's pcp lock, while CPU 2, freeing, holds
+  // that pcp lock and spins for the zone lock in freePcppagesBulk: both
+  // with interrupts off, neither ever lets go. lockdep reports it at the
+  // pcp acquire (the declared order is pcp -> zone).
+  const inverted = injected[BUG_ZONE_UNDER_PCP_INVERSION] !== 0;
   for (;;) {
-    if (lock) spinLock(pcp, base + PCP_LOCK);
+    const saved = inverted ? zoneLock(ctx, cpu) : 0;
+    if (lock) {
+      ctx.lockdep.acquire(cpu, LOCK_CLASS_PCP, false);
+      spinLock(pcp, base + PCP_LOCK);
+    }
     const count = pcp[base + PCP_COUNT];
     let freed = 0;
     if (count > 0) {
       const max = pcp[base + PCP_BATCH] << PCP_BATCH_SCALE_MAX;
-      freed = freePcppagesBulk(ctx, cpu, target, count < max ? count : max, 0);
+      freed = freePcppagesBulk(ctx, cpu, target, count < max ? count : max, 0, inverted);
     }
     const left = pcp[base + PCP_COUNT];
-    if (lock) spinUnlock(pcp, base + PCP_LOCK);
+    if (lock) {
+      ctx.lockdep.release(cpu, LOCK_CLASS_PCP);
+      spinUnlock(pcp, base + PCP_LOCK);
+    }
+    if (inverted) zoneUnlock(ctx, cpu, saved);
     if (left <= 0 || freed === 0) return;
   }
 }

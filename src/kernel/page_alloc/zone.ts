@@ -7,6 +7,7 @@ import {
   ZONE_WMARK_MIN,
 } from '../../../native-layout/fields.js';
 import { MAX_PAGE_ORDER, PAGE_SIZE } from '../../../native-layout/shape.js';
+import { LOCK_CLASS_ZONE } from '../../check/lockdep.js';
 import { spinLock, spinUnlock } from '../../sync/spinlock.js';
 import type { AllocCtx } from './ctx.js';
 import { ALLOC_MIN_RESERVE, ALLOC_NON_BLOCK, ALLOC_NO_WATERMARKS } from './gfp.js';
@@ -22,6 +23,9 @@ export function zoneLock(ctx: AllocCtx, cpu: number): number {
   const ci = cpu * CPU_STRIDE;
   const saved = c[ci + CPU_IRQS_DISABLED];
   c[ci + CPU_IRQS_DISABLED] = 1;
+  // Before spinning: an order lockdep rejects is reported even when the
+  // lock happens to be free this time.
+  ctx.lockdep.acquire(cpu, LOCK_CLASS_ZONE, false);
   spinLock(ctx.zone, ZONE_LOCK);
   c[ci + CPU_IN_ZONE_LOCK] = 1;
   return saved;
@@ -32,6 +36,7 @@ export function zoneUnlock(ctx: AllocCtx, cpu: number, saved: number): void {
   const c = ctx.cpu;
   const ci = cpu * CPU_STRIDE;
   c[ci + CPU_IN_ZONE_LOCK] = 0;
+  ctx.lockdep.release(cpu, LOCK_CLASS_ZONE);
   spinUnlock(ctx.zone, ZONE_LOCK);
   c[ci + CPU_IRQS_DISABLED] = saved;
 }

@@ -111,6 +111,7 @@ export function setTlbUbcFlushPending(k: KernelCtx, tid: number, mm: number, wri
  * or flush IPI).
  */
 export function archTlbbatchFlush(k: KernelCtx, tid: number): void {
+  k.smp.lockdep.checkWaitForAcks(k.cpu);
   if (irqsOff(k)) throw new FlushError(`CPU ${k.cpu}: arch_tlbbatch_flush with interrupts disabled`);
   const st = k.cpuState;
   st[k.cpuAt + CPU_PREEMPT_COUNT]++;

@@ -65,6 +65,7 @@ export function doKernelRangeFlush(ctx: SmpCtx, vpnLo: number, vpnHi: number, pa
 
 /** flush_tlb_kernel_range(start, end) in bytes (kernel-half addresses allowed). */
 export function flushTlbKernelRange(k: KernelCtx, startVa: number, endVa: number): void {
+  k.smp.lockdep.checkWaitForAcks(k.cpu);
   if (irqsOff(k)) throw new FlushError(`CPU ${k.cpu}: flush_tlb_kernel_range with interrupts disabled`);
   kernelPoint(SITE_KERNEL_FLUSH);
   const vpn = Math.floor(startVa / PAGE);
@@ -95,6 +96,7 @@ export function doFlushTlbAll(ctx: SmpCtx, initiator: number): void {
 
 /** flush_tlb_all(): every CPU drops everything. Flushing more than needed is always allowed; no generation moves. */
 export function flushTlbAll(k: KernelCtx): void {
+  k.smp.lockdep.checkWaitForAcks(k.cpu);
   if (irqsOff(k)) throw new FlushError(`CPU ${k.cpu}: flush_tlb_all with interrupts disabled`);
   k.smp.trace.emit(EV_FLUSH_KERNEL, 0, -1, 0);
   onEachCpu(k.smp, IPI_FLUSH_TLB_ALL, k.cpu, 0, 0, 0, true);

@@ -93,6 +93,7 @@ export function flushTlbMmRange(
   k: KernelCtx, mm: number, start: number, end: number, strideShift: number, freedTables: boolean,
   preGen = 0, preGenValid = false, mask: Int32Array | null = null, maskAt = 0,
 ): void {
+  k.smp.lockdep.checkWaitForAcks(k.cpu);
   if (irqsOff(k)) throw new FlushError(`CPU ${k.cpu}: flush_tlb_mm_range with interrupts disabled`);
   kernelPoint(SITE_FLUSH_ENTER);
   const st = k.cpuState;

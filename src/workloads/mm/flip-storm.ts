@@ -30,9 +30,21 @@
 // caches a physmap entry of a block at the moment it becomes sensitive;
 // mapping = freetype at every allocation and free; and the end check.
 //
+// - Atomic allocations (`atomicPercent`): GFP_ATOMIC with interrupts off,
+//   as from an interrupt handler or under a spin_lock_irqsave. They must
+//   never flip (the flip waits for every CPU's ack): they take what the
+//   lists have or fail. lockdep (src/check/lockdep.ts) watches the locks
+//   on the way: pcp -> zone, no shootdown under the zone lock, no flip
+//   entered with interrupts off.
+// - Every `drainEvery` ops a CPU drains its own pcp lists, as vmstat's
+//   periodic refresh_cpu_vm_stats() -> drain_zone_pages() does: the pcp
+//   lock taken as a blocking lock, then the zone lock inside it.
+//
 // Options: holdPercent (70), period (300 ops), bigPercent (2: chance an
 // allocation is a whole pageblock), specPercent (30), cachePercent (10),
-// readPercent (50: chance per op of reading back one held allocation).
+// readPercent (50: chance per op of reading back one held allocation),
+// atomicPercent (10: chance an allocation is an atomic one), drainEvery
+// (500 ops; 0 never).
 
 import { C } from '../../../native-layout/counters.js';
 import { COUNTERS_STRIDE } from '../../../native-layout/fields.js';
@@ -46,8 +58,9 @@ import { parseVariant } from '../../kernel/variant.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
 import { deleteFromPageCache, filemapGetPage, findFilePage } from '../../kernel/mm/filemap.js';
 import { putPage } from '../../kernel/mm/page-ref.js';
-import { GFP_KERNEL, __GFP_SENSITIVE } from '../../kernel/page_alloc/gfp.js';
-import { makeSmpCtx, pollIpis } from '../../kernel/smp.js';
+import { GFP_ATOMIC, GFP_KERNEL, __GFP_SENSITIVE } from '../../kernel/page_alloc/gfp.js';
+import { PageAllocator } from '../../kernel/page_alloc/index.js';
+import { type SmpCtx, localIrqRestore, localIrqSave, makeSmpCtx, pollIpis } from '../../kernel/smp.js';
 import { FILE_MAX, FILE_NR_PAGES } from '../../../native-layout/fields.js';
 import type { CpuProgram, ProgramCtx, Scenario, SetupCtx } from '../program.js';
 import { Xorshift32 } from '../prng.js';
@@ -67,9 +80,11 @@ interface FlipStormOptions {
   readonly specPercent: number;
   readonly cachePercent: number;
   readonly readPercent: number;
+  readonly atomicPercent: number;
+  readonly drainEvery: number;
 }
 
-const OPTION_NAMES = ['holdPercent', 'period', 'bigPercent', 'specPercent', 'cachePercent', 'readPercent'];
+const OPTION_NAMES = ['holdPercent', 'period', 'bigPercent', 'specPercent', 'cachePercent', 'readPercent', 'atomicPercent', 'drainEvery'];
 
 function options(o: ProgramCtx['options']): FlipStormOptions {
   return {
@@ -79,6 +94,8 @@ function options(o: ProgramCtx['options']): FlipStormOptions {
     specPercent: intOption(NAME, o, 'specPercent', 30, 0, 100),
     cachePercent: intOption(NAME, o, 'cachePercent', 10, 0, 100),
     readPercent: intOption(NAME, o, 'readPercent', 50, 0, 100),
+    atomicPercent: intOption(NAME, o, 'atomicPercent', 10, 0, 100),
+    drainEvery: intOption(NAME, o, 'drainEvery', 500, 0, 1_000_000),
   };
 }
 
@@ -104,8 +121,9 @@ class FlipStormCpu implements CpuProgram {
   readonly poll: () => void;
   private readonly stats = {
     allocNonsensitive: 0, allocSensitive: 0, allocFailed: 0, frees: 0, reads: 0, specWalks: 0,
-    cacheReads: 0, truncates: 0,
+    cacheReads: 0, truncates: 0, allocAtomic: 0,
   };
+  private readonly smp: SmpCtx;
 
   constructor(ctx: ProgramCtx) {
     this.o = options(ctx.options);
@@ -121,6 +139,7 @@ class FlipStormCpu implements CpuProgram {
     this.ns = new Uint8Array(this.cap);
     this.want = new Uint32Array(this.cap);
     const smp = ctx.smp;
+    this.smp = smp;
     this.poll = () => pollIpis(smp);
   }
 
@@ -143,13 +162,24 @@ class FlipStormCpu implements CpuProgram {
       this.stats.specWalks++;
     }
     if (rng.below(100) < o.cachePercent) this.fileOp();
+    if (o.drainEvery > 0 && this.op % o.drainEvery === 0 && k.alloc instanceof PageAllocator) k.alloc.drainLocalPages(k.cpu);
   }
 
   private allocOne(ns: boolean): void {
     const k = this.k;
     const rng = this.rng;
     const order = rng.below(100) < this.o.bigPercent ? PAGEBLOCK_ORDER : rng.below(4);
-    const pfn = k.alloc.allocPages(k.cpu, order, ns ? GFP_KERNEL : GFP_KERNEL | __GFP_SENSITIVE);
+    const atomic = rng.below(100) < this.o.atomicPercent;
+    let pfn: number;
+    if (atomic) {
+      // From "interrupt context": interrupts off around a non-blocking request.
+      const flags = localIrqSave(this.smp);
+      pfn = k.alloc.allocPages(k.cpu, order, ns ? GFP_ATOMIC : GFP_ATOMIC | __GFP_SENSITIVE);
+      localIrqRestore(this.smp, flags);
+      if (pfn >= 0) this.stats.allocAtomic++;
+    } else {
+      pfn = k.alloc.allocPages(k.cpu, order, ns ? GFP_KERNEL : GFP_KERNEL | __GFP_SENSITIVE);
+    }
     if (pfn < 0) {
       this.stats.allocFailed++;
       return;

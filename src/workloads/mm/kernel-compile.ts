@@ -9,16 +9,21 @@
 // many mms and the per-CPU kernel threads.
 //
 // Under ASI this exercises every exit path the kernel has here: PAGE_FAULT
-// (read()'s copy), CONTEXT_SWITCH (switches between mms, and to kernel
-// threads with exit-every-switch), TLB_FLUSH (fork's write-protect flush,
-// exit_mmap's, and the flush IPIs of siblings' faults).
+// (read()'s copy through the direct map, and copy-on-write's: its source
+// and destination need two ephemeral slots at once, so with the ephmap's
+// K = 1 the destination falls back to the direct map; see
+// kernel/mm/copy-user-page.ts), CONTEXT_SWITCH (switches between mms, and
+// to kernel threads with exit-every-switch), TLB_FLUSH (fork's
+// write-protect flush, exit_mmap's, and the flush IPIs of siblings'
+// faults).
 //
 // Simplifications: no exec (a child keeps its forked mm; the fresh-mm part
 // of exec is what fork's mm_alloc already does), no writes of new files
 // (no write() path yet), no page-cache eviction.
 //
 // Options: the common ones (mode processes, threads = CPUs, pages 8),
-// children (2 live per make), readsPerChild (4), readsPerMake (1).
+// children (2 live per make), readsPerChild (4), readsPerMake (1), slots
+// (1: the ephmap's K; 2 lets copy-on-write map source and destination).
 
 import { checkMachineAtEnd } from '../../check/machine-check.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
@@ -33,6 +38,7 @@ import { MmCpu, type TaskStep } from './runner.js';
 import { mapThreadRegion, mmPrograms } from './tlb-flush2.js';
 import { touchPages, verifyPages } from './user-ops.js';
 import { forkUnderCap, startForkedChild } from './fork-child.js';
+import { setEphmapSlots } from '../../kernel/ephmap/ephmap.js';
 
 const NAME = 'kernel-compile';
 /** Task kinds (kernel-compile's block starts at 32). */
@@ -55,6 +61,7 @@ interface CompileOptions extends CommonOptions {
   readonly children: number;
   readonly readsPerChild: number;
   readonly readsPerMake: number;
+  readonly slots: number;
 }
 
 function options(o: ScenarioOptions, cpus: number): CompileOptions {
@@ -63,6 +70,7 @@ function options(o: ScenarioOptions, cpus: number): CompileOptions {
     children: intOption(NAME, o, 'children', 2, 1, 16),
     readsPerChild: intOption(NAME, o, 'readsPerChild', 4, 0, 64),
     readsPerMake: intOption(NAME, o, 'readsPerMake', 1, 0, 64),
+    slots: intOption(NAME, o, 'slots', 1, 1, 2),
   };
 }
 
@@ -131,7 +139,7 @@ export const kernelCompile: Scenario = {
   name: NAME,
   description: 'make processes read sources, write their pages and fork short-lived cc children (copy-on-write, source reads, exit); context switches between many mms and kernel threads',
   memBytes: 16 * 2 ** 20,
-  optionNames: mmOptionNames('children', 'readsPerChild', 'readsPerMake'),
+  optionNames: mmOptionNames('children', 'readsPerChild', 'readsPerMake', 'slots'),
   setup(ctx: SetupCtx): void {
     const o = options(ctx.options, ctx.cpus);
     const { procs, threads } = processShape(o);
@@ -144,7 +152,10 @@ export const kernelCompile: Scenario = {
         setTw(k, tid, W_READS, o.readsPerChild | (o.readsPerMake << 16));
       },
     };
-    setupMmMachine(ctx, NAME, o, Array.from({ length: procs }, () => plan), o.pages, -1, (k) => fioDiskInit(k, SOURCE_PAGES));
+    setupMmMachine(ctx, NAME, o, Array.from({ length: procs }, () => plan), o.pages, -1, (k) => {
+      fioDiskInit(k, SOURCE_PAGES);
+      setEphmapSlots(k, o.slots);
+    });
   },
   create(ctx: ProgramCtx): CpuProgram {
     return new MmCpu(ctx, options(ctx.options, ctx.cpus), PROGRAMS as (TaskStep | undefined)[]);
