@@ -6,7 +6,7 @@ import { SCENARIOS } from '../../src/workloads/index.js';
 import { runCli } from './helpers.js';
 
 /** Scenarios that refuse mode=processes (their threads share one mapping by design). */
-const THREADS_ONLY = new Set(['reclaim-mprotect', 'mremap-truncate', 'ephmap-copy', 'page-cache-evict']);
+const THREADS_ONLY = new Set(['reclaim-mprotect', 'mremap-truncate', 'ephmap-copy', 'page-cache-evict', 'shared-file-writeback', 'madvise-race']);
 
 const cases: [string, string[]][] = SCENARIOS.flatMap((s) => {
   if (!s.optionNames.includes('mode')) return [[s.name, []] as [string, string[]]];

@@ -30,12 +30,14 @@ describe('shootdown hunt', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hunt-report-'));
     try {
       const file = join(dir, 'free.pb');
-      const free = runCli(['run', 'tlb-flush2-shared', '--inject', 'no-wait-for-ack', '--cpus', '4', '--seconds', '4', '--no-progress', '--out', file]);
+      // free-before-flush: its free failure is stale-at-flush every time (no-wait-for-ack
+      // sometimes shows as stale-tlb first, a kind the search may miss in 60 s on a loaded host).
+      const free = runCli(['run', 'tlb-flush2-shared', '--inject', 'free-before-flush', '--cpus', '4', '--seconds', '4', '--no-progress', '--out', file]);
       expect(free.code).toBe(1);
       const r = runCli(['hunt', file, '--seconds', '60', '--sample', '2', '--no-progress'], 180_000);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/^hunt: target from .*free\.pb: violation:[a-z-]+ \(seed 1\)$/m);
-      expect(r.stdout).toMatch(/^replay: shootdown run tlb-flush2-shared --cpus 4 --seed 1 --mem 16M --ops \d+ .*--inject no-wait-for-ack --engine serialized /m);
+      expect(r.stdout).toMatch(/^replay: shootdown run tlb-flush2-shared --cpus 4 --seed 1 --mem 16M --ops \d+ .*--inject free-before-flush --engine serialized /m);
       expect(r.stdout).toMatch(/^reproduces: \d+ of the first 2 schedule seeds of that shape \(\d+%\); replaying the line again gave the same digest$/m);
     } finally {
       rmSync(dir, { recursive: true, force: true });

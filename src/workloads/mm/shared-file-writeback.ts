@@ -30,7 +30,7 @@
 // a TLB entry that outlived the zap's flush, after writeback; README
 // "Open finding"), so it is off by default until that is explained.
 //
-// Options: the common ones, with pages (32) of the file, procs (2),
+// Options: the common ones, with pages (32, or one per writer if more) of the file, procs (2),
 // threads per process (max(2, (CPUs - 1) / procs)), zapPercent (10), verifyBefore (0),
 // reclaimPages (32) per kswapd pass, ioUs (20) host microseconds per
 // writeback, khugepagedPercent (20), kthreadPercent (10), migratePercent 0.
@@ -75,8 +75,10 @@ interface Options extends CommonOptions {
 function options(ctx: { options: ProgramCtx['options']; cpus: number }): Options {
   const o = ctx.options;
   const procs = intOption(NAME, o, 'procs', 2, 1, 8);
+  const threads = Math.max(2, Math.floor((ctx.cpus - 1) / procs));
+  // Every writer owns at least one page of the file: the default grows with the CPUs.
   const common = commonOptions(NAME, o, ctx.cpus, {
-    procs, threads: Math.max(2, Math.floor((ctx.cpus - 1) / procs)), pages: 32, migratePercent: 0, kthreadPercent: 10,
+    procs, threads, pages: Math.max(32, procs * threads), migratePercent: 0, kthreadPercent: 10,
     khugepagedPercent: 20,
   });
   if (common.mode !== 'threads') throw new ScenarioOptionError(`${NAME}: mode=${common.mode} is invalid: the scenario is procs processes of threads each (mode=threads)`);
