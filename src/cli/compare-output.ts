@@ -5,6 +5,7 @@
 
 import { type MetricSummary, metricTitle, renderMarkdown, TABLE_HEADER, tableRows } from '../report/compare.js';
 import { type CompareReportObject, encodeCompareFile } from '../report/compare-file.js';
+import { compareSetupLine } from '../report/compare-setup.js';
 import { comparePage } from '../report/html/page.js';
 import { toProtoJson } from '../report/schema.js';
 import { renderTable } from './format.js';
@@ -17,10 +18,9 @@ export interface CompareOutputs {
   html?: string;
 }
 
-/** The first line of the terminal table: what was compared. */
+/** The first line of the terminal table and the Markdown: what was compared (compareSetupLine). */
 export function compareHeadline(r: CompareReportObject): string {
-  const length = Number(r['ops']) > 0 ? `${r['ops']} ops per CPU` : `${r['seconds']} s`;
-  return `${String(r['scenario'])}: ${r['samples']} sample(s) per variant, ${r['cpus']} CPUs, ${length}, profile ${String(r['profile'])}`;
+  return compareSetupLine(r);
 }
 
 /**

@@ -1,7 +1,8 @@
 // `shootdown merge FILE... [--format table|markdown|json] [--out FILE]
 // [--html FILE]`: one comparison from CompareReport files written by
 // `compare --out` on several machines. The files must describe the same
-// comparison (scenario, profile, CPUs, run length, metrics, variants);
+// comparison (scenario, profile, CPUs, run length, memory, scenario
+// options, metrics, variants);
 // each metric's samples are pooled per variant and its statistics,
 // deltas and verdicts recomputed (src/report/merge.ts).
 

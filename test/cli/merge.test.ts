@@ -15,7 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), 'merge-'));
 const COMPARE = ['compare', 'tlb-flush2', '--variant', 'asi-off,asi-on', '--ops', '50', '--cpus', '2', '--metric', 'loopsPerSimSecond,asiExitsPerOp'];
 
 interface Summary { variant: string; samples: number; mean: number; min: number; max: number; stddev: number; deltaPct: number; verdict: string }
-interface Json { samples: number; metrics: { name: string; variants: Summary[] }[]; asiExitReasons: { name: string; variants: Summary[] }[] }
+interface Json { samples: number; options: string[]; memBytes: number; metrics: { name: string; variants: Summary[] }[]; asiExitReasons: { name: string; variants: Summary[] }[] }
 
 function compareTo(file: string, extra: string[]): Json {
   const r = runCli([...COMPARE, ...extra, '--out', file, '--format', 'json']);
@@ -54,6 +54,10 @@ group('shootdown merge', () => {
     expect(r.code).toBe(0);
     const m = JSON.parse(r.stdout) as Json;
     expect(m.samples).toBe(3);
+    // The set-up merge checked is recorded and carried over.
+    expect(ja.options).toEqual([]);
+    expect(ja.memBytes).toBeGreaterThan(0);
+    expect(m.memBytes).toBe(ja.memBytes);
     for (const metric of m.metrics) {
       const ma = ja.metrics.find((x) => x.name === metric.name)!;
       const mb = jb.metrics.find((x) => x.name === metric.name)!;
@@ -80,13 +84,13 @@ group('shootdown merge', () => {
   it('prints the terminal table and Markdown like compare does', () => {
     const t = runCli(['merge', a, b]);
     expect(t.code).toBe(0);
-    expect(t.stdout).toContain('tlb-flush2: 3 sample(s) per variant, 2 CPUs, 50 ops per CPU, profile spr');
+    expect(t.stdout).toMatch(/tlb-flush2: 3 sample\(s\) per variant, 2 CPUs, 50 ops per CPU, \d+ MiB mem, default options, profile spr/);
     expect(t.stdout).toMatch(/\| asi-on +\| 3 +\|/);
     const md = runCli(['merge', a, b, '--format', 'markdown']);
     expect(md.stdout).toContain('**loopsPerSimSecond (loops/sim-s, higher is better)**');
   });
 
-  it('refuses comparisons that differ (profile, metrics, variants, CPUs, run length) with one line naming the difference, exit 2', () => {
+  it('refuses comparisons that differ (profile, metrics, variants, CPUs, run length, options, memory) with one line naming the difference, exit 2', () => {
     // Each file is machine a's comparison with one field changed, written as compare --out writes it.
     const real = decodeCompareFile(readFileSync(a));
     const metrics = real['metrics'] as { name: string; variants: { variant: string }[] }[];
@@ -98,6 +102,8 @@ group('shootdown merge', () => {
       ['metric', { metrics: metrics.slice(0, 1) }, /differ in metrics: loopsPerSimSecond,asiExitsPerOp vs loopsPerSimSecond/],
       ['variant', { metrics: variant(metrics) }, /differ in variants: asi-off,asi-on vs asi-off,asi-on\+ephmap/],
       ['scenario', { scenario: 'munmap-storm' }, /differ in scenario: "tlb-flush2" vs "munmap-storm"/],
+      ['options', { options: ['threads=8'] }, /differ in options: "\(defaults\)" vs "threads=8"/],
+      ['mem', { memBytes: 3 * 2 ** 30 }, /differ in memBytes: \d+ vs 3221225472/],
     ];
     for (const [name, change, msg] of cases) {
       const file = join(dir, `${name}.pb`);
