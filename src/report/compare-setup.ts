@@ -3,6 +3,7 @@
 // table, the Markdown and the HTML page all open with it, so a table
 // pasted into a mail carries the set-up that produced it.
 
+import { fioReadsPerOp } from './compare.js';
 import type { CompareReportObject } from './compare-file.js';
 
 /** "key=value" entries of scenario options, sorted by key: the canonical form compare records and merge compares. */
@@ -18,7 +19,8 @@ function memText(bytes: number): string {
 
 /**
  * "fio-randread: 5 sample(s) per variant, 4 CPUs, 1000 ops per CPU,
- * 256 MiB mem, options readsPerOp=8, profile spr-ibpb" for a CompareReport
+ * 1 op = 8 read(s), 16 MiB mem, options readsPerOp=8, profile spr-ibpb"
+ * for a CompareReport
  * object (fields as in proto/compare.proto; a file from before memBytes
  * existed says "mem unrecorded").
  */
@@ -26,5 +28,7 @@ export function compareSetupLine(r: CompareReportObject): string {
   const length = Number(r['ops']) > 0 ? `${r['ops']} ops per CPU` : `${r['seconds']} s`;
   const options = (r['options'] ?? []) as string[];
   const optionText = options.length > 0 ? `options ${options.join(' ')}` : 'default options';
-  return `${String(r['scenario'])}: ${r['samples']} sample(s) per variant, ${r['cpus']} CPUs, ${length}, ${memText(Number(r['memBytes'] ?? 0))}, ${optionText}, profile ${String(r['profile'])}`;
+  // fio-randread's per-op metrics are per op, not per read: say what an op is.
+  const opText = r['scenario'] === 'fio-randread' ? `, 1 op = ${fioReadsPerOp(r)} read(s)` : '';
+  return `${String(r['scenario'])}: ${r['samples']} sample(s) per variant, ${r['cpus']} CPUs, ${length}${opText}, ${memText(Number(r['memBytes'] ?? 0))}, ${optionText}, profile ${String(r['profile'])}`;
 }

@@ -5,6 +5,7 @@
 // first variant. Pure functions over RunReport objects; the CLI runs the
 // samples (src/cli/compare-command.ts).
 
+import { FIO_DEFAULT_READS_PER_OP } from '../workloads/mm/fio-randread.js';
 import type { RunReportObject } from './run-report.js';
 
 export type BetterDirection = 'higher' | 'lower';
@@ -52,38 +53,63 @@ function perOp(counter: string): (r: RunReportObject) => number {
   };
 }
 
+/**
+ * read() calls per fio-randread op in one run: its `--option readsPerOp=N`
+ * as the report records it ("key=value" in `options`), else the
+ * scenario's default. An op does readsPerOp reads, so ops per simulated
+ * second times this is reads per simulated second.
+ */
+export function fioReadsPerOp(r: RunReportObject): number {
+  for (const kv of (r['options'] ?? []) as string[]) {
+    const m = /^readsPerOp=(\d+)$/.exec(kv);
+    if (m) return Number(m[1]);
+  }
+  return FIO_DEFAULT_READS_PER_OP;
+}
+
 const EXIT_REASONS = ['PageFault', 'UserRet', 'ContextSwitch', 'TlbFlush', 'Misc'] as const;
 
 /**
  * The metrics of a scenario, in table order: its simulated throughput
- * (readsPerSimSecond for fio-randread, loopsPerSimSecond otherwise; a
- * scenario op is one read or one loop), simulated elapsed time, ASI exits
+ * (readsPerSimSecond for fio-randread: read() calls, an op being
+ * readsPerOp of them; loopsPerSimSecond otherwise: ops), simulated
+ * elapsed time, ASI exits
  * per op in total and per reason, IPIs, flushes by kind, and the emulator's
  * own wall-clock rate (host-dependent: not a property of the design).
  */
 export function metricsFor(scenario: string): MetricDef[] {
-  const throughput = scenario === 'fio-randread' ? 'readsPerSimSecond' : 'loopsPerSimSecond';
-  return [
-    {
-      name: throughput, unit: scenario === 'fio-randread' ? 'reads/sim-s' : 'loops/sim-s', better: 'higher',
+  const fio = scenario === 'fio-randread';
+  const throughput: MetricDef = fio
+    ? {
+      name: 'readsPerSimSecond', unit: 'reads/sim-s', better: 'higher',
+      description: 'read() calls (all CPUs) per simulated second under the profile: ops per simulated second x readsPerOp',
+      read: (r) => Number(r['opsPerSimSecond'] ?? 0) * fioReadsPerOp(r),
+    }
+    : {
+      name: 'loopsPerSimSecond', unit: 'loops/sim-s', better: 'higher',
       description: 'ops (all CPUs) per simulated second under the profile', read: (r) => Number(r['opsPerSimSecond'] ?? 0),
-    },
+    };
+  // An fio-randread op is readsPerOp reads: its per-op metrics say so, so
+  // that a run with readsPerOp=8 is not read as 8x the exits per read.
+  const op = fio ? 'op (readsPerOp reads)' : 'op';
+  return [
+    throughput,
     {
       name: 'simElapsedMs', unit: 'sim-ms', better: 'lower',
       description: 'simulated length of the run: the busiest CPU\'s cycles', read: (r) => Number(r['simElapsedMs'] ?? 0),
     },
-    { name: 'asiExitsPerOp', unit: 'exits/op', better: 'lower', description: 'asi_exit calls per op', read: perOp('asiExits') },
+    { name: 'asiExitsPerOp', unit: 'exits/op', better: 'lower', description: `asi_exit calls per ${op}`, read: perOp('asiExits') },
     ...EXIT_REASONS.map((reason): MetricDef => ({
       name: `asiExits${reason}PerOp`, unit: 'exits/op', better: 'lower',
-      description: `asi_exit calls with reason ${reason} per op`, read: perOp(`asiExits${reason}`),
+      description: `asi_exit calls with reason ${reason} per ${op}`, read: perOp(`asiExits${reason}`),
     })),
-    { name: 'asiMitigationsPerOp', unit: '/op', better: 'lower', description: 'taint-driven mitigations per op', read: perOp('asiMitigations') },
-    { name: 'ipisPerOp', unit: 'IPIs/op', better: 'lower', description: 'IPIs sent per op', read: perOp('ipisSent') },
-    { name: 'flushesLocalPerOp', unit: 'flushes/op', better: 'lower', description: 'local TLB flushes per op', read: perOp('flushesLocal') },
-    { name: 'flushesRemotePerOp', unit: 'flushes/op', better: 'lower', description: 'remote (IPI) flushes per op', read: perOp('flushesRemote') },
-    { name: 'flushesFullPerOp', unit: 'flushes/op', better: 'lower', description: 'full TLB flushes per op', read: perOp('flushesFull') },
-    { name: 'invlpgPerOp', unit: '/op', better: 'lower', description: 'INVLPG per op', read: perOp('invlpg') },
-    { name: 'tlbMissesPerOp', unit: '/op', better: 'lower', description: 'TLB misses (refill walks) per op', read: perOp('tlbMisses') },
+    { name: 'asiMitigationsPerOp', unit: 'mitigations/op', better: 'lower', description: `taint-driven mitigations per ${op}`, read: perOp('asiMitigations') },
+    { name: 'ipisPerOp', unit: 'IPIs/op', better: 'lower', description: `IPIs sent per ${op}`, read: perOp('ipisSent') },
+    { name: 'flushesLocalPerOp', unit: 'flushes/op', better: 'lower', description: `local TLB flushes per ${op}`, read: perOp('flushesLocal') },
+    { name: 'flushesRemotePerOp', unit: 'flushes/op', better: 'lower', description: `remote (IPI) flushes per ${op}`, read: perOp('flushesRemote') },
+    { name: 'flushesFullPerOp', unit: 'flushes/op', better: 'lower', description: `full TLB flushes per ${op}`, read: perOp('flushesFull') },
+    { name: 'invlpgPerOp', unit: 'INVLPGs/op', better: 'lower', description: `INVLPG per ${op}`, read: perOp('invlpg') },
+    { name: 'tlbMissesPerOp', unit: 'misses/op', better: 'lower', description: `TLB misses (refill walks) per ${op}`, read: perOp('tlbMisses') },
     {
       name: 'wallOpsPerSecond', unit: 'ops/s', better: 'higher',
       description: 'the emulator\'s own rate on this host (not a property of the design)', read: (r) => Number(r['opsPerSec'] ?? 0),

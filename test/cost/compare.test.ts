@@ -114,6 +114,24 @@ group('shootdown compare', () => {
     expect(r.stdout).toContain(Math.round(back.metrics[0]!.variants[0]!.mean).toLocaleString('en-US'));
   }, 120_000);
 
+  it('readsPerSimSecond counts reads, not ops: readsPerOp=8 keeps it (8x fewer ops of 8x the reads), and the header says what an op is', () => {
+    const reads = (extra: string[]): { value: number; out: string } => {
+      const r = runCli(['compare', 'fio-randread', '--variant', 'asi-off', '--samples', '1', '--cpus', '2', '--metric', 'readsPerSimSecond', '--no-progress', ...extra]);
+      expect(r.code, r.stderr).toBe(0);
+      const row = /\| asi-off +\| 1 +\| ([\d,]+) /.exec(r.stdout);
+      expect(row, r.stdout).not.toBeNull();
+      return { value: Number(row![1]!.replace(/,/g, '')), out: r.stdout };
+    };
+    const one = reads(['--ops', '400']);
+    const eight = reads(['--ops', '50', '--option', 'readsPerOp=8']);
+    expect(one.out).toContain('1 op = 1 read(s)');
+    expect(eight.out).toContain('1 op = 8 read(s)');
+    expect(eight.out).toContain('options readsPerOp=8');
+    // Same reads in total, same per-read cost: within 15% (per-op overhead aside), far from the 8x an ops count gives.
+    expect(eight.value / one.value).toBeGreaterThan(0.85);
+    expect(eight.value / one.value).toBeLessThan(1.15);
+  }, 120_000);
+
   it('refuses bad input with one line and exit 2', () => {
     const cases: [string[], RegExp][] = [
       [['--variant', 'asi-off,asi-on', '--profile', 'nope'], /--profile: unknown profile "nope"/],
