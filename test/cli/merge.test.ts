@@ -2,9 +2,9 @@
 // (samples per variant added up, statistics recomputed exactly from each
 // file's count, mean, min, max and stddev); files that do not describe the
 // same comparison, or are not comparisons at all, get one line and exit 2.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe as group, expect, it } from 'vitest';
 import { describe } from '../../src/report/compare.js';
 import { decodeCompareFile, encodeCompareFile } from '../../src/report/compare-file.js';
@@ -115,6 +115,28 @@ group('shootdown merge', () => {
       expect(r.stderr).toContain(file);
     }
   }, 120_000);
+
+  it('refuses a file given twice (same path, a link to it, or a copy) and an --out that is an input, one line, exit 2', () => {
+    const copy = join(dir, 'a-copy.pb');
+    writeFileSync(copy, readFileSync(a));
+    const link = join(dir, 'a-link.pb');
+    symlinkSync(a, link);
+    const cases: [string[], RegExp][] = [
+      [['merge', a, b, a], /are the same file: give each comparison once/],
+      [['merge', a, link], /are the same file/],
+      [['merge', a, join(dir, '.', '..', basename(dir), 'a.pb')], /are the same file/],
+      [['merge', a, copy], /have identical content \(a copy\)/],
+      [['merge', a, b, '--out', b], /--out ".*b\.pb" is the input ".*b\.pb": write the merged report to another file/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = runCli(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(msg);
+    }
+    // b is untouched by the refused --out.
+    expect(decodeCompareFile(readFileSync(b))['samples']).toBe(1);
+  }, 60_000);
 
   it('refuses an unreadable, torn, corrupted or foreign file with one line naming it, exit 2', () => {
     const runReport = join(dir, 'run.pb');
