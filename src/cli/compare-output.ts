@@ -3,6 +3,7 @@
 // (--out framed protobuf, --html page), so a failing disk never costs the
 // user the numbers.
 
+import { resolve } from 'node:path';
 import { type MetricSummary, metricTitle, renderMarkdown, TABLE_HEADER, tableRows } from '../report/compare.js';
 import { type CompareReportObject, encodeCompareFile } from '../report/compare-file.js';
 import { compareSetupLine } from '../report/compare-setup.js';
@@ -11,6 +12,16 @@ import { toProtoJson } from '../report/schema.js';
 import { renderTable } from './format.js';
 import { logger } from './logger.js';
 import { writeOutputFile } from './output-files.js';
+
+/**
+ * Says on stderr where an HTML page went, as an absolute path: stdout stays
+ * the report alone in every format (JSON included), and `npm start` runs
+ * from the package root, so a relative path would mislead a user whose
+ * shell is in a subdirectory.
+ */
+export function announceHtml(path: string): void {
+  process.stderr.write(`HTML report: ${resolve(path)}\n`);
+}
 
 export interface CompareOutputs {
   format: 'table' | 'markdown' | 'json';
@@ -24,9 +35,8 @@ export function compareHeadline(r: CompareReportObject): string {
 }
 
 /**
- * Prints the report in `format`, then writes --out and --html. With a table
- * or Markdown, the last line says where the HTML page went (JSON output
- * stays one JSON document).
+ * Prints the report in `format`, then writes --out and --html; where the
+ * HTML page went is said on stderr (announceHtml) in every format.
  */
 export async function emitCompareReport(report: CompareReportObject, o: CompareOutputs, print: (t: string) => void): Promise<void> {
   const metrics = report['metrics'] as MetricSummary[];
@@ -40,7 +50,7 @@ export async function emitCompareReport(report: CompareReportObject, o: CompareO
   if (o.html !== undefined) {
     await writeOutputFile(o.html, comparePage(report));
     logger().info({ event: 'file written', path: o.html, kind: 'html' }, 'file written');
-    if (o.format !== 'json') print(`\nHTML report: ${o.html}`);
+    announceHtml(o.html);
   }
 }
 

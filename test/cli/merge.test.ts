@@ -50,7 +50,7 @@ group('shootdown merge', () => {
     const html = join(dir, 'merged.html');
     const out = join(dir, 'merged.pb');
     const r = runCli(['merge', a, b, '--format', 'json', '--out', out, '--html', html]);
-    expect(r.stderr).toBe('');
+    expect(r.stderr).toBe(`HTML report: ${html}\n`);
     expect(r.code).toBe(0);
     const m = JSON.parse(r.stdout) as Json;
     expect(m.samples).toBe(3);
