@@ -41,7 +41,9 @@ export function compareHeadline(r: CompareReportObject): string {
 export async function emitCompareReport(report: CompareReportObject, o: CompareOutputs, print: (t: string) => void): Promise<void> {
   const metrics = report['metrics'] as MetricSummary[];
   if (o.format === 'json') print(JSON.stringify(toProtoJson('CompareReport', withoutTimelines(report)), null, 2));
-  else if (o.format === 'markdown') print(renderMarkdown(metrics));
+  // Markdown opens with the set-up line too: a table pasted into a mail
+  // without its CPUs, run length and options cannot be reproduced.
+  else if (o.format === 'markdown') print(`${compareHeadline(report)}\n\n${renderMarkdown(metrics)}`);
   else print([compareHeadline(report), ...metrics.map((m) => `\n${metricTitle(m)}\n${renderTable(TABLE_HEADER, tableRows(m))}`)].join('\n'));
   if (o.out !== undefined) {
     await writeOutputFile(o.out, encodeCompareFile(report));

@@ -88,6 +88,8 @@ group('shootdown merge', () => {
     expect(t.stdout).toMatch(/\| asi-on +\| 3 +\|/);
     const md = runCli(['merge', a, b, '--format', 'markdown']);
     expect(md.stdout).toContain('**loopsPerSimSecond (loops/sim-s, higher is better)**');
+    // The set-up line heads the Markdown as it heads the table.
+    expect(md.stdout).toMatch(/^tlb-flush2: 3 sample\(s\) per variant, 2 CPUs, 50 ops per CPU, \d+ MiB mem, default options, profile spr\n\n\*\*/);
   });
 
   it('refuses comparisons that differ (profile, metrics, variants, CPUs, run length, options, memory) with one line naming the difference, exit 2', () => {
