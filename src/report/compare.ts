@@ -29,6 +29,8 @@ export interface VariantSummary {
   stddev: number;
   deltaPct: number;
   verdict: 'base' | 'better' | 'worse' | 'same';
+  /** A non-base variant over a base mean of 0: no relative delta (deltaPct 0), the verdict gives the direction ("same" if both are 0). */
+  baseZero: boolean;
 }
 
 export interface MetricSummary {
@@ -139,7 +141,8 @@ export function verdictOf(base: number, mean: number, better: BetterDirection): 
 /**
  * One MetricSummary per metric: `samples` maps each variant (in order, the
  * first is the base) to its runs' reports. deltaPct is relative to the base
- * mean, 0 when the base mean is 0 (the verdict still says which way).
+ * mean; over a base mean of 0 there is none: deltaPct is 0, baseZero true,
+ * and the verdict says "same" (both 0) or which way the mean moved.
  */
 export function summarize(metrics: readonly MetricDef[], samples: ReadonlyMap<string, readonly RunReportObject[]>): MetricSummary[] {
   const variants = [...samples.keys()];
@@ -154,6 +157,7 @@ export function summarize(metrics: readonly MetricDef[], samples: ReadonlyMap<st
         variant: r.variant, samples: r.samples, mean: r.mean, min: r.min, max: r.max, stddev: r.stddev,
         deltaPct: i === 0 || base === 0 ? 0 : ((r.mean - base) / Math.abs(base)) * 100,
         verdict: i === 0 ? 'base' : verdictOf(base, r.mean, m.better),
+        baseZero: i > 0 && base === 0,
       })),
     };
   });
@@ -169,8 +173,9 @@ function fmt(v: number): string {
 
 function deltaText(v: VariantSummary): string {
   if (v.verdict === 'base') return 'base';
-  // A base mean of 0 has no relative delta (deltaPct is 0 there): say which way only.
-  if (v.deltaPct === 0 && v.verdict !== 'same') return `(base 0) ${v.verdict}`;
+  // A base mean of 0 has no relative delta: no percentage, the verdict only
+  // ("(base 0) same" when this mean is 0 too).
+  if (v.baseZero) return `(base 0) ${v.verdict}`;
   const sign = v.deltaPct > 0 ? '+' : '';
   return `${sign}${v.deltaPct.toFixed(1)}% ${v.verdict}`;
 }

@@ -46,6 +46,7 @@ function poolMetric(parts: readonly MetricSummary[]): MetricSummary {
       ...r,
       deltaPct: i === 0 || base === 0 ? 0 : ((r.mean - base) / Math.abs(base)) * 100,
       verdict: i === 0 ? 'base' : verdictOf(base, r.mean, better),
+      baseZero: i > 0 && base === 0,
     })),
   };
 }

@@ -43,11 +43,27 @@ group('comparison summaries', () => {
     expect(elapsed.variants[1]!.deltaPct).toBeCloseTo(233.33, 1);
     expect(elapsed.variants[1]!.verdict).toBe('worse');
     const exits = s.find((m) => m.name === 'asiExitsPerOp')!;
-    expect(exits.variants[1]).toMatchObject({ mean: 1.02, deltaPct: 0, verdict: 'worse' });
+    expect(exits.variants[1]).toMatchObject({ mean: 1.02, deltaPct: 0, verdict: 'worse', baseZero: true });
+    expect(reads.variants[1]!.baseZero).toBe(false);
     const md = renderMarkdown(s);
     expect(md).toContain('**readsPerSimSecond (reads/sim-s, higher is better)**');
     expect(md).toContain('| variant | samples | mean | ±stddev | min | max | delta |');
     expect(md).toMatch(/\| asi-on \| 2 \| 330\.00 \| ±0 \| 330\.00 \| 330\.00 \| -70\.0% worse \|/);
+  });
+
+  it('a 0 base gives no percentage: "same" when both are 0, else the direction only, flagged baseZero', () => {
+    const exits = metricsFor('fio-randread').filter((m) => m.name === 'asiExitsPerOp');
+    const [m] = summarize(exits, new Map([
+      ['asi-off', [fakeRun(1000, 10, 0)]],
+      ['asi-off-again', [fakeRun(1000, 10, 0)]],
+      ['asi-on', [fakeRun(330, 30, 100)]],
+    ]));
+    expect(m!.variants[1]).toMatchObject({ mean: 0, deltaPct: 0, verdict: 'same', baseZero: true });
+    expect(m!.variants[2]).toMatchObject({ mean: 1, deltaPct: 0, verdict: 'worse', baseZero: true });
+    const md = renderMarkdown([m!]);
+    expect(md).toContain('| asi-off-again | 1 | 0 | ±0 | 0 | 0 | (base 0) same |');
+    expect(md).toContain('| asi-on | 1 | 1.00 | ±0 | 1.00 | 1.00 | (base 0) worse |');
+    expect(md).not.toMatch(/0\.0% same/);
   });
 
   it('the will-it-scale scenarios report loops, not reads', () => {
