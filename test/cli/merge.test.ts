@@ -136,6 +136,11 @@ group('shootdown merge', () => {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(msg);
     }
+    // report show reads run reports; on a comparison it points to merge.
+    const show = runCli(['report', 'show', a]);
+    expect(show.code).toBe(2);
+    expect(show.stderr.trim().split('\n')).toHaveLength(1);
+    expect(show.stderr).toContain(`is a comparison (compare --out): print it with shootdown merge ${a}`);
     // b is untouched by the refused --out.
     expect(decodeCompareFile(readFileSync(b))['samples']).toBe(1);
   }, 60_000);

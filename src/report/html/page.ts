@@ -112,7 +112,7 @@ function timelineSection(page: Page, id: string, heading: string, events: readon
   const legend: [string, string][] = view.lanesUsed.filter((l) => l !== 'violation').map((l) => [l, LANE_COLOURS[l]]);
   if (view.marked !== null) legend.push(['violating access', VIOLATION_COLOUR]);
   page.legend(legend);
-  if (view.lanesEmpty.length > 0) page.add(`<p class="note">No event in the window for: ${esc(view.lanesEmpty.join(', '))}${view.lanesEmpty.includes('asi exits') ? ' (the trace has no asi-exit event kind yet: ASI transitions show as CR3 writes, and the counters above count the exits)' : ''}.</p>`);
+  if (view.lanesEmpty.length > 0) page.add(`<p class="note">No event in the window for: ${esc(view.lanesEmpty.join(', '))}.</p>`);
   page.chart(id, timelineOption(view), 'chart timeline');
 }
 
