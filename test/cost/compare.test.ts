@@ -146,6 +146,10 @@ group('shootdown compare', () => {
     // Same reads in total, same per-read cost: within 15% (per-op overhead aside), far from the 8x an ops count gives.
     expect(eight.value / one.value).toBeGreaterThan(0.85);
     expect(eight.value / one.value).toBeLessThan(1.15);
+    // run's own summary line counts reads the same way.
+    const run = runCli(['run', 'fio-randread', '--ops', '20', '--cpus', '2', '--option', 'readsPerOp=8', '--no-progress']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/simulated \(spr\): [\d,]+ reads per simulated second \(8 per op\)/);
   }, 120_000);
 
   it('refuses bad input with one line and exit 2', () => {
