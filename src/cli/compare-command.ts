@@ -8,6 +8,7 @@
 
 import type { RunReportObject } from '../report/run-report.js';
 import { type MetricDef, metricsFor, summarize } from '../report/compare.js';
+import { canonicalOptions } from '../report/compare-setup.js';
 import { ProfileError, loadProfile } from '../cost/profile.js';
 import { SCENARIOS, UnknownScenarioError, findScenario } from '../workloads/index.js';
 import { CheckFailedError, UsageError } from './errors.js';
@@ -146,6 +147,8 @@ export async function runCompare(scenarioArg: string | undefined, o: CompareOpti
     scenario: scenarioArg, profile: o.profile, cpus: shape.cpus, ops: ops ?? 0, seconds: seconds ?? 0, samples,
     metrics: summary, toolVersion: TOOL_VERSION, timelines,
     asiExitReasons: summarize(exitReasonMetrics(scenarioArg), reports),
+    // What merge must find equal before pooling (proto/compare.proto 11, 12).
+    options: canonicalOptions(options), memBytes: shape.memBytes,
   };
   log.info({ event: 'compare end', scenario: scenarioArg, runs: samples * variants.length, failures: failures.length }, 'compare end');
   await emitCompareReport(report, { format, ...(o.out !== undefined ? { out: o.out } : {}), ...(o.html !== undefined ? { html: o.html } : {}) }, print);

@@ -3,13 +3,25 @@
 // (--out framed protobuf, --html page), so a failing disk never costs the
 // user the numbers.
 
+import { resolve } from 'node:path';
 import { type MetricSummary, metricTitle, renderMarkdown, TABLE_HEADER, tableRows } from '../report/compare.js';
 import { type CompareReportObject, encodeCompareFile } from '../report/compare-file.js';
+import { compareSetupLine } from '../report/compare-setup.js';
 import { comparePage } from '../report/html/page.js';
 import { toProtoJson } from '../report/schema.js';
 import { renderTable } from './format.js';
 import { logger } from './logger.js';
 import { writeOutputFile } from './output-files.js';
+
+/**
+ * Says on stderr where an HTML page went, as an absolute path: stdout stays
+ * the report alone in every format (JSON included), and `npm start` runs
+ * from the package root, so a relative path would mislead a user whose
+ * shell is in a subdirectory.
+ */
+export function announceHtml(path: string): void {
+  process.stderr.write(`HTML report: ${resolve(path)}\n`);
+}
 
 export interface CompareOutputs {
   format: 'table' | 'markdown' | 'json';
@@ -17,21 +29,21 @@ export interface CompareOutputs {
   html?: string;
 }
 
-/** The first line of the terminal table: what was compared. */
+/** The first line of the terminal table and the Markdown: what was compared (compareSetupLine). */
 export function compareHeadline(r: CompareReportObject): string {
-  const length = Number(r['ops']) > 0 ? `${r['ops']} ops per CPU` : `${r['seconds']} s`;
-  return `${String(r['scenario'])}: ${r['samples']} sample(s) per variant, ${r['cpus']} CPUs, ${length}, profile ${String(r['profile'])}`;
+  return compareSetupLine(r);
 }
 
 /**
- * Prints the report in `format`, then writes --out and --html. With a table
- * or Markdown, the last line says where the HTML page went (JSON output
- * stays one JSON document).
+ * Prints the report in `format`, then writes --out and --html; where the
+ * HTML page went is said on stderr (announceHtml) in every format.
  */
 export async function emitCompareReport(report: CompareReportObject, o: CompareOutputs, print: (t: string) => void): Promise<void> {
   const metrics = report['metrics'] as MetricSummary[];
   if (o.format === 'json') print(JSON.stringify(toProtoJson('CompareReport', withoutTimelines(report)), null, 2));
-  else if (o.format === 'markdown') print(renderMarkdown(metrics));
+  // Markdown opens with the set-up line too: a table pasted into a mail
+  // without its CPUs, run length and options cannot be reproduced.
+  else if (o.format === 'markdown') print(`${compareHeadline(report)}\n\n${renderMarkdown(metrics)}`);
   else print([compareHeadline(report), ...metrics.map((m) => `\n${metricTitle(m)}\n${renderTable(TABLE_HEADER, tableRows(m))}`)].join('\n'));
   if (o.out !== undefined) {
     await writeOutputFile(o.out, encodeCompareFile(report));
@@ -40,7 +52,7 @@ export async function emitCompareReport(report: CompareReportObject, o: CompareO
   if (o.html !== undefined) {
     await writeOutputFile(o.html, comparePage(report));
     logger().info({ event: 'file written', path: o.html, kind: 'html' }, 'file written');
-    if (o.format !== 'json') print(`\nHTML report: ${o.html}`);
+    announceHtml(o.html);
   }
 }
 

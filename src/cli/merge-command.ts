@@ -1,11 +1,14 @@
 // `shootdown merge FILE... [--format table|markdown|json] [--out FILE]
 // [--html FILE]`: one comparison from CompareReport files written by
 // `compare --out` on several machines. The files must describe the same
-// comparison (scenario, profile, CPUs, run length, metrics, variants);
+// comparison (scenario, profile, CPUs, run length, memory, scenario
+// options, metrics, variants);
 // each metric's samples are pooled per variant and its statistics,
 // deltas and verdicts recomputed (src/report/merge.ts).
 
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { decodeCompareFile, type CompareReportObject } from '../report/compare-file.js';
 import { MergeMismatchError, mergeCompareReports } from '../report/merge.js';
 import { ReportFileError } from '../report/report-file.js';
@@ -22,15 +25,18 @@ export interface MergeOptions {
   html?: string;
 }
 
-/** Reads one file; one line naming it (UsageError) when it cannot be read or is not a whole comparison. */
-function readCompareFile(path: string): CompareReportObject {
-  let bytes: Buffer;
+/** Reads one file's bytes; one line naming it (UsageError) when it cannot be read. */
+function readBytes(path: string): Buffer {
   try {
-    bytes = readFileSync(path);
+    return readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UsageError(`merge: "${path}" cannot be read (${code ?? (e as Error).message}): give files written by compare --out`);
   }
+}
+
+/** Decodes one file; one line naming it (UsageError) when it is not a whole comparison. */
+function decodeCompare(path: string, bytes: Buffer): CompareReportObject {
   try {
     return decodeCompareFile(bytes);
   } catch (e) {
@@ -39,13 +45,44 @@ function readCompareFile(path: string): CompareReportObject {
   }
 }
 
+/** The file's real path (symlinks and .. resolved), or its absolute path when it does not exist yet (an --out). */
+function realOrAbsolute(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+/**
+ * Refuses a file given twice (the same real path, or the same bytes under
+ * another name: a copy would count its samples twice, as if another
+ * machine had drawn the very same ones) and an --out that is one of the
+ * inputs (writing it would replace a machine's only copy of its results).
+ */
+function assertDistinct(files: readonly string[], bytes: readonly Buffer[], out: string | undefined): void {
+  const real = files.map(realOrAbsolute);
+  const hashes = bytes.map((b) => createHash('sha256').update(b).digest('hex'));
+  for (let j = 1; j < files.length; j++) {
+    for (let i = 0; i < j; i++) {
+      if (real[i] === real[j]) throw new UsageError(`merge: "${files[i]}" and "${files[j]}" are the same file: give each comparison once`);
+      if (hashes[i] === hashes[j]) throw new UsageError(`merge: "${files[i]}" and "${files[j]}" have identical content (a copy): give each comparison once`);
+    }
+  }
+  if (out === undefined) return;
+  const k = real.indexOf(realOrAbsolute(out));
+  if (k >= 0) throw new UsageError(`merge: --out "${out}" is the input "${files[k]}": write the merged report to another file`);
+}
+
 /** Validates, reads, pools and prints; throws UsageError for bad files or comparisons that do not match. */
 export async function runMerge(files: readonly string[], o: MergeOptions, print: (t: string) => void): Promise<void> {
   const format = parseChoice('--format', o.format, COMPARE_FORMATS);
   if (files.length === 0) throw new UsageError('merge: give one or more files written by compare --out');
   if (o.out !== undefined) checkOutputFile('--out', o.out);
   if (o.html !== undefined) checkOutputFile('--html', o.html);
-  const reports = files.map(readCompareFile);
+  const bytes = files.map(readBytes);
+  assertDistinct(files, bytes, o.out);
+  const reports = files.map((f, i) => decodeCompare(f, bytes[i]!));
   let merged: CompareReportObject;
   try {
     merged = mergeCompareReports(files, reports);

@@ -22,6 +22,24 @@ function sumCounter(counters: Float64Array, cpus: number, index: number): number
   return s;
 }
 
+/** "45s", "2m05s", "1h03m": a duration in seconds as a bar shows it. */
+function durationText(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/**
+ * The bar's "remaining" field: elapsed x (total - done) / done, or "-"
+ * before anything is done. cli-progress's own ETA printed "NFs" (its
+ * NaN) until the first unit completed, which reads as a fault.
+ */
+export function remainingText(elapsedS: number, done: number, total: number): string {
+  if (!(done > 0) || !(elapsedS > 0)) return '-';
+  return durationText((elapsedS * Math.max(0, total - done)) / done);
+}
+
 export interface RunProgress {
   /** Give it to runOnce's onMachine: starts the bar on the booted machine. */
   readonly start: (mem: MachineMemory) => void;
@@ -43,17 +61,18 @@ export function runProgress(enabled: boolean, seconds: number | undefined, ops: 
       const total = byOps ? ops * cpus : Math.ceil(seconds ?? 1);
       const unit = byOps ? 'ops' : 's';
       bar = new cliProgress.SingleBar({
-        format: `running [{bar}] {value}/{total} ${unit} | elapsed {duration_formatted} | remaining {eta_formatted} | {rate} ops/s | {violations} violations`,
+        format: `running [{bar}] {value}/{total} ${unit} | elapsed {duration_formatted} | remaining {remaining} | {rate} ops/s | {violations} violations`,
         stream: process.stderr, hideCursor: true, formatValue: (v, _o, type) => (type === 'value' || type === 'total' ? v.toLocaleString('en-US') : String(v)),
       }, cliProgress.Presets.shades_classic);
       terminalChanged();
-      bar.start(total, 0, { rate: 0, violations: 0 });
+      bar.start(total, 0, { rate: 0, violations: 0, remaining: '-' });
       const t0 = Date.now();
       timer = setInterval(() => {
         const done = sumCounter(mem.views.counters, cpus, C.ops);
         const elapsed = (Date.now() - t0) / 1000;
         const value = byOps ? Math.min(total, done) : Math.min(total, Math.floor(elapsed));
         bar!.update(value, {
+          remaining: byOps ? remainingText(elapsed, value, total) : durationText(Math.max(0, (seconds ?? 1) - elapsed)),
           rate: elapsed > 0 ? Math.round(done / elapsed).toLocaleString('en-US') : 0,
           violations: sumCounter(mem.views.counters, cpus, C.violations).toLocaleString('en-US'),
         });
@@ -89,7 +108,7 @@ export interface SeriesProgress {
 export function seriesProgress(enabled: boolean, label: string, runs: number, opsPerRun: number | undefined): SeriesProgress {
   if (!enabled) return { onMachine: () => {}, runDone: () => {}, next: () => {}, stop: () => {} };
   const bar = new cliProgress.SingleBar({
-    format: `${label} [{bar}] {done}/{runs} runs | elapsed {duration_formatted} | remaining {eta_formatted} | {rate} ops/s | {violations} violations | {job}`,
+    format: `${label} [{bar}] {done}/{runs} runs | elapsed {duration_formatted} | remaining {remaining} | {rate} ops/s | {violations} violations | {job}`,
     stream: process.stderr, hideCursor: true,
   }, cliProgress.Presets.shades_classic);
   terminalChanged();
@@ -105,13 +124,14 @@ export function seriesProgress(enabled: boolean, label: string, runs: number, op
     const liveViolations = live ? sumCounter(live.views.counters, cpus, C.violations) : 0;
     const share = live && opsPerRun !== undefined ? Math.min(0.999, liveOps / (opsPerRun * cpus)) : 0;
     const elapsed = (Date.now() - t0) / 1000;
-    bar.update(Math.min(runs, done + share), {
-      done, runs, job,
+    const value = Math.min(runs, done + share);
+    bar.update(value, {
+      done, runs, job, remaining: remainingText(elapsed, value, runs),
       rate: elapsed > 0 ? Math.round((opsDone + liveOps) / elapsed).toLocaleString('en-US') : 0,
       violations: (violationsDone + liveViolations).toLocaleString('en-US'),
     });
   };
-  bar.start(runs, 0, { done: 0, runs, rate: 0, violations: 0, job: '' });
+  bar.start(runs, 0, { done: 0, runs, rate: 0, violations: 0, job: '', remaining: '-' });
   const timer = setInterval(draw, REFRESH_MS);
   return {
     onMachine(mem) { live = mem; },

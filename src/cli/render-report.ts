@@ -2,6 +2,7 @@
 // summary (`soak`, `report show`). Every column is defined in the README's
 // "Counters" section.
 
+import { fioReadsPerOp } from '../report/compare.js';
 import type { RunReportObject } from '../report/run-report.js';
 import { renderTable } from './format.js';
 import { VIOLATION_RECORDS_PER_KIND, VIOLATION_SLOTS } from '../../native-layout/regions.js';
@@ -33,6 +34,14 @@ function provenanceLine(r: RunReportObject): string {
 }
 
 /** A RunReport as the `run` command prints it. */
+/** Simulated throughput in the scenario's unit: fio-randread counts reads (readsPerOp per op), the others loops (ops). */
+function simThroughputText(r: RunReportObject): string {
+  const ops = r['opsPerSimSecond'] as number;
+  if (r['scenario'] !== 'fio-randread') return `${Math.round(ops).toLocaleString('en-US')} loops per simulated second`;
+  const perOp = fioReadsPerOp(r);
+  return `${Math.round(ops * perOp).toLocaleString('en-US')} reads per simulated second (${perOp} per op)`;
+}
+
 export function renderReport(r: RunReportObject): string {
   const row = (label: string, c: Record<string, number>): (string | number)[] => [label, ...COLUMNS.map(([k]) => c[k] ?? 0)];
   const perCpu = (r['perCpu'] as { cpu: number; counters: Record<string, number> }[]).map((p) => row(`cpu ${p.cpu}`, p.counters));
@@ -41,7 +50,7 @@ export function renderReport(r: RunReportObject): string {
     provenanceLine(r),
     renderTable(['cpu', ...COLUMNS.map(([, h]) => h)], [...perCpu, row('total', totals)]),
     `${Math.round(r['opsPerSec'] as number).toLocaleString('en-US')} loops/s over ${((r['durationMs'] as number) / 1000).toFixed(2)} s (stopped by ${String(r['stoppedBy'])})`,
-    `simulated (${String(r['profile'])}): ${Math.round(r['opsPerSimSecond'] as number).toLocaleString('en-US')} loops per simulated second, ${(r['simElapsedMs'] as number).toFixed(3)} ms simulated`,
+    `simulated (${String(r['profile'])}): ${simThroughputText(r)}, ${(r['simElapsedMs'] as number).toFixed(3)} ms simulated`,
     `violations: ${totals['violations']}${kindCounts(r)}   frames lost: ${totals['framesLost']}`,
   ];
   if (r['interrupted'] === true) {

@@ -5,6 +5,7 @@
 // clean run.
 
 import { readFileSync } from 'node:fs';
+import { COMPARE_FILE_MAGIC } from '../report/compare-file.js';
 import { decodeReportFile, looksLikeReportFile, ReportFileError } from '../report/report-file.js';
 import { toProtoJson } from '../report/schema.js';
 import { UsageError } from './errors.js';
@@ -26,6 +27,10 @@ export function loadOutputFile(file: string): Loaded {
     bytes = readFileSync(file);
   } catch (e) {
     throw new UsageError(`report show: cannot read "${file}": ${(e as Error).message}`);
+  }
+  // A comparison (compare --out) is read by merge, which prints its table.
+  if (looksLikeReportFile(bytes, COMPARE_FILE_MAGIC)) {
+    throw new UsageError(`report show: "${file}" is a comparison (compare --out): print it with shootdown merge ${file}`);
   }
   if (looksLikeReportFile(bytes) || bytes.length === 0 || !/^\s*\{/.test(bytes.subarray(0, 64).toString('utf8'))) {
     try {

@@ -22,6 +22,7 @@ import { FORMATS, renderTable, type Format } from './format.js';
 import { recordOptionsOf } from '../workloads/option-catalog.js';
 import { ENGINE_OPTIONS } from '../engine/kernel-points.js';
 import type { MachineShape } from '../../native-layout/shape.js';
+import { announceHtml } from './compare-output.js';
 import { checkRunSpec } from './run-once.js';
 import { renderReport } from './render-report.js';
 import { assertHostCanHold, shapeFromOptions } from './machine-options.js';
@@ -216,7 +217,7 @@ export async function runRun(scenarioArg: string | undefined, o: RunOptions, pri
       if (o.out) await writeOutputFile(o.out, encodeReportFile(report));
       if (o.html !== undefined) {
         await writeOutputFile(o.html, runPage(report));
-        if (format !== 'json') print(`HTML report: ${o.html}`);
+        announceHtml(o.html);
       }
     } catch (e) {
       if (failed !== null) process.stderr.write(`shootdown: ${failed}\n`);

@@ -5,6 +5,7 @@
 // first variant. Pure functions over RunReport objects; the CLI runs the
 // samples (src/cli/compare-command.ts).
 
+import { FIO_DEFAULT_READS_PER_OP } from '../workloads/mm/fio-randread.js';
 import type { RunReportObject } from './run-report.js';
 
 export type BetterDirection = 'higher' | 'lower';
@@ -28,6 +29,8 @@ export interface VariantSummary {
   stddev: number;
   deltaPct: number;
   verdict: 'base' | 'better' | 'worse' | 'same';
+  /** A non-base variant over a base mean of 0: no relative delta (deltaPct 0), the verdict gives the direction ("same" if both are 0). */
+  baseZero: boolean;
 }
 
 export interface MetricSummary {
@@ -52,38 +55,63 @@ function perOp(counter: string): (r: RunReportObject) => number {
   };
 }
 
+/**
+ * read() calls per fio-randread op in one run: its `--option readsPerOp=N`
+ * as the report records it ("key=value" in `options`), else the
+ * scenario's default. An op does readsPerOp reads, so ops per simulated
+ * second times this is reads per simulated second.
+ */
+export function fioReadsPerOp(r: RunReportObject): number {
+  for (const kv of (r['options'] ?? []) as string[]) {
+    const m = /^readsPerOp=(\d+)$/.exec(kv);
+    if (m) return Number(m[1]);
+  }
+  return FIO_DEFAULT_READS_PER_OP;
+}
+
 const EXIT_REASONS = ['PageFault', 'UserRet', 'ContextSwitch', 'TlbFlush', 'Misc'] as const;
 
 /**
  * The metrics of a scenario, in table order: its simulated throughput
- * (readsPerSimSecond for fio-randread, loopsPerSimSecond otherwise; a
- * scenario op is one read or one loop), simulated elapsed time, ASI exits
+ * (readsPerSimSecond for fio-randread: read() calls, an op being
+ * readsPerOp of them; loopsPerSimSecond otherwise: ops), simulated
+ * elapsed time, ASI exits
  * per op in total and per reason, IPIs, flushes by kind, and the emulator's
  * own wall-clock rate (host-dependent: not a property of the design).
  */
 export function metricsFor(scenario: string): MetricDef[] {
-  const throughput = scenario === 'fio-randread' ? 'readsPerSimSecond' : 'loopsPerSimSecond';
-  return [
-    {
-      name: throughput, unit: scenario === 'fio-randread' ? 'reads/sim-s' : 'loops/sim-s', better: 'higher',
+  const fio = scenario === 'fio-randread';
+  const throughput: MetricDef = fio
+    ? {
+      name: 'readsPerSimSecond', unit: 'reads/sim-s', better: 'higher',
+      description: 'read() calls (all CPUs) per simulated second under the profile: ops per simulated second x readsPerOp',
+      read: (r) => Number(r['opsPerSimSecond'] ?? 0) * fioReadsPerOp(r),
+    }
+    : {
+      name: 'loopsPerSimSecond', unit: 'loops/sim-s', better: 'higher',
       description: 'ops (all CPUs) per simulated second under the profile', read: (r) => Number(r['opsPerSimSecond'] ?? 0),
-    },
+    };
+  // An fio-randread op is readsPerOp reads: its per-op metrics say so, so
+  // that a run with readsPerOp=8 is not read as 8x the exits per read.
+  const op = fio ? 'op (readsPerOp reads)' : 'op';
+  return [
+    throughput,
     {
       name: 'simElapsedMs', unit: 'sim-ms', better: 'lower',
       description: 'simulated length of the run: the busiest CPU\'s cycles', read: (r) => Number(r['simElapsedMs'] ?? 0),
     },
-    { name: 'asiExitsPerOp', unit: 'exits/op', better: 'lower', description: 'asi_exit calls per op', read: perOp('asiExits') },
+    { name: 'asiExitsPerOp', unit: 'exits/op', better: 'lower', description: `asi_exit calls per ${op}`, read: perOp('asiExits') },
     ...EXIT_REASONS.map((reason): MetricDef => ({
       name: `asiExits${reason}PerOp`, unit: 'exits/op', better: 'lower',
-      description: `asi_exit calls with reason ${reason} per op`, read: perOp(`asiExits${reason}`),
+      description: `asi_exit calls with reason ${reason} per ${op}`, read: perOp(`asiExits${reason}`),
     })),
-    { name: 'asiMitigationsPerOp', unit: '/op', better: 'lower', description: 'taint-driven mitigations per op', read: perOp('asiMitigations') },
-    { name: 'ipisPerOp', unit: 'IPIs/op', better: 'lower', description: 'IPIs sent per op', read: perOp('ipisSent') },
-    { name: 'flushesLocalPerOp', unit: 'flushes/op', better: 'lower', description: 'local TLB flushes per op', read: perOp('flushesLocal') },
-    { name: 'flushesRemotePerOp', unit: 'flushes/op', better: 'lower', description: 'remote (IPI) flushes per op', read: perOp('flushesRemote') },
-    { name: 'flushesFullPerOp', unit: 'flushes/op', better: 'lower', description: 'full TLB flushes per op', read: perOp('flushesFull') },
-    { name: 'invlpgPerOp', unit: '/op', better: 'lower', description: 'INVLPG per op', read: perOp('invlpg') },
-    { name: 'tlbMissesPerOp', unit: '/op', better: 'lower', description: 'TLB misses (refill walks) per op', read: perOp('tlbMisses') },
+    { name: 'asiMitigationsPerOp', unit: 'mitigations/op', better: 'lower', description: `taint-driven mitigations per ${op}`, read: perOp('asiMitigations') },
+    { name: 'ipisPerOp', unit: 'IPIs/op', better: 'lower', description: `IPIs sent per ${op}`, read: perOp('ipisSent') },
+    { name: 'flushesLocalPerOp', unit: 'flushes/op', better: 'lower', description: `local TLB flushes per ${op}`, read: perOp('flushesLocal') },
+    { name: 'flushesRemotePerOp', unit: 'flushes/op', better: 'lower', description: `remote (IPI) flushes per ${op}`, read: perOp('flushesRemote') },
+    { name: 'flushesFullPerOp', unit: 'flushes/op', better: 'lower', description: `full TLB flushes per ${op}`, read: perOp('flushesFull') },
+    { name: 'invlpgPerOp', unit: 'INVLPGs/op', better: 'lower', description: `INVLPG per ${op}`, read: perOp('invlpg') },
+    { name: 'tlbMissesPerOp', unit: 'misses/op', better: 'lower', description: `TLB misses (refill walks) per ${op}`, read: perOp('tlbMisses') },
     {
       name: 'wallOpsPerSecond', unit: 'ops/s', better: 'higher',
       description: 'the emulator\'s own rate on this host (not a property of the design)', read: (r) => Number(r['opsPerSec'] ?? 0),
@@ -113,7 +141,8 @@ export function verdictOf(base: number, mean: number, better: BetterDirection): 
 /**
  * One MetricSummary per metric: `samples` maps each variant (in order, the
  * first is the base) to its runs' reports. deltaPct is relative to the base
- * mean, 0 when the base mean is 0 (the verdict still says which way).
+ * mean; over a base mean of 0 there is none: deltaPct is 0, baseZero true,
+ * and the verdict says "same" (both 0) or which way the mean moved.
  */
 export function summarize(metrics: readonly MetricDef[], samples: ReadonlyMap<string, readonly RunReportObject[]>): MetricSummary[] {
   const variants = [...samples.keys()];
@@ -128,6 +157,7 @@ export function summarize(metrics: readonly MetricDef[], samples: ReadonlyMap<st
         variant: r.variant, samples: r.samples, mean: r.mean, min: r.min, max: r.max, stddev: r.stddev,
         deltaPct: i === 0 || base === 0 ? 0 : ((r.mean - base) / Math.abs(base)) * 100,
         verdict: i === 0 ? 'base' : verdictOf(base, r.mean, m.better),
+        baseZero: i > 0 && base === 0,
       })),
     };
   });
@@ -143,8 +173,9 @@ function fmt(v: number): string {
 
 function deltaText(v: VariantSummary): string {
   if (v.verdict === 'base') return 'base';
-  // A base mean of 0 has no relative delta (deltaPct is 0 there): say which way only.
-  if (v.deltaPct === 0 && v.verdict !== 'same') return `(base 0) ${v.verdict}`;
+  // A base mean of 0 has no relative delta: no percentage, the verdict only
+  // ("(base 0) same" when this mean is 0 too).
+  if (v.baseZero) return `(base 0) ${v.verdict}`;
   const sign = v.deltaPct > 0 ? '+' : '';
   return `${sign}${v.deltaPct.toFixed(1)}% ${v.verdict}`;
 }

@@ -46,11 +46,12 @@ function poolMetric(parts: readonly MetricSummary[]): MetricSummary {
       ...r,
       deltaPct: i === 0 || base === 0 ? 0 : ((r.mean - base) / Math.abs(base)) * 100,
       verdict: i === 0 ? 'base' : verdictOf(base, r.mean, better),
+      baseZero: i > 0 && base === 0,
     })),
   };
 }
 
-const SAME_FIELDS = ['scenario', 'profile', 'cpus', 'ops', 'seconds'] as const;
+const SAME_FIELDS = ['scenario', 'profile', 'cpus', 'ops', 'seconds', 'memBytes'] as const;
 
 function metricsOf(r: CompareReportObject, field: 'metrics' | 'asiExitReasons'): MetricSummary[] {
   return (r[field] ?? []) as MetricSummary[];
@@ -64,6 +65,11 @@ function assertSameRun(names: readonly string[], reports: readonly CompareReport
     for (const f of SAME_FIELDS) {
       if (a![f] !== b[f]) throw new MergeMismatchError(`${which} differ in ${f}: ${JSON.stringify(a![f])} vs ${JSON.stringify(b[f])}`);
     }
+    // Scenario options change what an op does (readsPerOp, threads...):
+    // pooling runs made with different ones averages two experiments.
+    const oa = ((a!['options'] ?? []) as string[]).join(' ');
+    const ob = ((b['options'] ?? []) as string[]).join(' ');
+    if (oa !== ob) throw new MergeMismatchError(`${which} differ in options: ${JSON.stringify(oa || '(defaults)')} vs ${JSON.stringify(ob || '(defaults)')}`);
     const ma = metricsOf(a!, 'metrics').map((m) => m.name).join(',');
     const mb = metricsOf(b, 'metrics').map((m) => m.name).join(',');
     if (ma !== mb) throw new MergeMismatchError(`${which} differ in metrics: ${ma || '(none)'} vs ${mb || '(none)'}`);
@@ -82,8 +88,8 @@ function assertSameRun(names: readonly string[], reports: readonly CompareReport
 /**
  * One CompareReport from several (`names` label them in errors, e.g. file
  * paths): every metric's samples pooled per variant, deltas and verdicts
- * recomputed. They must share scenario, profile, CPUs, run length, metrics
- * and variants (else MergeMismatchError). Exit-reason summaries are pooled
+ * recomputed. They must share scenario, profile, CPUs, run length, memory,
+ * scenario options, metrics and variants (else MergeMismatchError). Exit-reason summaries are pooled
  * when every input has them; the timelines of the first input that has
  * some are kept (a timeline is one sample's picture, not a statistic).
  */
@@ -98,6 +104,7 @@ export function mergeCompareReports(names: readonly string[], reports: readonly 
   const metrics = pool('metrics');
   return {
     scenario: first['scenario'], profile: first['profile'], cpus: first['cpus'], ops: first['ops'], seconds: first['seconds'],
+    options: first['options'] ?? [], memBytes: first['memBytes'] ?? 0,
     samples: metrics[0]?.variants[0]?.samples ?? 0,
     metrics,
     toolVersion: first['toolVersion'],

@@ -111,7 +111,9 @@ const ENGINE_OPTION_NAMES: readonly string[] = ['variant', 'interleave', 'stallS
 export function checkOptionNames(s: Scenario, options: ScenarioOptions): void {
   for (const key of Object.keys(options)) {
     if (s.optionNames.includes(key) || ENGINE_OPTION_NAMES.includes(key)) continue;
-    const known = s.optionNames.length > 0 ? s.optionNames.join(', ') : 'none';
+    // The engine's interleaving options are valid for every scenario: list
+    // them too (variant is set with --variant, not --option).
+    const known = [...s.optionNames, ...ENGINE_OPTION_NAMES.filter((n) => n !== 'variant')].join(', ');
     throw new ScenarioOptionError(`${s.name} has no option "${key}": its options are ${known}`);
   }
 }

@@ -2,9 +2,9 @@
 // (samples per variant added up, statistics recomputed exactly from each
 // file's count, mean, min, max and stddev); files that do not describe the
 // same comparison, or are not comparisons at all, get one line and exit 2.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe as group, expect, it } from 'vitest';
 import { describe } from '../../src/report/compare.js';
 import { decodeCompareFile, encodeCompareFile } from '../../src/report/compare-file.js';
@@ -15,7 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), 'merge-'));
 const COMPARE = ['compare', 'tlb-flush2', '--variant', 'asi-off,asi-on', '--ops', '50', '--cpus', '2', '--metric', 'loopsPerSimSecond,asiExitsPerOp'];
 
 interface Summary { variant: string; samples: number; mean: number; min: number; max: number; stddev: number; deltaPct: number; verdict: string }
-interface Json { samples: number; metrics: { name: string; variants: Summary[] }[]; asiExitReasons: { name: string; variants: Summary[] }[] }
+interface Json { samples: number; options: string[]; memBytes: number; metrics: { name: string; variants: Summary[] }[]; asiExitReasons: { name: string; variants: Summary[] }[] }
 
 function compareTo(file: string, extra: string[]): Json {
   const r = runCli([...COMPARE, ...extra, '--out', file, '--format', 'json']);
@@ -50,10 +50,14 @@ group('shootdown merge', () => {
     const html = join(dir, 'merged.html');
     const out = join(dir, 'merged.pb');
     const r = runCli(['merge', a, b, '--format', 'json', '--out', out, '--html', html]);
-    expect(r.stderr).toBe('');
+    expect(r.stderr).toBe(`HTML report: ${html}\n`);
     expect(r.code).toBe(0);
     const m = JSON.parse(r.stdout) as Json;
     expect(m.samples).toBe(3);
+    // The set-up merge checked is recorded and carried over.
+    expect(ja.options).toEqual([]);
+    expect(ja.memBytes).toBeGreaterThan(0);
+    expect(m.memBytes).toBe(ja.memBytes);
     for (const metric of m.metrics) {
       const ma = ja.metrics.find((x) => x.name === metric.name)!;
       const mb = jb.metrics.find((x) => x.name === metric.name)!;
@@ -80,13 +84,15 @@ group('shootdown merge', () => {
   it('prints the terminal table and Markdown like compare does', () => {
     const t = runCli(['merge', a, b]);
     expect(t.code).toBe(0);
-    expect(t.stdout).toContain('tlb-flush2: 3 sample(s) per variant, 2 CPUs, 50 ops per CPU, profile spr');
+    expect(t.stdout).toMatch(/tlb-flush2: 3 sample\(s\) per variant, 2 CPUs, 50 ops per CPU, \d+ MiB mem, default options, profile spr/);
     expect(t.stdout).toMatch(/\| asi-on +\| 3 +\|/);
     const md = runCli(['merge', a, b, '--format', 'markdown']);
     expect(md.stdout).toContain('**loopsPerSimSecond (loops/sim-s, higher is better)**');
+    // The set-up line heads the Markdown as it heads the table.
+    expect(md.stdout).toMatch(/^tlb-flush2: 3 sample\(s\) per variant, 2 CPUs, 50 ops per CPU, \d+ MiB mem, default options, profile spr\n\n\*\*/);
   });
 
-  it('refuses comparisons that differ (profile, metrics, variants, CPUs, run length) with one line naming the difference, exit 2', () => {
+  it('refuses comparisons that differ (profile, metrics, variants, CPUs, run length, options, memory) with one line naming the difference, exit 2', () => {
     // Each file is machine a's comparison with one field changed, written as compare --out writes it.
     const real = decodeCompareFile(readFileSync(a));
     const metrics = real['metrics'] as { name: string; variants: { variant: string }[] }[];
@@ -98,6 +104,8 @@ group('shootdown merge', () => {
       ['metric', { metrics: metrics.slice(0, 1) }, /differ in metrics: loopsPerSimSecond,asiExitsPerOp vs loopsPerSimSecond/],
       ['variant', { metrics: variant(metrics) }, /differ in variants: asi-off,asi-on vs asi-off,asi-on\+ephmap/],
       ['scenario', { scenario: 'munmap-storm' }, /differ in scenario: "tlb-flush2" vs "munmap-storm"/],
+      ['options', { options: ['threads=8'] }, /differ in options: "\(defaults\)" vs "threads=8"/],
+      ['mem', { memBytes: 3 * 2 ** 30 }, /differ in memBytes: \d+ vs 3221225472/],
     ];
     for (const [name, change, msg] of cases) {
       const file = join(dir, `${name}.pb`);
@@ -109,6 +117,33 @@ group('shootdown merge', () => {
       expect(r.stderr).toContain(file);
     }
   }, 120_000);
+
+  it('refuses a file given twice (same path, a link to it, or a copy) and an --out that is an input, one line, exit 2', () => {
+    const copy = join(dir, 'a-copy.pb');
+    writeFileSync(copy, readFileSync(a));
+    const link = join(dir, 'a-link.pb');
+    symlinkSync(a, link);
+    const cases: [string[], RegExp][] = [
+      [['merge', a, b, a], /are the same file: give each comparison once/],
+      [['merge', a, link], /are the same file/],
+      [['merge', a, join(dir, '.', '..', basename(dir), 'a.pb')], /are the same file/],
+      [['merge', a, copy], /have identical content \(a copy\)/],
+      [['merge', a, b, '--out', b], /--out ".*b\.pb" is the input ".*b\.pb": write the merged report to another file/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = runCli(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(msg);
+    }
+    // report show reads run reports; on a comparison it points to merge.
+    const show = runCli(['report', 'show', a]);
+    expect(show.code).toBe(2);
+    expect(show.stderr.trim().split('\n')).toHaveLength(1);
+    expect(show.stderr).toContain(`is a comparison (compare --out): print it with shootdown merge ${a}`);
+    // b is untouched by the refused --out.
+    expect(decodeCompareFile(readFileSync(b))['samples']).toBe(1);
+  }, 60_000);
 
   it('refuses an unreadable, torn, corrupted or foreign file with one line naming it, exit 2', () => {
     const runReport = join(dir, 'run.pb');

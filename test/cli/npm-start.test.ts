@@ -1,9 +1,9 @@
 // `npm start` is the headline job: the ASI comparison on fio randread that
 // the README opens with. Runs the start script's command line exactly (the
 // build the test script made is already in dist/).
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers.js';
 
@@ -17,7 +17,8 @@ describe('npm start', () => {
     // In a fresh directory: the HTML report's path is relative to where npm start runs.
     const cwd = mkdtempSync(join(tmpdir(), 'npm-start-'));
     const r = runCli(args, 120_000, cwd);
-    expect(r.stderr).toBe('');
+    // stderr holds one line: where the HTML report went, as an absolute path.
+    expect(r.stderr).toBe(`HTML report: ${join(realpathSync(cwd), 'shootdown-report.html')}\n`);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/readsPerSimSecond \(reads\/sim-s, higher is better\)/);
     expect(r.stdout).toMatch(/\| variant +\| samples \| mean +\| ±stddev \| min +\| max +\| delta +\|/);
@@ -31,10 +32,11 @@ describe('npm start', () => {
     expect(delta('asi-on')).toBeLessThanOrEqual(-65);
     expect(delta('asi-on+ephmap')).toBeGreaterThanOrEqual(-18.1);
     expect(delta('asi-on+ephmap')).toBeLessThanOrEqual(-8.1);
-    const html = /^HTML report: (\S+)$/m.exec(r.stdout);
+    const html = /^HTML report: (\S+)$/m.exec(r.stderr);
     expect(html, 'no "HTML report:" line').not.toBeNull();
-    expect(html![1]).toBe('shootdown-report.html');
-    expect(existsSync(join(cwd, html![1]!))).toBe(true);
-    expect(readFileSync(join(cwd, html![1]!), 'utf8')).toContain('<table class="metric" data-metric="readsPerSimSecond">');
+    expect(isAbsolute(html![1]!)).toBe(true);
+    expect(existsSync(html![1]!)).toBe(true);
+    expect(readFileSync(html![1]!, 'utf8')).toContain('<table class="metric" data-metric="readsPerSimSecond">');
+    expect(r.stdout).not.toContain('HTML report:');
   });
 });

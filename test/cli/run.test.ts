@@ -138,5 +138,8 @@ describe('shootdown run with an injected bug', () => {
     expect(typo.code).toBe(2);
     expect(typo.stderr.trim().split('\n')).toHaveLength(1);
     expect(typo.stderr).toMatch(/tlb-flush2 has no option "pagse": its options are .*\bpages\b.*\bshare\b/);
+    // The engine's options, valid for every scenario, are listed too; variant is not (--variant sets it).
+    expect(typo.stderr).toMatch(/\binterleave\b.*\bstallSpins\b/);
+    expect(typo.stderr).not.toMatch(/\bvariant\b/);
   });
 });

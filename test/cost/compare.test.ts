@@ -43,11 +43,27 @@ group('comparison summaries', () => {
     expect(elapsed.variants[1]!.deltaPct).toBeCloseTo(233.33, 1);
     expect(elapsed.variants[1]!.verdict).toBe('worse');
     const exits = s.find((m) => m.name === 'asiExitsPerOp')!;
-    expect(exits.variants[1]).toMatchObject({ mean: 1.02, deltaPct: 0, verdict: 'worse' });
+    expect(exits.variants[1]).toMatchObject({ mean: 1.02, deltaPct: 0, verdict: 'worse', baseZero: true });
+    expect(reads.variants[1]!.baseZero).toBe(false);
     const md = renderMarkdown(s);
     expect(md).toContain('**readsPerSimSecond (reads/sim-s, higher is better)**');
     expect(md).toContain('| variant | samples | mean | ±stddev | min | max | delta |');
     expect(md).toMatch(/\| asi-on \| 2 \| 330\.00 \| ±0 \| 330\.00 \| 330\.00 \| -70\.0% worse \|/);
+  });
+
+  it('a 0 base gives no percentage: "same" when both are 0, else the direction only, flagged baseZero', () => {
+    const exits = metricsFor('fio-randread').filter((m) => m.name === 'asiExitsPerOp');
+    const [m] = summarize(exits, new Map([
+      ['asi-off', [fakeRun(1000, 10, 0)]],
+      ['asi-off-again', [fakeRun(1000, 10, 0)]],
+      ['asi-on', [fakeRun(330, 30, 100)]],
+    ]));
+    expect(m!.variants[1]).toMatchObject({ mean: 0, deltaPct: 0, verdict: 'same', baseZero: true });
+    expect(m!.variants[2]).toMatchObject({ mean: 1, deltaPct: 0, verdict: 'worse', baseZero: true });
+    const md = renderMarkdown([m!]);
+    expect(md).toContain('| asi-off-again | 1 | 0 | ±0 | 0 | 0 | (base 0) same |');
+    expect(md).toContain('| asi-on | 1 | 1.00 | ±0 | 1.00 | 1.00 | (base 0) worse |');
+    expect(md).not.toMatch(/0\.0% same/);
   });
 
   it('the will-it-scale scenarios report loops, not reads', () => {
@@ -112,6 +128,28 @@ group('shootdown compare', () => {
     expect(back.metrics[0]!.variants[0]!.mean).toBeGreaterThan(0);
     // The printed table holds the file's numbers.
     expect(r.stdout).toContain(Math.round(back.metrics[0]!.variants[0]!.mean).toLocaleString('en-US'));
+  }, 120_000);
+
+  it('readsPerSimSecond counts reads, not ops: readsPerOp=8 keeps it (8x fewer ops of 8x the reads), and the header says what an op is', () => {
+    const reads = (extra: string[]): { value: number; out: string } => {
+      const r = runCli(['compare', 'fio-randread', '--variant', 'asi-off', '--samples', '1', '--cpus', '2', '--metric', 'readsPerSimSecond', '--no-progress', ...extra]);
+      expect(r.code, r.stderr).toBe(0);
+      const row = /\| asi-off +\| 1 +\| ([\d,]+) /.exec(r.stdout);
+      expect(row, r.stdout).not.toBeNull();
+      return { value: Number(row![1]!.replace(/,/g, '')), out: r.stdout };
+    };
+    const one = reads(['--ops', '400']);
+    const eight = reads(['--ops', '50', '--option', 'readsPerOp=8']);
+    expect(one.out).toContain('1 op = 1 read(s)');
+    expect(eight.out).toContain('1 op = 8 read(s)');
+    expect(eight.out).toContain('options readsPerOp=8');
+    // Same reads in total, same per-read cost: within 15% (per-op overhead aside), far from the 8x an ops count gives.
+    expect(eight.value / one.value).toBeGreaterThan(0.85);
+    expect(eight.value / one.value).toBeLessThan(1.15);
+    // run's own summary line counts reads the same way.
+    const run = runCli(['run', 'fio-randread', '--ops', '20', '--cpus', '2', '--option', 'readsPerOp=8', '--no-progress']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/simulated \(spr\): [\d,]+ reads per simulated second \(8 per op\)/);
   }, 120_000);
 
   it('refuses bad input with one line and exit 2', () => {

@@ -75,7 +75,8 @@ describe.skipIf(skip)('the HTML report in headless Chromium', () => {
     const html = join(dir, 'compare.html');
     const r = runCli(['compare', 'tlb-flush2', '--variant', 'asi-off,asi-on', '--samples', '2', '--ops', '100', '--cpus', '2',
       '--metric', 'loopsPerSimSecond,simElapsedMs,asiExitsPerOp,ipisPerOp', '--format', 'json', '--html', html]);
-    expect(r.stderr).toBe('');
+    // stdout is the JSON alone; where the page went is said on stderr.
+    expect(r.stderr).toBe(`HTML report: ${html}\n`);
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout) as { metrics: MetricSummary[] };
     const { page, problems } = await open(ctx, html);
@@ -120,6 +121,7 @@ describe.skipIf(skip)('the HTML report in headless Chromium', () => {
     const r = runCli(['run', 'tlb-flush2-shared', '--inject', 'free-before-flush', '--ops', '40', '--cpus', '4', '--seed', '1',
       '--format', 'json', '--no-progress', '--html', html]);
     expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`HTML report: ${html}\n`);
     const report = JSON.parse(r.stdout) as { violationRecords: { kind: string; cpu: number; va: number }[] };
     expect(report.violationRecords.length).toBeGreaterThan(0);
     const first = report.violationRecords[0]!;

@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { type MetricSummary, TABLE_HEADER, metricTitle, tableRows } from '../compare.js';
 import type { CompareReportObject } from '../compare-file.js';
+import { compareSetupLine } from '../compare-setup.js';
 import type { RunReportObject } from '../run-report.js';
 import { type ChartOption, LANE_COLOURS, REASON_COLOURS, VIOLATION_COLOUR, exitReasonsOption, metricBarOption, timelineOption } from './charts.js';
 import { renderCharts } from './client.js';
@@ -111,7 +112,7 @@ function timelineSection(page: Page, id: string, heading: string, events: readon
   const legend: [string, string][] = view.lanesUsed.filter((l) => l !== 'violation').map((l) => [l, LANE_COLOURS[l]]);
   if (view.marked !== null) legend.push(['violating access', VIOLATION_COLOUR]);
   page.legend(legend);
-  if (view.lanesEmpty.length > 0) page.add(`<p class="note">No event in the window for: ${esc(view.lanesEmpty.join(', '))}${view.lanesEmpty.includes('asi exits') ? ' (the trace has no asi-exit event kind yet: ASI transitions show as CR3 writes, and the counters above count the exits)' : ''}.</p>`);
+  if (view.lanesEmpty.length > 0) page.add(`<p class="note">No event in the window for: ${esc(view.lanesEmpty.join(', '))}.</p>`);
   page.chart(id, timelineOption(view), 'chart timeline');
 }
 
@@ -120,10 +121,10 @@ export function comparePage(report: CompareReportObject): string {
   const page = new Page();
   const metrics = (report['metrics'] ?? []) as MetricSummary[];
   const variants = metrics[0]?.variants.map((v) => v.variant) ?? [];
-  const length = Number(report['ops']) > 0 ? `${report['ops']} ops per CPU` : `${report['seconds']} s`;
   const title = `shootdown compare ${String(report['scenario'])}`;
   page.add(`<h1>${esc(title)}</h1>`);
-  page.add(`<p>${esc(`${variants.join(' vs ')}: ${report['samples']} sample(s) per variant, ${report['cpus']} CPUs, ${length}, profile ${String(report['profile'])}, shootdown ${String(report['toolVersion'])}. The first variant is the base; each delta says whether it is better or worse by the metric's direction.`)}</p>`);
+  page.add(`<p class="setup">${esc(compareSetupLine(report))}</p>`);
+  page.add(`<p>${esc(`${variants.join(' vs ')}, shootdown ${String(report['toolVersion'])}. The first variant is the base; each delta says whether it is better or worse by the metric's direction.`)}</p>`);
   page.add('<h2>Comparison</h2>');
   metrics.forEach((m, i) => {
     page.add(`<h3>${esc(metricTitle(m))}</h3>`);

@@ -19,7 +19,7 @@ export type Lane = (typeof LANES)[number];
 /**
  * The lane of an event kind: ipi-* (and csd) are IPIs; flush-tlb, invlpg,
  * invpcid, invlpgb, tlbsync and flush-all are flushes; asi-* are ASI
- * transitions (asi-exit once the trace emits it); switch-mm is a context
+ * transitions (asi-enter, asi-exit); switch-mm is a context
  * switch. cr3 has a lane of its own: a CR3 write comes from a context
  * switch and, under ASI, from every asi_enter and asi_exit (it flushes
  * the PCID's entries unless NOFLUSH), so it is neither lane alone.
@@ -49,7 +49,7 @@ export interface TimelineView {
   readonly points: TimelinePoint[];
   /** Lanes that have at least one point, in LANES order. */
   readonly lanesUsed: Lane[];
-  /** Lanes with no event in the window (said on the page: e.g. no asi-exit trace event yet). */
+  /** Lanes with no event in the window (said on the page: e.g. no asi-exit in the window). */
   readonly lanesEmpty: Lane[];
   /** What the window is, in words. */
   readonly window: string;

@@ -59,6 +59,8 @@ const FILE_DOMAIN = 0xfff0;
 /** Task words: blocks to read per op; reads between two buffer discards. */
 const W_READS_PER_OP = W_AUX0;
 const W_DISCARD_EVERY = W_AUX1;
+/** Reads per op when --option readsPerOp is not given (compare's readsPerSimSecond multiplies ops by it). */
+export const FIO_DEFAULT_READS_PER_OP = 1;
 
 interface FioOptions extends CommonOptions {
   readonly filePages: number;
@@ -72,7 +74,7 @@ function options(o: ScenarioOptions, cpus: number): FioOptions {
   return {
     ...commonOptions(NAME, o, cpus, { pages: 1, kthreadPercent: 1, migratePercent: 0, peekPercent: 0 }),
     filePages: intOption(NAME, o, 'filePages', FILE_NR_PAGES, 1, FILE_NR_PAGES),
-    readsPerOp: intOption(NAME, o, 'readsPerOp', 1, 1, 1024),
+    readsPerOp: intOption(NAME, o, 'readsPerOp', FIO_DEFAULT_READS_PER_OP, 1, 1024),
     discardEvery: intOption(NAME, o, 'discardEvery', 256, 0, 1_000_000),
     prefill: intOption(NAME, o, 'prefill', 1, 0, 1),
     pin: intOption(NAME, o, 'pin', 1, 0, 1),
