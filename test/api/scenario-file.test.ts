@@ -47,9 +47,14 @@ describe('shootdown new scenario', () => {
     expect(JSON.parse(bug.stdout).totals.violations).toBeGreaterThan(0);
   });
 
-  it('examples/map-unmap.mjs is the template as `new scenario map-unmap` writes it inside this package', () => {
+  it('examples/map-unmap.mjs is the template: `new scenario` writes it with the name and import replaced', () => {
     expect(librarySpecifier(REPO)).toBe('shootdown');
     expect(readFileSync(EXAMPLE, 'utf8')).toBe(scenarioTemplate('map-unmap', 'shootdown'));
+    const other = scenarioTemplate('my-loop', 'file:///x/api.js');
+    expect(other).toMatch(/^\/\/ my-loop: a shootdown scenario \(written by `shootdown new scenario my-loop`\)/);
+    expect(other).toContain("const NAME = 'my-loop';");
+    expect(other).toContain("} from 'file:///x/api.js';");
+    expect(other).not.toContain('map-unmap');
     const run = runCli(['run', '--scenario-file', EXAMPLE, '--cpus', '2', '--ops', '100']);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/scenario map-unmap/);
