@@ -94,6 +94,8 @@ export const CSD_FLAGS = at('csd', 'flags');
 export const CSD_FUNC = at('csd', 'func');
 export const CSD_INFO = at('csd', 'info');
 export const CSD_NEXT = at('csd', 'next');
+export const CSD_GHOST_SEQ = at('csd', 'ghostSeq');
+export const CSD_GHOST_RAN = at('csd', 'ghostRan');
 
 export const IPI_STRIDE = recordFormat('ipi').stride;
 export const IPI_QUEUE_HEAD = at('ipi', 'queueHead');

@@ -261,6 +261,9 @@ export const REGIONS: readonly RegionSpec[] = [
       f('func', 'function id to run on the target'),
       f('info', 'arguments', 4),
       f('next', 'next csd index in the target queue, -1 end'),
+      // ghost state (issue 11 item 6): not read by the emulated kernel, only by the check
+      f('ghostSeq', 'sender: sequence number of the last call through this csd'),
+      f('ghostRan', 'target: ghostSeq of the last SYNC call whose function has returned'),
     ],
   },
   {

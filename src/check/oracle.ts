@@ -101,6 +101,17 @@ export const V_SLEEP_IN_ATOMIC = 16;
  */
 export const V_UNMAPPED_DIRECT = 17;
 
+/**
+ * Ghost-state invariant (issue 11 item 6; src/kernel/smp.ts): a sender's
+ * wait for a SYNC cross-CPU call returned (or was skipped) while the target
+ * had not yet finished running the function: smp_call_function_many_cond's
+ * postcondition, checked on every waited call instead of waiting for a
+ * stale entry to be used after the frame is reused. pfn holds the target
+ * CPU, va the IPI function id, fillGen the call's sequence number and
+ * frameGen the last one the target finished.
+ */
+export const V_IPI_NOT_RUN = 18;
+
 export const VIOLATION_NAMES: readonly string[] = [
   'none', 'stale-tlb', 'walk-non-pagetable', 'stale-psc', 'isolation', 'data-leak', 'ephmap', 'readback',
   'unmapped-access', 'stale-at-flush', 'write-after-downgrade', 'asi-mapping', 'asi-state',
@@ -108,6 +119,8 @@ export const VIOLATION_NAMES: readonly string[] = [
   'sw-walk-freed-table',
   // lockdep (issue 7 remainder)
   'lock-order', 'flush-under-lock', 'sleep-in-atomic', 'unmapped-direct-map',
+  // ghost-state invariants (issue 11 item 6)
+  'ipi-not-run',
 ];
 
 const VA_SPLIT = 2 ** 32;

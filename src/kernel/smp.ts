@@ -30,11 +30,12 @@ import { Lockdep } from '../check/lockdep.js';
 import { C } from '../../native-layout/counters.js';
 import {
   CONTROL_STOP, COUNTERS_STRIDE, CPU_CSD_WAIT_FOR, CPU_CSD_WAIT_SINCE, CPU_IRQS_DISABLED, CPU_PREEMPT_COUNT, CPU_STRIDE,
-  CSD_FLAGS, CSD_FUNC, CSD_INFO, CSD_NEXT, CSD_STRIDE, IPI_DOORBELL, IPI_PARKED, IPI_QUEUE_HEAD,
+  CSD_FLAGS, CSD_FUNC, CSD_GHOST_RAN, CSD_GHOST_SEQ, CSD_INFO, CSD_NEXT, CSD_STRIDE, IPI_DOORBELL, IPI_PARKED, IPI_QUEUE_HEAD,
   IPI_RECEIVED, IPI_STRIDE, IPI_WAIT_ADDR, IPI_WAIT_VAL,
 } from '../../native-layout/fields.js';
-import type { MachineMemory } from '../../native-layout/memory.js';
+import type { MachineMemory, MachineViews } from '../../native-layout/memory.js';
 import { BUG, injected } from '../check/bugs.js';
+import { V_IPI_NOT_RUN, reportViolation } from '../check/oracle.js';
 import {
   IPI_QUEUE_EMPTY, IPI_QUEUE_STOPPED, apicCancelHalt, apicHalt, apicPrepareHalt, apicSendIpi, apicWakeIfHalted,
   ipiPending,
@@ -112,6 +113,8 @@ export interface SmpCtx {
   invlpgbApply: (() => number) | null;
   /** lockdep (src/check/lockdep.ts): no wait for acks under a lock taken with interrupts off. */
   readonly lockdep: Lockdep;
+  /** The machine's views, for the ghost check of waited calls (reportViolation). */
+  readonly views: MachineViews;
 }
 
 /** A wait loop saw control.stop == STOP_ABORT: unwind to the engine's CPU loop. */
@@ -156,6 +159,7 @@ export function makeSmpCtx(mem: MachineMemory, cpu: number, epochMs = 0): SmpCtx
     trace: traceRings(mem)[cpu]!,
     invlpgbApply: null,
     lockdep: new Lockdep(v),
+    views: v,
   };
 }
 
@@ -172,6 +176,8 @@ export function smpInit(mem: MachineMemory): void {
     csd[at + CSD_FLAGS] = 0;
     csd[at + CSD_FUNC] = 0;
     csd[at + CSD_NEXT] = IPI_QUEUE_EMPTY;
+    csd[at + CSD_GHOST_SEQ] = 0;
+    csd[at + CSD_GHOST_RAN] = 0;
   }
   for (let c = 0; c < cpus; c++) {
     const at = c * IPI_STRIDE;
@@ -320,12 +326,16 @@ export function flushSmpCallFunctionQueue(ctx: SmpCtx): void {
     const i1 = csd[at + CSD_INFO + 1];
     const i2 = csd[at + CSD_INFO + 2];
     const i3 = csd[at + CSD_INFO + 3];
+    const seq = csd[at + CSD_GHOST_SEQ]!;
     counters[received] += 1;
     const sender = (e / ctx.cpus) | 0;
     const funcId = csd[at + CSD_FUNC]!;
     ctx.trace.emit(EV_IPI_RUN, sender, funcId, 0);
     if ((flags & CSD_TYPE_SYNC) !== 0 && !ackFirst) {
       fn(ctx, i0, i1, i2, i3);
+      // Ghost state: the function has returned. A plain store before the
+      // unlock's release store, so a sender that saw the ack sees it too.
+      csd[at + CSD_GHOST_RAN] = seq;
       ctx.trace.emit(EV_IPI_ACK, sender, funcId, 0);
       csdUnlock(ctx, e);
     } else {
@@ -338,6 +348,9 @@ export function flushSmpCallFunctionQueue(ctx: SmpCtx): void {
       // and a hunt can replay the race.
       kernelPoint(SITE_CSD_UNLOCKED);
       fn(ctx, i0, i1, i2, i3);
+      // Only this CPU writes ghostRan, in queue order, so a call sent
+      // through the csd after the early ack cannot be overtaken here.
+      if ((flags & CSD_TYPE_SYNC) !== 0) csd[at + CSD_GHOST_RAN] = seq;
     }
     e = next;
   }
@@ -481,6 +494,7 @@ export function smpCallFunctionManyCond(
     // target reads the csd only after taking it off the queue, and the CAS
     // that puts it there publishes every write made before it.
     csd[at + CSD_FLAGS] = lockFlags;
+    csd[at + CSD_GHOST_SEQ] = (csd[at + CSD_GHOST_SEQ]! + 1) | 0;
     csd[at + CSD_FUNC] = func;
     csd[at + CSD_INFO] = info0;
     csd[at + CSD_INFO + 1] = info1;
@@ -496,10 +510,33 @@ export function smpCallFunctionManyCond(
 
   // Returning before the acks is the no-wait-for-ack bug: a TLB shootdown
   // initiator would free the page while remote TLBs still map it.
-  if (wait && injected[BUG_NO_WAIT_FOR_ACK] === 0) {
-    for (let c = cpumaskFirst(cfd, 0); c >= 0; c = cpumaskNext(cfd, 0, c)) csdLockWait(ctx, me * cpus + c);
+  if (wait) {
+    if (injected[BUG_NO_WAIT_FOR_ACK] === 0) {
+      for (let c = cpumaskFirst(cfd, 0); c >= 0; c = cpumaskNext(cfd, 0, c)) csdLockWait(ctx, me * cpus + c);
+    }
+    checkWaitedCallsRan(ctx, func);
   }
   st[ctx.cpuAt + CPU_PREEMPT_COUNT]--;
+}
+
+/**
+ * Ghost-state check of smp_call_function_many_cond's postcondition: when a
+ * waited call returns, every target it named has finished the function
+ * (the csd's ghostRan caught up with its ghostSeq). A correct kernel holds
+ * it on every call, whatever the timing; an ack sent before the function
+ * ran, or a wait skipped, breaks it at once instead of only when a stale
+ * entry is used after its frame was reused. Costs two loads per target.
+ */
+function checkWaitedCallsRan(ctx: SmpCtx, func: number): void {
+  const cfd = ctx.cfd;
+  const csd = ctx.csd;
+  const base = ctx.cpu * ctx.cpus;
+  for (let c = cpumaskFirst(cfd, 0); c >= 0; c = cpumaskNext(cfd, 0, c)) {
+    const at = (base + c) * CSD_STRIDE;
+    const want = csd[at + CSD_GHOST_SEQ]!;
+    const ran = Atomics.load(csd, at + CSD_GHOST_RAN);
+    if (ran !== want) reportViolation(ctx.views, ctx.cpu, V_IPI_NOT_RUN, func, c, want, ran, -1, -1);
+  }
 }
 
 /** smp_call_function_many: the mask's other CPUs, never this one. */

@@ -10,7 +10,12 @@ import { machineOf } from '../engine/smp-machine.js';
 
 const CALLS = 30;
 
-/** CPU 0 calls a 2 ms function on CPU 1 with wait, CALLS times; `early` counts returns that beat the function. */
+/**
+ * CPU 0 calls a 2 ms function on CPU 1 with wait, CALLS times; `early`
+ * counts returns that beat the function. Every early return is also a
+ * violation of the ghost check of waited calls (ipi-not-run, the records
+ * naming CPU 0 as the caller and CPU 1 as the target that had not run it).
+ */
 async function earlyReturns(bug?: string): Promise<number> {
   const { runFree } = await loadEngine();
   const r = await runFree({
@@ -20,6 +25,13 @@ async function earlyReturns(bug?: string): Promise<number> {
   const s = r.perCpu[0]!.summary as { calls: number; early: number };
   expect(s.calls).toBe(CALLS);
   expect(r.totals.ipisReceived).toBe(CALLS);
+  const notRun = r.violationKinds.find((k) => k.kind === 'ipi-not-run')?.count ?? 0;
+  // The ghost check reads right at the wait's return, the program a moment
+  // later: a function finishing in between counts only in the first.
+  expect(notRun).toBeGreaterThanOrEqual(s.early);
+  if (!bug) expect(notRun).toBe(0);
+  expect(r.violations).toBe(notRun);
+  for (const v of r.violationRecords) expect([v.kindName, v.cpu, v.pfn]).toEqual(['ipi-not-run', 0, 1]);
   return s.early;
 }
 
