@@ -70,6 +70,8 @@ export const CPU_ASI_CURR = at('cpu', 'asiCurr');
 export const CPU_ASI_TAINTS = at('cpu', 'asiTaints');
 export const CPU_ASI_LAST_MM = at('cpu', 'asiLastMm');
 export const CPU_ASI_TLB_GEN = at('cpu', 'asiTlbGen');
+export const CPU_GHOST_CTX_ID = at('cpu', 'ghostCtxId');
+export const CPU_GHOST_TLB_GEN = at('cpu', 'ghostTlbGen');
 
 /** tlb4k and tlbHuge share one entry format. */
 export const TLB_STRIDE = recordFormat('tlb4k').stride;

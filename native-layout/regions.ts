@@ -183,6 +183,9 @@ export const REGIONS: readonly RegionSpec[] = [
       f('asiTaints', 'ASI taints since the last mitigation: {kernel,user,guest,other-mm} x {data,control} bits (src/kernel/asi/taints.ts)'),
       f('asiLastMm', 'mm whose untrusted code last ran on this CPU (taints of another mm become OTHER_MM ones); -1 none'),
       f('asiTlbGen', 'NOFLUSH variant: tlb_gen the nonsensitive PCID of each ASID slot is current with; -1 must be flushed at the next enter', 6),
+      // ghost state (issue 11 item 6, src/check/ghost-gen.ts): written next to the hardware flushes, never read by the kernel
+      f('ghostCtxId', 'ctx_id of the mm whose translations the slot\'s PCID was last fully flushed for', 6),
+      f('ghostTlbGen', 'the mm\'s tlb_gen up to which the slot\'s PCID was really flushed', 6),
     ],
   },
   {

@@ -112,6 +112,17 @@ export const V_UNMAPPED_DIRECT = 17;
  */
 export const V_IPI_NOT_RUN = 18;
 
+/**
+ * Ghost-state invariant (issue 11 item 6; src/check/ghost-gen.ts): a CPU
+ * recorded a tlb_gen for an ASID slot (tlb_state.ctxs[asid].tlb_gen) ahead
+ * of the flushes its PCID really had: the generation it claims is not
+ * covered by a full flush of that mm's PCID or by consecutive partial
+ * flushes, or the slot was never flushed for the mm it now names. va holds
+ * the ASID slot, pfn the mm, fillGen the generation recorded and frameGen
+ * the one really flushed (-1: the slot was not flushed for this mm at all).
+ */
+export const V_FLUSH_GEN_AHEAD = 19;
+
 export const VIOLATION_NAMES: readonly string[] = [
   'none', 'stale-tlb', 'walk-non-pagetable', 'stale-psc', 'isolation', 'data-leak', 'ephmap', 'readback',
   'unmapped-access', 'stale-at-flush', 'write-after-downgrade', 'asi-mapping', 'asi-state',
@@ -120,7 +131,7 @@ export const VIOLATION_NAMES: readonly string[] = [
   // lockdep (issue 7 remainder)
   'lock-order', 'flush-under-lock', 'sleep-in-atomic', 'unmapped-direct-map',
   // ghost-state invariants (issue 11 item 6)
-  'ipi-not-run',
+  'ipi-not-run', 'flush-gen-ahead',
 ];
 
 const VA_SPLIT = 2 ** 32;

@@ -6,7 +6,7 @@
 
 import { INIT_MM, LOADED_MM_NONE, MM_LIVE, NO_MM, TASK_FREE, TLB_NR_DYN_ASIDS } from '../../native-layout/bits.js';
 import {
-  CPU_ASI_CURR, CPU_ASI_LAST_MM, CPU_ASI_TAINTS, CPU_ASI_TLB_GEN, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, CPU_NEXT_ASID,
+  CPU_ASI_CURR, CPU_ASI_LAST_MM, CPU_GHOST_CTX_ID, CPU_GHOST_TLB_GEN, CPU_ASI_TAINTS, CPU_ASI_TLB_GEN, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, CPU_NEXT_ASID,
   CPU_STRIDE, KERNEL_BOOTED, MM_STATE, MM_STRIDE, RQ_ACTIVE_MM, RQ_CURR, RQ_HEAD, RQ_STRIDE, RQ_TAIL, TASK_MM,
   TASK_NEXT, TASK_STATE, TASK_STRIDE,
 } from '../../native-layout/fields.js';
@@ -76,6 +76,8 @@ export function kernelBoot(k: KernelCtx): void {
       v.cpu[at + CPU_CTX_ID + a] = 0;
       v.cpu[at + CPU_CTX_TLB_GEN + a] = 0;
       v.cpu[at + CPU_ASI_TLB_GEN + a] = -1;
+      v.cpu[at + CPU_GHOST_CTX_ID + a] = 0;
+      v.cpu[at + CPU_GHOST_TLB_GEN + a] = 0;
     }
     v.cpu[at + CPU_ASI_CURR] = -1;
     v.cpu[at + CPU_ASI_LAST_MM] = -1;

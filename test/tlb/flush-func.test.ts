@@ -8,6 +8,7 @@ import { FLUSH_ALL, FLUSH_GEN_VALID, flushInfo0, flushTlbFunc } from '../../src/
 import { incMmTlbGen } from '../../src/kernel/tlb/flush-mm.js';
 import { localIrqRestore, localIrqSave } from '../../src/kernel/smp.js';
 import { cpumaskTestCpu } from '../../src/sync/cpumask.js';
+import { VIOLATION_NAMES, firstViolation, violationCount } from '../../src/check/oracle.js';
 import { BASE, cached, goLazy, kernelMachine, processWith, resetMachineState, switchTo, write } from './kernel-machine.js';
 
 afterEach(resetMachineState);
@@ -33,6 +34,18 @@ function running() {
 }
 
 describe('flush_tlb_func', () => {
+  it('never records a generation its flushes did not reach (ghost check), in order or out of order', () => {
+    const { k, a, mem: m } = running();
+    incMmTlbGen(k, a);
+    incMmTlbGen(k, a);
+    ipi(k, 0, a, BASE, BASE + 1, 2);
+    ipi(k, 0, a, 0, FLUSH_ALL, 1);
+    incMmTlbGen(k, a);
+    ipi(k, 0, a, BASE + 1, BASE + 2, 3);
+    expect(localGen(k)).toBe(3);
+    expect(violationCount(m.views)).toBe(0);
+  });
+
   it('does nothing for a request whose generation this CPU already reached', () => {
     const { k, a } = running();
     incMmTlbGen(k, a);
@@ -74,7 +87,7 @@ describe('flush_tlb_func', () => {
   });
 
   it('with partial-flush-out-of-order, the later request\'s partial flush claims the earlier full one was done', () => {
-    const { k, a, pfns } = running();
+    const { k, a, pfns, mem: m } = running();
     injected[BUG['partial-flush-out-of-order']!] = 1;
     incMmTlbGen(k, a);
     incMmTlbGen(k, a);
@@ -82,6 +95,10 @@ describe('flush_tlb_func', () => {
     ipi(k, 0, a, 0, FLUSH_ALL, 1);
     expect(localGen(k)).toBe(2);
     expect(cached(k, BASE + 2)).toBe(pfns[2]);
+    // The ghost copy saw one partial flush of change 2 on a slot flushed up
+    // to 0: generation 2 recorded, 0 really flushed, on the call itself.
+    const v = firstViolation(m.views)!;
+    expect([VIOLATION_NAMES[v.kind], v.cpu, v.pfn, v.fillGen, v.frameGen]).toEqual(['flush-gen-ahead', 1, a, 2, 0]);
   });
 
   it('a CPU running another mm leaves that mm\'s cpumask instead of flushing', () => {

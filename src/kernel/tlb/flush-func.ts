@@ -15,6 +15,7 @@ import {
 } from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { auditLoadedPcidAtFlush } from '../../check/flush-audit.js';
+import { ghostCheckRecordedGen, ghostFullFlush, ghostPartialFlush } from '../../check/ghost-gen.js';
 import { cpumaskClearCpu } from '../../sync/cpumask.js';
 import { type KernelCtx, kernelOf } from '../ctx.js';
 import type { SmpCtx } from '../smp.js';
@@ -109,16 +110,19 @@ export function flushTlbFunc(k: KernelCtx, info0: number, start: number, end: nu
   if (partial) {
     const mmu = k.mmu;
     for (let vpn = start; vpn < end; vpn++) mmu.invlpg(vpn * PAGE);
+    ghostPartialFlush(k, asid, newGen);
   } else {
     // flush_tlb_local(): rewriting CR3 without NOFLUSH drops the current
     // PCID's entries and its paging-structure caches.
     const mmu = k.mmu;
+    ghostFullFlush(k, asid, loaded);
     mmu.writeCr3(mmu.cr3Root, mmu.cr3Pcid, false);
     k.counters[k.countersAt + C_FLUSHES_FULL] += 1;
   }
   // mm_gen as read before the flush: changes made after that read may not
   // be covered, and their own requests will find us behind.
   st[at + CPU_CTX_TLB_GEN + asid] = mmGen;
+  ghostCheckRecordedGen(k, asid, loaded);
   k.smp.trace.emit(EV_FLUSH_TLB, loaded, mmGen, partial ? 0 : 1);
 }
 

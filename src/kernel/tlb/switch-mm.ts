@@ -11,6 +11,7 @@ import {
   MM_CTX_ID, MM_PGD, MM_STRIDE, MM_TLB_GEN,
 } from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
+import { ghostCheckRecordedGen, ghostFullFlush } from '../../check/ghost-gen.js';
 import { cpumaskSetCpu, cpumaskTestCpu } from '../../sync/cpumask.js';
 import type { KernelCtx } from '../ctx.js';
 import { ASID_FRESH, ASID_MASK, ASID_NEED_FLUSH, chooseNewAsid, kernPcid } from './asid.js';
@@ -135,7 +136,9 @@ export function switchMmIrqsOff(k: KernelCtx, next: number): void {
   }
   // Serializing: whatever is still buffered (SWITCHING, when the barrier
   // above was skipped) becomes visible here, not before.
+  if (needFlush) ghostFullFlush(k, asid, next);
   loadNewMmCr3(k, mm[nextAt + MM_PGD], asid, needFlush);
+  if (needFlush || fresh) ghostCheckRecordedGen(k, asid, next);
   k.smp.trace.emit(EV_SWITCH_MM, prev, next, asid);
   // The hardware starts prefetching translations of the new address space
   // at once. This is also what keeps the SWITCHING window open long
