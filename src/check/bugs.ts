@@ -37,7 +37,7 @@ export interface BugSpec {
 /** A configuration a bug's code path needs: a --variant, and/or an --option key=value. */
 export interface BugRequirement {
   readonly variant?: string;
-  readonly option?: { readonly key: string; readonly value: number };
+  readonly option?: { readonly key: string; readonly value: number | string };
   /** Why, in a few words (the path it lives on). */
   readonly why: string;
 }
@@ -127,6 +127,8 @@ export const BUG_CATALOG: readonly BugSpec[] = [
     source: '7a30df49f63a mm: mmu_gather: remove __tlb_reset_range() for force flush' },
   // copy-on-write through the ephemeral maps (issue 7 remainder, src/kernel/ephmap/copy-user.ts)
   bug('no-mitigation-flush-on-cow', 'ephmap', 'copy-on-write flushes stale ephemeral entries mm-wide before the process drops the source', 'cow-storm', ['--cpus', '4', '--seconds', '20', '--variant', 'asi-on+mermap']),
+  // mshare and secondary MMUs (issue 8, branch mshare): the review finding on the posted series
+  bug('mshare-client-notifier-skipped', 'gmem', 'a change to an mshare host fires the mmu notifiers of every client mm'),
 ];
 
 /**

@@ -101,6 +101,16 @@ export const V_SLEEP_IN_ATOMIC = 16;
  */
 export const V_UNMAPPED_DIRECT = 17;
 
+/**
+ * mshare and secondary MMUs (issue 8): an IOMMU-like device's IOTLB hit
+ * translated to a frame whose generation moved since the fill (freed, and
+ * maybe reused): the mmu notifier that should have invalidated the IOTLB
+ * before the free never reached it (src/hw/iommu.ts). va the device
+ * address, pfn the frame, fillGen / frameGen the generations, slotCpu the
+ * device id.
+ */
+export const V_STALE_IOTLB = 18;
+
 export const VIOLATION_NAMES: readonly string[] = [
   'none', 'stale-tlb', 'walk-non-pagetable', 'stale-psc', 'isolation', 'data-leak', 'ephmap', 'readback',
   'unmapped-access', 'stale-at-flush', 'write-after-downgrade', 'asi-mapping', 'asi-state',
@@ -108,6 +118,8 @@ export const VIOLATION_NAMES: readonly string[] = [
   'sw-walk-freed-table',
   // lockdep (issue 7 remainder)
   'lock-order', 'flush-under-lock', 'sleep-in-atomic', 'unmapped-direct-map',
+  // mshare and secondary MMUs (issue 8)
+  'stale-iotlb',
 ];
 
 const VA_SPLIT = 2 ** 32;
