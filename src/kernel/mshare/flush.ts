@@ -33,9 +33,9 @@
 // each one's notifiers with the same range (the range is at the same
 // address in every client: region.ts).
 
-import { INIT_MM } from '../../../native-layout/bits.js';
+import { INIT_MM, LOADED_MM_SWITCHING } from '../../../native-layout/bits.js';
 import { C } from '../../../native-layout/counters.js';
-import { CPU_CTX_TLB_GEN, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, MM_CPUMASK, MM_STRIDE, MM_TLB_GEN } from '../../../native-layout/fields.js';
+import { CPU_CTX_TLB_GEN, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, CPU_STRIDE, MM_CPUMASK, MM_STRIDE, MM_TLB_GEN } from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { auditLoadedPcidAtFlush } from '../../check/flush-audit.js';
 import { cpumaskClear, cpumaskOr } from '../../sync/cpumask.js';
@@ -45,7 +45,7 @@ import {
   mmuNotifierInvalidateRangeStart, registerMmuNotifierOps,
 } from '../mmu_notifier/notifier.js';
 import { SCF_RUN_LOCAL, SCF_WAIT, type SmpCtx, registerIpiFunc, smpCallFunctionManyCond } from '../smp.js';
-import { FLUSH_MM_NONE, flushInfo0, shouldFlushTlbCond } from '../tlb/flush-func.js';
+import { FLUSH_MM_NONE, flushInfo0 } from '../tlb/flush-func.js';
 import { flushTlbAll } from '../tlb/flush-kernel.js';
 import { PAGE_SHIFT_4K, flushTlbMmRange, incMmTlbGen } from '../tlb/flush-mm.js';
 import { SITE_FLUSH_DONE, SITE_FLUSH_ENTER, kernelPoint } from '../points.js';
@@ -112,8 +112,30 @@ function flushUnion(k: KernelCtx, r: number, start: number, end: number): void {
   if (injected[BUG_NO_TLBGEN_BUMP] === 0) for (let i = 0; i < n; i++) incMmTlbGen(k, mshareClient(k, r, i));
   cpumaskClear(unionMask, 0);
   for (let i = 0; i < n; i++) cpumaskOr(unionMask, 0, unionMask, 0, k.mm, mshareClient(k, r, i) * MM_STRIDE + MM_CPUMASK);
+  condK = k;
   smpCallFunctionManyCond(k.smp, unionMask, 0, IPI_MSHARE_FLUSH, flushInfo0(FLUSH_MM_NONE, k.cpu, 0), r, start, end,
-    SCF_WAIT | SCF_RUN_LOCAL, shouldFlushTlbCond);
+    SCF_WAIT | SCF_RUN_LOCAL, mshareShouldFlush);
+}
+
+/** The initiator's context for mshareShouldFlush (one flush at a time per thread). */
+let condK: KernelCtx | null = null;
+
+/**
+ * should_flush_tlb() for the union strategy, on racy remote state: a CPU
+ * of the union is interrupted if it runs a client of region r (info1) now,
+ * or is between its CR3 load and loaded_mm = next (it may already cache
+ * the client's entries under the old generation: the window of
+ * fea4e317f9e7). Lazy CPUs and CPUs running anything else have no client
+ * PCID loaded and catch up by generation at their next switch.
+ */
+function mshareShouldFlush(cpu: number, _info0: number, r: number): boolean {
+  const k = condK!;
+  const st = k.cpuState;
+  const at = cpu * CPU_STRIDE;
+  const loaded = Atomics.load(st, at + CPU_LOADED_MM);
+  if (Atomics.load(st, at + CPU_IS_LAZY) !== 0) return false;
+  if (loaded === LOADED_MM_SWITCHING) return true;
+  return loaded > INIT_MM && mshareIsClient(k, r, loaded);
 }
 
 /** The CPU-TLB half of a host change of pages [start, end), by the region's strategy. */
