@@ -81,8 +81,11 @@ function options(ctx: { options: ProgramCtx['options']; cpus: number }): MshareO
     iommu: intOption(NAME, o, 'iommu', 1, 0, 1),
     zapMax: intOption(NAME, o, 'zapMax', 16, 1, 512),
   };
-  if (out.mode !== 'threads') throw new ScenarioOptionError(`${NAME} option mode=${out.mode} is invalid: use mode=threads (procs processes of threads threads attach the region)`);
-  if (out.iommu === 1 && out.procs < 2) throw new ScenarioOptionError(`${NAME} option procs=${out.procs} is invalid with iommu=1: use procs >= 2 (process 1 drives the device)`);
+  const { procs } = processShape(out);
+  if (out.iommu === 1 && procs < 2) {
+    const which = out.mode === 'threads' ? `procs=${out.procs}` : `threads=${out.threads}`;
+    throw new ScenarioOptionError(`${NAME} option ${which} is invalid with iommu=1: it must give at least 2 processes (process 1 drives the device), or set iommu=0`);
+  }
   return out;
 }
 
