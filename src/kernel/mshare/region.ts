@@ -9,6 +9,15 @@
 // client, and the host mm itself never runs, so its mm_cpumask is empty.
 // What that means for the flush is src/kernel/mshare/flush.ts.
 //
+// In the posting read for this (mm/mshare.c, find_shared_vma() and
+// msharefs_fill_mm()), the region is P4D-aligned and a client's P4D entry
+// (the PGD entry on 4-level x86) is copied from the host's at its first
+// fault in the range, under the host's mmap_lock taken nested in the
+// client's; the fault then runs against the host's VMA. v3 narrowed the
+// sharing to the PUD level, which is what we build: the link is made at
+// attach time, which changes nothing for the flush (a client that has not
+// faulted yet caches nothing of the range).
+//
 // Reductions (README "Simplifications"): the range is 1 GiB aligned and at
 // most 1 GiB (one PMD table); every client attaches it at the host's
 // address, so host and client ranges are the same page numbers; clients
