@@ -11,8 +11,10 @@
 // TLB or the device's IOTLB using a frame freed since its fill): each page
 // of the region belongs to one toucher (page p to writer p mod writers),
 // which reads back what it wrote or zero (the owner discarded it in
-// between); a write into a piece made read-only faults; at the end no
-// IOTLB entry translates to a freed frame.
+// between); a write into a piece whose mprotect(PROT_READ) returned, with
+// no grant since, faults (else `write-after-downgrade`: a client CPU kept a
+// writable entry the downgrade's flush missed); at the end no IOTLB entry
+// translates to a freed frame.
 //
 // Options (besides the common ones): strategy=flush-all|union|per-client
 // (the TLB flush of a host change: src/kernel/mshare/flush.ts),
@@ -23,6 +25,7 @@
 import { VM_READ, VM_WRITE } from '../../../native-layout/bits.js';
 import { MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE } from '../../../native-layout/fields.js';
 import { type MachineCheck, checkMachineAtEnd } from '../../check/machine-check.js';
+import { V_WRITE_AFTER_DOWNGRADE, reportViolation } from '../../check/oracle.js';
 import type { MachineMemory } from '../../../native-layout/memory.js';
 import { IOMMU_DEVICES } from '../../../native-layout/regions.js';
 import { iommuBoundMm, iommuReset, iommuStaleEntries } from '../../hw/iommu.js';
@@ -34,11 +37,11 @@ import { mmuNotifierReset } from '../../kernel/mmu_notifier/notifier.js';
 import { mshareProtect, mshareZapRange } from '../../kernel/mshare/change.js';
 import { MSHARE_STRATEGY_NAMES, mshareInitThread } from '../../kernel/mshare/flush.js';
 import { MSHARE_ALIGN_PAGES, mshareAttach, mshareCreate, mshareMapHost, mshareReset } from '../../kernel/mshare/region.js';
-import { taskMm } from '../../kernel/sched/task.js';
+import { taskMm, taskW } from '../../kernel/sched/task.js';
 import type { CpuProgram, ProgramCtx, Scenario, SetupCtx } from '../program.js';
 import {
   KIND_KTHREAD, KIND_MSHARE_DMA, KIND_MSHARE_OWNER, KIND_MSHARE_TOUCH, PAGE, USER_BASE_VPN, W_AUX0, W_AUX1, W_AUX2,
-  W_ITER, contentOf, mmDomain, readbackViolation, secretOf, setTw, tw,
+  W_ITER, W_PAGES, W_PHASE, contentOf, mmDomain, readbackViolation, secretOf, setTw, tw,
 } from './common.js';
 import { kthreadStep } from './kthread.js';
 import { processShape, setupMmMachine } from './machine.js';
@@ -50,10 +53,17 @@ const NAME = 'mshare';
 export const MSHARE_BASE_VPN = USER_BASE_VPN + MSHARE_ALIGN_PAGES;
 const REGION = 0;
 const DEVICE = 0;
-/** Task words: the thread's writer index and the writer count; the owner's read-only pieces (bitmask). */
+/** Task words: the thread's writer index and the writer count; the owner's task id. */
 const W_WRITER = W_AUX0;
 const W_WRITERS = W_AUX1;
+const W_OWNER = W_PAGES;
+/**
+ * The owner's words, read by every toucher: the pieces whose write right
+ * was taken away and whose mprotect returned (bitmask), and a grant epoch
+ * bumped before each piece gets write back.
+ */
 const W_RO_PIECES = W_AUX2;
+const W_GRANT_EPOCH = W_PHASE;
 
 interface MshareOptions extends CommonOptions {
   readonly strategy: (typeof MSHARE_STRATEGY_NAMES)[number];
@@ -106,6 +116,12 @@ function touchStep(k: KernelCtx, tid: number, cpu: MmCpu, o: MshareOptions): voi
     const va = regionVpn(p) * PAGE;
     if (p % writers === me) {
       const secret = secretOf(tid, iter, p);
+      // A piece whose mprotect(PROT_READ) returned before this write, with
+      // no grant since, must refuse it: a write that goes through used a
+      // writable entry the downgrade's flush missed on this CPU.
+      const owner = tw(k, tid, W_OWNER);
+      const epoch0 = Atomics.load(k.task, taskW(owner, W_GRANT_EPOCH));
+      const ro = (Atomics.load(k.task, taskW(owner, W_RO_PIECES)) >>> Math.floor(p / (o.regionPages / o.pieces))) & 1;
       const w = userWrite(k, mm, va, domain, secret);
       cpu.stats.writes++;
       if (w < 0) {
@@ -113,6 +129,10 @@ function touchStep(k: KernelCtx, tid: number, cpu: MmCpu, o: MshareOptions): voi
         if (w === FAULT_SIGSEGV) cpu.stats.expectedSegv++;
         else cpu.stats.oom++;
         continue;
+      }
+      if (ro !== 0) {
+        const epoch1 = Atomics.load(k.task, taskW(owner, W_GRANT_EPOCH));
+        if (epoch1 === epoch0) reportViolation(k.views, k.cpu, V_WRITE_AFTER_DOWNGRADE, va, w, epoch0, epoch1, tid, cpu.op);
       }
       const got = userRead(k, mm, va);
       cpu.stats.reads++;
@@ -138,10 +158,18 @@ function ownerStep(k: KernelCtx, tid: number, cpu: MmCpu, o: MshareOptions): voi
     cpu.stats.madvises++;
   } else {
     const piece = cpu.rng.below(o.pieces);
-    const ro = tw(k, tid, W_RO_PIECES);
+    const roAt = taskW(tid, W_RO_PIECES);
     const bit = 1 << piece;
-    const flags = (ro & bit) !== 0 ? VM_READ | VM_WRITE : VM_READ;
-    if (mshareProtect(k, REGION, regionVpn(piece * pieceSize), pieceSize, flags) === 0) setTw(k, tid, W_RO_PIECES, ro ^ bit);
+    const start = regionVpn(piece * pieceSize);
+    if ((Atomics.load(k.task, roAt) & bit) !== 0) {
+      // Touchers stop expecting a fault before write can come back.
+      Atomics.and(k.task, roAt, ~bit);
+      Atomics.add(k.task, taskW(tid, W_GRANT_EPOCH), 1);
+      mshareProtect(k, REGION, start, pieceSize, VM_READ | VM_WRITE);
+    } else if (mshareProtect(k, REGION, start, pieceSize, VM_READ) === 0) {
+      // Only now, with every client CPU flushed, may a write be refused.
+      Atomics.or(k.task, roAt, bit);
+    }
   }
   touchStep(k, tid, cpu, o);
 }
@@ -174,13 +202,19 @@ function setup(ctx: SetupCtx): void {
   const o = options(ctx);
   const { procs, threads } = processShape(o);
   const writers = procs * threads;
+  let ownerTid = -1;
   const plans = Array.from({ length: procs }, (_, p) => ({
     threads,
     kindOf: (i: number) => (p === 0 && i === 0 ? KIND_MSHARE_OWNER : p === 1 && i === 0 && o.iommu === 1 ? KIND_MSHARE_DMA : KIND_MSHARE_TOUCH),
     init: (k: KernelCtx, tid: number, mm: number, i: number) => {
+      if (p === 0 && i === 0) {
+        ownerTid = tid;
+        setTw(k, tid, W_RO_PIECES, 0);
+        setTw(k, tid, W_GRANT_EPOCH, 0);
+      }
       setTw(k, tid, W_WRITER, p * threads + i);
       setTw(k, tid, W_WRITERS, writers);
-      setTw(k, tid, W_RO_PIECES, 0);
+      setTw(k, tid, W_OWNER, ownerTid);
       if (i !== 0) return;
       const r = mshareAttach(k, REGION, mm);
       if (r !== 0) throw new ScenarioOptionError(`${NAME}: attaching process ${p} to the region failed (${r}): raise --mem`);
