@@ -88,6 +88,21 @@ describe('mshare page tables', () => {
     expect(count(k3, 'mshareFlushes')).toBe(1);
   });
 
+  it.each([['flush-all', 3], ['union', 2], ['per-client', 2]] as const)('strategy %s interrupts %i CPUs when two run clients and one runs another process', (strategy, cpus) => {
+    const { cpu, a, b } = setup(strategy);
+    const [k0, k1, k2, k3] = cpu as [KernelCtx, KernelCtx, KernelCtx, KernelCtx];
+    const other = mmAlloc(k0);
+    switchTo(k0, a);
+    switchTo(k1, b);
+    switchTo(k2, other);
+    write(k0, a, V, 1);
+    read(k1, b, V);
+    mshareZapRange(k3, R, V, 1);
+    expect(count(k3, 'mshareCpusInterrupted')).toBe(cpus);
+    expect(count(k3, 'ipisSent')).toBe(cpus);
+    expect(violationCount(k0.views)).toBe(0);
+  });
+
   it('taking write away flushes the writable entries of every client CPU', () => {
     const { cpu, a, b } = setup('union');
     const [k0, k1] = cpu as [KernelCtx, KernelCtx];
