@@ -179,6 +179,11 @@ export const VM_EXEC = 1 << 3;
 export const VM_SHARED = 1 << 4;
 /** Backed by a file (vma.file, vma.pgoff); anonymous otherwise. */
 export const VM_FILE = 1 << 5;
+/**
+ * mshare (issue 8): the area's page tables are the mshare host's (src/kernel/mshare):
+ * faults resolve in the host mm, and no walker of this mm may change or free them.
+ */
+export const VM_MSHARE = 1 << 6;
 
 /** task.state */
 export const TASK_FREE = 0;

@@ -58,6 +58,14 @@ export const COUNTER_NAMES = [
   'syscalls',
   'pageCopies',
   'contextSwitches',
+  // mshare and secondary MMUs (issue 8, branch mshare): mmu-notifier
+  // callbacks run (src/kernel/mmu_notifier), IOTLB invalidation requests
+  // (src/hw/iommu.ts), TLB flushes of mshare host changes, and the CPUs
+  // those flushes interrupted (targets of their IPIs).
+  'notifierCalls',
+  'iotlbInvalidations',
+  'mshareFlushes',
+  'mshareCpusInterrupted',
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

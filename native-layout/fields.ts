@@ -255,3 +255,26 @@ export const LDG_CLS = at('lockdepGraph', 'cls');
 export const LDG_HELD_STACK = at('lockdepGraph', 'heldStack');
 export const LDG_OTHER_CPU = at('lockdepGraph', 'otherCpu');
 export const LDG_OTHER_STACK = at('lockdepGraph', 'otherStack');
+
+// mshare and secondary MMUs (issue 8, branch mshare)
+export const MSHARE_STRIDE = recordFormat('mshare').stride;
+export const MSH_STATE = at('mshare', 'state');
+export const MSH_HOST_MM = at('mshare', 'hostMm');
+export const MSH_START_VPN = at('mshare', 'startVpn');
+export const MSH_PAGES = at('mshare', 'pages');
+export const MSH_PMD_TABLE = at('mshare', 'pmdTable');
+export const MSH_STRATEGY = at('mshare', 'strategy');
+export const MSH_NR_CLIENTS = at('mshare', 'nClients');
+export const MSH_CLIENT = at('mshare', 'client');
+export const MMU_NOTIFIER_STRIDE = recordFormat('mmuNotifier').stride;
+export const MN_COUNT = at('mmuNotifier', 'count');
+export const MN_KIND = at('mmuNotifier', 'kind');
+export const MN_ARG = at('mmuNotifier', 'arg');
+export const IOMMU_STRIDE = recordFormat('iommu').stride;
+export const IOMMU_LOCK = at('iommu', 'lockWord');
+export const IOMMU_ROOT = at('iommu', 'root');
+export const IOMMU_MM = at('iommu', 'mm');
+export const IOTLB_TAG_VPN = at('iommu', 'tagVpn');
+export const IOTLB_PFN = at('iommu', 'pfn');
+export const IOTLB_FILL_GEN = at('iommu', 'fillGen');
+export const IOTLB_RW = at('iommu', 'rw');

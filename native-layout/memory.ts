@@ -46,6 +46,10 @@ export interface MachineViews {
   /** lockdep-style checker (src/check/lockdep.ts). */
   readonly lockdep: Int32Array;
   readonly lockdepGraph: Int32Array;
+  /** mshare and secondary MMUs (issue 8): src/kernel/mshare, src/kernel/mmu_notifier, src/hw/iommu.ts. */
+  readonly mshare: Int32Array;
+  readonly mmuNotifier: Int32Array;
+  readonly iommu: Int32Array;
 }
 
 export interface MachineMemory {

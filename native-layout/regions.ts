@@ -51,6 +51,15 @@ export const VIOLATION_KINDS_MAX = 32;
 export const FILE_MAX = 8;
 export const FILE_NR_PAGES = 512;
 
+/** mshare (issue 8): regions per machine, and clients each can have. */
+export const MSHARE_REGIONS = 2;
+export const MSHARE_MAX_CLIENTS = 64;
+/** mmu notifiers (issue 8): subscriptions per mm. */
+export const MMU_NOTIFIER_MAX_SUBS = 4;
+/** IOMMU-like devices (issue 8) and their IOTLB entries (direct-mapped by vpn). */
+export const IOMMU_DEVICES = 2;
+export const IOTLB_ENTRIES = 64;
+
 const f = (name: string, doc: string, count = 1): FieldSpec => ({ name, doc, count });
 
 /** Spinlock: three words, see src/sync/spinlock.ts. */
@@ -613,6 +622,55 @@ export const REGIONS: readonly RegionSpec[] = [
       f('heldStack', 'first report: the reporting CPU\'s held stack'),
       f('otherCpu', 'first report: CPU that recorded the reverse dependency, -1 none'),
       f('otherStack', 'first report: that CPU\'s held stack when it did'),
+    ],
+  },
+  // mshare and secondary MMUs (issue 8, branch mshare): src/kernel/mshare,
+  // src/kernel/mmu_notifier, src/hw/iommu.ts
+  {
+    name: 'mshare',
+    doc: 'mshare regions (src/kernel/mshare): a host mm owning the page tables of a 1 GiB-aligned range, and the client mms whose PUD entry for the range points at the host\'s PMD table',
+    scalar: 'i32',
+    recordAlign: 64,
+    scales: 'fixed',
+    count: () => MSHARE_REGIONS,
+    fields: [
+      f('state', '0 free, 1 live'),
+      f('hostMm', 'the host mm (never runs: its cpumask stays empty)'),
+      f('startVpn', 'first page of the range (1 GiB aligned)'),
+      f('pages', 'pages in the range (at most 512 * 512: one PMD table)'),
+      f('pmdTable', 'pfn of the host\'s PMD table that every client PUD entry points at'),
+      f('strategy', 'TLB flush strategy of a host change (src/kernel/mshare/flush.ts MSHARE_FLUSH_*)'),
+      f('nClients', 'attached client mms'),
+      f('client', 'the attached client mms, in attach order', MSHARE_MAX_CLIENTS),
+    ],
+  },
+  {
+    name: 'mmuNotifier',
+    doc: 'per mm: its mmu-notifier subscriptions (struct mmu_notifier_subscriptions, reduced to a fixed array): ops kind and argument of each',
+    scalar: 'i32',
+    scales: 'fixed',
+    count: (s) => s.maxMms,
+    fields: [
+      f('count', 'subscriptions registered'),
+      f('kind', 'ops of each subscription (src/kernel/mmu_notifier/notifier.ts MN_OPS_*)', MMU_NOTIFIER_MAX_SUBS),
+      f('arg', 'argument of each (the IOMMU id, the mshare region)', MMU_NOTIFIER_MAX_SUBS),
+    ],
+  },
+  {
+    name: 'iommu',
+    doc: 'IOMMU-like devices (src/hw/iommu.ts): a walker of process page tables with its own direct-mapped IOTLB, invalidated only by mmu-notifier callbacks',
+    scalar: 'i32',
+    recordAlign: 64,
+    scales: 'fixed',
+    count: () => IOMMU_DEVICES,
+    fields: [
+      ...lockFields('lock'),
+      f('root', 'pfn of the PGD it walks (the bound mm\'s), -1 unbound'),
+      f('mm', 'the bound mm, -1 none'),
+      f('tagVpn', 'per IOTLB entry: 1 + the vpn it translates, 0 invalid', IOTLB_ENTRIES),
+      f('pfn', 'per IOTLB entry: the frame', IOTLB_ENTRIES),
+      f('fillGen', 'per IOTLB entry: the frame\'s content generation at fill (oracle only)', IOTLB_ENTRIES),
+      f('rw', 'per IOTLB entry: 1 if the leaf was writable', IOTLB_ENTRIES),
     ],
   },
 ];

@@ -37,7 +37,7 @@ export interface BugSpec {
 /** A configuration a bug's code path needs: a --variant, and/or an --option key=value. */
 export interface BugRequirement {
   readonly variant?: string;
-  readonly option?: { readonly key: string; readonly value: number };
+  readonly option?: { readonly key: string; readonly value: number | string };
   /** Why, in a few words (the path it lives on). */
   readonly why: string;
 }
@@ -106,9 +106,10 @@ export const BUG_CATALOG: readonly BugSpec[] = [
   bug('gmem-skip-flush', 'gmem', 'a direct-map zap flushes every CPU'),
   bug('restore-after-free', 'gmem', 'the direct map is restored before the folio is freed'),
   bug('recursive-split', 'gmem', 'direct-map splits never recurse into the allocator'),
-  bug('mshare-host-cpumask-only', 'gmem', 'mshare flushes reach every client CPU'),
-  bug('mshare-free-before-flush', 'gmem', 'mshare frees a page only after the flush'),
-  bug('mshare-no-tlbgen-bump', 'gmem', 'unloaded mshare clients catch up by generation'),
+  bug('mshare-host-cpumask-only', 'gmem', 'mshare flushes reach every client CPU', 'mshare', ['--cpus', '4', '--seconds', '20']),
+  bug('mshare-free-before-flush', 'gmem', 'mshare frees a page only after the flush', 'mshare', ['--cpus', '4', '--seconds', '20', '--option', 'strategy=per-client']),
+  { ...bug('mshare-no-tlbgen-bump', 'gmem', 'unloaded mshare clients catch up by generation', 'mshare', ['--cpus', '4', '--seconds', '20', '--option', 'strategy=union']),
+    requires: { option: { key: 'strategy', value: 'union' }, why: 'only the union strategy relies on the clients\' generations (flush-all flushes every PCID, per-client bumps them in flush_tlb_mm_range)' } },
   // deadlock class: reported by lockdep (src/check/lockdep.ts) before it hangs, the watchdog as backstop
   bug('flush-under-zone-lock', 'deadlock', 'no shootdown under the zone lock', 'flip-storm', ['--cpus', '4', '--seconds', '20']),
   bug('noblock-ignored', 'deadlock', 'non-blocking allocations never flip sensitivity', 'flip-storm', ['--cpus', '4', '--seconds', '20']),
@@ -127,6 +128,9 @@ export const BUG_CATALOG: readonly BugSpec[] = [
     source: '7a30df49f63a mm: mmu_gather: remove __tlb_reset_range() for force flush' },
   // copy-on-write through the ephemeral maps (issue 7 remainder, src/kernel/ephmap/copy-user.ts)
   bug('no-mitigation-flush-on-cow', 'ephmap', 'copy-on-write flushes stale ephemeral entries mm-wide before the process drops the source', 'cow-storm', ['--cpus', '4', '--seconds', '20', '--variant', 'asi-on+mermap']),
+  // mshare and secondary MMUs (issue 8, branch mshare): the review finding on the posted series
+  { ...bug('mshare-client-notifier-skipped', 'gmem', 'a change to an mshare host fires the mmu notifiers of every client mm', 'mshare', ['--cpus', '4', '--seconds', '20']),
+    requires: { option: { key: 'iommu', value: 1 }, why: 'only a secondary MMU bound to a client (the IOMMU of process 1) listens to client notifiers' } },
 ];
 
 /**

@@ -102,6 +102,16 @@ export const V_SLEEP_IN_ATOMIC = 16;
 export const V_UNMAPPED_DIRECT = 17;
 
 /**
+ * mshare and secondary MMUs (issue 8): an IOMMU-like device's IOTLB hit
+ * translated to a frame whose generation moved since the fill (freed, and
+ * maybe reused): the mmu notifier that should have invalidated the IOTLB
+ * before the free never reached it (src/hw/iommu.ts). va the device
+ * address, pfn the frame, fillGen / frameGen the generations, slotCpu the
+ * device id.
+ */
+export const V_STALE_IOTLB = 18;
+
+/**
  * Ghost-state invariant (issue 11 item 6; src/kernel/smp.ts): a sender's
  * wait for a SYNC cross-CPU call returned (or was skipped) while the target
  * had not yet finished running the function: smp_call_function_many_cond's
@@ -110,7 +120,7 @@ export const V_UNMAPPED_DIRECT = 17;
  * CPU, va the IPI function id, fillGen the call's sequence number and
  * frameGen the last one the target finished.
  */
-export const V_IPI_NOT_RUN = 18;
+export const V_IPI_NOT_RUN = 19;
 
 /**
  * Ghost-state invariant (issue 11 item 6; src/check/ghost-gen.ts): a CPU
@@ -121,7 +131,7 @@ export const V_IPI_NOT_RUN = 18;
  * the ASID slot, pfn the mm, fillGen the generation recorded and frameGen
  * the one really flushed (-1: the slot was not flushed for this mm at all).
  */
-export const V_FLUSH_GEN_AHEAD = 19;
+export const V_FLUSH_GEN_AHEAD = 20;
 
 export const VIOLATION_NAMES: readonly string[] = [
   'none', 'stale-tlb', 'walk-non-pagetable', 'stale-psc', 'isolation', 'data-leak', 'ephmap', 'readback',
@@ -130,6 +140,8 @@ export const VIOLATION_NAMES: readonly string[] = [
   'sw-walk-freed-table',
   // lockdep (issue 7 remainder)
   'lock-order', 'flush-under-lock', 'sleep-in-atomic', 'unmapped-direct-map',
+  // mshare and secondary MMUs (issue 8)
+  'stale-iotlb',
   // ghost-state invariants (issue 11 item 6)
   'ipi-not-run', 'flush-gen-ahead',
 ];

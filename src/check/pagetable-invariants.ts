@@ -14,6 +14,7 @@ import { FRAME_STRIDE, FR_FLAGS, FR_PRIVATE } from '../../native-layout/fields.j
 import type { MachineMemory } from '../../native-layout/memory.js';
 import { entryWord, freePtSlotList } from '../hw/ptstore.js';
 import { LEVEL_FRAMES, LEVEL_SIZE, ptePfn } from '../hw/pte.js';
+import { msharedTables } from './mshare-tables.js';
 
 const MAX_PROBLEMS = 100;
 
@@ -39,6 +40,9 @@ export function checkPageTables(mem: MachineMemory, roots: readonly number[], sh
   // reached twice, like kernel-half ones. At the bottom of the stack, so the
   // owning roots (and all below them) are walked first.
   const shared = new Set(sharedRoots);
+  // mshare (issue 8): a region's PMD table is linked from its host's PUD
+  // table and from every client's, by design.
+  const mshared = msharedTables(mem);
   const stack: Array<[number, number, number, string, boolean]> = [
     ...sharedRoots.map((r, i): [number, number, number, string, boolean] => [r, 4, 0, `shared root #${i}`, false]),
     ...roots.map((r, i): [number, number, number, string, boolean] => [r, 4, 0, `root #${i}`, false]),
@@ -50,7 +54,7 @@ export function checkPageTables(mem: MachineMemory, roots: readonly number[], sh
       continue;
     }
     if (reached[pfn]) {
-      if (!kernelTop) report(`${from}: table ${pfn} is reachable twice`);
+      if (!kernelTop && !mshared.has(pfn)) report(`${from}: table ${pfn} is reachable twice`);
       continue;
     }
     reached[pfn] = 1;

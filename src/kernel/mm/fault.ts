@@ -5,7 +5,7 @@
 // do_shared_fault.
 // mmap_lock is held for read, the PTE table's lock around the PTE decision.
 
-import { PTE_RW, PTE_US, VM_READ, VM_SHARED, VM_WRITE } from '../../../native-layout/bits.js';
+import { PTE_RW, PTE_US, VM_MSHARE, VM_READ, VM_SHARED, VM_WRITE } from '../../../native-layout/bits.js';
 import { FRAME_STRIDE, FR_CONTENT, MM_ANON_PAGES, MM_STRIDE, VMA_FILE, VMA_FLAGS, VMA_PGOFF, VMA_START } from '../../../native-layout/fields.js';
 import { writeFrame } from '../../hw/frames.js';
 import { downRead, upRead } from '../../sync/rwsem.js';
@@ -21,6 +21,7 @@ import { pteLock, pteUnlock } from './ptlock.js';
 import { pteTableSlot } from './zap.js';
 import { findVma } from './vma.js';
 import { countPageCopy } from '../account.js';
+import { mshareFault } from '../mshare/fault.js';
 
 /** VM_FAULT_SIGSEGV: no mapping, or no permission (returned as -EFAULT). */
 export const FAULT_SIGSEGV = -14;
@@ -46,7 +47,10 @@ export function handleMmFault(k: KernelCtx, mm: number, va: number, write: boole
   let r = FAULT_SIGSEGV;
   if (vma >= 0) {
     const flags = k.vma[vma + VMA_FLAGS];
-    if ((flags & VM_READ) !== 0 && (!write || (flags & VM_WRITE) !== 0)) {
+    // mshare (issue 8): the area's tables are the host's; the fault is
+    // resolved there, under the host's locks (src/kernel/mshare/fault.ts).
+    if ((flags & VM_MSHARE) !== 0) r = mshareFault(k, mm, va, write);
+    else if ((flags & VM_READ) !== 0 && (!write || (flags & VM_WRITE) !== 0)) {
       const file = k.vma[vma + VMA_FILE];
       // File page index of va (anonymous VMAs carry file -1).
       const index = file >= 0 ? k.vma[vma + VMA_PGOFF] + Math.floor(va / PAGE) - k.vma[vma + VMA_START] : 0;
@@ -57,7 +61,12 @@ export function handleMmFault(k: KernelCtx, mm: number, va: number, write: boole
   return r;
 }
 
-function handlePteFault(k: KernelCtx, mm: number, vmFlags: number, va: number, write: boolean, file: number, index: number): number {
+/**
+ * The PTE level of a fault in mm at va, for an area with vmFlags (file and
+ * index for a file area, -1 and 0 for anonymous memory); mmap_lock of mm
+ * held for read. Also the mshare host's fault path (mshare/fault.ts).
+ */
+export function handlePteFault(k: KernelCtx, mm: number, vmFlags: number, va: number, write: boolean, file: number, index: number): number {
   const root = mmPgd(k, mm);
   const ref = k.ref;
   let slot = pteTableSlot(k, root, va);

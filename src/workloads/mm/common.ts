@@ -49,6 +49,10 @@ export const KIND_EPHEM_COPY = 30;
 // combined-path scenarios (reach, issue 11)
 export const KIND_SFW_WRITER = 40;
 export const KIND_MADV_RACER = 41;
+// mshare and secondary MMUs (issue 8, branch mshare)
+export const KIND_MSHARE_OWNER = 50;
+export const KIND_MSHARE_TOUCH = 51;
+export const KIND_MSHARE_DMA = 52;
 
 export function chunkVpn(index: number): number {
   return USER_BASE_VPN + index * CHUNK_PAGES;
