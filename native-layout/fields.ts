@@ -251,3 +251,11 @@ export const LDG_CLS = at('lockdepGraph', 'cls');
 export const LDG_HELD_STACK = at('lockdepGraph', 'heldStack');
 export const LDG_OTHER_CPU = at('lockdepGraph', 'otherCpu');
 export const LDG_OTHER_STACK = at('lockdepGraph', 'otherStack');
+
+// guest_memfd without a direct map (issue 8, src/kernel/gmem)
+export const GMEM_CPA_LOCK = at('gmem', 'cpaLock');
+export const GMEM_LEAVES = at('gmem', 'leaves');
+export const GMEM_ANSWER = at('gmem', 'answer');
+export const GMEM_PRE_PMD = at('gmem', 'prePmd');
+export const GMEM_SLAT_STRIDE = recordFormat('gmemSlat').stride;
+export const GMEM_SLAT_GFN = at('gmemSlat', 'gfn');

@@ -46,6 +46,9 @@ export interface MachineViews {
   /** lockdep-style checker (src/check/lockdep.ts). */
   readonly lockdep: Int32Array;
   readonly lockdepGraph: Int32Array;
+  /** guest_memfd (issue 8, src/kernel/gmem). */
+  readonly gmem: Int32Array;
+  readonly gmemSlat: Int32Array;
 }
 
 export interface MachineMemory {

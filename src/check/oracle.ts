@@ -101,6 +101,27 @@ export const V_SLEEP_IN_ATOMIC = 16;
  */
 export const V_UNMAPPED_DIRECT = 17;
 
+// guest_memfd without a direct map (issue 8, src/kernel/gmem, src/check/gmem.ts)
+/**
+ * A CPU read a guest_memfd folio through the ordinary direct map (a stale
+ * TLB entry the zap did not flush, or a leaf never cleared). va is the
+ * direct-map address, pfn the frame, fillGen the VM whose data it held,
+ * frameGen the CPU's TLB entry size (0 4 KiB, 1 2 MiB, 2 1 GiB; -1 a walk).
+ */
+export const V_GMEM_DIRECT_MAP = 18;
+/**
+ * A frame reached the page allocator's free path while absent from the
+ * direct map (the folio was freed before its direct map was restored: the
+ * next owner's kernel access faults). pfn the frame.
+ */
+export const V_DIRECT_MAP_HOLE = 19;
+/**
+ * lockdep: a non-recursive lock class taken again by the CPU that holds it
+ * (the direct-map [un]map path re-entered from its own page-table
+ * allocation: a self-deadlock, or unbounded recursion).
+ */
+export const V_RECURSIVE_LOCKING = 20;
+
 export const VIOLATION_NAMES: readonly string[] = [
   'none', 'stale-tlb', 'walk-non-pagetable', 'stale-psc', 'isolation', 'data-leak', 'ephmap', 'readback',
   'unmapped-access', 'stale-at-flush', 'write-after-downgrade', 'asi-mapping', 'asi-state',
@@ -108,6 +129,8 @@ export const VIOLATION_NAMES: readonly string[] = [
   'sw-walk-freed-table',
   // lockdep (issue 7 remainder)
   'lock-order', 'flush-under-lock', 'sleep-in-atomic', 'unmapped-direct-map',
+  // guest_memfd (issue 8)
+  'gmem-direct-map', 'direct-map-hole', 'recursive-locking',
 ];
 
 const VA_SPLIT = 2 ** 32;
