@@ -627,6 +627,10 @@ export const REGIONS: readonly RegionSpec[] = [
       f('leaves', 'direct-map leaves at boot: 0 not built by gmem, 1 = 1 GiB, 2 = 2 MiB, 3 = 4 KiB'),
       f('answer', 'recursion answer: 0 none, 1 refuse (per-task flag), 2 pre-allocated PMD tables, 3 direct map at 4 KiB'),
       f('prePmd', 'per GiB of memory: 1 + pfn of a PMD table pre-built for its 1 GiB leaf (answer 2), 0 none or used', GMEM_MAX_GIB),
+      f('bootTables', 'page-table pages the direct map took at boot (its build and the answer\'s tables), added to CPU 0\'s pageTablesForDirectMap'),
+      f('bootSplits', 'leaves split at boot (answer iii), added to CPU 0\'s directMapSplits'),
+      f('vmMm', '1 + the mm that owns the guest memory (kvm->mm): the mm a kernel thread borrows to map it through the mermap; 0 none'),
+      f('kthread', 'per CPU: 1 + the task id of its gmem kernel thread (migration), 0 none', 64),
     ],
   },
   {

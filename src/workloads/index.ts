@@ -17,6 +17,7 @@ import { cowStorm } from './mm/cow-storm.js';
 import type { CpuProgram, ProgramCtx, Scenario, ScenarioOptions } from './program.js';
 import { sharedFileWriteback } from './mm/shared-file-writeback.js';
 import { madviseRace } from './mm/madvise-race.js';
+import { guestMemfd } from './mm/guest-memfd.js';
 
 export type { CpuProgram, EndCheck, ProgramCtx, Scenario, ScenarioOptions, SetupCtx, TestFaults } from './program.js';
 export { Xorshift32 } from './prng.js';
@@ -35,6 +36,8 @@ export const SCENARIOS: readonly Scenario[] = [
   sharedFileWriteback, madviseRace,
   // copy-on-write storms under ASI (issue 7 remainder)
   cowStorm,
+  // guest_memfd without a direct map (issue 8)
+  guestMemfd,
 ];
 
 const byName = new Map(SCENARIOS.map((s) => [s.name, s]));
