@@ -32,7 +32,7 @@
 import { C } from '../../../native-layout/counters.js';
 import { COUNTERS_STRIDE, GMEM_BOOT_SPLITS, GMEM_BOOT_TABLES } from '../../../native-layout/fields.js';
 import { GMEM_SLAT_GFNS } from '../../../native-layout/regions.js';
-import { BUG, injected } from '../../check/bugs.js';
+import { BUG, injected, unreachableInjectedBug } from '../../check/bugs.js';
 import { GMEM_READ_TLB, GMEM_READ_WALK, GUEST_DOMAIN_BASE, checkGmemDirectMapRead, reportDirectMapHole } from '../../check/gmem.js';
 import { checkMachineAtEnd } from '../../check/machine-check.js';
 import { readFrame, writeFrame } from '../../hw/frames.js';
@@ -335,6 +335,9 @@ export const guestMemfd: Scenario = {
   setup(ctx: SetupCtx): void {
     const o = options(ctx.options, ctx.cpus);
     strategyOf(ctx.options);
+    // An injected bug this configuration never reaches is refused (exit 2), not passed clean.
+    const unreachable = unreachableInjectedBug(String(ctx.options['variant'] ?? 'asi-off'), o as unknown as Record<string, unknown>);
+    if (unreachable !== null) throw new ScenarioOptionError(unreachable);
     if (injected[BUG['recursive-split']!] !== 0 && o.leaves !== '1g') {
       throw new ScenarioOptionError(`${NAME}: --inject recursive-split needs --option leaves=1g (only a 1 GiB leaf has to be split inside the allocator)`);
     }
