@@ -14,6 +14,8 @@ import { INIT_MM } from '../../native-layout/bits.js';
 import { MM_PGD, MM_STRIDE } from '../../native-layout/fields.js';
 import { flushTlbKernelRange } from '../../src/kernel/tlb/flush-kernel.js';
 import { BUG, injected } from '../../src/check/bugs.js';
+import { LOCK_CLASS_DIRECT_MAP, LockdepHalt, lockdepReport } from '../../src/check/lockdep.js';
+import { firstViolation } from '../../src/check/oracle.js';
 import type { KernelCtx } from '../../src/kernel/ctx.js';
 import { asiMachine, resetAsiMachine } from '../asi/asi-machine.js';
 
@@ -104,6 +106,15 @@ describe('the direct map with 1 GiB leaves', () => {
     dm.restore(2048, 512);
     expect(dm.mapped(2048 + 511)).toBe(true);
     expect(level(k, 2048)).toBe(1);
+  });
+
+  it('lockdep reports the direct-map class taken twice by one CPU (recursive-locking), before it waits on itself', () => {
+    const { cpu } = machine();
+    const k = cpu[0]!;
+    k.smp.lockdep.acquire(k.cpu, LOCK_CLASS_DIRECT_MAP, false);
+    expect(() => k.smp.lockdep.acquire(k.cpu, LOCK_CLASS_DIRECT_MAP, false)).toThrow(LockdepHalt);
+    expect(firstViolation(k.views)?.kindName).toBe('recursive-locking');
+    expect(lockdepReport(k.views)).toMatch(/recursive-locking: cpu 0 took direct-map again while holding direct-map/);
   });
 
   it('--inject recursive-split takes every answer away', () => {
