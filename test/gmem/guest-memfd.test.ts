@@ -40,6 +40,9 @@ describe('guest-memfd', () => {
     expect(b.j.totals['gmemFaults']).toBeGreaterThan(100);
     expect(b.j.totals['gmemKernelFlushes']).toBeGreaterThan(0);
     expect(flushesPerGiB(a.j.totals) / flushesPerGiB(b.j.totals)).toBeGreaterThanOrEqual(100);
+    // Both migrated pages through the VM owner's mermap (one copy each), and the guest read its data back.
+    expect(a.j.totals['pageCopies']).toBeGreaterThan(0);
+    expect(b.j.totals['pageCopies']).toBeGreaterThan(0);
   }, 90_000);
 
   it('no-flush: a host CPU reads guest memory through a stale direct-map entry (gmem-direct-map)', () => {

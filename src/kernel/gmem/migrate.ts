@@ -100,6 +100,8 @@ export class GmemMigrator {
     if (vm < 0 || tid < 0 || old < 0) return -1;
     const to = this.strategy.allocFolio(this.g);
     if (to < 0) return -1;
+    // A folio allocated for the file, as a fault's is (gmemFaults counts both).
+    k.counters[k.countersAt + C.gmemFaults] += 1;
     slat.invalidateRange(gfn, gfn + 1);
     kthreadUseMm(k, vm);
     const pin = migrateDisable(k, tid);

@@ -192,9 +192,11 @@ class VcpuProgram implements CpuProgram {
     this.stats.holes++;
   }
 
-  /** Migrates the folio of a random present gfn (from the vCPU's kernel-thread context). */
+  /** Migrates the folio of a present gfn, the first from a random one on (from the vCPU's kernel-thread context). */
   private migrateOne(): void {
-    const gfn = this.rng.below(this.o.guestPages);
+    const n = this.o.guestPages;
+    let gfn = this.rng.below(n);
+    for (let i = 0; i < n && this.file.folio(gfn) < 0; i++) gfn = gfn + 1 === n ? 0 : gfn + 1;
     if (this.file.folio(gfn) < 0) return;
     const to = this.migrator.migrate(this.file, this.slat, gfn);
     if (to < 0) {
