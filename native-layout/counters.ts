@@ -66,6 +66,19 @@ export const COUNTER_NAMES = [
   'iotlbInvalidations',
   'mshareFlushes',
   'mshareCpusInterrupted',
+  // guest_memfd without a direct map (issue 8, src/kernel/gmem): direct-map
+  // leaves split (1G->2M, 2M->4K), leaves or PTEs written back on free,
+  // page-table pages allocated for the direct map (boot and splits),
+  // nested [un]map attempts refused by the per-task flag, guest faults that
+  // allocated a folio, kernel-range flushes of the direct map by the gmem
+  // paths, and restores that would have needed a page table (WARN).
+  'directMapSplits',
+  'directMapRestores',
+  'pageTablesForDirectMap',
+  'recursionRefusals',
+  'gmemFaults',
+  'gmemKernelFlushes',
+  'directMapRestoreWarns',
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

@@ -278,3 +278,14 @@ export const IOTLB_TAG_VPN = at('iommu', 'tagVpn');
 export const IOTLB_PFN = at('iommu', 'pfn');
 export const IOTLB_FILL_GEN = at('iommu', 'fillGen');
 export const IOTLB_RW = at('iommu', 'rw');
+// guest_memfd without a direct map (issue 8, src/kernel/gmem)
+export const GMEM_CPA_LOCK = at('gmem', 'cpaLock');
+export const GMEM_LEAVES = at('gmem', 'leaves');
+export const GMEM_ANSWER = at('gmem', 'answer');
+export const GMEM_PRE_PMD = at('gmem', 'prePmd');
+export const GMEM_VM_MM = at('gmem', 'vmMm');
+export const GMEM_BOOT_TABLES = at('gmem', 'bootTables');
+export const GMEM_BOOT_SPLITS = at('gmem', 'bootSplits');
+export const GMEM_KTHREAD = at('gmem', 'kthread');
+export const GMEM_SLAT_STRIDE = recordFormat('gmemSlat').stride;
+export const GMEM_SLAT_GFN = at('gmemSlat', 'gfn');

@@ -50,6 +50,9 @@ export interface MachineViews {
   readonly mshare: Int32Array;
   readonly mmuNotifier: Int32Array;
   readonly iommu: Int32Array;
+  /** guest_memfd (issue 8, src/kernel/gmem). */
+  readonly gmem: Int32Array;
+  readonly gmemSlat: Int32Array;
 }
 
 export interface MachineMemory {

@@ -62,6 +62,11 @@ export const IOTLB_ENTRIES = 64;
 
 const f = (name: string, doc: string, count = 1): FieldSpec => ({ name, doc, count });
 
+/** guest_memfd (issue 8): GiB of memory the pre-allocated PMD tables cover (the 64G machine maximum). */
+export const GMEM_MAX_GIB = 64;
+/** guest_memfd (issue 8): guest frames per vCPU slice of the second-level table (8 MiB of guest memory). */
+export const GMEM_SLAT_GFNS = 2048;
+
 /** Spinlock: three words, see src/sync/spinlock.ts. */
 const lockFields = (prefix: string): FieldSpec[] => [
   f(`${prefix}Word`, 'spinlock: bit 0 locked, bit 1 pending (the queue head reserved the next handoff)'),
@@ -672,5 +677,33 @@ export const REGIONS: readonly RegionSpec[] = [
       f('fillGen', 'per IOTLB entry: the frame\'s content generation at fill (oracle only)', IOTLB_ENTRIES),
       f('rw', 'per IOTLB entry: 1 if the leaf was writable', IOTLB_ENTRIES),
     ],
+  },
+  // guest_memfd without a direct map (issue 8, src/kernel/gmem)
+  {
+    name: 'gmem',
+    doc: 'guest_memfd: how the ordinary direct map was built and the recursion answer in force, and the page tables pre-allocated for answer (ii)',
+    scalar: 'i32',
+    recordAlign: 64,
+    scales: 'fixed',
+    count: () => 1,
+    fields: [
+      f('cpaLock', 'futex mutex (src/sync/mutex.ts) serialising direct-map [un]maps and splits, as cpa_lock'),
+      f('leaves', 'direct-map leaves at boot: 0 not built by gmem, 1 = 1 GiB, 2 = 2 MiB, 3 = 4 KiB'),
+      f('answer', 'recursion answer: 0 none, 1 refuse (per-task flag), 2 pre-allocated PMD tables, 3 direct map at 4 KiB'),
+      f('prePmd', 'per GiB of memory: 1 + pfn of a PMD table pre-built for its 1 GiB leaf (answer 2), 0 none or used', GMEM_MAX_GIB),
+      f('bootTables', 'page-table pages the direct map took at boot (its build and the answer\'s tables), added to CPU 0\'s pageTablesForDirectMap'),
+      f('bootSplits', 'leaves split at boot (answer iii), added to CPU 0\'s directMapSplits'),
+      f('vmMm', '1 + the mm that owns the guest memory (kvm->mm): the mm a kernel thread borrows to map it through the mermap; 0 none'),
+      f('kthread', 'per CPU: 1 + the task id of its gmem kernel thread (migration), 0 none', 64),
+    ],
+  },
+  {
+    name: 'gmemSlat',
+    doc: 'guest_memfd: each vCPU\'s slice of its VM\'s second-level table (gfn -> 1 + pfn, 0 not present); written by the fault path, cleared by the mmu-notifier invalidation',
+    scalar: 'i32',
+    recordAlign: 64,
+    scales: 'cpu',
+    count: (s) => s.cpus,
+    fields: [f('gfn', 'second-level entry of guest frame gfn of this vCPU\'s slice: 1 + host pfn, 0 not present', GMEM_SLAT_GFNS)],
   },
 ];

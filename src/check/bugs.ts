@@ -103,13 +103,15 @@ export const BUG_CATALOG: readonly BugSpec[] = [
   bug('no-mitigation-flush-on-close', 'ephmap', 'last close flushes stale ephmap entries mm-wide', 'ephmap-copy', ['--cpus', '4', '--seconds', '20', '--option', 'evictPercent=0']),
   bug('kmap-no-unmap-flush', 'ephmap', 'kunmap_local flushes its slot', 'ephmap-copy', ['--cpus', '4', '--seconds', '20', '--option', 'map=kmap']),
   // guest_memfd / mshare
-  bug('gmem-skip-flush', 'gmem', 'a direct-map zap flushes every CPU'),
-  bug('restore-after-free', 'gmem', 'the direct map is restored before the folio is freed'),
-  bug('recursive-split', 'gmem', 'direct-map splits never recurse into the allocator'),
+  bug('gmem-skip-flush', 'gmem', 'a direct-map zap flushes every CPU', 'guest-memfd', ['--cpus', '4', '--seconds', '20', '--variant', 'per-folio']),
+  bug('restore-after-free', 'gmem', 'the direct map is restored before the folio is freed', 'guest-memfd', ['--cpus', '4', '--seconds', '20', '--variant', 'per-folio']),
+  { ...bug('recursive-split', 'gmem', 'direct-map splits never recurse into the allocator', 'guest-memfd', ['--cpus', '4', '--seconds', '20', '--variant', 'freetype']),
+    requires: { variant: 'freetype', why: 'only the unmapped freetype [un]maps the direct map inside the allocator' } },
   bug('mshare-host-cpumask-only', 'gmem', 'mshare flushes reach every client CPU', 'mshare', ['--cpus', '4', '--seconds', '20']),
   bug('mshare-free-before-flush', 'gmem', 'mshare frees a page only after the flush', 'mshare', ['--cpus', '4', '--seconds', '20', '--option', 'strategy=per-client']),
   { ...bug('mshare-no-tlbgen-bump', 'gmem', 'unloaded mshare clients catch up by generation', 'mshare', ['--cpus', '4', '--seconds', '20', '--option', 'strategy=union']),
     requires: { option: { key: 'strategy', value: 'union' }, why: 'only the union strategy relies on the clients\' generations (flush-all flushes every PCID, per-client bumps them in flush_tlb_mm_range)' } },
+
   // deadlock class: reported by lockdep (src/check/lockdep.ts) before it hangs, the watchdog as backstop
   bug('flush-under-zone-lock', 'deadlock', 'no shootdown under the zone lock', 'flip-storm', ['--cpus', '4', '--seconds', '20']),
   bug('noblock-ignored', 'deadlock', 'non-blocking allocations never flip sensitivity', 'flip-storm', ['--cpus', '4', '--seconds', '20']),

@@ -44,7 +44,7 @@ import {
 } from '../../native-layout/fields.js';
 import type { MachineViews } from '../../native-layout/memory.js';
 import { IPI_QUEUE_EMPTY, IPI_QUEUE_STOPPED, apicKick } from '../hw/apic.js';
-import { V_FLUSH_UNDER_LOCK, V_LOCK_ORDER, V_SLEEP_IN_ATOMIC, VIOLATION_NAMES, reportViolation } from './oracle.js';
+import { V_FLUSH_UNDER_LOCK, V_LOCK_ORDER, V_RECURSIVE_LOCKING, V_SLEEP_IN_ATOMIC, VIOLATION_NAMES, reportViolation } from './oracle.js';
 
 /** The zone lock (spin_lock_irqsave: interrupts off while held and while waiting). */
 export const LOCK_CLASS_ZONE = 0;
@@ -59,14 +59,23 @@ export const LOCK_CLASS_MM = 4;
 /** The sensitivity flip: not a lock, a map for "this path may wait for a shootdown" (may sleep). */
 export const LOCK_CLASS_ASI_FLIP = 5;
 /** Number of classes the graph has room for (the layout reserves 8). */
+/**
+ * guest_memfd (issue 8): the direct map's [un]map section (cpa_lock and
+ * init_mm's page_table_lock in arch/x86/mm/pat/set_memory.c, folded into
+ * one map). Not recursive: taking it again on the CPU that holds it is the
+ * [un]map path re-entered from its own page-table allocation.
+ */
+export const LOCK_CLASS_DIRECT_MAP = 6;
 export const LOCK_CLASSES = 8;
 
-export const LOCK_CLASS_NAMES: readonly string[] = ['zone', 'pcp', 'ptl', 'rq', 'mm', 'asi-flip', 'class6', 'class7'];
+export const LOCK_CLASS_NAMES: readonly string[] = ['zone', 'pcp', 'ptl', 'rq', 'mm', 'asi-flip', 'direct-map', 'class7'];
 
 /** Classes whose locks are taken with interrupts off: no IPI ack can be waited for under them. */
 const IRQ_CLASSES = (1 << LOCK_CLASS_ZONE) | (1 << LOCK_CLASS_RQ);
 /** Classes whose holder may wait for other CPUs (or sleep): never entered with interrupts off. */
 const SLEEP_CLASSES = (1 << LOCK_CLASS_MM) | (1 << LOCK_CLASS_ASI_FLIP);
+/** Classes a CPU may hold only once (guest_memfd, issue 8). */
+const NON_RECURSIVE_CLASSES = 1 << LOCK_CLASS_DIRECT_MAP;
 
 /** An edge declared at boot rather than learnt from a CPU. */
 const EDGE_DECLARED = 0x100;
@@ -103,6 +112,10 @@ export class Lockdep {
     const ld = this.ld;
     const held = ld[at + LD_HELD]!;
     if (((1 << cls) & SLEEP_CLASSES) !== 0) this.mightSleep(cpu, cls);
+    // check_deadlock(): "possible recursive locking detected". Only for the
+    // classes declared non-recursive (the others nest instances of one
+    // class legitimately: two PTE locks, a pcp lock inside a drain).
+    if ((held & (1 << cls) & NON_RECURSIVE_CLASSES) !== 0 && !trylock) this.report(cpu, V_RECURSIVE_LOCKING, cls, -1, 0, cls);
     if (held !== 0 && !trylock) this.checkOrder(cpu, cls, held);
     ld[at + LD_HELD] = held | (1 << cls);
     ld[at + LD_DEPTH + cls]! += 1;
@@ -281,6 +294,9 @@ export function lockdepReport(views: MachineViews): string | null {
   }
   if (kind === V_FLUSH_UNDER_LOCK) {
     return `flush-under-lock: cpu ${cpu} waited for IPI acks while holding ${held} (taken with interrupts off: a CPU spinning for it never acks)`;
+  }
+  if (kind === V_RECURSIVE_LOCKING) {
+    return `recursive-locking: cpu ${cpu} took ${cls} again while holding ${held} (the direct-map [un]map path re-entered itself through its page-table allocation)`;
   }
   return `sleep-in-atomic: cpu ${cpu} entered ${cls} (may wait for other CPUs) with interrupts off, holding ${held}`;
 }

@@ -101,6 +101,27 @@ export const V_SLEEP_IN_ATOMIC = 16;
  */
 export const V_UNMAPPED_DIRECT = 17;
 
+// guest_memfd without a direct map (issue 8, src/kernel/gmem, src/check/gmem.ts)
+/**
+ * A CPU read a guest_memfd folio through the ordinary direct map (a stale
+ * TLB entry the zap did not flush, or a leaf never cleared). va is the
+ * direct-map address, pfn the frame, fillGen the VM whose data it held,
+ * frameGen the CPU's TLB entry size (0 4 KiB, 1 2 MiB, 2 1 GiB; -1 a walk).
+ */
+export const V_GMEM_DIRECT_MAP = 18;
+/**
+ * A frame reached the page allocator's free path while absent from the
+ * direct map (the folio was freed before its direct map was restored: the
+ * next owner's kernel access faults). pfn the frame.
+ */
+export const V_DIRECT_MAP_HOLE = 19;
+/**
+ * lockdep: a non-recursive lock class taken again by the CPU that holds it
+ * (the direct-map [un]map path re-entered from its own page-table
+ * allocation: a self-deadlock, or unbounded recursion).
+ */
+export const V_RECURSIVE_LOCKING = 20;
+
 /**
  * mshare and secondary MMUs (issue 8): an IOMMU-like device's IOTLB hit
  * translated to a frame whose generation moved since the fill (freed, and
@@ -109,7 +130,7 @@ export const V_UNMAPPED_DIRECT = 17;
  * address, pfn the frame, fillGen / frameGen the generations, slotCpu the
  * device id.
  */
-export const V_STALE_IOTLB = 18;
+export const V_STALE_IOTLB = 21;
 
 /**
  * Ghost-state invariant (issue 11 item 6; src/kernel/smp.ts): a sender's
@@ -120,7 +141,7 @@ export const V_STALE_IOTLB = 18;
  * CPU, va the IPI function id, fillGen the call's sequence number and
  * frameGen the last one the target finished.
  */
-export const V_IPI_NOT_RUN = 19;
+export const V_IPI_NOT_RUN = 22;
 
 /**
  * Ghost-state invariant (issue 11 item 6; src/check/ghost-gen.ts): a CPU
@@ -131,7 +152,7 @@ export const V_IPI_NOT_RUN = 19;
  * the ASID slot, pfn the mm, fillGen the generation recorded and frameGen
  * the one really flushed (-1: the slot was not flushed for this mm at all).
  */
-export const V_FLUSH_GEN_AHEAD = 20;
+export const V_FLUSH_GEN_AHEAD = 23;
 
 export const VIOLATION_NAMES: readonly string[] = [
   'none', 'stale-tlb', 'walk-non-pagetable', 'stale-psc', 'isolation', 'data-leak', 'ephmap', 'readback',
@@ -140,6 +161,8 @@ export const VIOLATION_NAMES: readonly string[] = [
   'sw-walk-freed-table',
   // lockdep (issue 7 remainder)
   'lock-order', 'flush-under-lock', 'sleep-in-atomic', 'unmapped-direct-map',
+  // guest_memfd (issue 8)
+  'gmem-direct-map', 'direct-map-hole', 'recursive-locking',
   // mshare and secondary MMUs (issue 8)
   'stale-iotlb',
   // ghost-state invariants (issue 11 item 6)

@@ -61,7 +61,7 @@ export function renderReport(r: RunReportObject): string {
     lines.push(`(${records.length} records kept: the first ${VIOLATION_RECORDS_PER_KIND} of each kind, ${VIOLATION_SLOTS} at most)`);
   }
   records.forEach((v, i) => {
-    lines.push(`${i === 0 ? 'first violation' : `violation ${i + 1}`}: ${String(v['kind'])} on cpu ${String(v['cpu'])} task ${String(v['task'])} va 0x${(v['va'] as number).toString(16)} pfn ${String(v['pfn'])} generation ${String(v['fillGen'])} -> ${String(v['frameGen'])} at op ${String(v['op'])}${typeof v['slotCpu'] === 'number' && v['slotCpu'] >= 0 ? ` (slot of cpu ${v['slotCpu']})` : ''}${typeof v['swWalker'] === 'string' && v['swWalker'] !== '' ? ` (walker ${v['swWalker']}, level ${String(v['swLevel'])}, table freed by cpu ${String(v['swFreedBy'])})` : ''}`);
+    lines.push(`${i === 0 ? 'first violation' : `violation ${i + 1}`}: ${String(v['kind'])} on cpu ${String(v['cpu'])} task ${String(v['task'])} va 0x${(v['va'] as number).toString(16)} pfn ${String(v['pfn'])} generation ${String(v['fillGen'])} -> ${String(v['frameGen'])} at op ${String(v['op'])}${typeof v['slotCpu'] === 'number' && v['slotCpu'] >= 0 ? ` (slot of cpu ${v['slotCpu']})` : ''}${typeof v['swWalker'] === 'string' && v['swWalker'] !== '' ? ` (walker ${v['swWalker']}, level ${String(v['swLevel'])}, table freed by cpu ${String(v['swFreedBy'])})` : ''}${gmemNote(v)}`);
     const events = v['lastEvents'] as { cpu: number; op: number; kind: string; args: string }[];
     if (events.length > 0) lines.push('  every CPU\'s last events when it happened (per CPU, oldest first):');
     for (const e of events) lines.push(`    cpu ${e.cpu} op ${e.op} ${e.kind} ${e.args}`);
@@ -127,4 +127,10 @@ export function renderSummary(s: Record<string, unknown>): string {
     lines.push(`incomplete: ${results.length} of ${String(s['jobs'])} runs done${s['interrupted'] ? ` (interrupted by ${String(s['interruptSignal'])})` : ''}${s['writeError'] ? ` (${String(s['writeError'])})` : ''}`);
   }
   return lines.join('\n');
+}
+
+/** guest_memfd (issue 8): what gmem-direct-map's generation words hold, in words. */
+function gmemNote(v: Record<string, unknown>): string {
+  if (v['kind'] !== 'gmem-direct-map') return '';
+  return ` (guest data of vCPU ${String(v['fillGen'])}, read through ${v['frameGen'] === 0 ? 'a TLB entry' : 'a walk'})`;
 }

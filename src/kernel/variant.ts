@@ -18,8 +18,16 @@
 //                                    (default: every transition flushes it)
 //         invlpgb                    broadcast invalidation + TLBSYNC for mms on
 //                                    3+ CPUs instead of IPIs
+//         per-folio | no-flush | freetype
+//                                    guest_memfd's direct-map strategy (issue 8,
+//                                    src/kernel/gmem; the guest-memfd scenario
+//                                    reads it): zap + flush per folio, the same
+//                                    without the flush, the unmapped freetype.
+//                                    May stand alone: `--variant freetype` is
+//                                    asi-off+freetype, spelt `freetype`.
 // Each part at most once; ephmap and mermap exclude each other, so do the
-// two exit-* parts; ASI parts need asi-on.
+// two exit-* parts and the three guest_memfd strategies; ASI parts need
+// asi-on.
 
 export type EphemeralMapKind = 'none' | 'ephmap' | 'mermap';
 
@@ -39,10 +47,16 @@ export interface Variant {
   readonly noflush: boolean;
   /** User flushes of mms on 3+ CPUs by INVLPGB + TLBSYNC. */
   readonly invlpgb: boolean;
+  /** guest_memfd's direct-map strategy (issue 8); 'none' when the variant names none. */
+  readonly gmem?: GmemStrategyName;
 }
 
+/** guest_memfd's direct-map strategies (issue 8, src/kernel/gmem/strategy.ts). */
+export type GmemStrategyName = 'per-folio' | 'no-flush' | 'freetype';
+export const GMEM_STRATEGIES: readonly GmemStrategyName[] = ['per-folio', 'no-flush', 'freetype'];
+
 export const VARIANT_BASES = ['asi-off', 'asi-on', 'ipi', 'invlpgb'] as const;
-export const VARIANT_PARTS = ['ephmap', 'mermap', 'exit-every-switch', 'exit-mm-change', 'noflush', 'invlpgb'] as const;
+export const VARIANT_PARTS = ['ephmap', 'mermap', 'exit-every-switch', 'exit-mm-change', 'noflush', 'invlpgb', 'per-folio', 'no-flush', 'freetype'] as const;
 
 /** One line for `--help`. */
 export const VARIANT_GRAMMAR = `base[+part...]: base ${VARIANT_BASES.join('|')}; parts ${VARIANT_PARTS.join(', ')} (e.g. asi-on+exit-mm-change+noflush)`;
@@ -60,6 +74,8 @@ const ASI_ONLY_PARTS: readonly string[] = ['ephmap', 'mermap', 'exit-every-switc
 /** Parses a --variant string. Throws VariantError with one line naming the bad token and the valid ones. */
 export function parseVariant(text: string): Variant {
   const tokens = text.trim().split('+');
+  // A guest_memfd strategy may stand first: its base is asi-off.
+  if ((GMEM_STRATEGIES as readonly string[]).includes(tokens[0]!)) tokens.unshift('asi-off');
   const base = tokens[0]!;
   if (!(VARIANT_BASES as readonly string[]).includes(base)) {
     // Name the bad value once: a variant without '+' is its own base.
@@ -87,13 +103,17 @@ export function parseVariant(text: string): Variant {
   const ephemeral: EphemeralMapKind = parts.has('ephmap') ? 'ephmap' : parts.has('mermap') ? 'mermap' : 'none';
   const switchExit: AsiSwitchExit = parts.has('exit-mm-change') ? 'mm-change' : 'every-switch';
   const noflush = parts.has('noflush');
+  const gmems = GMEM_STRATEGIES.filter((g) => parts.has(g));
+  if (gmems.length > 1) throw new VariantError(`--variant "${text}": ${gmems.join(' and ')} exclude each other (one guest_memfd strategy)`);
+  const gmem = gmems[0];
   const name = [
-    asi ? 'asi-on' : 'asi-off',
+    asi ? 'asi-on' : gmem !== undefined ? '' : 'asi-off',
     ...(ephemeral !== 'none' ? [ephemeral] : []),
     ...(parts.has('exit-every-switch') ? ['exit-every-switch'] : []),
     ...(parts.has('exit-mm-change') ? ['exit-mm-change'] : []),
     ...(noflush ? ['noflush'] : []),
+    ...(gmem !== undefined ? [gmem] : []),
     ...(invlpgb ? ['invlpgb'] : []),
-  ].join('+');
-  return { name, asi, ephemeral, switchExit, noflush, invlpgb };
+  ].filter((t) => t !== '').join('+');
+  return { name, asi, ephemeral, switchExit, noflush, invlpgb, ...(gmem !== undefined ? { gmem } : {}) };
 }

@@ -18,6 +18,7 @@ import type { CpuProgram, ProgramCtx, Scenario, ScenarioOptions } from './progra
 import { sharedFileWriteback } from './mm/shared-file-writeback.js';
 import { madviseRace } from './mm/madvise-race.js';
 import { mshare } from './mm/mshare.js';
+import { guestMemfd } from './mm/guest-memfd.js';
 
 export type { CpuProgram, EndCheck, ProgramCtx, Scenario, ScenarioOptions, SetupCtx, TestFaults } from './program.js';
 export { Xorshift32 } from './prng.js';
@@ -38,6 +39,8 @@ export const SCENARIOS: readonly Scenario[] = [
   cowStorm,
   // mshare and secondary MMUs (issue 8, branch mshare)
   mshare,
+  // guest_memfd without a direct map (issue 8)
+  guestMemfd,
 ];
 
 const byName = new Map(SCENARIOS.map((s) => [s.name, s]));
