@@ -27,6 +27,11 @@
 // 5df397dec7c4 made hold for mapcount-based reclaim too by keeping the page
 // in the rmap until that flush.
 //
+// Not modelled: truncation and compaction (asi/compact.ts) take no folio
+// lock here; they keep their own protocol (slot lock, refcount freeze,
+// the second unmap pass of truncate.ts), which the fault's recheck of the
+// slot under the PTE lock still meets.
+//
 // The lock word is per page-cache slot (file, index) rather than per frame:
 // a slot holds one page at a time, and every holder checks, once it has
 // the lock, that the slot still holds the page it meant (as Linux checks

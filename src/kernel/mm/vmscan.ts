@@ -163,7 +163,8 @@ export function shrinkPageList(k: KernelCtx, list: ReclaimList): number {
     list.pfn[i] = pfn;
     if (pfn < 0) continue;
     st.scanned++;
-    // A fault is mapping it (or truncation has it): leave it for a later
+    // A fault is mapping it (truncation and compaction do not take the
+    // lock here: a simplification, see folio-lock.ts): leave it for a later
     // pass (shrink_folio_list's folio_trylock; see folio-lock.ts for why
     // the lock is held from here to the writeback).
     if (!folioTrylock(k, file, index)) {
