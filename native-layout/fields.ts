@@ -213,6 +213,8 @@ export const FILE_PAGES = at('file', 'pages');
 export const FILE_I_MMAP = at('file', 'iMmap');
 export const FILE_DIRTY = at('file', 'dirty');
 export const FILE_DISK = at('file', 'disk');
+/** fixes (issue 11): the folio lock of each cached page (src/kernel/mm/folio-lock.ts). */
+export const FILE_FOLIO_LOCK = at('file', 'folioLock');
 export { FILE_MAX, FILE_NR_PAGES } from './regions.js';
 
 export const INVLPGB_STRIDE = recordFormat('invlpgb').stride;

@@ -483,6 +483,8 @@ export const REGIONS: readonly RegionSpec[] = [
       f('iMmap', 'i_mmap_rwsem: rwsem words (src/sync/rwsem.ts); held for write while a VMA mapping this file changes, for read by rmap walks', 4),
       f('dirty', 'per page index: PG_dirty of the cached page (set when an unmapped PTE was dirty, cleared by writeback)', FILE_NR_PAGES),
       f('disk', 'per page index: the content word last written back (the backing store; 0 is a hole)', FILE_NR_PAGES),
+      // fixes (issue 11): the lost write of shared-file-writeback
+      f('folioLock', 'per page index: PG_locked of the cached page, a futex mutex word (src/sync/mutex.ts): held by a fault from finding the page until its PTE is set, by reclaim from its rmap walk until the writeback (src/kernel/mm/folio-lock.ts)', FILE_NR_PAGES),
     ],
   },
   {

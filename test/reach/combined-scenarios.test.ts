@@ -2,7 +2,8 @@
 // madvise-race are in soak's default set, run clean, and madvise-race
 // catches the real fix reverted on its path with its default options, on
 // seeds that were not used to tune it (from 500). (zap-dirty-flush-after-
-// unlock and retract-no-pte-lock are pending: README "Reverted fixes".)
+// unlock is caught by shared-file-writeback: test/tlb/bugs-shared-file.test.ts;
+// retract-no-pte-lock is pending: README "Reverted fixes".)
 import { describe, expect, it } from 'vitest';
 import { SCENARIOS } from '../../src/workloads/index.js';
 import { loadEngine } from '../engine/helpers.js';

@@ -14,7 +14,8 @@ import type { KernelCtx } from '../ctx.js';
 import { GFP_HIGHUSER_MOVABLE, __GFP_ZERO } from '../page_alloc/gfp.js';
 import { flushTlbPage } from '../tlb/flush-mm.js';
 import { mmPgd, mmapLockAt, ptlAt } from './mm.js';
-import { filemapGetPage, isFilePage } from './filemap.js';
+import { filemapGetPage, findFilePage, isFilePage } from './filemap.js';
+import { folioTrylock, folioUnlock, folioWaitLocked } from './folio-lock.js';
 import { pageRefcount, putPage } from './page-ref.js';
 import { ENOMEM, changeProtection, lookupAddress, mapPte, pteAlloc, unmapLeaf } from './pgtable.js';
 import { pteLock, pteUnlock } from './ptlock.js';
@@ -55,16 +56,28 @@ export function handleMmFault(k: KernelCtx, mm: number, va: number, write: boole
       // File page index of va (anonymous VMAs carry file -1).
       const index = file >= 0 ? k.vma[vma + VMA_PGOFF] + Math.floor(va / PAGE) - k.vma[vma + VMA_START] : 0;
       r = handlePteFault(k, mm, flags, va, write, file, index);
+      if (r === VM_FAULT_RETRY) {
+        // The page was locked (reclaim is inside it): wait with mmap_lock
+        // dropped, then let the access fault again (__folio_lock_or_retry).
+        upRead(k.mm, lock);
+        folioWaitLocked(k, file, index);
+        return 0;
+      }
     }
   }
   upRead(k.mm, lock);
   return r;
 }
 
+/** VM_FAULT_RETRY: the page's folio lock is held elsewhere; handleMmFault waits for it with nothing held. */
+export const VM_FAULT_RETRY = 1;
+
 /**
  * The PTE level of a fault in mm at va, for an area with vmFlags (file and
  * index for a file area, -1 and 0 for anonymous memory); mmap_lock of mm
- * held for read. Also the mshare host's fault path (mshare/fault.ts).
+ * held for read. Also the mshare host's fault path (mshare/fault.ts), whose
+ * areas are anonymous, so it never sees VM_FAULT_RETRY (a file page's busy
+ * folio lock).
  */
 export function handlePteFault(k: KernelCtx, mm: number, vmFlags: number, va: number, write: boolean, file: number, index: number): number {
   const root = mmPgd(k, mm);
@@ -81,17 +94,51 @@ export function handlePteFault(k: KernelCtx, mm: number, vmFlags: number, va: nu
     if (w < 0) return FAULT_OOM;
     slot = pteTableSlot(k, root, va);
   }
+  // A none PTE in a file VMA (vmf->orig_pte, read without the lock, as
+  // do_pte_missing decides): __do_fault() finds the page and locks it
+  // before the PTE lock is taken (lock order folio -> PTE lock, as reclaim
+  // takes them). Reclaim holds the lock from its rmap walk to the page's
+  // writeback, so a page it found mapped nowhere stays so until it is
+  // written back and clean (folio-lock.ts tells the lost write this
+  // prevents). Only a trylock here: waiting for it is done with mmap_lock
+  // dropped (handleMmFault).
+  let page = -1;
+  let locked = false;
+  if (file >= 0 && lookupAddress(k.env, root, va, ref) < 0) {
+    page = filemapGetPage(k, file, index);
+    if (page < 0) return FAULT_OOM;
+    if (!folioTrylock(k, file, index)) {
+      putPage(k, page);
+      return VM_FAULT_RETRY;
+    }
+    locked = true;
+  }
   // The PTE table cannot go away under us: tables are freed only with
   // mmap_lock held for write, and we hold it for read.
   pteLock(k, slot);
   let r = 0;
   if (lookupAddress(k.env, root, va, ref) < 0) {
-    r = file < 0 ? doAnonymousPage(k, mm, root, vmFlags, va) : doFault(k, mm, root, vmFlags, va, write, file, index);
+    if (file < 0) r = doAnonymousPage(k, mm, root, vmFlags, va);
+    // Truncated between our lookup and now (Linux rechecks folio->mapping
+    // after folio_lock): leave it, and the retry finds the hole. Checked
+    // under the PTE lock: truncation takes the page out of its slot before
+    // its second unmap pass, which takes this lock, so either we see the
+    // slot emptied here or that pass finds the PTE we set (truncate.ts).
+    else if (page >= 0 && findFilePage(k.views.file, file, index) === page) {
+      r = doFault(k, mm, root, vmFlags, va, write, page);
+      page = -1;
+    }
+    // else the PTE was cleared since we looked: the retry takes the file path.
   }
   else if (write && (ref.lo & PTE_RW) === 0) r = doWpPage(k, mm, root, vmFlags, va, ref.pfn);
   // Otherwise another thread resolved it first (or the TLB entry that
   // faulted was older than the PTE): the retry will find it.
   pteUnlock(k, slot);
+  if (locked) {
+    // Mapped by another thread first: our reference goes (the PTE has its own).
+    if (page >= 0) putPage(k, page);
+    folioUnlock(k, file, index);
+  }
   return r;
 }
 
@@ -115,15 +162,13 @@ function doAnonymousPage(k: KernelCtx, mm: number, root: number, vmFlags: number
  *   write takes do_wp_page and copies;
  * - do_cow_fault (private, write): copy the cache page into a new anonymous
  *   page and map that.
- * filemapGetPage hands us the page with a reference: the PTE keeps it, or
- * (copy) we drop it once copied. Without it, reclaim could evict and free
- * the page between the lookup and our mapping. We hold the PTE lock from
- * before the lookup until the PTE is set, which is what lets truncation
- * (truncate.ts) catch a mapping made from a page it is removing.
+ * The caller looked the page up (filemapGetPage: with a reference, which
+ * the PTE keeps, or (copy) we drop once copied; without it, reclaim could
+ * evict and free the page between the lookup and our mapping), locked it,
+ * and checked under the PTE lock that the slot still holds it: truncation
+ * (truncate.ts) then catches the mapping we make.
  */
-function doFault(k: KernelCtx, mm: number, root: number, vmFlags: number, va: number, write: boolean, file: number, index: number): number {
-  const page = filemapGetPage(k, file, index);
-  if (page < 0) return FAULT_OOM;
+function doFault(k: KernelCtx, mm: number, root: number, vmFlags: number, va: number, write: boolean, page: number): number {
   const base = va - (va % PAGE);
   const prot = vmPageProt(vmFlags);
   if ((vmFlags & VM_SHARED) !== 0 || !write) {

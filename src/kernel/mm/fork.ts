@@ -40,7 +40,18 @@ export function dupMm(k: KernelCtx, parent: number): number {
   if (child < 0) return child;
   const lock = mmapLockAt(parent);
   downWrite(k.mm, lock);
+  // The child's mmap_lock too, for the whole copy (dup_mmap's
+  // mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING); no deadlock: nobody
+  // else holds it yet, and nobody takes two mms' locks the other way).
+  // mm_alloc already made the child live with a user, so a khugepaged pass
+  // (retract.ts) can pick it: without the lock it unlinks and frees a PTE
+  // table we have just allocated and not yet filled, while copyPteRange
+  // is about to lock it and map into it through the PMD entry it read (a
+  // walk into a freed table: PgtableCorruptError under cow-storm).
+  const childLock = mmapLockAt(child);
+  downWrite(k.mm, childLock);
   const r = dupMmap(k, parent, child);
+  upWrite(k.mm, childLock);
   flushTlbMm(k, parent);
   upWrite(k.mm, lock);
   if (r < 0) {

@@ -4,7 +4,10 @@
 // (tlb/batch.ts), write back the dirty ones, and free the clean ones.
 //
 // Per page, in list order:
-//   1. isolate it (take a reference: nothing frees it under us);
+//   1. isolate it (take a reference: nothing frees it under us) and
+//      trylock it (a page a fault holds locked is skipped): the lock keeps
+//      faults from mapping it again until step 3 has written it back
+//      (folio-lock.ts);
 //   2. try_to_unmap: under i_mmap (read), clear every PTE that maps it,
 //      each under its PTE lock. When other CPUs may cache the mm the flush
 //      is deferred into the task's batch; otherwise the page is flushed at
@@ -34,6 +37,7 @@ import { flushTlbPage } from '../tlb/flush-mm.js';
 import {
   filemapWriteback, filePageDirty, findGetPage, markFilePageDirty, removeMappingFrozen,
 } from './filemap.js';
+import { folioTrylock, folioUnlock } from './folio-lock.js';
 import { putPage } from './page-ref.js';
 import { iMmapLockRead, iMmapUnlockRead, lockPteOf, rmapWalkFile, unlockPteOf } from './rmap.js';
 import { PTRS_PER_PTE } from './zap.js';
@@ -159,16 +163,30 @@ export function shrinkPageList(k: KernelCtx, list: ReclaimList): number {
     list.pfn[i] = pfn;
     if (pfn < 0) continue;
     st.scanned++;
+    // A fault is mapping it (truncation and compaction do not take the
+    // lock here: a simplification, see folio-lock.ts): leave it for a later
+    // pass (shrink_folio_list's folio_trylock; see folio-lock.ts for why
+    // the lock is held from here to the writeback).
+    if (!folioTrylock(k, file, index)) {
+      st.kept++;
+      continue;
+    }
     const mapped = list.tryToUnmap(i);
     if (filePageDirty(k, file, index)) {
       if (mapped > 0) {
+        folioUnlock(k, file, index);
         st.kept++;
         continue;
       }
       tryToUnmapFlushDirty(k, tid);
       filemapWriteback(k, file, index, pfn);
       st.writebacks++;
+      // pageout() unlocks once the write is issued: a fault may map the
+      // page during the I/O, which the frozen count at removal then sees.
+      folioUnlock(k, file, index);
       ioWait(k, list.ioSpinUs);
+    } else {
+      folioUnlock(k, file, index);
     }
     list.free[i] = 1;
   }
