@@ -20,6 +20,11 @@
 //                                    3+ CPUs instead of IPIs
 // Each part at most once; ephmap and mermap exclude each other, so do the
 // two exit-* parts; ASI parts need asi-on.
+//
+// A registered user design's name (src/kernel/design/registry.ts) is a
+// variant too: its base variant's fields, under its own name.
+
+import { userDesignNamed, userDesignNames } from './design/registry.js';
 
 export type EphemeralMapKind = 'none' | 'ephmap' | 'mermap';
 
@@ -39,6 +44,8 @@ export interface Variant {
   readonly noflush: boolean;
   /** User flushes of mms on 3+ CPUs by INVLPGB + TLBSYNC. */
   readonly invlpgb: boolean;
+  /** A user design's name (its policies replace the base's: src/kernel/design/); absent for a built-in variant. */
+  readonly design?: string;
 }
 
 export const VARIANT_BASES = ['asi-off', 'asi-on', 'ipi', 'invlpgb'] as const;
@@ -57,14 +64,27 @@ export const ASI_OFF: Variant = {
 
 const ASI_ONLY_PARTS: readonly string[] = ['ephmap', 'mermap', 'exit-every-switch', 'exit-mm-change', 'noflush'];
 
-/** Parses a --variant string. Throws VariantError with one line naming the bad token and the valid ones. */
+/**
+ * Parses a --variant string: a registered user design's name, or the
+ * built-in grammar. Throws VariantError with one line naming the bad token
+ * and the valid ones.
+ */
 export function parseVariant(text: string): Variant {
+  const user = userDesignNamed(text.trim());
+  if (user !== undefined) return { ...parseBuiltinVariant(user.base), name: user.design.name, design: user.design.name };
+  return parseBuiltinVariant(text);
+}
+
+/** Parses the built-in grammar only (base[+part...]). Throws VariantError. */
+export function parseBuiltinVariant(text: string): Variant {
   const tokens = text.trim().split('+');
   const base = tokens[0]!;
   if (!(VARIANT_BASES as readonly string[]).includes(base)) {
     // Name the bad value once: a variant without '+' is its own base.
     const what = base === text ? `--variant "${text}"` : `--variant "${text}": base "${base}"`;
-    throw new VariantError(`${what} is not one of: ${VARIANT_BASES.join(', ')} (then +parts: ${VARIANT_PARTS.join(', ')})`);
+    const designs = userDesignNames();
+    const more = designs.length > 0 ? `, or a loaded design: ${designs.join(', ')}` : '';
+    throw new VariantError(`${what} is not one of: ${VARIANT_BASES.join(', ')} (then +parts: ${VARIANT_PARTS.join(', ')})${more}`);
   }
   const parts = new Set<string>();
   for (const p of tokens.slice(1)) {
