@@ -27,6 +27,7 @@ import { commanderErrorLine, cutLongValues } from './usage-errors.js';
 import { LOG_LEVELS, openLogger } from './logger.js';
 import { runMerge } from './merge-command.js';
 import { addScenarioFileOption } from './scenario-file-option.js';
+import { addDesignOption } from './design-option.js';
 import { NEW_KINDS, runNew } from './new-command.js';
 import { runHunt } from './hunt-command.js';
 import { runShrink } from './shrink-command.js';
@@ -243,6 +244,7 @@ function buildProgram(print: (text: string) => void): Command {
     .action((kind: string, name: string, opts) => runNew(kind, name, opts, print));
 
   addScenarioFileOption(program);
+  addDesignOption(program);
   return program;
 }
 

@@ -32,6 +32,13 @@ export function userDesigns(): readonly RegisteredDesign[] {
   return [...byName.values()];
 }
 
+/** Path of the module a registered user design came from, or null (a built-in variant, or registered from code). */
+export function designFileOf(name: string): string | null {
+  const src = byName.get(name)?.source ?? null;
+  if (src === null) return null;
+  return src.startsWith('file://') ? decodeURIComponent(new URL(src).pathname) : src;
+}
+
 /** Names of the registered user designs. */
 export function userDesignNames(): string[] {
   return [...byName.keys()];
