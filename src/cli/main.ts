@@ -236,7 +236,7 @@ function buildProgram(print: (text: string) => void): Command {
     .action((line: string | undefined, opts) => runShrink(line, opts, print));
 
   program.command('new')
-    .description('write a commented, working template to change: new scenario NAME')
+    .description('write a commented, working template to change: new scenario NAME, new design NAME')
     .argument('<kind>', `what to write: ${NEW_KINDS.join(', ')}`)
     .argument('<name>', 'its name (lower-case letters, digits, dashes); the file is <dir>/<name>.mjs')
     .option('--dir <dir>', 'where to write it', '.')
