@@ -155,11 +155,6 @@ export function tlbsync(k: KernelCtx): void {
   if (!port.synced()) spinUntil(k, () => port.synced());
 }
 
-/** Whether this flush goes by broadcast: the variant is on and the mask holds >= INVLPGB_MIN_CPUS CPUs. */
-export function useInvlpgb(k: KernelCtx, mask: Int32Array, maskAt: number): boolean {
-  return k.invlpgb && invlpgbMaskWorthIt(k, mask, maskAt);
-}
-
 /**
  * Whether the mask holds >= INVLPGB_MIN_CPUS CPUs: the built-in INVLPGB
  * flush policy's choice (design/builtins.ts FLUSH_INVLPGB), as
