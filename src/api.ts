@@ -13,6 +13,7 @@ import { parseVariant } from './kernel/variant.js';
 import { type MetricSummary, metricsFor, summarize } from './report/compare.js';
 import type { RunReportObject } from './report/run-report.js';
 import { loadScenarioFile } from './workloads/scenario-file.js';
+import { loadDesignFile } from './kernel/design/design-file.js';
 
 export type { RunReportObject } from './report/run-report.js';
 export type { MetricSummary, VariantSummary } from './report/compare.js';
@@ -41,12 +42,50 @@ export { userRead, userWrite } from './kernel/mm/uaccess.js';
 export { taskMm } from './kernel/sched/task.js';
 export { VM_READ, VM_WRITE } from '../native-layout/bits.js';
 
+// ---- writing a design (see `shootdown new design NAME`, README "Extension points") ----
+export type {
+  Design, ResolvedDesign, FlushPolicy, LazyTlbPolicy, AsiPolicy, EphemeralMapPolicy, FlipPolicy, RmqueueFlip,
+} from './kernel/design/types.js';
+export type { AsiOps } from './kernel/asi/ops.js';
+export type { CopyFromPageCache } from './kernel/mm/copy-page-cache.js';
+export type { CopyUserPage } from './kernel/mm/copy-user-page.js';
+export type { AllocCtx } from './kernel/page_alloc/ctx.js';
+export { POLICY_KEYS } from './kernel/design/types.js';
+export {
+  FLUSH_IPI, FLUSH_INVLPGB, LAZY_TLB_LINUX, FLIP_LINUX, EPHEMERAL_NONE, EPHEMERAL_PHYSMAP, EPHEMERAL_EPHMAP, EPHEMERAL_MERMAP,
+  BUILTIN_DESIGN_VARIANTS, asiPolicyFor, ephemeralPolicyFor, builtinDesign, builtinDesigns,
+} from './kernel/design/builtins.js';
+export { registerDesign, checkDesign, DesignShapeError } from './kernel/design/register.js';
+export { loadDesignFile, DesignFileError } from './kernel/design/design-file.js';
+export { userDesigns, type RegisteredDesign } from './kernel/design/registry.js';
+export { resolveDesign } from './kernel/design/apply.js';
+export {
+  DESIGN_WINDOW_FIRST, DESIGN_WINDOW_PAGES, currentMm, designPageVa, designPageMap, designPageClear, flushLocalPage,
+  flushLocalAllPcids,
+} from './kernel/design/kit.js';
+export { parseVariant, type Variant } from './kernel/variant.js';
+export { ephemeralRead, ephmapGet, ephmapPut } from './kernel/ephmap/ephmap.js';
+export { ephemeralMarkStale, ephemeralStale, mitigationFlush } from './kernel/ephmap/mitigation.js';
+export { kernelReadPhysmap, kernelWritePhysmap } from './kernel/asi/access.js';
+export { currentTask } from './kernel/sched/core.js';
+export { migrateDisable, migrateEnable } from './kernel/sched/migrate.js';
+export { invlpgbMaskWorthIt } from './kernel/tlb/invlpgb.js';
+export { enterLazyTlb } from './kernel/tlb/switch-mm.js';
+export { rmqueueFlip } from './kernel/page_alloc/flip.js';
+export {
+  asiEnter, asiExit, ASI_EXIT_CONTEXT_SWITCH, ASI_EXIT_TLB_FLUSH, loadAsiCr3Flush, loadAsiCr3Tracked, loadSensitiveCr3Flush,
+  loadSensitiveCr3Noflush,
+} from './kernel/asi/enter-exit.js';
+export { readFrame, writeFrame } from './hw/frames.js';
+
 /** What runScenario runs; every field but `scenario` has a default. */
 export interface RunScenarioOptions {
   /** A registered scenario's name; with `scenarioFile` alone, that file's scenario. */
   readonly scenario?: string;
   /** Path of a scenario module to load first (as `--scenario-file`). */
   readonly scenarioFile?: string;
+  /** Path of a design module to load first (as `--design`); it runs unless `variant` names another design. */
+  readonly design?: string;
   /** Simulated CPUs, 1..64 (default 4). */
   readonly cpus?: number;
   /** Ops per CPU (default 2000 unless `seconds` is given). */
@@ -81,12 +120,13 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunReportObjec
   const scenario = o.scenario ?? fromFile?.name;
   if (scenario === undefined) throw new UsageError(`runScenario: give scenario (one of ${SCENARIOS.map((s) => s.name).join(', ')}) or scenarioFile`);
   findScenario(scenario);
+  const design = o.design !== undefined ? await loadDesignFile(o.design) : null;
   const cpus = o.cpus ?? 4;
   const spec = {
     scenario,
     shape: defaultShape({ memBytes: o.memBytes ?? defaultMemBytes(findScenario(scenario), cpus) ?? 256 * 2 ** 20, cpus }),
     seed: o.seed ?? 1,
-    variant: parseVariant(o.variant ?? 'asi-off').name,
+    variant: parseVariant(o.variant ?? design?.name ?? 'asi-off').name,
     inject: [...(o.inject ?? [])],
     watchdogMs: o.watchdogMs ?? 5000,
     options: { ...o.options },

@@ -27,6 +27,7 @@ import { commanderErrorLine, cutLongValues } from './usage-errors.js';
 import { LOG_LEVELS, openLogger } from './logger.js';
 import { runMerge } from './merge-command.js';
 import { addScenarioFileOption } from './scenario-file-option.js';
+import { addDesignOption } from './design-option.js';
 import { NEW_KINDS, runNew } from './new-command.js';
 import { runHunt } from './hunt-command.js';
 import { runShrink } from './shrink-command.js';
@@ -235,7 +236,7 @@ function buildProgram(print: (text: string) => void): Command {
     .action((line: string | undefined, opts) => runShrink(line, opts, print));
 
   program.command('new')
-    .description('write a commented, working template to change: new scenario NAME')
+    .description('write a commented, working template to change: new scenario NAME, new design NAME')
     .argument('<kind>', `what to write: ${NEW_KINDS.join(', ')}`)
     .argument('<name>', 'its name (lower-case letters, digits, dashes); the file is <dir>/<name>.mjs')
     .option('--dir <dir>', 'where to write it', '.')
@@ -243,6 +244,7 @@ function buildProgram(print: (text: string) => void): Command {
     .action((kind: string, name: string, opts) => runNew(kind, name, opts, print));
 
   addScenarioFileOption(program);
+  addDesignOption(program);
   return program;
 }
 

@@ -3,6 +3,9 @@
 // one; `soak` collects many.
 
 import { loadedScenarioFiles } from '../workloads/scenario-file.js';
+import { loadedDesignFiles } from '../kernel/design/design-file.js';
+import { designFileOf } from '../kernel/design/registry.js';
+import { designReportFields } from '../report/design-report.js';
 import { type MachineMemory, createMachineMemory } from '../../native-layout/memory.js';
 import type { MachineShape } from '../../native-layout/shape.js';
 import { type SchedPolicy, checkRunConfig, runFree } from '../engine/index.js';
@@ -103,6 +106,8 @@ export function rerunCommand(spec: RunSpec): string {
   const parts = ['shootdown run', spec.scenario, `--cpus ${spec.shape.cpus}`, `--seed ${spec.seed}`, `--mem ${spec.shape.memBytes / 2 ** 20}M`];
   if (spec.seconds !== undefined) parts.push(`--seconds ${spec.seconds}`);
   if (spec.ops !== undefined) parts.push(`--ops ${spec.ops}`);
+  const designFile = designFileOf(spec.variant);
+  if (designFile !== null) parts.push(`--design ${designFile}`);
   parts.push(`--variant ${spec.variant}`);
   parts.push(`--watchdog-ms ${spec.watchdogMs}`);
   if (spec.profile !== undefined && spec.profile !== DEFAULT_PROFILE) parts.push(`--profile ${spec.profile}`);
@@ -163,6 +168,7 @@ export async function runOnce(spec: RunSpec): Promise<RunOutcome> {
     result = await runFree({
     scenario: spec.scenario, memory: mem, seed: spec.seed, inject: spec.inject, watchdogMs: spec.watchdogMs, onFault: 'return',
     scenarioFiles: loadedScenarioFiles(),
+    designFiles: loadedDesignFiles(),
     options: { ...spec.options, variant: spec.variant },
     ...(spec.testFaults ? { testFaults: spec.testFaults } : {}),
     ...(spec.seconds !== undefined ? { seconds: spec.seconds } : {}),
@@ -204,6 +210,7 @@ export async function runOnce(spec: RunSpec): Promise<RunOutcome> {
       shard: spec.shard ?? '',
     },
   });
+  Object.assign(report, designReportFields(spec.variant));
   addSimulatedTime(report, loadProfile(spec.profile ?? DEFAULT_PROFILE));
   if (spec.timelinePerCpu !== undefined && spec.timelinePerCpu > 0) {
     // The CPUs have stopped: the rings are quiescent and read whole.

@@ -20,6 +20,7 @@ import { startSharedTraceNumbering } from '../trace/ring.js';
 import { clearCpuWake, installCpuWake } from '../sync/wake.js';
 import { createCpuProgram } from '../workloads/index.js';
 import { loadScenarioFile } from '../workloads/scenario-file.js';
+import { loadDesignFile } from '../kernel/design/design-file.js';
 import type { CpuProgram, ProgramCtx } from '../workloads/program.js';
 import { abortRun, isAborting, startBarrier } from './control.js';
 import { CpuProfiler, cpuProfilePath } from './cpu-profiler.js';
@@ -35,6 +36,7 @@ interface ProgramModule {
 }
 
 async function loadProgram(task: CpuTask, ctx: ProgramCtx): Promise<CpuProgram> {
+  for (const url of task.designFiles) await loadDesignFile(url);
   for (const url of task.scenarioFiles) await loadScenarioFile(url);
   if (task.programModule === null) return createCpuProgram(task.scenario, ctx);
   const mod = (await import(task.programModule)) as Partial<ProgramModule>;

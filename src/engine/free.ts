@@ -61,6 +61,12 @@ export interface FreeRunConfig {
    * (src/workloads/scenario-file.ts), each worker does the same.
    */
   readonly scenarioFiles?: readonly string[];
+  /**
+   * Design files (file: URLs, `--design`) the CPU workers load before their
+   * kernels follow the variant: loaded in this thread already
+   * (src/kernel/design/design-file.ts), each worker does the same.
+   */
+  readonly designFiles?: readonly string[];
   /** Date.now() of the run start, the zero of the watchdog's timestamps; default now. */
   readonly epochMs?: number;
   /** 'reject' (default): a fault or hang rejects with CpuFaultError / WatchdogError; 'return': it is in result.fault. */
@@ -155,6 +161,7 @@ interface Resolved {
   readonly testFaults: TestFaults;
   readonly programModule: string | null;
   readonly scenarioFiles: readonly string[];
+  readonly designFiles: readonly string[];
   readonly epochMs: number;
   readonly onFault: 'reject' | 'return';
   readonly engine: 'free' | 'serialized';
@@ -238,6 +245,7 @@ function resolveConfig(config: FreeRunConfig): Resolved {
     testFaults: { ...config.testFaults },
     programModule,
     scenarioFiles: [...(config.scenarioFiles ?? [])],
+    designFiles: [...(config.designFiles ?? [])],
     epochMs: config.epochMs ?? Date.now(),
     onFault: config.onFault ?? 'reject',
     engine,
@@ -329,9 +337,9 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
 
   capWorkerYoungGeneration();
   const pool = new Piscina<CpuTask, CpuOutcome>({
-    // A scenario file or program module imports the unbundled kernel
+    // A scenario or design file or program module imports the unbundled kernel
     // modules: the worker must run those same module instances.
-    filename: cfg.programModule === null && cfg.scenarioFiles.length === 0 && cfg.workerBundle && HAVE_BUNDLE ? WORKER_BUNDLE : WORKER_FILE,
+    filename: cfg.programModule === null && cfg.scenarioFiles.length === 0 && cfg.designFiles.length === 0 && cfg.workerBundle && HAVE_BUNDLE ? WORKER_BUNDLE : WORKER_FILE,
     minThreads: cpus,
     maxThreads: cpus,
     idleTimeout: Infinity,
@@ -354,6 +362,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
           scenario: cfg.scenario,
           programModule: cfg.programModule,
           scenarioFiles: cfg.scenarioFiles,
+          designFiles: cfg.designFiles,
           seed: cfg.seed,
           ops: cfg.ops,
           inject: cfg.inject,

@@ -15,6 +15,8 @@ export interface CpuTask {
   readonly programModule: string | null;
   /** Scenario files (file: URLs) to load into this worker's registry first. */
   readonly scenarioFiles: readonly string[];
+  /** Design files (file: URLs, `--design`) to load into this worker's design registry first. */
+  readonly designFiles: readonly string[];
   readonly seed: number;
   /** Op budget of this CPU (Infinity: until stopped). */
   readonly ops: number;

@@ -9,7 +9,7 @@
 // KernelCtx through kernelOf(ctx.cpu): a per-thread table, one entry per CPU
 // this thread plays (one in a worker, several in single-thread tests).
 
-import { type CopyUserPage, copyUserPageDirect, copyUserPageFor } from './mm/copy-user-page.js';
+import { type CopyUserPage, copyUserPageDirect } from './mm/copy-user-page.js';
 import { CPU_STRIDE, COUNTERS_STRIDE } from '../../native-layout/fields.js';
 import type { MachineMemory, MachineViews } from '../../native-layout/memory.js';
 import { Mmu } from '../hw/mmu.js';
@@ -19,8 +19,11 @@ import { GFP_PGTABLE } from './page_alloc/gfp.js';
 import { MmuGather } from './mm/gather-state.js';
 import { installInvlpgbTarget } from './tlb/invlpgb.js';
 import { ASI_OFF, type Variant } from './variant.js';
-import { type CopyFromPageCache, copyFromPageCacheFor, copyFromPageCacheViaPhysmap } from './mm/copy-page-cache.js';
-import { ASI_OFF_OPS, type AsiOps, asiOpsFor } from './asi/ops.js';
+import { type CopyFromPageCache, copyFromPageCacheViaPhysmap } from './mm/copy-page-cache.js';
+import { ASI_OFF_OPS, type AsiOps } from './asi/ops.js';
+import { EPHEMERAL_NONE, FLUSH_IPI, LAZY_TLB_LINUX, builtinDesign } from './design/builtins.js';
+import { applyDesign, resolveDesign } from './design/apply.js';
+import type { EphemeralMapPolicy, FlushPolicy, LazyTlbPolicy, ResolvedDesign } from './design/types.js';
 
 export interface KernelCtx {
   readonly cpu: number;
@@ -76,6 +79,15 @@ export interface KernelCtx {
   copyFromPageCache: CopyFromPageCache;
   /** Copy-on-write's page copy (src/kernel/mm/copy-user-page.ts): the ephemeral maps' second seam. */
   copyUserPage: CopyUserPage;
+  // ---- design (src/kernel/design/): the policies this CPU resolved once from its variant ----
+  /** The design this CPU follows (a built-in variant's, or a --design module's). */
+  design: ResolvedDesign;
+  /** flush_tlb_mm_range's choices (ceiling, IPI or INVLPGB). */
+  flush: FlushPolicy;
+  /** enter_lazy_tlb. */
+  lazyTlb: LazyTlbPolicy;
+  /** The ephemeral-map allocator; copyFromPageCache/copyUserPage above are its two copies. */
+  ephemeralMap: EphemeralMapPolicy;
 }
 
 const kernels: (KernelCtx | undefined)[] = [];
@@ -131,6 +143,10 @@ export function makeKernelCtx(mem: MachineMemory, smp: SmpCtx, alloc: FrameAlloc
     asi: ASI_OFF_OPS,
     copyFromPageCache: copyFromPageCacheViaPhysmap,
     copyUserPage: copyUserPageDirect,
+    design: builtinDesign(ASI_OFF),
+    flush: FLUSH_IPI,
+    lazyTlb: LAZY_TLB_LINUX,
+    ephemeralMap: EPHEMERAL_NONE,
   };
   kernels[cpu] = k;
   installInvlpgbTarget(k);
@@ -138,17 +154,12 @@ export function makeKernelCtx(mem: MachineMemory, smp: SmpCtx, alloc: FrameAlloc
 }
 
 /**
- * Makes this CPU's kernel follow variant v: its ASI seams, the INVLPGB flush
- * path, and no global kernel pages under ASI (the series turns them off, so
- * kernel flushes behave as under PTI: the current PCID plus invalidate_other).
+ * Makes this CPU's kernel follow variant v: the design it names (a
+ * built-in composition of policies, or a loaded --design module's, over
+ * its base: src/kernel/design/apply.ts), resolved once here.
  */
 export function applyVariant(k: KernelCtx, v: Variant): void {
-  k.variant = v;
-  k.asi = asiOpsFor(v);
-  k.copyFromPageCache = copyFromPageCacheFor(v);
-  k.copyUserPage = copyUserPageFor(v);
-  k.invlpgb = v.invlpgb;
-  if (v.asi) k.pti = true;
+  applyDesign(k, v, resolveDesign(v));
 }
 
 /** The hardware's own random stream (speculation targets). */

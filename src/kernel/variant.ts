@@ -28,6 +28,11 @@
 // Each part at most once; ephmap and mermap exclude each other, so do the
 // two exit-* parts and the three guest_memfd strategies; ASI parts need
 // asi-on.
+//
+// A registered user design's name (src/kernel/design/registry.ts) is a
+// variant too: its base variant's fields, under its own name.
+
+import { userDesignNamed, userDesignNames } from './design/registry.js';
 
 export type EphemeralMapKind = 'none' | 'ephmap' | 'mermap';
 
@@ -49,6 +54,8 @@ export interface Variant {
   readonly invlpgb: boolean;
   /** guest_memfd's direct-map strategy (issue 8); 'none' when the variant names none. */
   readonly gmem?: GmemStrategyName;
+  /** A user design's name (its policies replace the base's: src/kernel/design/); absent for a built-in variant. */
+  readonly design?: string;
 }
 
 /** guest_memfd's direct-map strategies (issue 8, src/kernel/gmem/strategy.ts). */
@@ -71,8 +78,19 @@ export const ASI_OFF: Variant = {
 
 const ASI_ONLY_PARTS: readonly string[] = ['ephmap', 'mermap', 'exit-every-switch', 'exit-mm-change', 'noflush'];
 
-/** Parses a --variant string. Throws VariantError with one line naming the bad token and the valid ones. */
+/**
+ * Parses a --variant string: a registered user design's name, or the
+ * built-in grammar. Throws VariantError with one line naming the bad token
+ * and the valid ones.
+ */
 export function parseVariant(text: string): Variant {
+  const user = userDesignNamed(text.trim());
+  if (user !== undefined) return { ...parseBuiltinVariant(user.base), name: user.design.name, design: user.design.name };
+  return parseBuiltinVariant(text);
+}
+
+/** Parses the built-in grammar only (base[+part...]). Throws VariantError. */
+export function parseBuiltinVariant(text: string): Variant {
   const tokens = text.trim().split('+');
   // A guest_memfd strategy may stand first: its base is asi-off.
   if ((GMEM_STRATEGIES as readonly string[]).includes(tokens[0]!)) tokens.unshift('asi-off');
@@ -80,7 +98,9 @@ export function parseVariant(text: string): Variant {
   if (!(VARIANT_BASES as readonly string[]).includes(base)) {
     // Name the bad value once: a variant without '+' is its own base.
     const what = base === text ? `--variant "${text}"` : `--variant "${text}": base "${base}"`;
-    throw new VariantError(`${what} is not one of: ${VARIANT_BASES.join(', ')} (then +parts: ${VARIANT_PARTS.join(', ')})`);
+    const designs = userDesignNames();
+    const more = designs.length > 0 ? `, or a loaded design: ${designs.join(', ')}` : '';
+    throw new VariantError(`${what} is not one of: ${VARIANT_BASES.join(', ')} (then +parts: ${VARIANT_PARTS.join(', ')})${more}`);
   }
   const parts = new Set<string>();
   for (const p of tokens.slice(1)) {

@@ -66,4 +66,38 @@ describe('library API', () => {
     writeFileSync(join(dir, 'use.mts'), "import { runScenario } from 'shootdown';\nvoid runScenario({ scenario: 'x', cpus: 'four' });\n");
     expect(() => execFileSync(TSC, ['-p', dir], { cwd: dir, stdio: 'pipe' })).toThrow();
   }, 120_000);
+
+  it('a fresh project writes a design against the installed package: it runs through runScenario, and its types are checked', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shootdown-design-user-'));
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'user-design', version: '1.0.0', type: 'module', private: true }));
+    execFileSync('npm', ['install', REPO, '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, stdio: 'pipe' });
+    writeFileSync(join(dir, 'ring.mjs'), [
+      "import { EPHEMERAL_EPHMAP } from 'shootdown';",
+      "export default { name: 'user-ring', base: 'asi-on+ephmap', ephemeralMap: { ...EPHEMERAL_EPHMAP, name: 'user-copy' } };",
+      '',
+    ].join('\n'));
+    const out = execFileSync(process.execPath, ['-e',
+      "import('shootdown').then(async (m) => { const r = await m.runScenario({ scenario: 'fio-randread', design: './ring.mjs', cpus: 2, ops: 40 }); console.log(JSON.stringify({ design: r.design, policies: r.designPolicies, violations: r.totals.violations })); })"],
+    { cwd: dir, encoding: 'utf8' });
+    expect(JSON.parse(out.trim())).toEqual({
+      design: 'user-ring', violations: 0,
+      policies: ['flush=ipi', 'lazyTlb=linux', 'asi=exit-every-switch', 'ephemeralMap=user-copy', 'flip=rmqueue-asi'],
+    });
+    // One tsc run checks both ways: the design type-checks, and the
+    // directive fails the build unless a flush policy without its ceiling
+    // is an error.
+    writeFileSync(join(dir, 'design.mts'), [
+      "import { FLUSH_IPI, type Design, type FlushPolicy } from 'shootdown';",
+      "const flush: FlushPolicy = { ...FLUSH_IPI, name: 'ceiling-8', ceilingPages: 8 };",
+      "export const design: Design = { name: 'ceiling8', base: 'asi-off', flush };",
+      '// @ts-expect-error ceilingPages is missing',
+      "export const bad: FlushPolicy = { name: 'x', useBroadcast: () => false, broadcastKernel: false };",
+      '',
+    ].join('\n'));
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, types: [] },
+      files: ['design.mts'],
+    }));
+    execFileSync(TSC, ['-p', dir], { cwd: dir, stdio: 'pipe' });
+  }, 120_000);
 });

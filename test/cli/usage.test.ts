@@ -16,7 +16,7 @@ function oneLine(stderr: string): string {
 describe('parse errors', () => {
   it.each([
     [['bogus'], /^shootdown: unknown command 'bogus': use one of: run, compare, merge, soak, report, layout, selfcheck, profiles, inject, profile, trace, hunt, shrink, new$/],
-    [['run', 'ipi-storm', '--bogus'], /^shootdown: unknown option '--bogus': run takes --list, --options, --cpus, .*--format, --scenario-file, --help$/],
+    [['run', 'ipi-storm', '--bogus'], /^shootdown: unknown option '--bogus': run takes --list, --options, --cpus, .*--format, --scenario-file, --design, --help$/],
     [['soak', '--scenaros', 'x'], /^shootdown: unknown option '--scenaros': did you mean --scenarios\? soak takes --scenarios/],
     [['run', 'ipi-storm', '--cpus'], /^shootdown: option '--cpus <n>' argument missing: give it a value/],
     [['run', 'ipi-storm', 'extra'], /^shootdown: too many arguments for 'run'\. Expected 1 argument but got 2: usage: shootdown run/],

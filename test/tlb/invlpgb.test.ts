@@ -4,6 +4,8 @@ import { BUG, injected } from '../../src/check/bugs.js';
 import { FLUSH_ALL } from '../../src/kernel/tlb/flush-func.js';
 import { PAGE_SHIFT_4K, flushTlbMmRange, ipisSent } from '../../src/kernel/tlb/flush-mm.js';
 import { loadEngine } from '../engine/helpers.js';
+import { applyFlushPolicy } from '../../src/kernel/design/apply.js';
+import { FLUSH_INVLPGB } from '../../src/kernel/design/builtins.js';
 import { BASE, cached, kernelMachine, processWith, read, resetMachineState, switchTo, write } from './kernel-machine.js';
 
 afterEach(resetMachineState);
@@ -19,7 +21,8 @@ function sharedMm() {
   expect(write(k0, a, VPN, 1)).toBeGreaterThanOrEqual(0);
   expect(write(k0, a, VPN + 1, 2)).toBeGreaterThanOrEqual(0);
   for (const k of m.cpu) {
-    k.invlpgb = true;
+    // The INVLPGB flush policy (src/kernel/design/builtins.ts), as applyVariant sets it.
+    applyFlushPolicy(k, FLUSH_INVLPGB);
     switchTo(k, a);
     expect(read(k, a, VPN)).toBeGreaterThanOrEqual(0);
     expect(read(k, a, VPN + 1)).toBeGreaterThanOrEqual(0);

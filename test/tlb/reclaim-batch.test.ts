@@ -17,6 +17,8 @@ import {
   tryToUnmapFlush, tryToUnmapFlushDirty,
 } from '../../src/kernel/tlb/batch.js';
 import { ipisSent } from '../../src/kernel/tlb/flush-mm.js';
+import { applyFlushPolicy } from '../../src/kernel/design/apply.js';
+import { FLUSH_INVLPGB } from '../../src/kernel/design/builtins.js';
 import { BASE, cached, goLazy, fileProcessWith, kernelMachine, resetMachineState, switchTo, tlbGen, write } from './kernel-machine.js';
 
 afterEach(resetMachineState);
@@ -71,7 +73,7 @@ describe('reclaim unmap batch (arch_tlbbatch) and flush_tlb_batched_pending', ()
 
   it('under --variant invlpgb, the batch flush is one all-non-global broadcast with TLBSYNC, no IPI', () => {
     const { cpu, k1, k2, finish, mem } = deferredUnmap(2);
-    for (const k of cpu) k.invlpgb = true;
+    for (const k of cpu) applyFlushPolicy(k, FLUSH_INVLPGB);
     const sent = ipisSent(k2);
     finish();
     expect(ipisSent(k2)).toBe(sent);

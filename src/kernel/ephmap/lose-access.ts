@@ -20,7 +20,6 @@ import type { KernelCtx } from '../ctx.js';
 import { findFilePage, findGetPage, removeMappingFrozen } from '../mm/filemap.js';
 import { putPage } from '../mm/page-ref.js';
 import { SITE_PAGE_FREE, kernelPoint } from '../points.js';
-import { mitigationFlush } from './mitigation.js';
 
 const BUG_NO_FLUSH_ON_EVICT = BUG['no-mitigation-flush-on-evict']!;
 const BUG_NO_FLUSH_ON_CLOSE = BUG['no-mitigation-flush-on-close']!;
@@ -67,7 +66,7 @@ export function filePut(k: KernelCtx, mm: number, file: number): void {
  * one of them through the mm-local region.
  */
 function lastClose(k: KernelCtx, mm: number, file: number): void {
-  if (injected[BUG_NO_FLUSH_ON_CLOSE] === 0) mitigationFlush(k, mm);
+  if (injected[BUG_NO_FLUSH_ON_CLOSE] === 0) k.ephemeralMap.loseAccess(k, mm);
   const cache = k.views.file;
   for (let i = 0; i < FILE_NR_PAGES; i++) {
     const pfn = findFilePage(cache, file, i);
@@ -96,7 +95,7 @@ export function evictCachePage(k: KernelCtx, file: number, index: number): boole
   for (let mm = 1; mm < k.maxMms; mm++) {
     const at = mm * MM_STRIDE;
     if (Atomics.load(m, at + MM_STATE) !== MM_LIVE || m[at + MM_LOCAL_REGION] === 0) continue;
-    if (Atomics.load(m, at + MM_OPEN_REFS) !== 0 && injected[BUG_NO_FLUSH_ON_EVICT] === 0) mitigationFlush(k, mm);
+    if (Atomics.load(m, at + MM_OPEN_REFS) !== 0 && injected[BUG_NO_FLUSH_ON_EVICT] === 0) k.ephemeralMap.loseAccess(k, mm);
   }
   for (let mm = 1; mm < k.maxMms; mm++) {
     const at = mm * MM_STRIDE;

@@ -11,7 +11,6 @@ import { MIGRATE_UNMOVABLE } from '../../../native-layout/bits.js';
 import { drainAllPages, pcpAllowedOrder, rmqueuePcplist } from './pcp.js';
 import { prepNewPage } from './prep.js';
 import { rmqueueBuddy } from './rmqueue.js';
-import { rmqueueFlip } from './flip.js';
 import { ftNonsensitive } from './freetype.js';
 import { PAGEBLOCK_ORDER } from '../../../native-layout/shape.js';
 import { zoneWatermarkOk } from './zone.js';
@@ -30,7 +29,7 @@ export function getPageFromFreelist(ctx: AllocCtx, cpu: number, order: number, f
   if (pfn >= 0 || ctx.asiOps === null) return pfn;
   // Own lists, claim and steal of this sensitivity all failed: the
   // dedicated path may flip whole pageblocks of the other one (flip.ts).
-  return rmqueueFlip(ctx, cpu, order, ft, allocFlags);
+  return ctx.flip(ctx, cpu, order, ft, allocFlags);
 }
 
 /**

@@ -5,7 +5,8 @@
 import type { MachineMemory } from '../../../native-layout/memory.js';
 import { Lockdep } from '../../check/lockdep.js';
 import { traceRings, type TraceRing } from '../../trace/ring.js';
-import type { AsiFlipOps } from './flip.js';
+import { type AsiFlipOps, rmqueueFlip } from './flip.js';
+import type { RmqueueFlip } from '../design/types.js';
 import type { UnmappedOps } from './unmapped.js';
 
 export interface AllocatorOptions {
@@ -37,6 +38,8 @@ export interface AllocCtx {
    * (ASI off, or an allocator tested on its own).
    */
   asiOps: AsiFlipOps | null;
+  /** The sensitivity-flip policy (src/kernel/design/types.ts FlipPolicy): __rmqueue_asi unless a design replaces it. */
+  flip: RmqueueFlip;
   /** lockdep: held classes of zone, pcp and flip sections (src/check/lockdep.ts). */
   readonly lockdep: Lockdep;
   /**
@@ -62,6 +65,7 @@ export function makeCtx(mem: MachineMemory, opts: AllocatorOptions = {}): AllocC
     rmqMode: new Int32Array(1),
     trace: traceRings(mem),
     asiOps: null,
+    flip: rmqueueFlip,
     lockdep: new Lockdep(v),
     unmappedOps: null,
   };

@@ -13,7 +13,7 @@ import { RQ_ACTIVE_MM, RQ_CURR, RQ_STRIDE, TASK_MM, TASK_STATE, TASK_STRIDE } fr
 import type { KernelCtx } from '../ctx.js';
 import { mmdrop, mmgrab } from '../mm/mm.js';
 import { localIrqRestore, localIrqSave } from '../smp.js';
-import { enterLazyTlb, switchMmIrqsOff } from '../tlb/switch-mm.js';
+import { switchMmIrqsOff } from '../tlb/switch-mm.js';
 import { dequeueTask, enqueueTask } from './rq.js';
 import { taskRelease } from './task.js';
 import { kmapLocalSchedIn, kmapLocalSchedOut } from '../ephmap/kmap-local.js';
@@ -39,7 +39,7 @@ function contextSwitch(k: KernelCtx, next: number): number {
   k.asi.contextSwitch(k, nextMm);
   if (nextMm === NO_MM) {
     // A kernel thread (or idle) borrows the active mm: no CR3 write.
-    enterLazyTlb(k);
+    k.lazyTlb.enterLazyTlb(k);
   } else {
     switchMmIrqsOff(k, nextMm);
     if (prevActive !== nextMm) {

@@ -35,7 +35,7 @@ import { localIrqRestore, localIrqSave } from '../smp.js';
 import { FLUSH_ALL, FLUSH_MM_NONE, flushInfo0, flushTlbFunc, irqsOff } from './flush-func.js';
 import { FlushError, flushTlbMm, flushTlbMulti, incMmTlbGen } from './flush-mm.js';
 import { INVLPGB_ALL } from '../../hw/invlpgb.js';
-import { invlpgbFlushAnyPcid, useInvlpgb } from './invlpgb.js';
+import { invlpgbFlushAnyPcid } from './invlpgb.js';
 
 /** tlb_ubc.flush_required: something was unmapped and not flushed. */
 export const UBC_FLUSH_REQUIRED = 1;
@@ -119,7 +119,9 @@ export function archTlbbatchFlush(k: KernelCtx, tid: number): void {
   const info0 = flushInfo0(FLUSH_MM_NONE, k.cpu, 0);
   let other = false;
   for (let c = cpumaskFirst(k.task, at); c >= 0; c = cpumaskNext(k.task, at, c)) if (c !== k.cpu) other = true;
-  if (other && useInvlpgb(k, k.task, at)) {
+  // The design's flush policy decides broadcast or IPIs here too (a batch
+  // is a flush of several mms at once, by the same rule).
+  if (other && k.flush.useBroadcast(k, k.task, at)) {
     invlpgbFlushAnyPcid(k, 0, 0, INVLPGB_ALL);
   } else if (other) {
     flushTlbMulti(k, k.task, at, info0, 0, FLUSH_ALL, 0, false);

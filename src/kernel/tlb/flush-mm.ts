@@ -18,7 +18,7 @@ import {
 } from './flush-func.js';
 import { genNext } from './gen.js';
 import { IPI_FLUSH_TLB_FUNC } from './ipi-ids.js';
-import { invlpgbBroadcast, tlbsync, useInvlpgb } from './invlpgb.js';
+import { invlpgbBroadcast, tlbsync } from './invlpgb.js';
 import { SITE_FLUSH_DONE, SITE_FLUSH_ENTER, kernelPoint } from '../points.js';
 import { kernelClockMs } from '../../sync/hook.js';
 import { EV_FLUSH_RANGE } from '../../trace/events.js';
@@ -103,11 +103,13 @@ export function flushTlbMmRange(
 
   if (end !== FLUSH_ALL) {
     const pages = Math.floor((end - start) / 2 ** (strideShift - PAGE_SHIFT_4K));
-    if (pages > TLB_SINGLE_PAGE_FLUSH_CEILING) {
+    // The ceiling is the design's (FlushPolicy.ceilingPages; Linux: 33).
+    const ceiling = k.flush.ceilingPages;
+    if (pages > ceiling) {
       if (injected[BUG_CEILING_PARTIAL_FLUSH] !== 0) {
         // The bug: the range is clipped to the ceiling instead of becoming
         // a full flush, so pages past it stay cached.
-        end = start + TLB_SINGLE_PAGE_FLUSH_CEILING * 2 ** (strideShift - PAGE_SHIFT_4K);
+        end = start + ceiling * 2 ** (strideShift - PAGE_SHIFT_4K);
       } else {
         start = 0;
         end = FLUSH_ALL;
@@ -124,7 +126,7 @@ export function flushTlbMmRange(
   // from the old PTEs and gets no IPI (injectable as missed-cpumask).
   const cpumask = mask ?? k.mm;
   const cpumaskAt = mask !== null ? maskAt : mmAt + MM_CPUMASK;
-  if (otherCpuIn(cpumask, cpumaskAt, k.cpu) && useInvlpgb(k, cpumask, cpumaskAt)) {
+  if (otherCpuIn(cpumask, cpumaskAt, k.cpu) && k.flush.useBroadcast(k, cpumask, cpumaskAt)) {
     // Broadcast (invlpgb.ts): INVLPGB to every other CPU, our own flush,
     // then TLBSYNC, all with preemption disabled (raised above): TLBSYNC
     // must run on the CPU that issued the INVLPGBs.

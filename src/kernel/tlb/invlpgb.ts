@@ -155,9 +155,13 @@ export function tlbsync(k: KernelCtx): void {
   if (!port.synced()) spinUntil(k, () => port.synced());
 }
 
-/** Whether this flush goes by broadcast: the variant is on and the mask holds >= INVLPGB_MIN_CPUS CPUs. */
-export function useInvlpgb(k: KernelCtx, mask: Int32Array, maskAt: number): boolean {
-  if (!k.invlpgb) return false;
+/**
+ * Whether the mask holds >= INVLPGB_MIN_CPUS CPUs: the built-in INVLPGB
+ * flush policy's choice (design/builtins.ts FLUSH_INVLPGB), as
+ * flush_tlb_mm_range() on AMD, where a flush of an mm on one or two other
+ * CPUs is still cheaper by IPI.
+ */
+export function invlpgbMaskWorthIt(k: KernelCtx, mask: Int32Array, maskAt: number): boolean {
   let n = 0;
   const words = (k.cpus + 31) >>> 5;
   for (let w = 0; w < words; w++) {

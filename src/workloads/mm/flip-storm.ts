@@ -55,6 +55,7 @@ import { readFrame, writeFrame } from '../../hw/frames.js';
 import { asiPhysmapVa } from '../../kernel/asi/physmap.js';
 import { bootMachine, cpuBringup } from '../../kernel/boot.js';
 import { parseVariant } from '../../kernel/variant.js';
+import { applyFlushPolicy, resolveDesign } from '../../kernel/design/apply.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
 import { deleteFromPageCache, filemapGetPage, findFilePage } from '../../kernel/mm/filemap.js';
 import { putPage } from '../../kernel/mm/page-ref.js';
@@ -130,7 +131,7 @@ class FlipStormCpu implements CpuProgram {
     this.rng = new Xorshift32(ctx.seed, ctx.cpu);
     this.k = cpuBringup(ctx.mem, ctx.smp);
     // --variant invlpgb: the flip's kernel-range shootdown is one broadcast + TLBSYNC.
-    this.k.invlpgb = parseVariant(String(ctx.options['variant'] ?? 'asi-off')).invlpgb;
+    applyFlushPolicy(this.k, resolveDesign(parseVariant(String(ctx.options['variant'] ?? 'asi-off'))).flush);
     const frames = ctx.mem.layout.frames;
     this.budget = Math.floor((frames * this.o.holdPercent) / 100 / ctx.cpus);
     this.cap = Math.max(16, this.budget);
