@@ -98,8 +98,8 @@ function buildProgram(print: (text: string) => void): Command {
     .action((scenario: string | undefined, opts) => runCompare(scenario, opts, print));
 
   program.command('merge')
-    .description('pool comparisons (compare --out files, e.g. from several machines) into one: samples pooled per variant, statistics recomputed')
-    .argument('<file...>', 'files written by compare --out')
+    .description('pool comparisons (compare --out files, e.g. from several machines) into one: samples pooled per variant, statistics recomputed; or merge soak shard directories (soak --shard i/n --out DIR) into one summary')
+    .argument('<file...>', 'files written by compare --out, or directories written by soak --out')
     .addOption(new Option('--format <fmt>', 'output format').choices([...COMPARE_FORMATS]).default('table'))
     .option('--out <file>', 'also write the merged CompareReport (framed protobuf)')
     .option('--html <file>', 'also write the merged comparison as a self-contained HTML page')
