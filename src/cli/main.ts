@@ -220,6 +220,7 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--tries <n>', 'most serialized schedules to try', '200')
     .option('--sample <n>', 'schedule seeds 1..n of the found shape run to measure how often it reproduces', '10')
     .option('--max-ops <n>', 'largest op budget per CPU a tried schedule may have', '10000')
+    .option('--match <how>', 'what "the same failure" means: site (kind, and the record\'s address class, slot role, walker or lock classes) or kind', 'site')
     .option('--no-progress', 'no status line on stderr')
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
     .action((target: string | undefined, opts) => runHunt(target, opts, print));
@@ -230,6 +231,7 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--from <report>', 'take the replay line from a serialized run\'s report file (run --out)')
     .option('--seconds <s>', 'time budget (the smallest case so far is printed when it runs out)', '120')
     .option('--seeds <n>', 'other schedule seeds tried for each smaller candidate', '3')
+    .option('--match <how>', 'what "fails the same way" means: site (kind and site, as hunt) or kind', 'site')
     .option('--no-progress', 'no status line on stderr')
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
     .action((line: string | undefined, opts) => runShrink(line, opts, print));
