@@ -92,7 +92,7 @@ export async function runShrink(line: string | undefined, o: ShrinkCliOptions, p
   const records = report['violationRecords'] as Record<string, unknown>[];
   if (format === 'json') {
     print(JSON.stringify({
-      signature: result.signature, start: formatReplayLine(start), smallest: replay, steps: result.steps, runs: result.runs,
+      signature: result.signature.split(' [')[0], key: result.signature, match, start: formatReplayLine(start), smallest: replay, steps: result.steps, runs: result.runs,
       cut: result.cut, seconds: (performance.now() - t0) / 1000,
       cpus: [start.cpus, s.cpus], ops: [start.ops, s.ops], totalOps: [totalOps(start), totalOps(s)], reduction,
       preemptions: [start.preemptions, s.preemptions], optionsDropped: Object.keys(start.options).filter((k) => !(k in s.options)),
