@@ -15,6 +15,7 @@ import { DEFAULT_PROFILE } from '../cost/profile.js';
 import { formatReplayLine, type ReplayCase } from '../replay/replay-line.js';
 import { failureSignature, specOfCase, withExplicitMem } from '../replay/run-case.js';
 import { type FreeFind, type HuntBase, huntFree, huntSerialized, reproductionRate } from '../replay/hunt.js';
+import { MATCH_MODES, failureSite } from '../replay/failure-site.js';
 import { CheckFailedError, NothingFoundError, UsageError } from './errors.js';
 import { FORMATS } from './format.js';
 import { InterruptGuard, InterruptedError } from './interrupt.js';
@@ -40,6 +41,8 @@ export interface HuntOptions {
   maxOps: string;
   format: string;
   progress?: boolean;
+  /** kind: the same violation kind; site (default): also the same site (failure-site.ts). */
+  match: string;
 }
 
 /** Share of the time budget the free phase may use; the rest is the schedule search's. */
@@ -51,6 +54,8 @@ interface Target {
   readonly base: HuntBase;
   /** Set when the target came from a report: its failure. */
   readonly signature: string | null;
+  /** Set with signature: its site ('' when the kind is the site). */
+  readonly site: string;
   /** The op of the report's first violation (a budget hint for the search), 0 if none. */
   readonly hintOps: number;
   readonly from: string;
@@ -73,7 +78,7 @@ function targetFromReport(path: string): Target {
     profile: String(report['profile'] || DEFAULT_PROFILE),
   };
   const record = (report['violationRecords'] as { op: number }[])[0];
-  return { base, signature, from: path, hintOps: record?.op ?? 0 };
+  return { base, signature, site: failureSite(report), from: path, hintOps: record?.op ?? 0 };
 }
 
 export async function runHunt(arg: string | undefined, o: HuntOptions, print: (t: string) => void): Promise<void> {
@@ -83,6 +88,7 @@ export async function runHunt(arg: string | undefined, o: HuntOptions, print: (t
   const tries = parseIntInRange('--tries', o.tries, 1, 1_000_000);
   const sample = parseIntInRange('--sample', o.sample, 0, 1000);
   const maxOps = parseIntInRange('--max-ops', o.maxOps, 1, 1_000_000);
+  const match = parseChoice('--match', o.match, MATCH_MODES);
   const isFile = existsSync(arg) && statSync(arg).isFile();
   const target: Target = isFile ? targetFromReport(arg) : {
     base: {
@@ -90,7 +96,7 @@ export async function runHunt(arg: string | undefined, o: HuntOptions, print: (t
       memMiB: 0, variant: o.variant, inject: o.inject, options: parseScenarioOptions(o.option),
       watchdogMs: parseIntInRange('--watchdog-ms', o.watchdogMs, 10, 3_600_000), profile: o.profile,
     },
-    signature: null, from: arg, hintOps: 0,
+    signature: null, site: '', from: arg, hintOps: 0,
   };
   // The schedule fields are placeholders until the search picks them.
   const probe: ReplayCase = withExplicitMem({
@@ -107,21 +113,24 @@ export async function runHunt(arg: string | undefined, o: HuntOptions, print: (t
   const t0 = performance.now();
   let free: FreeFind | null = null;
   let signature = target.signature;
+  // What the serialized search must reproduce: the kind, with --match site also its site.
+  let key = signature === null ? null : match === 'kind' || target.site === '' ? signature : `${signature} [${target.site}]`;
   let result: Awaited<ReturnType<typeof huntSerialized>> = null;
   let rate: Awaited<ReturnType<typeof reproductionRate>> | null = null;
   try {
     if (signature === null) {
-      free = await huntFree(base, specOfCase, seconds * FREE_SHARE, Math.min(FREE_CHUNK_SECONDS, seconds * FREE_SHARE), bar.update, stop);
+      free = await huntFree(base, specOfCase, seconds * FREE_SHARE, Math.min(FREE_CHUNK_SECONDS, seconds * FREE_SHARE), bar.update, stop, match);
       if (free !== null) {
         signature = free.signature;
+        key = free.key;
         // The serialized search uses the seed that failed.
         base = { ...base, seed: free.seed };
       }
     }
-    if (signature !== null && !stop()) {
+    if (key !== null && !stop()) {
       const left = seconds - (performance.now() - t0) / 1000;
-      result = await huntSerialized(base, signature, tries, Math.max(left, 1), maxOps, bar.update, stop, free?.op ?? target.hintOps);
-      if (result !== null && !stop()) rate = await reproductionRate(result.found, signature, result.digest, sample, bar.update, stop);
+      result = await huntSerialized(base, key, tries, Math.max(left, 1), maxOps, bar.update, stop, free?.op ?? target.hintOps, match);
+      if (result !== null && !stop()) rate = await reproductionRate(result.found, key, result.digest, sample, bar.update, stop, match);
     }
   } finally {
     bar.stop();
@@ -132,16 +141,16 @@ export async function runHunt(arg: string | undefined, o: HuntOptions, print: (t
   const replay = result !== null ? formatReplayLine(result.found) : null;
   if (format === 'json') {
     print(JSON.stringify({
-      target: target.from, signature, free, serialized: result === null ? null : { tries: result.tries, seconds: result.seconds, case: result.found },
+      target: target.from, signature, match, key, free, serialized: result === null ? null : { tries: result.tries, seconds: result.seconds, case: result.found },
       replay, reproduced: rate?.reproduced ?? 0, of: rate?.of ?? 0, exact: rate?.exact ?? false, seconds: elapsed,
     }, null, 2));
   } else {
     const lines: string[] = [];
-    if (free !== null) lines.push(`hunt: free engine: ${free.signature} after ${free.seconds.toFixed(1)} s (${free.runs} run(s), seed ${free.seed})`);
-    else if (target.signature !== null) lines.push(`hunt: target from ${target.from}: ${target.signature} (seed ${base.seed})`);
+    if (free !== null) lines.push(`hunt: free engine: ${free.key} after ${free.seconds.toFixed(1)} s (${free.runs} run(s), seed ${free.seed})`);
+    else if (target.signature !== null) lines.push(`hunt: target from ${target.from}: ${key} (seed ${base.seed})`);
     if (result !== null) {
       const c = result.found;
-      lines.push(`hunt: serialized engine reproduced ${signature} at try ${result.tries} (${result.seconds.toFixed(1)} s): ops ${c.ops}, sched ${c.sched}${c.sched === 'pct' ? `, preemptions ${c.preemptions}` : ''}, sched seed ${c.schedSeed}`);
+      lines.push(`hunt: serialized engine reproduced ${key} at try ${result.tries} (${result.seconds.toFixed(1)} s): ops ${c.ops}, sched ${c.sched}${c.sched === 'pct' ? `, preemptions ${c.preemptions}` : ''}, sched seed ${c.schedSeed}`);
       lines.push(`replay: ${replay}`);
       if (rate !== null) {
         lines.push(`reproduces: ${rate.reproduced} of the first ${rate.of} schedule seeds of that shape (${rate.of > 0 ? Math.round((100 * rate.reproduced) / rate.of) : 0}%); replaying the line again ${rate.exact ? 'gave the same digest' : 'did NOT give the same run'}`);
@@ -154,7 +163,7 @@ export async function runHunt(arg: string | undefined, o: HuntOptions, print: (t
     throw new NothingFoundError(`hunt: nothing failed in ${elapsed.toFixed(1)} s of free runs of ${base.scenario}${base.inject.length ? ` with ${base.inject.join(',')}` : ''}: no target to hunt (raise --seconds)`);
   }
   if (result === null) {
-    throw new CheckFailedError(`hunt: ${signature} was seen in the free engine (${free?.rerun ?? target.from}) but no serialized schedule reproduced it within ${tries} tries / ${seconds} s (raise --tries, --seconds or --max-ops)`);
+    throw new CheckFailedError(`hunt: ${key} was seen in the free engine (${free?.rerun ?? target.from}) but no serialized schedule reproduced it within ${tries} tries / ${seconds} s (raise --tries, --seconds or --max-ops${match === 'site' && key !== signature ? ', or --match kind' : ''})`);
   }
   if (rate !== null && !rate.exact) throw new CheckFailedError('hunt: the found replay line did not replay exactly (an emulator nondeterminism bug)');
 }

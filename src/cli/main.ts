@@ -99,8 +99,8 @@ function buildProgram(print: (text: string) => void): Command {
     .action((scenario: string | undefined, opts) => runCompare(scenario, opts, print));
 
   program.command('merge')
-    .description('pool comparisons (compare --out files, e.g. from several machines) into one: samples pooled per variant, statistics recomputed')
-    .argument('<file...>', 'files written by compare --out')
+    .description('pool comparisons (compare --out files, e.g. from several machines) into one: samples pooled per variant, statistics recomputed; or merge soak shard directories (soak --shard i/n --out DIR) into one summary')
+    .argument('<file...>', 'files written by compare --out, or directories written by soak --out')
     .addOption(new Option('--format <fmt>', 'output format').choices([...COMPARE_FORMATS]).default('table'))
     .option('--out <file>', 'also write the merged CompareReport (framed protobuf)')
     .option('--html <file>', 'also write the merged comparison as a self-contained HTML page')
@@ -221,6 +221,7 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--tries <n>', 'most serialized schedules to try', '200')
     .option('--sample <n>', 'schedule seeds 1..n of the found shape run to measure how often it reproduces', '10')
     .option('--max-ops <n>', 'largest op budget per CPU a tried schedule may have', '10000')
+    .option('--match <how>', 'what "the same failure" means: site (kind, and the record\'s address class, slot role, walker or lock classes) or kind', 'site')
     .option('--no-progress', 'no status line on stderr')
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
     .action((target: string | undefined, opts) => runHunt(target, opts, print));
@@ -231,6 +232,7 @@ function buildProgram(print: (text: string) => void): Command {
     .option('--from <report>', 'take the replay line from a serialized run\'s report file (run --out)')
     .option('--seconds <s>', 'time budget (the smallest case so far is printed when it runs out)', '120')
     .option('--seeds <n>', 'other schedule seeds tried for each smaller candidate', '3')
+    .option('--match <how>', 'what "fails the same way" means: site (kind and site, as hunt) or kind', 'site')
     .option('--no-progress', 'no status line on stderr')
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join('|')}`).default('table'))
     .action((line: string | undefined, opts) => runShrink(line, opts, print));

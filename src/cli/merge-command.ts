@@ -7,7 +7,8 @@
 // deltas and verdicts recomputed (src/report/merge.ts).
 
 import { createHash } from 'node:crypto';
-import { readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { allDirectories, runSoakMerge } from './soak-merge.js';
 import { resolve } from 'node:path';
 import { decodeCompareFile, type CompareReportObject } from '../report/compare-file.js';
 import { MergeMismatchError, mergeCompareReports } from '../report/merge.js';
@@ -78,6 +79,14 @@ function assertDistinct(files: readonly string[], bytes: readonly Buffer[], out:
 export async function runMerge(files: readonly string[], o: MergeOptions, print: (t: string) => void): Promise<void> {
   const format = parseChoice('--format', o.format, COMPARE_FORMATS);
   if (files.length === 0) throw new UsageError('merge: give one or more files written by compare --out');
+  // --- soak result directories (issue 10: soaks over many machines) ---
+  if (allDirectories(files)) {
+    if (format === 'markdown') throw new UsageError('merge: --format markdown is for comparisons; soak directories print as table or json');
+    if (o.html !== undefined) throw new UsageError('merge: --html is for comparisons; soak directories have no HTML page (use --out FILE for the merged summary)');
+    return runSoakMerge(files, { format, ...(o.out !== undefined ? { out: o.out } : {}) }, print);
+  }
+  const dir = files.find((f) => existsSync(f) && statSync(f).isDirectory());
+  if (dir !== undefined) throw new UsageError(`merge: "${dir}" is a directory and other arguments are files: give soak result directories (soak --out) or comparison files (compare --out), not both`);
   if (o.out !== undefined) checkOutputFile('--out', o.out);
   if (o.html !== undefined) checkOutputFile('--html', o.html);
   const bytes = files.map(readBytes);

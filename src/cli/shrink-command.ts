@@ -10,6 +10,7 @@
 
 import { readFileSync } from 'node:fs';
 import { decodeReportFile, ReportFileError } from '../report/report-file.js';
+import { MATCH_MODES, failureKey } from '../replay/failure-site.js';
 import { formatReplayLine, parseReplayLine, ReplayLineError, type ReplayCase } from '../replay/replay-line.js';
 import { runCase, specOfCase, withExplicitMem } from '../replay/run-case.js';
 import { NotReproducedError, shrinkCase } from '../replay/shrink.js';
@@ -26,6 +27,8 @@ export interface ShrinkCliOptions {
   from?: string;
   seconds: string;
   seeds: string;
+  /** site (default) or kind: what "fails the same way" means (failure-site.ts). */
+  match: string;
   format: string;
   progress?: boolean;
 }
@@ -52,6 +55,7 @@ export async function runShrink(line: string | undefined, o: ShrinkCliOptions, p
   const format = parseChoice('--format', o.format, FORMATS);
   const seconds = parseSeconds(o.seconds);
   const seeds = parseIntInRange('--seeds', o.seeds, 0, 1000);
+  const match = parseChoice('--match', o.match, MATCH_MODES);
   if ((line === undefined) === (o.from === undefined)) {
     throw new UsageError('shrink: give either a replay line (in quotes) or --from REPORT, not both or neither');
   }
@@ -70,7 +74,7 @@ export async function runShrink(line: string | undefined, o: ShrinkCliOptions, p
   let result;
   let last;
   try {
-    result = await shrinkCase(start, { seedsPerCandidate: seeds, budgetSeconds: seconds, progress: bar.update, stop: () => guard.which !== null });
+    result = await shrinkCase(start, { seedsPerCandidate: seeds, budgetSeconds: seconds, progress: bar.update, stop: () => guard.which !== null, match });
     // The smallest case once more: its violation and trace for the report (and one more check that it replays).
     last = await runCase(result.smallest);
   } catch (e) {
@@ -88,11 +92,11 @@ export async function runShrink(line: string | undefined, o: ShrinkCliOptions, p
   const records = report['violationRecords'] as Record<string, unknown>[];
   if (format === 'json') {
     print(JSON.stringify({
-      signature: result.signature, start: formatReplayLine(start), smallest: replay, steps: result.steps, runs: result.runs,
+      signature: result.signature.split(' [')[0], key: result.signature, match, start: formatReplayLine(start), smallest: replay, steps: result.steps, runs: result.runs,
       cut: result.cut, seconds: (performance.now() - t0) / 1000,
       cpus: [start.cpus, s.cpus], ops: [start.ops, s.ops], totalOps: [totalOps(start), totalOps(s)], reduction,
       preemptions: [start.preemptions, s.preemptions], optionsDropped: Object.keys(start.options).filter((k) => !(k in s.options)),
-      replays: last.signature === result.signature, violation: records[0] ?? null,
+      replays: failureKey(last.outcome.report, match) === result.signature, violation: records[0] ?? null,
     }, null, 2));
   } else {
     const lines = [
@@ -113,5 +117,5 @@ export async function runShrink(line: string | undefined, o: ShrinkCliOptions, p
     print(lines.join('\n'));
   }
   if (guard.which !== null) throw new InterruptedError(guard.which, `shrink: interrupted by ${guard.which}; the smallest case so far is above`);
-  if (last.signature !== result.signature) throw new CheckFailedError('shrink: the smallest case did not fail again when replayed (an emulator nondeterminism bug)');
+  if (failureKey(last.outcome.report, match) !== result.signature) throw new CheckFailedError('shrink: the smallest case did not fail again when replayed (an emulator nondeterminism bug)');
 }

@@ -14,7 +14,7 @@ import { progressWanted, seriesProgress } from './progress.js';
 import { logger } from './logger.js';
 import { restoreTerminal } from './terminal.js';
 import { TOOL_VERSION } from './version.js';
-import { jobFileName, prepareSoakDir, summaryFileName } from './soak-dir.js';
+import { jobFileName, prepareSoakDir, summaryFileName, traceFileName } from './soak-dir.js';
 import { CheckFailedError, UsageError } from './errors.js';
 import { FORMATS } from './format.js';
 import { renderSummary } from './render-report.js';
@@ -200,6 +200,8 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
   if ((o.resume || o.force) && o.out === undefined) throw new UsageError(`--${o.resume ? 'resume' : 'force'} needs --out DIR: it decides what happens to the results already in DIR`);
   // The output directory is checked, and a used one refused, before the first run (after the option checks: --force deletes).
   const out = o.out !== undefined ? prepareSoakDir(o.out, jobs, shard, { resume: o.resume === true, force: o.force === true }, { cpus: provenance.cpus, variant, inject: o.inject, seconds }) : null;
+  // --resume with traces: say which trace files went (an unfinished run's trace is never kept beside a rerun).
+  for (const t of out?.removedTraces ?? []) process.stderr.write(`soak: --resume removed trace ${t}\n`);
 
 
   const showBar = progressWanted(o.progress !== false && format === 'table');
@@ -239,7 +241,7 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
         scenario: job.scenario, shape: shapeFor(job.scenario), seed: job.seed, variant, inject: o.inject, watchdogMs, seconds: runSeconds,
         options: optionsFor(job.scenario), shard: shardText, interrupt: guard.signal, interruptSignal: () => guard.which ?? 'SIGINT',
         onMachine: bar.onMachine,
-        ...(traceMode !== null && out ? { trace: { path: join(out.dir, jobFileName(job).replace(/\.pb$/, '.trc')), mode: traceMode } } : {}),
+        ...(traceMode !== null && out ? { trace: { path: join(out.dir, traceFileName(job)), mode: traceMode } } : {}),
         ...(crash !== null && crash.seed === job.seed ? { testFaults: crash.faults } : {}),
       };
       // Before the run: its seed and arguments are on disk (the summary

@@ -19,6 +19,7 @@ import type { RunSpec } from '../cli/run-once.js';
 import { runOnce } from '../cli/run-once.js';
 import type { ReplayCase } from './replay-line.js';
 import { failureSignature, runCase } from './run-case.js';
+import { failureKey, type MatchMode } from './failure-site.js';
 import { violationCount } from '../check/oracle.js';
 
 /** How often a free run's oracle is looked at for an early stop. */
@@ -83,6 +84,8 @@ export interface FreeFind {
   /** The failing free run's seed. */
   readonly seed: number;
   readonly signature: string;
+  /** What the search must reproduce: the signature, with `site` matching also its site (failure-site.ts). */
+  readonly key: string;
   /** Free runs made (the last one failed). */
   readonly runs: number;
   readonly seconds: number;
@@ -102,7 +105,7 @@ export interface HuntProgress {
  */
 export async function huntFree(
   base: HuntBase, specOf: (c: ReplayCase) => RunSpec, budgetSeconds: number, chunkSeconds: number,
-  progress: HuntProgress, stop: () => boolean,
+  progress: HuntProgress, stop: () => boolean, match: MatchMode = 'site',
 ): Promise<FreeFind | null> {
   const t0 = performance.now();
   for (let k = 0; ; k++) {
@@ -133,7 +136,7 @@ export async function huntFree(
     const signature = failureSignature(report);
     if (signature !== null) {
       const record = (report['violationRecords'] as { op: number }[])[0];
-      return { seed, signature, runs: k + 1, seconds: (performance.now() - t0) / 1000, rerun: String(report['rerun'] ?? ''), op: record?.op ?? 0 };
+      return { seed, signature, key: failureKey(report, match)!, runs: k + 1, seconds: (performance.now() - t0) / 1000, rerun: String(report['rerun'] ?? ''), op: record?.op ?? 0 };
     }
   }
 }
@@ -148,11 +151,11 @@ export interface SerializedFind {
 
 /**
  * Phase two: the schedule grid, at most `tries` runs or `budgetSeconds`,
- * until a run fails with `signature`. null when none did.
+ * until a run fails with `key` (failureKey under `match`). null when none did.
  */
 export async function huntSerialized(
-  base: HuntBase, signature: string, tries: number, budgetSeconds: number, maxOps: number,
-  progress: HuntProgress, stop: () => boolean, hintOps = 0,
+  base: HuntBase, key: string, tries: number, budgetSeconds: number, maxOps: number,
+  progress: HuntProgress, stop: () => boolean, hintOps = 0, match: MatchMode = 'site',
 ): Promise<SerializedFind | null> {
   const t0 = performance.now();
   for (let t = 0; t < tries; t++) {
@@ -161,7 +164,7 @@ export async function huntSerialized(
     const c: ReplayCase = { ...base, ...shape };
     progress('serialized', t, tries, `ops ${c.ops} ${c.sched}${c.sched === 'pct' ? ` k=${c.preemptions}` : ''} sched-seed ${c.schedSeed}`);
     const r = await runCase(c);
-    if (r.signature === signature) {
+    if (failureKey(r.outcome.report, match) === key) {
       return { found: c, tries: t + 1, seconds: (performance.now() - t0) / 1000, digest: String(r.outcome.report['digest']) };
     }
   }
@@ -178,20 +181,21 @@ export interface ReproductionRate {
 
 /**
  * Phase three: replays the found case once (exactness) and runs schedule
- * seeds 1..n of its shape (same ops, policy, preemptions).
+ * seeds 1..n of its shape (same ops, policy, preemptions); a seed counts
+ * when it fails with the same key.
  */
 export async function reproductionRate(
-  found: ReplayCase, signature: string, digest: string, n: number, progress: HuntProgress, stop: () => boolean,
+  found: ReplayCase, key: string, digest: string, n: number, progress: HuntProgress, stop: () => boolean, match: MatchMode = 'site',
 ): Promise<ReproductionRate> {
   const again = await runCase(found);
-  const exact = again.signature === signature && String(again.outcome.report['digest']) === digest;
+  const exact = failureKey(again.outcome.report, match) === key && String(again.outcome.report['digest']) === digest;
   let reproduced = 0;
   let of = 0;
   for (let s = 1; s <= n && !stop(); s++) {
     progress('sample', s - 1, n, `sched-seed ${s}`);
     const r = s === found.schedSeed ? again : await runCase({ ...found, schedSeed: s });
     of++;
-    if (r.signature === signature) reproduced++;
+    if (failureKey(r.outcome.report, match) === key) reproduced++;
   }
   return { reproduced, of, exact };
 }

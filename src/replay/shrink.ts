@@ -16,6 +16,7 @@
 import { UsageError } from '../cli/errors.js';
 import type { ReplayCase } from './replay-line.js';
 import { runCase } from './run-case.js';
+import { failureKey, type MatchMode } from './failure-site.js';
 
 export interface ShrinkOptions {
   /** Schedule seeds tried per candidate besides its own (1, 2, ... skipping its own). */
@@ -24,6 +25,8 @@ export interface ShrinkOptions {
   readonly budgetSeconds: number;
   readonly progress: (phase: string, done: number, total: number, note: string) => void;
   readonly stop: () => boolean;
+  /** What "fails the same way" means: the same key under this mode (failure-site.ts); default site. */
+  readonly match?: MatchMode;
 }
 
 export interface ShrinkResult {
@@ -51,10 +54,12 @@ export async function shrinkCase(start: ReplayCase, o: ShrinkOptions): Promise<S
   const t0 = performance.now();
   let runs = 0;
   let cut = false;
+  const match = o.match ?? 'site';
   const first = await runCase(start);
   runs++;
   if (first.signature === null) throw new NotReproducedError('the case passed: it does not reproduce a failure, so there is nothing to shrink');
-  const signature = first.signature;
+  // The failure to keep: its kind, and under match 'site' its site too.
+  const signature = failureKey(first.outcome.report, match)!;
   const outOfTime = (): boolean => {
     if (o.stop() || (performance.now() - t0) / 1000 >= o.budgetSeconds) cut = true;
     return cut;
@@ -70,7 +75,7 @@ export async function shrinkCase(start: ReplayCase, o: ShrinkOptions): Promise<S
       const cand = { ...c, schedSeed };
       let sig: string | null;
       try {
-        sig = (await runCase(cand)).signature;
+        sig = failureKey((await runCase(cand)).outcome.report, match);
       } catch (e) {
         // A reduction the scenario refuses (too few CPUs for its threads,
         // an option it needs) is simply not a smaller case.

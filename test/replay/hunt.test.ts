@@ -36,7 +36,7 @@ describe('shootdown hunt', () => {
       expect(free.code).toBe(1);
       const r = runCli(['hunt', file, '--seconds', '60', '--sample', '2', '--no-progress'], 180_000);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/^hunt: target from .*free\.pb: violation:[a-z-]+ \(seed 1\)$/m);
+      expect(r.stdout).toMatch(/^hunt: target from .*free\.pb: violation:[a-z-]+ \[user va\] \(seed 1\)$/m);
       expect(r.stdout).toMatch(/^replay: shootdown run tlb-flush2-shared --cpus 4 --seed 1 --mem 16M --ops \d+ .*--inject free-before-flush --engine serialized /m);
       expect(r.stdout).toMatch(/^reproduces: \d+ of the first 2 schedule seeds of that shape \(\d+%\); replaying the line again gave the same digest$/m);
     } finally {

@@ -1,0 +1,32 @@
+// tools/replay-coverage.ts: its table counts only what replayed, and its
+// median is over the shrinks whose smallest line replayed.
+import { describe, expect, it } from 'vitest';
+import { type BugResult, isScenarioBug, median, renderMarkdown } from '../../tools/replay-coverage.js';
+
+const base: BugResult = {
+  bug: 'b', scenario: 's', note: '', signature: 'violation:x', replay: 'shootdown run s ...', replays: true, huntSeconds: 1,
+  reproduced: 1, of: 2, smallest: 'shootdown run s ...', cpus: [4, 2], totalOps: [400, 100], reduction: 0.75, shrinkCut: false, shrinkSeconds: 1, smallestReplays: true,
+};
+
+describe('replay-coverage table', () => {
+  it('median of an odd and an even list, none of an empty one', () => {
+    expect(median([0.5, 0.1, 0.9])).toBe(0.5);
+    expect(median([0.2, 0.4, 0.6, 0.8])).toBeCloseTo(0.5);
+    expect(median([])).toBeNull();
+  });
+
+  it('counts replays and shrinks honestly and keeps allocator bugs apart', () => {
+    const md = renderMarkdown([
+      base,
+      { ...base, bug: 'c', reduction: 0.25, shrinkCut: true },
+      { ...base, bug: 'd', replay: null, replays: false, reduction: null, smallest: null, smallestReplays: false, note: 'no serialized schedule reproduced it' },
+      { ...base, bug: 'e', smallestReplays: false, reduction: 0.99 },
+      { ...base, bug: 'f', scenario: 'check:allocator', replay: null, replays: false, reduction: null, smallest: null, smallestReplays: false },
+    ]);
+    expect(md).toMatch(/^\| c \| s \| violation:x \| yes \| 1 of 2 \| 4 -> 2 \| 400 -> 100 \| 25% \(budget\) \| yes \|/m);
+    expect(md).toMatch(/^\| e \| .* \| 99% \| NO \|/m);
+    expect(md.trim().split('\n').pop()).toBe('3 of 4 scenario bugs replayed; 2 shrunk to a case that replays; median reduction of total ops 50%; 1 allocator bugs have no scenario run (unit tests only).');
+    expect(isScenarioBug({ name: 'x', layer: 'alloc', scenario: 'golden:claim-at-half', args: [] })).toBe(false);
+    expect(isScenarioBug({ name: 'x', layer: 'tlb', scenario: 'munmap-storm', args: [] })).toBe(true);
+  });
+});
