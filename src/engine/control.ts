@@ -12,7 +12,13 @@ import { RunStopped, STOP_ABORT, STOP_GRACEFUL } from '../kernel/smp.js';
 
 /** Spins at the start barrier before each Atomics.wait: start-up takes tens of ms, spinning longer only burns a core. */
 const BARRIER_SPINS = 100;
-const BARRIER_PARK_MS = 5;
+/**
+ * A parked CPU is woken by the last arrival's notify, or by abortRun's: the
+ * timeout is only a backstop. It used to be 5 ms: with 64 CPUs on 2 cores,
+ * the early arrivals then woke ~12,000 times a second between them, taking
+ * the cores from the workers still loading, which the barrier waits for.
+ */
+const BARRIER_PARK_MS = 50;
 
 export function resetControl(views: MachineViews): void {
   const c = views.control;

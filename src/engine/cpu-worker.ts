@@ -4,6 +4,8 @@
 // every CPU has finished, because a peer still in its last call may be
 // waiting for our ack.
 
+// First: its evaluation time is the start-up log's "modules began evaluating".
+import { MODULES_EVALUATION_BEGAN_AT } from './worker-start-mark.js';
 import { C } from '../../native-layout/counters.js';
 import { CONTROL_CPUS_DONE, CONTROL_CPUS_ONLINE, CONTROL_STOP, COUNTERS_STRIDE } from '../../native-layout/fields.js';
 import { attachMachineMemory } from '../../native-layout/memory.js';
@@ -23,10 +25,13 @@ import { loadScenarioFile } from '../workloads/scenario-file.js';
 import { loadDesignFile } from '../kernel/design/design-file.js';
 import type { CpuProgram, ProgramCtx } from '../workloads/program.js';
 import { abortRun, isAborting, startBarrier } from './control.js';
-import { CpuProfiler, cpuProfilePath } from './cpu-profiler.js';
 import { installKernelPoints, interleaveConfig, removeKernelPoints } from './kernel-points.js';
 import { installSerialized, leaveSchedule, opBoundary, removeSerialized, waitForToken } from './serialized.js';
 import type { CpuFaultInfo, CpuOutcome, CpuPhase, CpuTask } from './task.js';
+import { STARTUP_LOG, type StartupMark, absNow, markStartup } from './startup-log.js';
+
+/** When this module (and so the whole bundle) finished evaluating: a start-up stage. */
+const MODULE_EVALUATED_AT = STARTUP_LOG ? absNow() : 0;
 
 /** Idle spins per round while quiescing: other CPUs still run ops and need the cores. */
 const QUIESCE_SPINS = 50;
@@ -110,6 +115,8 @@ function crashNow(how: 'throw' | 'exit', cpu: number, op: number): void {
 }
 
 export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
+  const marks: StartupMark[] = STARTUP_LOG ? [{ stage: 'modules began evaluating', at: MODULES_EVALUATION_BEGAN_AT }, { stage: 'modules evaluated', at: MODULE_EVALUATED_AT }] : [];
+  markStartup(marks, 'task received');
   const mem = attachMachineMemory(task.sab, task.shape);
   const { control, counters } = mem.views;
   const cpus = task.shape.cpus;
@@ -120,7 +127,10 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
   let stopped = false;
   let fault: CpuFaultInfo | null = null;
   let program: CpuProgram | null = null;
-  const profiler = task.profileDir === null ? null : new CpuProfiler();
+  // The profiler (node:inspector) is loaded only by runs that profile: a
+  // module every one of 64 workers would otherwise load and initialise.
+  const profiling = task.profileDir === null ? null : await import('./cpu-profiler.js');
+  const profiler = profiling === null ? null : new profiling.CpuProfiler();
   if (profiler !== null) await profiler.start();
   try {
     setInjected(task.inject);
@@ -130,6 +140,7 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
     // Contended locks go into this CPU's trace ring (slow paths only).
     const ring = smp.trace;
     setLockTraceHook((acquire, word, kind, spins) => ring.emit(acquire ? EV_LOCK_ACQUIRE : EV_LOCK_RELEASE, word, kind, spins));
+    markStartup(marks, 'cpu context made');
     program = await loadProgram(task, {
       cpu: task.cpu,
       cpus,
@@ -147,7 +158,9 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
       setSpinHook(program.poll.bind(program));
       installKernelPoints(interleaveConfig(task.options), task.seed, task.cpu, counters);
     }
+    markStartup(marks, 'program made');
     startBarrier(control, cpus);
+    markStartup(marks, 'barrier passed');
     if (serialized) {
       waitForToken();
       startSharedTraceNumbering(mem);
@@ -203,6 +216,6 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
       fault ??= faultInfo(e, 'quiesce', progress.op);
     }
   }
-  if (profiler !== null) await profiler.stopAndWrite(cpuProfilePath(task.profileDir!, task.cpu));
-  return { cpu: task.cpu, opsDone: Math.max(progress.op, 0), runMs, stopped, fault, summary };
+  if (profiler !== null) await profiler.stopAndWrite(profiling!.cpuProfilePath(task.profileDir!, task.cpu));
+  return { cpu: task.cpu, opsDone: Math.max(progress.op, 0), runMs, stopped, fault, summary, startup: marks };
 }

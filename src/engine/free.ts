@@ -4,8 +4,6 @@
 // watches and stops: it never blocks (no Atomics.wait here: the workers'
 // start-up and results arrive through this thread's event loop).
 
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { C, COUNTER_NAMES, type CounterName } from '../../native-layout/counters.js';
 import { CONTROL_EPOCH, COUNTERS_STRIDE } from '../../native-layout/fields.js';
@@ -24,7 +22,9 @@ import { captureCpuStates, findHungCpu } from './dump.js';
 import { CpuFaultError, EngineConfigError, WatchdogError } from './errors.js';
 import type { CpuOutcome, CpuTask } from './task.js';
 import { capWorkerYoungGeneration } from './worker-heap.js';
+import { HAVE_BUNDLE, WORKER_FILE, WORKER_LOADER, cpuWorkerData } from './worker-code.js';
 import { usePerCpuTraceNumbering } from '../trace/ring.js';
+import { STARTUP_LOG, type StartupMark, formatStartupLog, markStartup } from './startup-log.js';
 
 /** csd_lock_timeout in the kernel's debug option: 5 s. */
 export const DEFAULT_WATCHDOG_MS = 5000;
@@ -172,18 +172,6 @@ interface Resolved {
   readonly workerBundle: boolean;
 }
 
-const WORKER_FILE = fileURLToPath(new URL('./cpu-worker.js', import.meta.url));
-/**
- * The same worker as one file (esbuild, `npm run bundle`, part of the
- * build): a CPU worker's start-up is mostly module loading (opening,
- * resolving and compiling ~100 files), and 64 of them start at once. Used
- * when it exists and no programModule is given: a program module imports
- * the unbundled kernel modules, and its registrations (IPI functions,
- * hooks) must land in the same module instances the worker runs.
- */
-const WORKER_BUNDLE = fileURLToPath(new URL('./cpu-worker.bundle.js', import.meta.url));
-const HAVE_BUNDLE = existsSync(WORKER_BUNDLE);
-
 function resolveConfig(config: FreeRunConfig): Resolved {
   const bad = (msg: string): never => {
     throw new EngineConfigError(msg);
@@ -296,11 +284,14 @@ export function checkRunConfig(config: FreeRunConfig): void {
  */
 export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
   const wall0 = performance.now();
+  const marks: StartupMark[] = [];
+  markStartup(marks, 'runFree called');
   const cfg = resolveConfig(config);
   const scenario: Scenario | null = cfg.programModule === null ? findScenario(cfg.scenario) : null;
   const mem = config.memory ?? createMachineMemory(defaultShape({
     memBytes: config.memBytes ?? (scenario ? defaultMemBytes(scenario, cfg.cpus) : undefined) ?? MIN_MEM_BYTES, cpus: cfg.cpus,
   }));
+  markStartup(marks, 'memory ready');
   const { views } = mem;
   const cpus = cfg.cpus;
   smpInit(mem);
@@ -314,6 +305,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
   if (cfg.engine === 'serialized') usePerCpuTraceNumbering(mem);
   scenario?.setup?.({ mem, cpus, seed: cfg.seed, options: cfg.options, epochMs: cfg.epochMs });
   const before = Float64Array.from(views.counters);
+  markStartup(marks, 'scenario set up');
   // The schedule's decisions are spread over roughly (ops x scheduling
   // points per op); pct draws its change points in a range of that size.
   if (cfg.engine === 'serialized') initSchedule(mem, cfg.schedSeed, cfg.sched, cfg.preemptions, cpus * cfg.ops * 20);
@@ -336,15 +328,21 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
   };
 
   capWorkerYoungGeneration();
+  // A scenario or design file or program module imports the unbundled kernel
+  // modules: the worker must run those same module instances. Otherwise
+  // one bundle (a CPU worker's start-up is mostly loading its code, and 64
+  // of them start at once on a few cores), compiled from the main thread's
+  // code cache (src/engine/cpu-worker-loader.cts).
+  const bundled = cfg.programModule === null && cfg.scenarioFiles.length === 0 && cfg.designFiles.length === 0 && cfg.workerBundle && HAVE_BUNDLE;
   const pool = new Piscina<CpuTask, CpuOutcome>({
-    // A scenario or design file or program module imports the unbundled kernel
-    // modules: the worker must run those same module instances.
-    filename: cfg.programModule === null && cfg.scenarioFiles.length === 0 && cfg.designFiles.length === 0 && cfg.workerBundle && HAVE_BUNDLE ? WORKER_BUNDLE : WORKER_FILE,
+    filename: bundled ? WORKER_LOADER : WORKER_FILE,
+    ...(bundled ? { workerData: cpuWorkerData() } : {}),
     minThreads: cpus,
     maxThreads: cpus,
     idleTimeout: Infinity,
     concurrentTasksPerWorker: 1,
   });
+  markStartup(marks, 'pool created');
   pool.on('error', (err: Error) => fail(new CpuFaultError(-1, -1, 'setup', err.name, err.message, err.stack ?? '')));
 
   let tick: ReturnType<typeof setInterval> | undefined;
@@ -412,6 +410,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
         }
         if (startedAt === null && runStarted(views.control)) {
           startedAt = now;
+          markStartup(marks, 'barrier seen open');
           config.onStart?.();
         }
         if (config.interrupt?.aborted && stopAt === null) {
@@ -442,6 +441,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
     await pool.destroy();
   }
 
+  if (STARTUP_LOG) process.stderr.write(`${formatStartupLog(marks, outcomes.map((o) => o?.startup ?? []))}\n`);
   const after = views.counters;
   const perCpu: CpuResult[] = outcomes.map((o, cpu) => {
     const counters = counterDelta(after, before, cpu);

@@ -5,6 +5,7 @@
 import type { MachineShape } from '../../native-layout/shape.js';
 import type { ScenarioOptions, TestFaults } from '../workloads/program.js';
 import type { SchedPolicy } from './serialized.js';
+import type { StartupMark } from './startup-log.js';
 
 export interface CpuTask {
   readonly sab: SharedArrayBuffer;
@@ -53,4 +54,6 @@ export interface CpuOutcome {
   readonly stopped: boolean;
   readonly fault: CpuFaultInfo | null;
   readonly summary: Record<string, unknown> | null;
+  /** Start-up stages this CPU reached (src/engine/startup-log.ts); empty unless SHOOTDOWN_STARTUP_LOG=1. */
+  readonly startup: readonly StartupMark[];
 }
