@@ -59,8 +59,9 @@ function loadBundle(): RunCpu {
   init(mod.exports, createRequire(CPU_WORKER_BUNDLE), mod, CPU_WORKER_BUNDLE, dirname(CPU_WORKER_BUNDLE));
   const fn = mod.exports.default;
   if (typeof fn !== 'function') throw new TypeError(`${CPU_WORKER_BUNDLE} does not export a default runCpu function`);
-  if (cacheRejected && process.env['SHOOTDOWN_STARTUP_LOG'] === '1') {
-    process.stderr.write('startup log: V8 rejected the CPU worker code cache (compiled from source)\n');
+  if (process.env['SHOOTDOWN_STARTUP_LOG'] === '1') {
+    if (!(data instanceof Uint8Array)) process.stderr.write('startup log: no CPU worker code cache was given (compiled from source)\n');
+    else if (cacheRejected) process.stderr.write('startup log: V8 rejected the CPU worker code cache (compiled from source)\n');
   }
   return fn as RunCpu;
 }
