@@ -5,7 +5,7 @@
 // Code paths test a bug with `injected[BUG.name]`: a plain load from a
 // thread-local byte array, cheap enough for the hot path.
 
-export type BugLayer = 'tlb' | 'alloc' | 'asi' | 'ephmap' | 'gmem' | 'deadlock';
+export type BugLayer = 'tlb' | 'alloc' | 'asi' | 'ephmap' | 'gmem' | 'mshare' | 'deadlock';
 
 export interface BugSpec {
   readonly name: string;
@@ -34,8 +34,10 @@ export interface BugSpec {
   readonly source?: string;
 }
 
-/** A configuration a bug's code path needs: a --variant, and/or an --option key=value. */
+/** A configuration a bug's code path needs: a scenario, a --variant, and/or an --option key=value. */
 export interface BugRequirement {
+  /** The scenario whose own kernel paths hold the bug (guest_memfd, mshare). */
+  readonly scenario?: string;
   readonly variant?: string;
   readonly option?: { readonly key: string; readonly value: number | string };
   /** Why, in a few words (the path it lives on). */
@@ -103,14 +105,18 @@ export const BUG_CATALOG: readonly BugSpec[] = [
   bug('no-mitigation-flush-on-close', 'ephmap', 'last close flushes stale ephmap entries mm-wide', 'ephmap-copy', ['--cpus', '4', '--seconds', '20', '--option', 'evictPercent=0']),
   bug('kmap-no-unmap-flush', 'ephmap', 'kunmap_local flushes its slot', 'ephmap-copy', ['--cpus', '4', '--seconds', '20', '--option', 'map=kmap']),
   // guest_memfd / mshare
-  bug('gmem-skip-flush', 'gmem', 'a direct-map zap flushes every CPU', 'guest-memfd', ['--cpus', '4', '--seconds', '20', '--variant', 'per-folio']),
-  bug('restore-after-free', 'gmem', 'the direct map is restored before the folio is freed', 'guest-memfd', ['--cpus', '4', '--seconds', '20', '--variant', 'per-folio']),
+  { ...bug('gmem-skip-flush', 'gmem', 'a direct-map zap flushes every CPU', 'guest-memfd', ['--cpus', '4', '--seconds', '20', '--variant', 'per-folio']),
+    requires: { scenario: 'guest-memfd', why: 'the guest_memfd direct-map paths run only there' } },
+  { ...bug('restore-after-free', 'gmem', 'the direct map is restored before the folio is freed', 'guest-memfd', ['--cpus', '4', '--seconds', '20', '--variant', 'per-folio']),
+    requires: { scenario: 'guest-memfd', why: 'the guest_memfd direct-map paths run only there' } },
   { ...bug('recursive-split', 'gmem', 'direct-map splits never recurse into the allocator', 'guest-memfd', ['--cpus', '4', '--seconds', '20', '--variant', 'freetype']),
-    requires: { variant: 'freetype', why: 'only the unmapped freetype [un]maps the direct map inside the allocator' } },
-  bug('mshare-host-cpumask-only', 'gmem', 'mshare flushes reach every client CPU', 'mshare', ['--cpus', '4', '--seconds', '20']),
-  bug('mshare-free-before-flush', 'gmem', 'mshare frees a page only after the flush', 'mshare', ['--cpus', '4', '--seconds', '20', '--option', 'strategy=per-client']),
-  { ...bug('mshare-no-tlbgen-bump', 'gmem', 'unloaded mshare clients catch up by generation', 'mshare', ['--cpus', '4', '--seconds', '20', '--option', 'strategy=union']),
-    requires: { option: { key: 'strategy', value: 'union' }, why: 'only the union strategy relies on the clients\' generations (flush-all flushes every PCID, per-client bumps them in flush_tlb_mm_range)' } },
+    requires: { scenario: 'guest-memfd', variant: 'freetype', why: 'only the unmapped freetype [un]maps the direct map inside the allocator' } },
+  { ...bug('mshare-host-cpumask-only', 'mshare', 'mshare flushes reach every client CPU', 'mshare', ['--cpus', '4', '--seconds', '20']),
+    requires: { scenario: 'mshare', why: 'only mshare regions share page tables between mms' } },
+  { ...bug('mshare-free-before-flush', 'mshare', 'mshare frees a page only after the flush', 'mshare', ['--cpus', '4', '--seconds', '20', '--option', 'strategy=per-client']),
+    requires: { scenario: 'mshare', why: 'only mshare regions share page tables between mms' } },
+  { ...bug('mshare-no-tlbgen-bump', 'mshare', 'unloaded mshare clients catch up by generation', 'mshare', ['--cpus', '4', '--seconds', '20', '--option', 'strategy=union']),
+    requires: { scenario: 'mshare', option: { key: 'strategy', value: 'union' }, why: 'only the union strategy relies on the clients\' generations (flush-all flushes every PCID, per-client bumps them in flush_tlb_mm_range)' } },
 
   // deadlock class: reported by lockdep (src/check/lockdep.ts) before it hangs, the watchdog as backstop
   bug('flush-under-zone-lock', 'deadlock', 'no shootdown under the zone lock', 'flip-storm', ['--cpus', '4', '--seconds', '20']),
@@ -133,8 +139,8 @@ export const BUG_CATALOG: readonly BugSpec[] = [
   // copy-on-write through the ephemeral maps (issue 7 remainder, src/kernel/ephmap/copy-user.ts)
   bug('no-mitigation-flush-on-cow', 'ephmap', 'copy-on-write flushes stale ephemeral entries mm-wide before the process drops the source', 'cow-storm', ['--cpus', '4', '--seconds', '20', '--variant', 'asi-on+mermap']),
   // mshare and secondary MMUs (issue 8, branch mshare): the review finding on the posted series
-  { ...bug('mshare-client-notifier-skipped', 'gmem', 'a change to an mshare host fires the mmu notifiers of every client mm', 'mshare', ['--cpus', '4', '--seconds', '20']),
-    requires: { option: { key: 'iommu', value: 1 }, why: 'only a secondary MMU bound to a client (the IOMMU of process 1) listens to client notifiers' } },
+  { ...bug('mshare-client-notifier-skipped', 'mshare', 'a change to an mshare host fires the mmu notifiers of every client mm', 'mshare', ['--cpus', '4', '--seconds', '20']),
+    requires: { scenario: 'mshare', option: { key: 'iommu', value: 1 }, why: 'only a secondary MMU bound to a client (the IOMMU of process 1) listens to client notifiers' } },
 ];
 
 /**
@@ -193,11 +199,14 @@ export function setInjected(names: readonly string[]): void {
  * reachable. `options` are the scenario's resolved options (defaults
  * applied), so a scenario that turns pti on by itself passes.
  */
-export function unreachableInjectedBug(variant: string, options: Readonly<Record<string, unknown>>): string | null {
+export function unreachableInjectedBug(variant: string, options: Readonly<Record<string, unknown>>, scenario: string): string | null {
   for (let i = 0; i < BUG_CATALOG.length; i++) {
     const req = injected[i] ? BUG_CATALOG[i]!.requires : undefined;
     if (!req) continue;
     const name = BUG_CATALOG[i]!.name;
+    if (req.scenario !== undefined && req.scenario !== scenario) {
+      return `--inject ${name} lives in the ${req.scenario} scenario's paths (${req.why}); this run is ${scenario}, so the bug could never fire`;
+    }
     // A variant is a '+'-joined list of parts (asi-on+invlpgb): the bug's
     // part must be one of them.
     if (req.variant !== undefined && !variant.split('+').includes(req.variant)) {

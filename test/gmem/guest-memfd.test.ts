@@ -98,5 +98,15 @@ describe('guest-memfd', () => {
     const c = runCli(['run', 'guest-memfd', '--inject', 'recursive-split', '--variant', 'per-folio', '--ops', '1']);
     expect(c.code).toBe(2);
     expect(c.stderr).toMatch(/needs --variant freetype/);
-  }, 60_000);
+    // A bug of another scenario's paths, and an answer the bug would silently switch off.
+    const d = runCli(['run', 'guest-memfd', '--inject', 'mshare-host-cpumask-only', '--ops', '1']);
+    expect(d.code).toBe(2);
+    expect(d.stderr).toMatch(/mshare-host-cpumask-only lives in the mshare scenario's paths .*this run is guest-memfd/);
+    const e = runCli(['run', 'mshare', '--inject', 'gmem-skip-flush', '--ops', '1']);
+    expect(e.code).toBe(2);
+    expect(e.stderr).toMatch(/gmem-skip-flush lives in the guest-memfd scenario's paths/);
+    const f = runCli(['run', 'guest-memfd', '--variant', 'freetype', '--inject', 'recursive-split', '--option', 'recursion=4k', '--ops', '1']);
+    expect(f.code).toBe(2);
+    expect(f.stderr).toMatch(/recursive-split removes every recursion answer: drop --option recursion=4k/);
+  }, 90_000);
 });

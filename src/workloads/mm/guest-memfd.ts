@@ -338,8 +338,13 @@ export const guestMemfd: Scenario = {
     const o = options(ctx.options, ctx.cpus);
     strategyOf(ctx.options);
     // An injected bug this configuration never reaches is refused (exit 2), not passed clean.
-    const unreachable = unreachableInjectedBug(String(ctx.options['variant'] ?? 'asi-off'), o as unknown as Record<string, unknown>);
+    const unreachable = unreachableInjectedBug(String(ctx.options['variant'] ?? 'asi-off'), o as unknown as Record<string, unknown>, NAME);
     if (unreachable !== null) throw new ScenarioOptionError(unreachable);
+    if (injected[BUG['recursive-split']!] !== 0 && ctx.options['recursion'] !== undefined) {
+      // The bug is "no answer at all": an answer asked for by name would be
+      // silently switched off, and the report would still name it.
+      throw new ScenarioOptionError(`${NAME}: --inject recursive-split removes every recursion answer: drop --option recursion=${String(ctx.options['recursion'])}`);
+    }
     if (injected[BUG['recursive-split']!] !== 0 && o.leaves !== '1g') {
       throw new ScenarioOptionError(`${NAME}: --inject recursive-split needs --option leaves=1g (only a 1 GiB leaf has to be split inside the allocator)`);
     }

@@ -39,7 +39,7 @@ export function setupMmMachine(
 ): KernelCtx {
   // An injected bug this configuration never reaches is refused here, where
   // the scenario's defaults are known (fixmap-switch turns pti on itself).
-  const unreachable = unreachableInjectedBug(String(ctx.options['variant'] ?? 'asi-off'), o as unknown as Record<string, unknown>);
+  const unreachable = unreachableInjectedBug(String(ctx.options['variant'] ?? 'asi-off'), o as unknown as Record<string, unknown>, scenario);
   if (unreachable !== null) throw new ScenarioOptionError(unreachable);
   // The design under test decides how every mm is built (its nonsensitive
   // space under ASI, with the nonsensitive physmap) and whether kernel
