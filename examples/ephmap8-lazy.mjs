@@ -23,7 +23,7 @@
 //
 // Run it:      shootdown run fio-randread --design ephmap8-lazy.mjs --cpus 4 --seconds 5
 // Compare:     shootdown compare fio-randread --variant asi-on+ephmap,./ephmap8-lazy.mjs --samples 3 --cpus 4
-// Soak:        shootdown soak --scenario fio-randread --design ephmap8-lazy.mjs --seconds 30
+// Soak:        shootdown soak --scenarios fio-randread --design ephmap8-lazy.mjs --seconds 30
 //
 // A design names its base variant (the machine it boots: here ASI on, with
 // the mm-local region the ephemeral maps live in) and the policies it
