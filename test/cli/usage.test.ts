@@ -32,7 +32,8 @@ describe('parse errors', () => {
     const r = runCli(['run', 'ipi-storm', '--variant', 'x'.repeat(100_000)]);
     expect(r.code).toBe(2);
     const line = oneLine(r.stderr);
-    expect(line.length).toBeLessThan(260);
+    // The value is cut; the rest is the grammar (bases and parts), which grows with the variants.
+    expect(line.length).toBeLessThan(320);
     expect(line).toMatch(/--variant "x{60}…\(100,000 characters\)" is not one of: asi-off, asi-on, ipi, invlpgb/);
   });
 });

@@ -27,7 +27,7 @@ describe('the start-up log', () => {
       return line!.trim().slice(stage.length).trim().split(/\s+/).map(Number);
     };
     expect(r.stderr).toMatch(/cpus \(3\): stage, first \/ median \/ last CPU/);
-    const main = ['runFree called', 'memory ready', 'scenario set up', 'threads created'].map((s) => at(s)[0]!);
+    const main = ['runFree called', 'memory ready', 'scenario set up', 'pool created'].map((s) => at(s)[0]!);
     const cpus = ['modules began evaluating', 'modules evaluated', 'task received', 'cpu context made', 'program made', 'barrier passed'].map((s) => at(s));
     for (let i = 1; i < main.length; i++) expect(main[i]!).toBeGreaterThanOrEqual(main[i - 1]!);
     for (const [first, median, last] of cpus) {
