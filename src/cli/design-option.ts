@@ -71,6 +71,12 @@ export function addDesignOption(program: Command): void {
       if (names.length > 0) action.setOptionValue('variant', names.join(','));
       return;
     }
+    // run/soak/profile run one design: two --design with --variant left at
+    // its default would silently run the last, so they are refused.
+    if (files.length > 1 && action.getOptionValueSource('variant') === 'default') {
+      throw new UsageError(`--design given ${files.length} times (${files.join(', ')}): ${action.name()} runs one design; `
+        + `pick one with --variant NAME, or put them side by side with compare --variant ${designs.map((d) => d.name).join(',')}`);
+    }
     if (variant !== undefined && looksLikeDesignFile(variant)) {
       action.setOptionValue('variant', (await load(variant)).name);
     } else if (designs.length > 0 && action.getOptionValueSource('variant') === 'default') {
