@@ -11,11 +11,17 @@ import { UsageError } from './cli/errors.js';
 import { SCENARIOS, defaultMemBytes, findScenario } from './workloads/index.js';
 import { parseVariant } from './kernel/variant.js';
 import { type MetricSummary, metricsFor, summarize } from './report/compare.js';
+import type { RunReport } from './report/run-report-type.js';
 import type { RunReportObject } from './report/run-report.js';
+import { compareVariantNames, loadDesigns } from './cli/design-option.js';
 import { loadScenarioFile } from './workloads/scenario-file.js';
 import { loadDesignFile } from './kernel/design/design-file.js';
 
 export type { RunReportObject } from './report/run-report.js';
+export type {
+  RunReport, RunReportBase, ReportTotals, CounterValues, ReportCpuCounters, ReportViolationRecord, ReportTraceEvent,
+} from './report/run-report-type.js';
+export { COUNTER_NAMES, type CounterName } from '../native-layout/counters.js';
 export type { MetricSummary, VariantSummary } from './report/compare.js';
 export type { CpuProgram, EndCheck, ProgramCtx, Scenario, ScenarioOptions, SetupCtx } from './workloads/program.js';
 export type { KernelCtx } from './kernel/ctx.js';
@@ -115,7 +121,7 @@ export interface RunScenarioOptions {
  * Errors: UsageError (bad scenario, variant, option or bug name: one line,
  * as the CLI prints it), ScenarioFileError (a bad scenario file).
  */
-export async function runScenario(o: RunScenarioOptions): Promise<RunReportObject> {
+export async function runScenario(o: RunScenarioOptions): Promise<RunReport> {
   const fromFile = o.scenarioFile !== undefined ? await loadScenarioFile(o.scenarioFile) : null;
   const scenario = o.scenario ?? fromFile?.name;
   if (scenario === undefined) throw new UsageError(`runScenario: give scenario (one of ${SCENARIOS.map((s) => s.name).join(', ')}) or scenarioFile`);
@@ -136,13 +142,20 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunReportObjec
   };
   loadProfile(spec.profile);
   checkRunSpec(spec);
-  return (await runOnce(spec)).report;
+  // runOnce's report is built by buildRunReport (checked against RunReportBase)
+  // plus the design and simulated-time fields: the RunReport shape.
+  return (await runOnce(spec)).report as unknown as RunReport;
 }
 
 /** What compare runs: variants of one scenario over seeds 1..samples. */
 export interface CompareOptions extends Omit<RunScenarioOptions, 'variant' | 'seed'> {
-  /** The designs, the base first (e.g. ['asi-off', 'asi-on+ephmap']). */
+  /**
+   * The designs, the base first (e.g. ['asi-off', 'asi-on+ephmap', './mine.mjs']): a
+   * path is loaded as a design module and stands for its name (as `compare --variant`).
+   */
   readonly variants: readonly string[];
+  /** A design module run beside `variants` (added at the end unless they name it), as `compare --design`. */
+  readonly design?: string;
   /** Seeds per variant (default 3). */
   readonly samples?: number;
 }
@@ -153,12 +166,17 @@ export interface CompareOptions extends Omit<RunScenarioOptions, 'variant' | 'se
  * first variant with a better/worse verdict): the `compare` command's
  * `metrics[]`, with the reports themselves.
  */
-export async function compare(o: CompareOptions): Promise<{ metrics: MetricSummary[]; reports: Map<string, RunReportObject[]> }> {
-  if (o.variants.length === 0) throw new UsageError('compare: give at least one variant');
-  const reports = new Map<string, RunReportObject[]>(o.variants.map((v) => [v, []]));
+export async function compare(o: CompareOptions): Promise<{ metrics: MetricSummary[]; reports: Map<string, RunReport[]> }> {
+  // The CLI's path: design files in `variants` stand for their designs'
+  // names, and `design` is added at the end unless the list names it.
+  const designs = await loadDesigns(o.design !== undefined ? [o.design] : []);
+  const variants = await compareVariantNames(o.variants, designs);
+  if (variants.length === 0) throw new UsageError('compare: give at least one variant');
+  const { design: _design, ...rest } = o;
+  const reports = new Map<string, RunReport[]>(variants.map((v) => [v, []]));
   for (let seed = 1; seed <= (o.samples ?? 3); seed++) {
-    for (const variant of o.variants) reports.get(variant)!.push(await runScenario({ ...o, variant, seed }));
+    for (const variant of variants) reports.get(variant)!.push(await runScenario({ ...rest, variant, seed }));
   }
-  const scenario = String(reports.get(o.variants[0]!)![0]!['scenario']);
-  return { metrics: summarize(metricsFor(scenario), reports), reports };
+  const scenario = reports.get(variants[0]!)![0]!.scenario;
+  return { metrics: summarize(metricsFor(scenario), reports as unknown as Map<string, RunReportObject[]>), reports };
 }

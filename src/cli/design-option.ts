@@ -26,6 +26,29 @@ async function load(file: string): Promise<Design> {
 }
 
 /**
+ * compare's variant list: every entry that is a design file's path is
+ * loaded and stands for its design's name, and each already loaded design
+ * (`--design`) not named in the list is added at its end. Shared by the CLI
+ * and the library's compare(). Errors: UsageError (a bad design module).
+ */
+export async function compareVariantNames(entries: readonly string[], designs: readonly Design[]): Promise<string[]> {
+  const names: string[] = [];
+  for (const raw of entries) {
+    const e = raw.trim();
+    names.push(e !== '' && looksLikeDesignFile(e) ? (await load(e)).name : e);
+  }
+  for (const d of designs) if (!names.includes(d.name)) names.push(d.name);
+  return names;
+}
+
+/** Loads design modules (`--design`, in order); a bad one is a UsageError. */
+export async function loadDesigns(files: readonly string[]): Promise<Design[]> {
+  const designs: Design[] = [];
+  for (const file of files) designs.push(await load(file));
+  return designs;
+}
+
+/**
  * Adds `--design <file>` (repeatable) to the design commands and the hook
  * that loads the files (and compare's path entries) before the action. A
  * missing, failing or wrongly shaped module is a UsageError: one line,
@@ -44,12 +67,15 @@ export function addDesignOption(program: Command): void {
     for (const file of files) designs.push(await load(file));
     const variant = action.opts()['variant'] as string | undefined;
     if (action.name() === 'compare') {
-      const entries = variant === undefined ? [] : variant.split(',').map((s) => s.trim());
-      const names: string[] = [];
-      for (const e of entries) names.push(e !== '' && looksLikeDesignFile(e) ? (await load(e)).name : e);
-      for (const d of designs) if (!names.includes(d.name)) names.push(d.name);
+      const names = await compareVariantNames(variant === undefined ? [] : variant.split(','), designs);
       if (names.length > 0) action.setOptionValue('variant', names.join(','));
       return;
+    }
+    // run/soak/profile run one design: two --design with --variant left at
+    // its default would silently run the last, so they are refused.
+    if (files.length > 1 && action.getOptionValueSource('variant') === 'default') {
+      throw new UsageError(`--design given ${files.length} times (${files.join(', ')}): ${action.name()} runs one design; `
+        + `pick one with --variant NAME, or put them side by side with compare --variant ${designs.map((d) => d.name).join(',')}`);
     }
     if (variant !== undefined && looksLikeDesignFile(variant)) {
       action.setOptionValue('variant', (await load(variant)).name);

@@ -22,7 +22,7 @@ import { ScenarioOptionError } from '../workloads/mm/options.js';
 import { TraceRecording, type TraceSummary } from '../trace/record.js';
 import type { TraceMode } from '../trace/file.js';
 import { TraceWriteError } from '../trace/writer.js';
-import { formatReplayLine } from '../replay/replay-line.js';
+import { formatReplayLine, quoteIfNeeded } from '../replay/replay-line.js';
 import { formatTestCrash } from './test-crash.js';
 
 /** Trace events per CPU attached to a violation record. */
@@ -96,12 +96,16 @@ export function rerunCommand(spec: RunSpec): string {
   // Under the serialized engine the line is an exact replay: the schedule
   // is part of the configuration, and every default is written out.
   if (spec.engine === 'serialized' && spec.ops !== undefined && spec.testFaults === undefined) {
-    return formatReplayLine({
+    const line = formatReplayLine({
       scenario: spec.scenario, cpus: spec.shape.cpus, seed: spec.seed, memMiB: spec.shape.memBytes / 2 ** 20, ops: spec.ops,
       variant: spec.variant, inject: spec.inject, options: spec.options ?? {}, watchdogMs: spec.watchdogMs,
       profile: spec.profile ?? DEFAULT_PROFILE, schedSeed: spec.schedSeed ?? 1, sched: spec.sched ?? 'random',
       preemptions: spec.preemptions ?? 2,
     });
+    // A design module's name is a variant only once the module is loaded:
+    // without --design the line names a variant `run` does not know.
+    const file = designFileOf(spec.variant);
+    return file === null ? line : `${line} --design ${quoteIfNeeded(file)}`;
   }
   const parts = ['shootdown run', spec.scenario, `--cpus ${spec.shape.cpus}`, `--seed ${spec.seed}`, `--mem ${spec.shape.memBytes / 2 ** 20}M`];
   if (spec.seconds !== undefined) parts.push(`--seconds ${spec.seconds}`);

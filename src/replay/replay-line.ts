@@ -45,7 +45,8 @@ export function formatReplayLine(c: ReplayCase): string {
   return parts.join(' ');
 }
 
-function quoteIfNeeded(s: string): string {
+/** s as one shell word: bare when it is safe, else single-quoted. */
+export function quoteIfNeeded(s: string): string {
   return /^[A-Za-z0-9_=.,:+\-/]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
@@ -116,6 +117,9 @@ export function parseReplayLine(line: string): ReplayCase {
     if (a === '--format' || a === '--out') { i++; continue; }
     const eq = a.indexOf('=');
     const flag = (a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a) as ValueFlag;
+    if ((flag as string) === '--design') {
+      throw new ReplayLineError('replay line has --design: shrink and hunt run built-in variants only; run the line itself with `shootdown run`');
+    }
     if ((VALUE_FLAGS as readonly string[]).includes(flag)) {
       const v = a.startsWith('--') && eq > 0 ? a.slice(eq + 1) : args[++i];
       if (v === undefined) throw new ReplayLineError(`replay line: ${flag} has no value`);

@@ -31,6 +31,8 @@ export interface VariantSummary {
   verdict: 'base' | 'better' | 'worse' | 'same';
   /** A non-base variant over a base mean of 0: no relative delta (deltaPct 0), the verdict gives the direction ("same" if both are 0). */
   baseZero: boolean;
+  /** Oracle violations summed over the samples (0 in a compare file written before this field). */
+  violations: number;
 }
 
 export interface MetricSummary {
@@ -147,7 +149,10 @@ export function verdictOf(base: number, mean: number, better: BetterDirection): 
 export function summarize(metrics: readonly MetricDef[], samples: ReadonlyMap<string, readonly RunReportObject[]>): MetricSummary[] {
   const variants = [...samples.keys()];
   return metrics.map((m) => {
-    const rows = variants.map((variant) => ({ variant, ...describe(samples.get(variant)!.map(m.read)), samples: samples.get(variant)!.length }));
+    const rows = variants.map((variant) => ({
+      variant, ...describe(samples.get(variant)!.map(m.read)), samples: samples.get(variant)!.length,
+      violations: samples.get(variant)!.reduce((n, r) => n + (totals(r)['violations'] ?? 0), 0),
+    }));
     const base = rows[0]!.mean;
     return {
       name: m.name,
@@ -158,6 +163,7 @@ export function summarize(metrics: readonly MetricDef[], samples: ReadonlyMap<st
         deltaPct: i === 0 || base === 0 ? 0 : ((r.mean - base) / Math.abs(base)) * 100,
         verdict: i === 0 ? 'base' : verdictOf(base, r.mean, m.better),
         baseZero: i > 0 && base === 0,
+        violations: r.violations,
       })),
     };
   });
@@ -172,6 +178,13 @@ function fmt(v: number): string {
 }
 
 function deltaText(v: VariantSummary): string {
+  // A variant whose runs broke the oracle's rules is marked: "+8.2% better"
+  // from a kernel that skipped a flush is not a result.
+  const marked = (text: string): string => (v.violations > 0 ? `${text} (violations: ${v.violations})` : text);
+  return marked(deltaOnly(v));
+}
+
+function deltaOnly(v: VariantSummary): string {
   if (v.verdict === 'base') return 'base';
   // A base mean of 0 has no relative delta: no percentage, the verdict only
   // ("(base 0) same" when this mean is 0 too).

@@ -6,9 +6,10 @@
 import { fileURLToPath } from 'node:url';
 import { resolveDesign } from '../kernel/design/apply.js';
 import { parseVariant } from '../kernel/variant.js';
+import type { RunReport } from './run-report-type.js';
 
 /** design, designBase, designSource (a path, '' for a built-in) and designPolicies ("flush=ipi", ...). */
-export function designReportFields(variant: string): Record<string, unknown> {
+export function designReportFields(variant: string): Pick<RunReport, 'design' | 'designBase' | 'designSource' | 'designPolicies'> {
   const d = resolveDesign(parseVariant(variant));
   return {
     design: d.name,

@@ -38,7 +38,11 @@ export function poolGroups(groups: readonly Pooled[]): Pooled {
 function poolMetric(parts: readonly MetricSummary[]): MetricSummary {
   const first = parts[0]!;
   const better = first.betterDirection as BetterDirection;
-  const rows = first.variants.map((v, i) => ({ variant: v.variant, ...poolGroups(parts.map((p) => p.variants[i]!)) }));
+  const rows = first.variants.map((v, i) => ({
+    variant: v.variant, ...poolGroups(parts.map((p) => p.variants[i]!)),
+    // Older compare files have no violations field: count it as 0.
+    violations: parts.reduce((n, p) => n + (p.variants[i]!.violations ?? 0), 0),
+  }));
   const base = rows[0]!.mean;
   return {
     name: first.name, unit: first.unit, betterDirection: better,

@@ -6,6 +6,9 @@ import type { FreeRunResult } from '../engine/index.js';
 import type { ViolationRecord } from '../check/oracle.js';
 import { VIOLATION_NAMES } from '../check/oracle.js';
 import type { TraceEvent } from '../trace/ring.js';
+import type { CounterValues, RunReportBase } from './run-report-type.js';
+
+export type { RunReport, RunReportBase, ReportTotals, CounterValues } from './run-report-type.js';
 
 export interface RunReportInput {
   readonly result: FreeRunResult;
@@ -41,15 +44,17 @@ export interface RunProvenance {
 /** A plain object in the message's camelCase field names. */
 export type RunReportObject = Record<string, unknown>;
 
-function countersOf(c: Readonly<Record<string, number>>, extra: Record<string, number> = {}): Record<string, number> {
+function countersOf(c: Readonly<Record<string, number>>): CounterValues {
   const out: Record<string, number> = {};
   for (const name of COUNTER_NAMES) out[name] = c[name] ?? 0;
-  return { ...out, ...extra };
+  return out as CounterValues;
 }
 
 export function buildRunReport(input: RunReportInput): RunReportObject {
   const { result } = input;
-  return {
+  // `satisfies` keeps the typed RunReport (run-report-type.ts) and this
+  // object in step: a field added or renamed on one side only fails tsc.
+  const report = {
     scenario: result.scenario,
     variant: input.variant,
     cpus: result.cpus,
@@ -61,7 +66,7 @@ export function buildRunReport(input: RunReportInput): RunReportObject {
     opsPerSec: result.opsPerSec,
     // The oracle's count is authoritative: counter blocks of CPUs that
     // faulted mid-op may lag it.
-    totals: countersOf(result.totals, { violations: Math.max(input.violationCount, result.totals.violations), framesLost: input.framesLost }),
+    totals: { ...countersOf(result.totals), violations: Math.max(input.violationCount, result.totals.violations), framesLost: input.framesLost },
     perCpu: result.perCpu.map((c) => ({ cpu: c.cpu, counters: countersOf(c.counters), runMs: c.runMs })),
     violationRecords: input.violations.map((v) => ({
       kind: VIOLATION_NAMES[v.kind] ?? String(v.kind),
@@ -98,5 +103,6 @@ export function buildRunReport(input: RunReportInput): RunReportObject {
     shard: input.provenance?.shard ?? '',
     rerun: input.replay,
     lockdep: result.lockdep ?? '',
-  };
+  } satisfies RunReportBase;
+  return report;
 }

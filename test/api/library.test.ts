@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { compare, runScenario } from '../../dist/src/api.js';
+import { COUNTER_NAMES, compare, runScenario } from '../../dist/src/api.js';
 
 // The library API: a test suite runs scenarios and asserts on RunReports,
 // and a fresh project that installs this package by path imports it, with
@@ -17,14 +17,15 @@ const EXAMPLE = join(REPO, 'examples', 'map-unmap.mjs');
 describe('library API', () => {
   it('runScenario returns the RunReport of a built-in scenario, and of a scenario file', async () => {
     const r = await runScenario({ scenario: 'tlb-flush2', cpus: 2, ops: 150 });
-    expect(r['scenario']).toBe('tlb-flush2');
-    const totals = r['totals'] as Record<string, number>;
-    expect(totals['ops']).toBe(300);
-    expect(totals['violations']).toBe(0);
+    expect(r.scenario).toBe('tlb-flush2');
+    expect(r.totals.ops).toBe(300);
+    expect(r.totals.violations).toBe(0);
+    // Every counter of the typed totals is there, as a number.
+    for (const name of COUNTER_NAMES) expect(typeof r.totals[name]).toBe('number');
     const bad = await runScenario({ scenarioFile: EXAMPLE, cpus: 4, seconds: 2, inject: ['free-before-flush'] });
-    expect(bad['scenario']).toBe('map-unmap');
-    expect((bad['totals'] as Record<string, number>)['violations']).toBeGreaterThan(0);
-    expect((bad['violationRecords'] as unknown[]).length).toBeGreaterThan(0);
+    expect(bad.scenario).toBe('map-unmap');
+    expect(bad.totals.violations).toBeGreaterThan(0);
+    expect(bad.violationRecords.length).toBeGreaterThan(0);
   });
 
   it('compare summarises each metric per variant against the first', async () => {
@@ -35,6 +36,20 @@ describe('library API', () => {
     expect(exits.variants[0]!.mean).toBe(0);
     expect(exits.variants[1]!.mean).toBeGreaterThan(0.9);
     expect(exits.variants[1]!.verdict).toBe('worse');
+  });
+
+  it('compare takes design paths in variants and a design option, as the CLI does', async () => {
+    const lazy = join(REPO, 'examples', 'ephmap8-lazy.mjs');
+    const broken = join(REPO, 'examples', 'ephmap8-lazy-broken.mjs');
+    const { metrics, reports } = await compare({
+      scenario: 'fio-randread', variants: ['asi-on+ephmap', lazy], design: broken, samples: 1, cpus: 2, ops: 60,
+    });
+    const names = [...reports.keys()];
+    expect(names[0]).toBe('asi-on+ephmap');
+    expect(names.length).toBe(3);
+    expect(reports.get(names[1]!)![0]!.designSource).toBe(lazy);
+    expect(reports.get(names[2]!)![0]!.designSource).toBe(broken);
+    expect(metrics[0]!.variants.map((v) => v.variant)).toEqual(names);
   });
 
   it('rejects an unknown scenario or variant with the CLI\'s one-line message', async () => {
@@ -50,21 +65,47 @@ describe('library API', () => {
       "import('shootdown').then(async (m) => { const r = await m.runScenario({ scenario: 'ipi-storm', cpus: 2, ops: 50 }); console.log(JSON.stringify({ fns: typeof m.runScenario + typeof m.defineMmScenario, ops: r.totals.ops })); })"],
     { cwd: dir, encoding: 'utf8' });
     expect(JSON.parse(out.trim())).toEqual({ fns: 'functionfunction', ops: 100 });
+    // The README's library example reads the report's fields directly:
+    // runScenario returns the typed RunReport, counters from COUNTER_NAMES.
     writeFileSync(join(dir, 'use.mts'), [
-      "import { runScenario, defineMmScenario, type RunReportObject, type Scenario } from 'shootdown';",
+      "import { runScenario, compare, defineMmScenario, type RunReport, type Scenario } from 'shootdown';",
+      "import assert from 'node:assert/strict';",
       "const s: Scenario = defineMmScenario({ name: 'x-y', description: 'd', initThread() {}, step() {} });",
-      "const r: Promise<RunReportObject> = runScenario({ scenario: s.name, cpus: 2, ops: 10 });",
-      'void r;',
+      "const r: RunReport = await runScenario({ scenario: s.name, cpus: 2, ops: 10 });",
+      'assert.equal(r.totals.violations, 0);',
+      "const hits: number = r.totals.tlbHits + r.totals.framesLost + r.perCpu[0]!.counters.ipisSent + r.simElapsedMs;",
+      "const kinds: string[] = [...r.violationRecords.map((v) => v.kind), ...r.violationKinds.map((k) => k.kind), r.design, ...r.designPolicies, ...r.options, r.variant];",
+      "const { metrics, reports } = await compare({ scenario: 'fio-randread', variants: ['asi-off', './mine.mjs'], design: './d.mjs', samples: 3 });",
+      "const first: number = reports.get('asi-off')![0]!.totals.asiExits + metrics.length;",
+      'void hits; void kinds; void first;',
       '',
     ].join('\n'));
+    // Node's own types (node:assert, as the README's example uses) come from this repository's @types/node.
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, types: [] },
+      compilerOptions: {
+        module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true,
+        typeRoots: [join(REPO, 'node_modules', '@types')], types: ['node'],
+      },
       files: ['use.mts'],
     }));
     execFileSync(TSC, ['-p', dir], { cwd: dir, stdio: 'pipe' });
-    // And the checker has teeth: a wrong option type is an error.
-    writeFileSync(join(dir, 'use.mts'), "import { runScenario } from 'shootdown';\nvoid runScenario({ scenario: 'x', cpus: 'four' });\n");
-    expect(() => execFileSync(TSC, ['-p', dir], { cwd: dir, stdio: 'pipe' })).toThrow();
+    // And the checker has teeth: a wrong option type and a counter that
+    // does not exist are errors (one tsc run, both reported).
+    writeFileSync(join(dir, 'use.mts'), [
+      "import { runScenario } from 'shootdown';",
+      "void runScenario({ scenario: 'x', cpus: 'four' });",
+      "const r = await runScenario({ scenario: 'x' });",
+      'void r.totals.noSuchCounter;',
+      '',
+    ].join('\n'));
+    let tscOut = '';
+    try {
+      execFileSync(TSC, ['-p', dir], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
+    } catch (e) {
+      tscOut = String((e as { stdout?: string }).stdout);
+    }
+    expect(tscOut).toMatch(/use\.mts\(2,.*TS2322/);
+    expect(tscOut).toMatch(/use\.mts\(4,.*TS2339.*noSuchCounter/);
   }, 120_000);
 
   it('a fresh project writes a design against the installed package: it runs through runScenario, and its types are checked', () => {
