@@ -4,6 +4,7 @@
 
 import { fioReadsPerOp } from '../report/compare.js';
 import type { RunReportObject } from '../report/run-report.js';
+import { SCENARIO_OWN_COUNTERS, resolvedKeyOptions } from '../report/scenario-counters.js';
 import { renderTable } from './format.js';
 import { VIOLATION_RECORDS_PER_KIND, VIOLATION_SLOTS } from '../../native-layout/regions.js';
 
@@ -27,7 +28,12 @@ function provenanceLine(r: RunReportObject): string {
   const inject = r['inject'] as string[];
   if (inject.length) parts.push(`inject ${inject.join(',')}`);
   const options = (r['options'] as string[] | undefined) ?? [];
-  if (options.length) parts.push(`options ${options.join(' ')}`);
+  // The scenario's key options (guest-memfd recursion/leaves, mshare
+  // strategy) as resolved, defaults included: the run's answer is named
+  // even when the user gave none.
+  const key = resolvedKeyOptions(String(r['scenario']), options);
+  const rest = options.filter((kv) => !key.includes(kv));
+  if (key.length || rest.length) parts.push(`options ${[...rest, ...key].join(' ')}`);
   if (r['shard']) parts.push(`shard ${String(r['shard'])}`);
   parts.push(`shootdown ${String(r['toolVersion'])}`);
   return parts.join(' | ');
@@ -49,6 +55,7 @@ export function renderReport(r: RunReportObject): string {
   const lines = [
     provenanceLine(r),
     renderTable(['cpu', ...COLUMNS.map(([, h]) => h)], [...perCpu, row('total', totals)]),
+    ...ownCountersLines(r),
     `${Math.round(r['opsPerSec'] as number).toLocaleString('en-US')} loops/s over ${((r['durationMs'] as number) / 1000).toFixed(2)} s (stopped by ${String(r['stoppedBy'])})`,
     `simulated (${String(r['profile'])}): ${simThroughputText(r)}, ${(r['simElapsedMs'] as number).toFixed(3)} ms simulated`,
     `violations: ${totals['violations']}${kindCounts(r)}   frames lost: ${totals['framesLost']}`,
@@ -133,4 +140,16 @@ export function renderSummary(s: Record<string, unknown>): string {
 function gmemNote(v: Record<string, unknown>): string {
   if (v['kind'] !== 'gmem-direct-map') return '';
   return ` (guest data of vCPU ${String(v['fillGen'])}, read through ${v['frameGen'] === 0 ? 'a TLB entry' : 'a walk'})`;
+}
+
+/**
+ * The scenario's own counters (src/report/scenario-counters.ts) that are
+ * non-zero in the totals, as one "name value" line; none when all are 0.
+ */
+function ownCountersLines(r: RunReportObject): string[] {
+  const names = SCENARIO_OWN_COUNTERS[String(r['scenario'])] ?? [];
+  const totals = r['totals'] as Record<string, number>;
+  const shown = names.filter((n) => (totals[n] ?? 0) !== 0);
+  if (shown.length === 0) return [];
+  return [`${String(r['scenario'])} counters: ${shown.map((n) => `${n} ${(totals[n] ?? 0).toLocaleString('en-US')}`).join(', ')}`];
 }
