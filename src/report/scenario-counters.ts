@@ -20,6 +20,9 @@ export const SCENARIO_OWN_COUNTERS: Readonly<Record<string, readonly string[]>> 
   mshare: ['mshareFlushes', 'mshareCpusInterrupted', 'notifierCalls', 'iotlbInvalidations'],
 };
 
+/** Scenarios that refuse every ASI variant: their ASI-exit counters are always 0. */
+export const SCENARIOS_WITHOUT_ASI: readonly string[] = ['guest-memfd'];
+
 /** Per scenario: its key options and their defaults, printed in the header as resolved. */
 export const SCENARIO_KEY_OPTIONS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   'guest-memfd': { recursion: GMEM_DEFAULT_RECURSION, leaves: GMEM_DEFAULT_LEAVES },
