@@ -4,6 +4,7 @@
 
 import { fioReadsPerOp } from '../report/compare.js';
 import type { RunReportObject } from '../report/run-report.js';
+import { LOCK_CLASS_NAMES, heldStackNames } from '../check/lockdep.js';
 import { SCENARIO_OWN_COUNTERS, resolvedKeyOptions } from '../report/scenario-counters.js';
 import { renderTable } from './format.js';
 import { VIOLATION_RECORDS_PER_KIND, VIOLATION_SLOTS } from '../../native-layout/regions.js';
@@ -68,7 +69,9 @@ export function renderReport(r: RunReportObject): string {
     lines.push(`(${records.length} records kept: the first ${VIOLATION_RECORDS_PER_KIND} of each kind, ${VIOLATION_SLOTS} at most)`);
   }
   records.forEach((v, i) => {
-    lines.push(`${i === 0 ? 'first violation' : `violation ${i + 1}`}: ${String(v['kind'])} on cpu ${String(v['cpu'])} task ${String(v['task'])} va 0x${(v['va'] as number).toString(16)} pfn ${String(v['pfn'])} generation ${String(v['fillGen'])} -> ${String(v['frameGen'])} at op ${String(v['op'])}${typeof v['slotCpu'] === 'number' && v['slotCpu'] >= 0 ? ` (slot of cpu ${v['slotCpu']})` : ''}${typeof v['swWalker'] === 'string' && v['swWalker'] !== '' ? ` (walker ${v['swWalker']}, level ${String(v['swLevel'])}, table freed by cpu ${String(v['swFreedBy'])})` : ''}${gmemNote(v)}`);
+    const label = i === 0 ? 'first violation' : `violation ${i + 1}`;
+    if (LOCKDEP_RECORD_KINDS.has(String(v['kind']))) lines.push(`${label}: ${lockdepRecordText(v)}`);
+    else lines.push(`${label}: ${String(v['kind'])} on cpu ${String(v['cpu'])} task ${String(v['task'])} va 0x${(v['va'] as number).toString(16)} pfn ${String(v['pfn'])} generation ${String(v['fillGen'])} -> ${String(v['frameGen'])} at op ${String(v['op'])}${typeof v['slotCpu'] === 'number' && v['slotCpu'] >= 0 ? ` (slot of cpu ${v['slotCpu']})` : ''}${typeof v['swWalker'] === 'string' && v['swWalker'] !== '' ? ` (walker ${v['swWalker']}, level ${String(v['swLevel'])}, table freed by cpu ${String(v['swFreedBy'])})` : ''}${gmemNote(v)}`);
     const events = v['lastEvents'] as { cpu: number; op: number; kind: string; args: string }[];
     if (events.length > 0) lines.push('  every CPU\'s last events when it happened (per CPU, oldest first):');
     for (const e of events) lines.push(`    cpu ${e.cpu} op ${e.op} ${e.kind} ${e.args}`);
@@ -152,4 +155,22 @@ function ownCountersLines(r: RunReportObject): string[] {
   const shown = names.filter((n) => (totals[n] ?? 0) !== 0);
   if (shown.length === 0) return [];
   return [`${String(r['scenario'])} counters: ${shown.map((n) => `${n} ${(totals[n] ?? 0).toLocaleString('en-US')}`).join(', ')}`];
+}
+
+/** Violation kinds whose records lockdep writes (src/check/lockdep.ts): their fields hold lock classes, not addresses. */
+const LOCKDEP_RECORD_KINDS = new Set(['lock-order', 'flush-under-lock', 'sleep-in-atomic', 'recursive-locking']);
+
+/**
+ * A lockdep record in words: va holds the class taken, pfn the held class
+ * it conflicts with, fillGen / frameGen the packed held stacks of this CPU
+ * and of the other one, slotCpu the other CPU (-1: the order declared at
+ * boot). See the comment above V_LOCK_ORDER in src/check/oracle.ts.
+ */
+function lockdepRecordText(v: Record<string, unknown>): string {
+  const cls = (n: unknown): string => LOCK_CLASS_NAMES[Number(n)] ?? `class ${String(n)}`;
+  const other = typeof v['slotCpu'] === 'number' ? v['slotCpu'] : -1;
+  const against = Number(v['pfn']) >= 0 ? ` (conflicts with ${cls(v['pfn'])}` : ' (';
+  const by = other >= 0 ? `cpu ${other} held ${heldStackNames(Number(v['frameGen']))})` : 'the order declared at boot)';
+  return `${String(v['kind'])} on cpu ${String(v['cpu'])} task ${String(v['task'])}: took ${cls(v['va'])} while holding `
+    + `${heldStackNames(Number(v['fillGen']))}${against}${against === ' (' ? '' : '; '}${by} at op ${String(v['op'])}`;
 }
