@@ -107,7 +107,7 @@ export function parseBuiltinVariant(text: string): Variant {
     }
     const designs = userDesignNames();
     const more = designs.length > 0 ? `, or a loaded design: ${designs.join(', ')}` : '';
-    throw new VariantError(`${what} is not one of: ${VARIANT_BASES.join(', ')} (then +parts: ${VARIANT_PARTS.join(', ')}; ${GMEM_STRATEGIES.join(', ')} may also stand alone)${more}`);
+    throw new VariantError(`${what} is not one of: ${VARIANT_BASES.join(', ')} (then +parts: ${VARIANT_PARTS.join(', ')})${more}`);
   }
   const parts = new Set<string>();
   for (const p of tokens.slice(1)) {
