@@ -7,7 +7,7 @@
 // metrics; simulated ones follow the counts).
 
 import type { RunReportObject } from '../report/run-report.js';
-import { type MetricDef, metricsFor, summarize } from '../report/compare.js';
+import { type MetricDef, defaultMetricsFor, metricsFor, summarize } from '../report/compare.js';
 import { canonicalOptions } from '../report/compare-setup.js';
 import { ProfileError, loadProfile } from '../cost/profile.js';
 import { SCENARIOS, UnknownScenarioError, findScenario } from '../workloads/index.js';
@@ -53,8 +53,8 @@ export interface CompareOptions {
   progress?: boolean;
 }
 
-function pickMetrics(all: readonly MetricDef[], text: string | undefined): MetricDef[] {
-  if (text === undefined) return [...all];
+function pickMetrics(all: readonly MetricDef[], defaults: readonly MetricDef[], text: string | undefined): MetricDef[] {
+  if (text === undefined) return [...defaults];
   const names = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   if (names.length === 0) throw new UsageError(`--metric "${text}" names no metric: use one or more of ${all.map((m) => m.name).join(', ')}`);
   return names.map((n) => {
@@ -92,7 +92,7 @@ export async function runCompare(scenarioArg: string | undefined, o: CompareOpti
     if (e instanceof ProfileError) throw new UsageError(`--profile: ${e.message}`);
     throw e;
   }
-  const metrics = pickMetrics(metricsFor(scenarioArg), o.metric);
+  const metrics = pickMetrics(metricsFor(scenarioArg), defaultMetricsFor(scenarioArg), o.metric);
   const seconds = o.seconds !== undefined ? parseSeconds(o.seconds) : undefined;
   const ops = o.ops !== undefined
     ? parseIntInRange('--ops', o.ops, 1, Number.MAX_SAFE_INTEGER)

@@ -4,7 +4,7 @@
 // user the numbers.
 
 import { resolve } from 'node:path';
-import { type MetricSummary, metricTitle, renderMarkdown, TABLE_HEADER, tableRows } from '../report/compare.js';
+import { type MetricSummary, isAllZeroAsiMetric, metricTitle, renderMarkdown, TABLE_HEADER, tableRows } from '../report/compare.js';
 import { type CompareReportObject, encodeCompareFile } from '../report/compare-file.js';
 import { compareSetupLine } from '../report/compare-setup.js';
 import { comparePage } from '../report/html/page.js';
@@ -39,12 +39,17 @@ export function compareHeadline(r: CompareReportObject): string {
  * HTML page went is said on stderr (announceHtml) in every format.
  */
 export async function emitCompareReport(report: CompareReportObject, o: CompareOutputs, print: (t: string) => void): Promise<void> {
-  const metrics = report['metrics'] as MetricSummary[];
+  const all = report['metrics'] as MetricSummary[];
+  // ASI-exit tables that are 0 for every variant (no ASI on either side)
+  // say nothing: one line names them instead; JSON and --out keep them.
+  const zero = all.filter(isAllZeroAsiMetric);
+  const metrics = all.filter((m) => !zero.includes(m));
+  const zeroNote = zero.length ? `\n\n${zero.map((m) => m.name).join(', ')}: 0 for every variant (tables left out; --format json has them)` : '';
   if (o.format === 'json') print(JSON.stringify(toProtoJson('CompareReport', withoutTimelines(report)), null, 2));
   // Markdown opens with the set-up line too: a table pasted into a mail
   // without its CPUs, run length and options cannot be reproduced.
-  else if (o.format === 'markdown') print(`${compareHeadline(report)}\n\n${renderMarkdown(metrics)}`);
-  else print([compareHeadline(report), ...metrics.map((m) => `\n${metricTitle(m)}\n${renderTable(TABLE_HEADER, tableRows(m))}`)].join('\n'));
+  else if (o.format === 'markdown') print(`${compareHeadline(report)}\n\n${renderMarkdown(metrics)}${zeroNote}`);
+  else print([compareHeadline(report), ...metrics.map((m) => `\n${metricTitle(m)}\n${renderTable(TABLE_HEADER, tableRows(m))}`)].join('\n') + zeroNote);
   if (o.out !== undefined) {
     await writeOutputFile(o.out, encodeCompareFile(report));
     logger().info({ event: 'file written', path: o.out, kind: 'compare report' }, 'file written');

@@ -4,6 +4,8 @@
 
 import { fioReadsPerOp } from '../report/compare.js';
 import type { RunReportObject } from '../report/run-report.js';
+import { LOCK_CLASS_NAMES, heldStackNames } from '../check/lockdep.js';
+import { SCENARIO_OWN_COUNTERS, resolvedKeyOptions } from '../report/scenario-counters.js';
 import { renderTable } from './format.js';
 import { VIOLATION_RECORDS_PER_KIND, VIOLATION_SLOTS } from '../../native-layout/regions.js';
 
@@ -27,7 +29,12 @@ function provenanceLine(r: RunReportObject): string {
   const inject = r['inject'] as string[];
   if (inject.length) parts.push(`inject ${inject.join(',')}`);
   const options = (r['options'] as string[] | undefined) ?? [];
-  if (options.length) parts.push(`options ${options.join(' ')}`);
+  // The scenario's key options (guest-memfd recursion/leaves, mshare
+  // strategy) as resolved, defaults included: the run's answer is named
+  // even when the user gave none.
+  const key = resolvedKeyOptions(String(r['scenario']), options);
+  const rest = options.filter((kv) => !key.includes(kv));
+  if (key.length || rest.length) parts.push(`options ${[...rest, ...key].join(' ')}`);
   if (r['shard']) parts.push(`shard ${String(r['shard'])}`);
   parts.push(`shootdown ${String(r['toolVersion'])}`);
   return parts.join(' | ');
@@ -49,6 +56,7 @@ export function renderReport(r: RunReportObject): string {
   const lines = [
     provenanceLine(r),
     renderTable(['cpu', ...COLUMNS.map(([, h]) => h)], [...perCpu, row('total', totals)]),
+    ...ownCountersLines(r),
     `${Math.round(r['opsPerSec'] as number).toLocaleString('en-US')} loops/s over ${((r['durationMs'] as number) / 1000).toFixed(2)} s (stopped by ${String(r['stoppedBy'])})`,
     `simulated (${String(r['profile'])}): ${simThroughputText(r)}, ${(r['simElapsedMs'] as number).toFixed(3)} ms simulated`,
     `violations: ${totals['violations']}${kindCounts(r)}   frames lost: ${totals['framesLost']}`,
@@ -61,7 +69,9 @@ export function renderReport(r: RunReportObject): string {
     lines.push(`(${records.length} records kept: the first ${VIOLATION_RECORDS_PER_KIND} of each kind, ${VIOLATION_SLOTS} at most)`);
   }
   records.forEach((v, i) => {
-    lines.push(`${i === 0 ? 'first violation' : `violation ${i + 1}`}: ${String(v['kind'])} on cpu ${String(v['cpu'])} task ${String(v['task'])} va 0x${(v['va'] as number).toString(16)} pfn ${String(v['pfn'])} generation ${String(v['fillGen'])} -> ${String(v['frameGen'])} at op ${String(v['op'])}${typeof v['slotCpu'] === 'number' && v['slotCpu'] >= 0 ? ` (slot of cpu ${v['slotCpu']})` : ''}${typeof v['swWalker'] === 'string' && v['swWalker'] !== '' ? ` (walker ${v['swWalker']}, level ${String(v['swLevel'])}, table freed by cpu ${String(v['swFreedBy'])})` : ''}${gmemNote(v)}`);
+    const label = i === 0 ? 'first violation' : `violation ${i + 1}`;
+    if (LOCKDEP_RECORD_KINDS.has(String(v['kind']))) lines.push(`${label}: ${lockdepRecordText(v)}`);
+    else lines.push(`${label}: ${String(v['kind'])} on cpu ${String(v['cpu'])} task ${String(v['task'])} va 0x${(v['va'] as number).toString(16)} pfn ${String(v['pfn'])} generation ${String(v['fillGen'])} -> ${String(v['frameGen'])} at op ${String(v['op'])}${typeof v['slotCpu'] === 'number' && v['slotCpu'] >= 0 ? ` (slot of cpu ${v['slotCpu']})` : ''}${typeof v['swWalker'] === 'string' && v['swWalker'] !== '' ? ` (walker ${v['swWalker']}, level ${String(v['swLevel'])}, table freed by cpu ${String(v['swFreedBy'])})` : ''}${gmemNote(v)}`);
     const events = v['lastEvents'] as { cpu: number; op: number; kind: string; args: string }[];
     if (events.length > 0) lines.push('  every CPU\'s last events when it happened (per CPU, oldest first):');
     for (const e of events) lines.push(`    cpu ${e.cpu} op ${e.op} ${e.kind} ${e.args}`);
@@ -133,4 +143,34 @@ export function renderSummary(s: Record<string, unknown>): string {
 function gmemNote(v: Record<string, unknown>): string {
   if (v['kind'] !== 'gmem-direct-map') return '';
   return ` (guest data of vCPU ${String(v['fillGen'])}, read through ${v['frameGen'] === 0 ? 'a TLB entry' : 'a walk'})`;
+}
+
+/**
+ * The scenario's own counters (src/report/scenario-counters.ts) that are
+ * non-zero in the totals, as one "name value" line; none when all are 0.
+ */
+function ownCountersLines(r: RunReportObject): string[] {
+  const names = SCENARIO_OWN_COUNTERS[String(r['scenario'])] ?? [];
+  const totals = r['totals'] as Record<string, number>;
+  const shown = names.filter((n) => (totals[n] ?? 0) !== 0);
+  if (shown.length === 0) return [];
+  return [`${String(r['scenario'])} counters: ${shown.map((n) => `${n} ${(totals[n] ?? 0).toLocaleString('en-US')}`).join(', ')}`];
+}
+
+/** Violation kinds whose records lockdep writes (src/check/lockdep.ts): their fields hold lock classes, not addresses. */
+const LOCKDEP_RECORD_KINDS = new Set(['lock-order', 'flush-under-lock', 'sleep-in-atomic', 'recursive-locking']);
+
+/**
+ * A lockdep record in words: va holds the class taken, pfn the held class
+ * it conflicts with, fillGen / frameGen the packed held stacks of this CPU
+ * and of the other one, slotCpu the other CPU (-1: the order declared at
+ * boot). See the comment above V_LOCK_ORDER in src/check/oracle.ts.
+ */
+function lockdepRecordText(v: Record<string, unknown>): string {
+  const cls = (n: unknown): string => LOCK_CLASS_NAMES[Number(n)] ?? `class ${String(n)}`;
+  const other = typeof v['slotCpu'] === 'number' ? v['slotCpu'] : -1;
+  const against = Number(v['pfn']) >= 0 ? ` (conflicts with ${cls(v['pfn'])}` : ' (';
+  const by = other >= 0 ? `cpu ${other} held ${heldStackNames(Number(v['frameGen']))})` : 'the order declared at boot)';
+  return `${String(v['kind'])} on cpu ${String(v['cpu'])} task ${String(v['task'])}: took ${cls(v['va'])} while holding `
+    + `${heldStackNames(Number(v['fillGen']))}${against}${against === ' (' ? '' : '; '}${by} at op ${String(v['op'])}`;
 }

@@ -98,6 +98,13 @@ export function parseBuiltinVariant(text: string): Variant {
   if (!(VARIANT_BASES as readonly string[]).includes(base)) {
     // Name the bad value once: a variant without '+' is its own base.
     const what = base === text ? `--variant "${text}"` : `--variant "${text}": base "${base}"`;
+    // An ASI part given as a base (noflush, ephmap, ...): say what it needs,
+    // not the whole grammar; a near-miss of a guest_memfd strategy (noflush
+    // vs no-flush) gets that strategy named too.
+    if (ASI_ONLY_PARTS.includes(base)) {
+      const gmemTwin = GMEM_STRATEGIES.find((g) => g.replace('-', '') === base);
+      throw new VariantError(`${what}: "${base}" is an ASI part and needs base asi-on (asi-on+${base}); of the parts only ${GMEM_STRATEGIES.join(', ')} may stand alone${gmemTwin !== undefined ? ` (did you mean ${gmemTwin}?)` : ''}`);
+    }
     const designs = userDesignNames();
     const more = designs.length > 0 ? `, or a loaded design: ${designs.join(', ')}` : '';
     throw new VariantError(`${what} is not one of: ${VARIANT_BASES.join(', ')} (then +parts: ${VARIANT_PARTS.join(', ')})${more}`);

@@ -7,6 +7,7 @@
 
 import { FIO_DEFAULT_READS_PER_OP } from '../workloads/mm/fio-randread.js';
 import type { RunReportObject } from './run-report.js';
+import { SCENARIO_OWN_COUNTERS, SCENARIOS_WITHOUT_ASI } from './scenario-counters.js';
 
 export type BetterDirection = 'higher' | 'lower';
 
@@ -118,7 +119,52 @@ export function metricsFor(scenario: string): MetricDef[] {
       name: 'wallOpsPerSecond', unit: 'ops/s', better: 'higher',
       description: 'the emulator\'s own rate on this host (not a property of the design)', read: (r) => Number(r['opsPerSec'] ?? 0),
     },
+    // --- guest_memfd / mshare (issue 8): accepted by --metric for any scenario ---
+    ...ISSUE8_METRICS.map(([counter, unit, what]): MetricDef => ({
+      name: `${counter}PerOp`, unit, better: 'lower', description: `${what} per ${op}`, read: perOp(counter),
+    })),
   ];
+}
+
+/** Issue-8 per-op metrics: counter, unit, what it counts. All lower-is-better costs. */
+const ISSUE8_METRICS: readonly (readonly [string, string, string])[] = [
+  ['gmemFaults', 'faults/op', 'guest_memfd folios faulted in'],
+  ['gmemKernelFlushes', 'flushes/op', 'kernel-range flushes of the direct map by guest_memfd'],
+  ['directMapSplits', 'splits/op', 'direct-map leaf splits (1 GiB / 2 MiB)'],
+  ['directMapRestores', 'restores/op', 'direct-map restores of freed guest folios'],
+  ['pageTablesForDirectMap', 'tables/op', 'page-table pages spent on the direct map'],
+  ['recursionRefusals', 'refusals/op', 'direct-map changes refused on allocator re-entry'],
+  ['notifierCalls', 'calls/op', 'mmu-notifier callbacks run'],
+  ['iotlbInvalidations', 'invalidations/op', 'IOTLB invalidation requests'],
+  ['mshareFlushes', 'flushes/op', 'TLB flushes of mshare host changes'],
+  ['mshareCpusInterrupted', 'CPUs/op', 'CPUs interrupted by mshare flushes'],
+];
+
+/** Whether a metric counts ASI exits or mitigations (0 for every variant of a run without ASI). */
+export function isAsiExitMetric(name: string): boolean {
+  return /^asi(Exits[A-Za-z]*|Mitigations)PerOp$/.test(name);
+}
+
+/**
+ * The metrics `compare` shows without --metric: a scenario with counters of
+ * its own (guest-memfd, mshare) gets their per-op metrics; one that refuses
+ * ASI (guest-memfd) gets no ASI-exit metrics (always 0 there); the other
+ * scenarios get metricsFor() less the issue-8 metrics (0 for them).
+ */
+export function defaultMetricsFor(scenario: string): MetricDef[] {
+  const own = new Set((SCENARIO_OWN_COUNTERS[scenario] ?? []).map((c) => `${c}PerOp`));
+  const issue8 = new Set(ISSUE8_METRICS.map(([c]) => `${c}PerOp`));
+  const noAsi = SCENARIOS_WITHOUT_ASI.includes(scenario);
+  return metricsFor(scenario).filter((m) => (issue8.has(m.name) ? own.has(m.name) : !(noAsi && isAsiExitMetric(m.name))));
+}
+
+/**
+ * Whether the terminal/Markdown output may leave a metric's table out: an
+ * ASI-exit metric whose every variant is 0 in every sample (a comparison
+ * without ASI on either side). The JSON and --out files keep it.
+ */
+export function isAllZeroAsiMetric(m: MetricSummary): boolean {
+  return isAsiExitMetric(m.name) && m.variants.every((v) => v.mean === 0 && v.min === 0 && v.max === 0);
 }
 
 /** Mean, min, max and sample standard deviation (n - 1; 0 for one value). */

@@ -2,6 +2,10 @@
 // argument words (low 32 bits, high 16 bits).
 
 import { MIGRATE_TYPES } from '../../native-layout/bits.js';
+// Used only when an event is described (never at module load): the import
+// cycle with oracle.ts (which emits EV_VIOLATION) is harmless.
+import { LOCK_CLASS_NAMES } from '../check/lockdep.js';
+import { V_FLUSH_UNDER_LOCK, V_LOCK_ORDER, V_RECURSIVE_LOCKING, V_SLEEP_IN_ATOMIC, VIOLATION_NAMES } from '../check/oracle.js';
 
 export const EV_ALLOC = 1; // a = pfn, b = order | (freetype + 1) << 8 (0: not recorded), c = gfp
 export const EV_FREE = 2; // a = pfn, b = order | (freetype + 1) << 8 (the pageblock's, 0: not recorded)
@@ -93,7 +97,7 @@ export function describeEvent(kind: number, a: number, b: number, c: number): st
     case EV_INVPCID: return `type ${a} pcid ${b}`;
     case EV_FLUSH_ALL: return '';
     case EV_FAULT: return `va ${va(a, b)} code ${c}`;
-    case EV_VIOLATION: return `va ${va(a, b & 0xffff)} pfn ${c}${b >>> 16 ? ` oracle kind ${b >>> 16}` : ''}`;
+    case EV_VIOLATION: return violationText(a, b, c);
     case EV_SWITCH_MM: return `mm ${a} -> ${b} asid ${c}`;
     case EV_FLUSH_TLB: return `mm ${a} gen ${b} ${c ? 'full' : 'partial'}`;
     case EV_TLB_FILL: return `va ${va(a, b & 0xffff)} level ${(b >>> 16) & 0xf} pfn ${c}${(b >>> 20) & 1 ? ' speculative' : ''}`;
@@ -122,4 +126,17 @@ function freetype(b: number): string {
   const ft = ft1 - 1;
   const mt = ft % MIGRATE_TYPES;
   return ` ft ${FREETYPE_MT[mt] ?? `mt${mt}`}${ft >= MIGRATE_TYPES ? '/nonsensitive' : ''}`;
+}
+
+/**
+ * An EV_VIOLATION event: the oracle kind by name; a lockdep record (whose
+ * va and pfn hold the class taken and the held class it conflicts with)
+ * with its lock class names.
+ */
+function violationText(a: number, b: number, c: number): string {
+  const kind = b >>> 16;
+  if (kind === V_LOCK_ORDER || kind === V_FLUSH_UNDER_LOCK || kind === V_SLEEP_IN_ATOMIC || kind === V_RECURSIVE_LOCKING) {
+    return `${VIOLATION_NAMES[kind]}: took ${LOCK_CLASS_NAMES[a] ?? `class ${a}`}${c >= 0 ? ` against held ${LOCK_CLASS_NAMES[c] ?? `class ${c}`}` : ''}`;
+  }
+  return `va ${va(a, b & 0xffff)} pfn ${c}${kind ? ` kind ${VIOLATION_NAMES[kind] ?? kind}` : ''}`;
 }

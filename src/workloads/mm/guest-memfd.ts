@@ -55,6 +55,7 @@ import type { CpuProgram, ProgramCtx, Scenario, ScenarioOptions, SetupCtx } from
 import { Xorshift32 } from '../prng.js';
 import { contentOf, readbackViolation } from './common.js';
 import { ScenarioOptionError, choiceOption, intOption } from './options.js';
+import { GMEM_DEFAULT_LEAVES, GMEM_DEFAULT_RECURSION } from '../../report/scenario-counters.js';
 
 const NAME = 'guest-memfd';
 const PAGE_BLOCK = 512;
@@ -86,8 +87,8 @@ function options(o: ScenarioOptions, cpus: number): GuestMemfdOptions {
     hostPages: intOption(NAME, o, 'hostPages', 32, 1, 4096),
     specLoads: intOption(NAME, o, 'specLoads', 8, 0, 64),
     migrateEvery: intOption(NAME, o, 'migrateEvery', 200, 0, 1_000_000),
-    recursion: choiceOption(NAME, o, 'recursion', 'refuse', RECURSION_ANSWERS),
-    leaves: choiceOption(NAME, o, 'leaves', '1g', DIRECT_MAP_LEAVES),
+    recursion: choiceOption(NAME, o, 'recursion', GMEM_DEFAULT_RECURSION, RECURSION_ANSWERS),
+    leaves: choiceOption(NAME, o, 'leaves', GMEM_DEFAULT_LEAVES, DIRECT_MAP_LEAVES),
   };
 }
 

@@ -46,6 +46,7 @@ import {
 import { kthreadStep } from './kthread.js';
 import { processShape, setupMmMachine } from './machine.js';
 import { type CommonOptions, ScenarioOptionError, choiceOption, commonOptions, intOption, mmOptionNames } from './options.js';
+import { MSHARE_DEFAULT_STRATEGY } from '../../report/scenario-counters.js';
 import { MmCpu, type TaskStep } from './runner.js';
 
 const NAME = 'mshare';
@@ -84,7 +85,7 @@ function options(ctx: { options: ProgramCtx['options']; cpus: number }): MshareO
   }
   const out: MshareOptions = {
     ...common,
-    strategy: choiceOption(NAME, o, 'strategy', 'flush-all', MSHARE_STRATEGY_NAMES),
+    strategy: choiceOption(NAME, o, 'strategy', MSHARE_DEFAULT_STRATEGY, MSHARE_STRATEGY_NAMES),
     regionPages,
     pieces,
     touch: intOption(NAME, o, 'touch', 8, 1, 64),
