@@ -108,5 +108,9 @@ describe('guest-memfd', () => {
     const f = runCli(['run', 'guest-memfd', '--variant', 'freetype', '--inject', 'recursive-split', '--option', 'recursion=4k', '--ops', '1']);
     expect(f.code).toBe(2);
     expect(f.stderr).toMatch(/recursive-split removes every recursion answer: drop --option recursion=4k/);
+    // A guest_memfd strategy on a scenario without guest_memfd would run clean and name itself.
+    const g = runCli(['run', 'mshare', '--variant', 'freetype', '--ops', '1']);
+    expect(g.code).toBe(2);
+    expect(g.stderr).toMatch(/--variant freetype: mshare has no guest_memfd/);
   }, 90_000);
 });

@@ -45,6 +45,11 @@ export function setupMmMachine(
   // space under ASI, with the nonsensitive physmap) and whether kernel
   // mappings are global.
   const variant = parseVariant(String(ctx.options['variant'] ?? 'asi-off'));
+  if (variant.gmem !== undefined) {
+    // A strategy this scenario has no code for would run clean and name
+    // itself in the report: refuse it instead.
+    throw new ScenarioOptionError(`--variant ${variant.name}: ${scenario} has no guest_memfd (${variant.gmem} is a strategy of the guest-memfd scenario only)`);
+  }
   const k = bootMachine(ctx.mem, makeSmpCtx(ctx.mem, 0, ctx.epochMs), { asi: variant.asi });
   applyVariant(k, variant);
   directMapInit(k, !variant.asi);
