@@ -3,12 +3,12 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * The files that take longest on the 2-core CI (seconds of one CI run, the
- * 64-CPU files far ahead). With two files at a time the suite's wall time
- * is set by whichever worker ends last, and vitest's own order on a clean
- * clone (no cache of durations) is "largest file first", which put the
- * 64-CPU files, small as source, at the very end: a 125 s file starting
- * when the other worker has nothing left. Longest first (LPT scheduling)
- * lets the two workers finish together. Order only: every file still runs.
+ * 64-CPU files far ahead), started first (LPT scheduling), because vitest's
+ * own order on a clean clone (no cache of durations; largest source file
+ * first) started the 64-CPU files, small as source, last. Measured: 660 s
+ * before, 689 s after (the two 64-CPU files then ran side by side and slowed
+ * each other), so this order is not yet the answer; see README "Tests".
+ * Order only: every file still runs.
  */
 const LONGEST_FIRST = [
   'test/cli/cpus64.test.ts', // 126 s
