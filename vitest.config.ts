@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
  * own order on a clean clone (no cache of durations; largest source file
  * first) started the 64-CPU files, small as source, last. Measured: 660 s
  * before, 689 s after (the two 64-CPU files then ran side by side and slowed
- * each other), so this order is not yet the answer; see README "Tests".
+ * each other), so this order is not yet the answer; see README "Testing and CI".
  * Order only: every file still runs.
  */
 const LONGEST_FIRST = [
