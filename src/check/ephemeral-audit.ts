@@ -17,13 +17,27 @@
 // address belongs to (slotCpu): usually another CPU, which is the
 // speculative case the mitigation flush exists for.
 //
-// Reads other CPUs' TLB arrays racily (as the end-of-run check does): a
-// frame whose last reference is gone cannot be mapped again, so no entry
-// for it can appear while we look; one may only disappear.
+// Reads other CPUs' state and TLB arrays racily (as the end-of-run check
+// does), so three races must not read as leaks:
+// - switch_mm records a slot as current (ctxs[asid]) before its flushing
+//   CR3 write, so for a moment the slot looks usable while it still holds
+//   the previous owner's entries: a slot counts only once the ghost
+//   generation (check/ghost-gen.ts, written after the hardware flush)
+//   agrees;
+// - loaded_mm and the CR3 PCID are two words: a CPU may switch away between
+//   our two loads and we would pair mm's loaded_mm with the next mm's PCID,
+//   so loaded_mm is read again after the PCID and must not have moved;
+// - the CPU may hand a slot to another mm (and fill it) while we scan: an
+//   entry found is reported only if its PCID is still usable for mm once
+//   it was read.
+// On the eviction path the frame's last reference is gone, so no entry for
+// it can appear while we look; at the last close the page stays cached and
+// other processes may map it, under their own PCIDs, which the last two
+// rules keep apart from mm's.
 
 import { TLB_NR_DYN_ASIDS, TLB_GLOBAL, TLB_PCID_MASK, TLB_SPEC, TLB_VALID, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT } from '../../native-layout/bits.js';
 import {
-  CPU_CR3_PCID, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID,
+  CPU_CR3_PCID, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_GHOST_CTX_ID, CPU_GHOST_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID,
   CPU_STRIDE, MM_CTX_ID, MM_STRIDE, MM_TLB_GEN, TLB_FILL_GEN, TLB_META, TLB_PFN, TLB_STRIDE, TLB_VPN_LO,
 } from '../../native-layout/fields.js';
 import type { KernelCtx } from '../kernel/ctx.js';
@@ -52,12 +66,12 @@ export function auditEphemeralLeak(k: KernelCtx, mm: number, pfn: number): boole
       const meta = t[e + TLB_META]!;
       if ((meta & TLB_VALID) === 0 || (meta & TLB_GLOBAL) !== 0 || t[e + TLB_PFN] !== pfn) continue;
       const pcid = meta & TLB_PCID_MASK;
-      let usable = false;
-      for (let i = 0; i < n; i++) if (pcids[i] === pcid) usable = true;
-      if (!usable) continue;
+      if (!includes(pcids, n, pcid)) continue;
       const vpn = (t[e + TLB_VPN_LO]! >>> 0) + ((meta & TLB_VPNHI_MASK) >>> TLB_VPNHI_SHIFT) * VPN_SPLIT;
       const va = vpn * PAGE;
       if (!inMmLocalRegion(va, k.cpus)) continue;
+      // Still mm's after we read the entry (third race above)?
+      if (!includes(RECHECK, usablePcids(st, c, mm, ctxId, gen, RECHECK), pcid)) continue;
       const w = k.mmu.walker;
       // fillGen: the entry's; frameGen: 1 if it was a speculative fill
       // never used architecturally, 0 if some access used it.
@@ -69,8 +83,15 @@ export function auditEphemeralLeak(k: KernelCtx, mm: number, pfn: number): boole
   return false;
 }
 
+function includes(a: Int32Array, n: number, v: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i] === v) return true;
+  return false;
+}
+
 /** Scratch for usablePcids: the loaded PCID and one per ASID slot. */
 const PCIDS = new Int32Array(1 + TLB_NR_DYN_ASIDS);
+/** The same, for the second look at a CPU once an entry was found. */
+const RECHECK = new Int32Array(1 + TLB_NR_DYN_ASIDS);
 
 /**
  * Writes to out the PCIDs CPU c could use for mm without a flush first;
@@ -78,13 +99,16 @@ const PCIDS = new Int32Array(1 + TLB_NR_DYN_ASIDS);
  * after a flush of the mm, the next asi_enter flushes it (as posted every
  * enter does; with +noflush it is tracked by tlb_gen and flushed when
  * behind), so entries left under it by a CPU that since exited ASI are
- * dropped before any use.
+ * dropped before any use. A slot counts only when both the kernel's record
+ * (ctxs[asid]) and the ghost generation, which only a completed flush
+ * advances, say it holds mm at the current generation.
  */
 function usablePcids(st: Int32Array, c: number, mm: number, ctxId: number, gen: number, out: Int32Array): number {
   const at = c * CPU_STRIDE;
   let n = 0;
   if (Atomics.load(st, at + CPU_LOADED_MM) === mm && Atomics.load(st, at + CPU_IS_LAZY) === 0) {
-    out[n++] = Atomics.load(st, at + CPU_CR3_PCID);
+    const pcid = Atomics.load(st, at + CPU_CR3_PCID);
+    if (Atomics.load(st, at + CPU_LOADED_MM) === mm) out[n++] = pcid;
   }
   const loadedAsid = Atomics.load(st, at + CPU_LOADED_MM_ASID);
   const invalidateOther = Atomics.load(st, at + CPU_INVALIDATE_OTHER) !== 0;
@@ -92,6 +116,8 @@ function usablePcids(st: Int32Array, c: number, mm: number, ctxId: number, gen: 
     if (Atomics.load(st, at + CPU_CTX_ID + a) !== ctxId) continue;
     if (invalidateOther && a !== loadedAsid) continue;
     if (((Atomics.load(st, at + CPU_CTX_TLB_GEN + a) - gen) | 0) < 0) continue;
+    if (Atomics.load(st, at + CPU_GHOST_CTX_ID + a) !== ctxId) continue;
+    if (((Atomics.load(st, at + CPU_GHOST_TLB_GEN + a) - gen) | 0) < 0) continue;
     out[n++] = kernPcid(a);
   }
   return n;

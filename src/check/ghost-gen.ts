@@ -32,20 +32,24 @@ import { genAtLeast } from '../kernel/tlb/gen.js';
 import { V_FLUSH_GEN_AHEAD, reportViolation } from './oracle.js';
 
 /**
- * The slot's PCID is about to be fully flushed while it holds mm `mm`
- * (flush_tlb_local, or the CR3 write without NOFLUSH of switch_mm). Call
- * right before the hardware flush.
+ * The slot's PCID was just fully flushed while it held mm `mm`
+ * (flush_tlb_local, or the CR3 write without NOFLUSH of switch_mm); `gen`
+ * is the mm's tlb_gen read before that flush. Call right after the
+ * hardware flush, never before: ephemeral-audit.ts reads these words from
+ * other CPUs to tell a slot whose entries are really current from one the
+ * kernel has already recorded as current while its flush is still under way
+ * (switch_mm writes ctxs[asid] before its CR3 write).
  */
-export function ghostFullFlush(k: KernelCtx, asid: number, mm: number): void {
+export function ghostFullFlush(k: KernelCtx, asid: number, mm: number, gen: number): void {
   const st = k.cpuState;
-  st[k.cpuAt + CPU_GHOST_CTX_ID + asid] = k.mm[mm * MM_STRIDE + MM_CTX_ID]!;
-  st[k.cpuAt + CPU_GHOST_TLB_GEN + asid] = Atomics.load(k.mm, mm * MM_STRIDE + MM_TLB_GEN);
+  Atomics.store(st, k.cpuAt + CPU_GHOST_CTX_ID + asid, k.mm[mm * MM_STRIDE + MM_CTX_ID]!);
+  Atomics.store(st, k.cpuAt + CPU_GHOST_TLB_GEN + asid, gen);
 }
 
 /** The slot's PCID had every page of change `newGen` invalidated (flush_tlb_func's partial flush). */
 export function ghostPartialFlush(k: KernelCtx, asid: number, newGen: number): void {
   const at = k.cpuAt + CPU_GHOST_TLB_GEN + asid;
-  if (k.cpuState[at] === ((newGen - 1) | 0)) k.cpuState[at] = newGen;
+  if (k.cpuState[at] === ((newGen - 1) | 0)) Atomics.store(k.cpuState, at, newGen);
 }
 
 /**

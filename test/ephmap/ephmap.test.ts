@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { C } from '../../native-layout/counters.js';
 import { INIT_MM, PTE_G, PTE_P } from '../../native-layout/bits.js';
-import { MM_PGD, MM_STRIDE } from '../../native-layout/fields.js';
+import { CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_LOADED_MM_ASID, MM_CTX_ID, MM_PGD, MM_STRIDE, MM_TLB_GEN } from '../../native-layout/fields.js';
+import { ghostFullFlush } from '../../src/check/ghost-gen.js';
 import { checkAllocator } from '../../src/check/allocator-invariants.js';
 import { auditEphemeralLeak } from '../../src/check/ephemeral-audit.js';
 import { BUG, injected } from '../../src/check/bugs.js';
@@ -163,5 +164,32 @@ describe('speculation and the mitigation flush', () => {
     // Nothing mapped since: a second event costs no flush.
     expect(mitigationFlush(a, mm)).toBe(false);
     expect(count(a, 'mitigationFlushes')).toBe(1);
+  });
+
+  it('does not count a slot switch_mm has recorded for the mm before its flushing CR3 write dropped the old owner\'s entries', () => {
+    // The race the project CI hit (ephmap-copy map=mermap): CPU 1 is
+    // handing its ASID slot from mm to `other`; ctxs[asid] already names
+    // `other` at its current generation, the CR3 write has not flushed yet,
+    // and an audit of `other` scans CPU 1's TLB in that moment.
+    const { cpu, mm } = machine();
+    const [a, b] = [cpu[0]!, cpu[1]!];
+    const f = frames(a, 1);
+    const va = ephmapGet(a, mm, 0, f[0]!, 1, 1);
+    ephemeralRead(a, va);
+    for (let i = 0; i < 20; i++) speculateEphemeral(b, mm, 1);
+    expect(b.mmu.tlb.probePfn(va, b.mmu.cr3Pcid)).toBe(f[0]);
+    const other = mmAlloc(a);
+    const asid = b.cpuState[b.cpuAt + CPU_LOADED_MM_ASID]!;
+    const gen = Atomics.load(a.mm, other * MM_STRIDE + MM_TLB_GEN);
+    b.cpuState[b.cpuAt + CPU_CTX_ID + asid] = a.mm[other * MM_STRIDE + MM_CTX_ID]!;
+    b.cpuState[b.cpuAt + CPU_CTX_TLB_GEN + asid] = gen;
+    expect(auditEphemeralLeak(a, other, f[0]!)).toBe(false);
+    expect(violationCount(a.views)).toBe(0);
+    // What decides is the ghost generation, which only the flush itself
+    // advances: were it to claim the slot flushed for `other` with mm's
+    // entry still there, the audit would report it.
+    ghostFullFlush(b, asid, other, gen);
+    expect(auditEphemeralLeak(a, other, f[0]!)).toBe(true);
+    expect(firstViolation(a.views)).toMatchObject({ kind: V_ISOLATION, cpu: 1, slotCpu: 0, va, pfn: f[0] });
   });
 });

@@ -115,8 +115,8 @@ export function flushTlbFunc(k: KernelCtx, info0: number, start: number, end: nu
     // flush_tlb_local(): rewriting CR3 without NOFLUSH drops the current
     // PCID's entries and its paging-structure caches.
     const mmu = k.mmu;
-    ghostFullFlush(k, asid, loaded);
     mmu.writeCr3(mmu.cr3Root, mmu.cr3Pcid, false);
+    ghostFullFlush(k, asid, loaded, mmGen);
     k.counters[k.countersAt + C_FLUSHES_FULL] += 1;
   }
   // mm_gen as read before the flush: changes made after that read may not

@@ -136,8 +136,8 @@ export function switchMmIrqsOff(k: KernelCtx, next: number): void {
   }
   // Serializing: whatever is still buffered (SWITCHING, when the barrier
   // above was skipped) becomes visible here, not before.
-  if (needFlush) ghostFullFlush(k, asid, next);
   loadNewMmCr3(k, mm[nextAt + MM_PGD], asid, needFlush);
+  if (needFlush) ghostFullFlush(k, asid, next, nextTlbGen);
   if (needFlush || fresh) ghostCheckRecordedGen(k, asid, next);
   k.smp.trace.emit(EV_SWITCH_MM, prev, next, asid);
   // The hardware starts prefetching translations of the new address space
