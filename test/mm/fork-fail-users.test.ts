@@ -7,14 +7,15 @@
 // mmput then tore the new child down while its task ran (walks through
 // PGD -1, readback of zeroed pages).
 import { afterEach, describe, expect, it } from 'vitest';
-import { MM_FREE, MM_LIVE } from '../../native-layout/bits.js';
+import { MM_FREE, MM_LIVE, MM_NEW } from '../../native-layout/bits.js';
 import { MM_PGD, MM_STATE, MM_STRIDE, MM_USERS } from '../../native-layout/fields.js';
 import { checkMachineAtEnd } from '../../src/check/machine-check.js';
 import { violationCount } from '../../src/check/oracle.js';
 import type { KernelCtx } from '../../src/kernel/ctx.js';
 import { mmput } from '../../src/kernel/mm/exit.js';
 import { dupMm } from '../../src/kernel/mm/fork.js';
-import { mmCheckSchedulable, mmgetNotZero, mmPgd } from '../../src/kernel/mm/mm.js';
+import { mmAlloc, mmCheckSchedulable, mmgetNotZero, mmPgd } from '../../src/kernel/mm/mm.js';
+import { enableMmLocalRegion } from '../../src/kernel/ephmap/region.js';
 import { pteTableSlot } from '../../src/kernel/mm/zap.js';
 import { GFP_KERNEL } from '../../src/kernel/page_alloc/gfp.js';
 import { taskAlloc, taskRelease } from '../../src/kernel/sched/task.js';
@@ -100,6 +101,36 @@ describe('fork failure vs a concurrent mm_users reference', () => {
     switchTo(k1, parent);
     taskRelease(k0, tid);
     mmput(k0, again);
+    expect(checkMachineAtEnd(m.mem)).toEqual({ violations: [], framesLost: 0 });
+  });
+
+  it('mm_alloc publishes mm_users only once the record is complete: a stale LIVE seen by a scanner gets no reference on a half-built record', () => {
+    const m = kernelMachine(2);
+    const [k0, k1] = [m.cpu[0]!, m.cpu[1]!];
+    // The mm-local region: tables allocated after the record is filled in,
+    // i.e. lock acquisitions (kernel points) while the record is NEW.
+    enableMmLocalRegion(k0);
+    let tried = 0;
+    let got = 0;
+    let target = -1;
+    setKernelPointHook((site) => {
+      if (site !== SITE_LOCK_ACQUIRED || target < 0 || mmStateOf(k0, target) !== MM_NEW) return;
+      // khugepaged read MM_LIVE before the record's last life ended; its
+      // mmget_not_zero lands now, while mm_alloc still builds the record.
+      tried++;
+      if (mmgetNotZero(k1, target)) got++;
+    });
+    // Which record mm_alloc takes next: the first free one.
+    target = 1;
+    while (mmStateOf(k0, target) !== MM_FREE) target++;
+    const mm = mmAlloc(k0);
+    setKernelPointHook(null);
+    expect(mm).toBe(target);
+    expect(tried).toBeGreaterThan(0);
+    expect(got).toBe(0);
+    expect(Atomics.load(k0.mm, mm * MM_STRIDE + MM_USERS)).toBe(1);
+    expect(mmStateOf(k0, mm)).toBe(MM_LIVE);
+    mmput(k0, mm);
     expect(checkMachineAtEnd(m.mem)).toEqual({ violations: [], framesLost: 0 });
   });
 });
