@@ -17,9 +17,9 @@ import {
 import { downWrite, upWrite } from '../../sync/rwsem.js';
 import type { KernelCtx } from '../ctx.js';
 import { flushTlbMm } from '../tlb/flush-mm.js';
-import { exitMmap } from './exit.js';
+import { mmput } from './exit.js';
 import { vmPageProt } from './fault.js';
-import { mmAlloc, mmPgd, mmapLockAt, mmdrop } from './mm.js';
+import { mmAlloc, mmPgd, mmapLockAt } from './mm.js';
 import { getPage, putPage } from './page-ref.js';
 import { changeProtection, lookupAddress, mapPte, pteAlloc } from './pgtable.js';
 import { pteLock, pteUnlock } from './ptlock.js';
@@ -55,8 +55,20 @@ export function dupMm(k: KernelCtx, parent: number): number {
   flushTlbMm(k, parent);
   upWrite(k.mm, lock);
   if (r < 0) {
-    exitMmap(k, child);
-    mmdrop(k, child);
+    // Give the child up as one user among others (dup_mm's error path is
+    // mmput, kernel/fork.c), not by tearing it down ourselves: it has
+    // been live since mm_alloc, and a khugepaged pass (kthread.ts) may
+    // have taken mmget_not_zero on it while we copied, then queued on its
+    // mmap_lock. Calling exit_mmap + mmdrop here freed the record under
+    // that reference (mm_users still 2): the next fork reused the record
+    // and reset mm_users to 1 for its own child, khugepaged got the lock,
+    // and its mmput dropped that to 0 and ran exit_mmap + mmdrop on the
+    // new child while its task was queued or running. The task then read
+    // back zeroed pages (its mappings gone, its CPU's mm_count keeping
+    // the PGD), or was switched to with the PGD freed (CR3 root -1:
+    // walk-non-pagetable, the open finding of cow-storm asi-on+ephmap at
+    // 8 CPUs). With mmput, whichever user goes last tears it down, once.
+    mmput(k, child);
     return r;
   }
   k.mm[child * MM_STRIDE + MM_SPEC_START] = k.mm[parent * MM_STRIDE + MM_SPEC_START];

@@ -86,7 +86,16 @@ export function mmAlloc(k: KernelCtx): number {
     // Kernel half shared with init_mm (pgd_alloc): a fixmap slot mapped
     // later is present here too. mmdrop frees only the PGD page itself.
     cloneKernelPgd(k.env, pgd, m[INIT_MM * MM_STRIDE + MM_PGD]);
-    mmInitRecord(k, mm, pgd, 1, 1);
+    // mm_users stays 0 until the record is published below. Records are
+    // reused by index, and a kernel thread scanning them (khugepaged,
+    // kthread.ts) checks MM_LIVE and then calls mmget_not_zero: the two
+    // are not one atomic step, so the LIVE it saw may be the previous
+    // incarnation's. With mm_users 1 from here, its increment would land
+    // on this half-built record, and a failure below frees the PGD and
+    // the record under that reference (khugepaged then retracts tables of
+    // a freed PGD, and its mmput drops the next incarnation's user).
+    // At 0, mmget_not_zero fails until the record is complete.
+    mmInitRecord(k, mm, pgd, 0, 1);
     // The mm-local region (ephmap, mermap) lives in this PGD's own slot,
     // with every CPU's tables allocated now so that no get ever allocates.
     // Before the nonsensitive PGD is built: it copies the slot's entry.
@@ -103,6 +112,9 @@ export function mmAlloc(k: KernelCtx): number {
       Atomics.store(m, at, MM_FREE);
       return ENOMEM;
     }
+    // The first user: no increment can have raced with this store (each
+    // needs mm_users > 0, and it has been 0 since the last mmput).
+    Atomics.store(m, mm * MM_STRIDE + MM_USERS, 1);
     Atomics.store(m, at, MM_LIVE);
     return mm;
   }
@@ -112,6 +124,27 @@ export function mmAlloc(k: KernelCtx): number {
 export function mmState(k: KernelCtx, mm: number): number {
   return Atomics.load(k.mm, mm * MM_STRIDE + MM_STATE);
 }
+
+/**
+ * The oracle's check at context_switch(): task `tid`, about to run, holds
+ * an mm_users reference on `mm`, so the record must be live (not being
+ * built, torn down or reused) and its PGD a page. A task scheduled on an
+ * address space whose last user is gone would run on freed page tables
+ * (a walk through PGD -1, or through a page reused for something else).
+ * Throws MmStateError naming the task, the mm and its counts.
+ */
+export function mmCheckSchedulable(k: KernelCtx, tid: number, mm: number): void {
+  const at = mm * MM_STRIDE;
+  const state = Atomics.load(k.mm, at + MM_STATE);
+  if (state === MM_LIVE && k.mm[at + MM_PGD] >= 0) return;
+  throw new MmStateError(
+    `CPU ${k.cpu}: task ${tid} switched to mm ${mm} in state ${MM_STATE_NAMES[state] ?? state} `
+    + `(pgd ${k.mm[at + MM_PGD]}, mm_users ${Atomics.load(k.mm, at + MM_USERS)}, mm_count ${Atomics.load(k.mm, at + MM_COUNT)}): `
+    + 'a task runs on an address space whose last user reference is gone',
+  );
+}
+
+const MM_STATE_NAMES: Record<number, string> = { [MM_FREE]: 'free', [MM_LIVE]: 'live', [MM_DEAD]: 'dead', [MM_NEW]: 'new' };
 
 /** mmget(): one more task uses the address space (the caller already holds a user). */
 export function mmget(k: KernelCtx, mm: number): void {

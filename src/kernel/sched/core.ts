@@ -11,7 +11,7 @@
 import { NO_MM, TASK_DEAD, TASK_RUNNABLE, TASK_RUNNING } from '../../../native-layout/bits.js';
 import { RQ_ACTIVE_MM, RQ_CURR, RQ_STRIDE, TASK_MM, TASK_STATE, TASK_STRIDE } from '../../../native-layout/fields.js';
 import type { KernelCtx } from '../ctx.js';
-import { mmdrop, mmgrab } from '../mm/mm.js';
+import { mmCheckSchedulable, mmdrop, mmgrab } from '../mm/mm.js';
 import { localIrqRestore, localIrqSave } from '../smp.js';
 import { switchMmIrqsOff } from '../tlb/switch-mm.js';
 import { dequeueTask, enqueueTask } from './rq.js';
@@ -41,6 +41,9 @@ function contextSwitch(k: KernelCtx, next: number): number {
     // A kernel thread (or idle) borrows the active mm: no CR3 write.
     k.lazyTlb.enterLazyTlb(k);
   } else {
+    // Oracle: next holds a user of nextMm, so it is live with its PGD
+    // (a clear MmStateError here, rather than walks through a freed PGD).
+    mmCheckSchedulable(k, next, nextMm);
     switchMmIrqsOff(k, nextMm);
     if (prevActive !== nextMm) {
       mmgrab(k, nextMm);
