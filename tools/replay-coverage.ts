@@ -74,6 +74,8 @@ export interface BugResult {
   shrinkSeconds: number;
   /** The smallest line, run again in a fresh process, failed with the same signature. */
   smallestReplays: boolean;
+  /** hunt's own check that the found line replays exactly (same digest); null or absent: no line, or not recorded (lines before it was). */
+  exact?: boolean | null;
 }
 
 const HELP = `replay-coverage: hunt, replay, shrink and replay again every injectable bug of inject --list
@@ -184,21 +186,50 @@ function covered(bug: Bug, a: Args): BugResult {
   };
   if (!isScenarioBug(bug)) return { ...empty, note: `caught by ${bug.scenario} (a unit test of the allocator), not by a scenario run: no replay line exists` };
   const hunt = cli(huntCommand(bug, a), a.huntSeconds * 3 + 120);
-  const h = jsonOf<{ signature: string | null; replay: string | null; reproduced: number; of: number }>(hunt);
+  const h = jsonOf<HuntJson>(hunt);
   const res: BugResult = { ...empty, huntSeconds: hunt.seconds };
   if (h === null) return { ...res, note: `hunt exited ${hunt.status} without a result: ${hunt.stderr.trim().split('\n').pop() ?? ''}` };
-  Object.assign(res, { signature: h.signature, replay: h.replay, reproduced: h.reproduced, of: h.of });
-  if (h.signature === null) return { ...res, note: `the free engine did not fail in ${a.huntSeconds / 2} s` };
-  if (h.replay === null) return { ...res, note: `no serialized schedule reproduced ${h.signature} in the budget` };
+  Object.assign(res, { signature: h.signature, replay: h.replay, reproduced: h.reproduced, of: h.of, exact: h.replay === null ? null : h.exact });
+  const huntNote = noteOfHunt(h, a.huntSeconds);
+  if (h.signature === null || h.replay === null) return { ...res, note: huntNote };
   res.replays = replaySignature(h.replay, 600) === h.signature;
-  if (!res.replays) return { ...res, note: 'the replay line did not fail the same way in a fresh process' };
+  if (!res.replays) return { ...res, note: joinNotes(huntNote, 'the replay line did not fail the same way in a fresh process') };
+  res.note = huntNote;
   const shrink = cli(['shrink', h.replay, '--seconds', String(a.shrinkSeconds), '--seeds', '2', '--format', 'json', '--no-progress'], a.shrinkSeconds * 3 + 300);
   const s = jsonOf<{ smallest: string; cpus: [number, number]; totalOps: [number, number]; reduction: number; cut: boolean; replays: boolean }>(shrink);
   if (s === null) return { ...res, note: `shrink exited ${shrink.status} without a result: ${shrink.stderr.trim().split('\n').pop() ?? ''}` };
   Object.assign(res, { smallest: s.smallest, cpus: s.cpus, totalOps: s.totalOps, reduction: s.reduction, shrinkCut: s.cut, shrinkSeconds: shrink.seconds });
   res.smallestReplays = replaySignature(s.smallest, 600) === h.signature;
-  if (!res.smallestReplays) res.note = 'the smallest line did not fail the same way in a fresh process';
+  if (!res.smallestReplays) res.note = joinNotes(res.note, 'the smallest line did not fail the same way in a fresh process');
   return res;
+}
+
+/** What `hunt --format json` prints, the fields used here. */
+export interface HuntJson {
+  signature: string | null;
+  replay: string | null;
+  reproduced: number;
+  of: number;
+  /** The found line run once more gave the same digest (hunt's phase three). */
+  exact: boolean;
+}
+
+/**
+ * Why a hunt result stops the chain or weakens it: no free failure, no
+ * schedule found, or a found line that did not replay exactly (hunt ran it
+ * once more and got another digest: an emulator nondeterminism, and the
+ * line is then no exact replay even if it fails the same way). '' when
+ * the hunt gave an exact line.
+ */
+export function noteOfHunt(h: HuntJson, huntSeconds: number): string {
+  if (h.signature === null) return `the free engine did not fail in ${huntSeconds / 2} s`;
+  if (h.replay === null) return `no serialized schedule reproduced ${h.signature} in the budget`;
+  if (!h.exact) return 'hunt ran the found line once more and got another digest: not an exact replay';
+  return '';
+}
+
+function joinNotes(a: string, b: string): string {
+  return a === '' ? b : `${a}; ${b}`;
 }
 
 export function median(xs: readonly number[]): number | null {

@@ -1,7 +1,7 @@
 // tools/replay-coverage.ts: its table counts only what replayed, and its
 // median is over the shrinks whose smallest line replayed.
 import { describe, expect, it } from 'vitest';
-import { type BugResult, huntCommand, isScenarioBug, median, parseArgs, renderMarkdown } from '../../tools/replay-coverage.js';
+import { type BugResult, type HuntJson, huntCommand, isScenarioBug, median, noteOfHunt, parseArgs, renderMarkdown } from '../../tools/replay-coverage.js';
 
 const base: BugResult = {
   bug: 'b', scenario: 's', note: '', signature: 'violation:x', replay: 'shootdown run s ...', replays: true, huntSeconds: 1,
@@ -45,5 +45,19 @@ describe('replay-coverage hunt command', () => {
   it('passes --max-ops to hunt (a free run that fails only after tens of thousands of ops needs it)', () => {
     const args = huntCommand(bug, parseArgs(['--max-ops', '60000']));
     expect(args[args.indexOf('--max-ops') + 1]).toBe('60000');
+  });
+});
+
+describe('replay-coverage hunt outcome', () => {
+  const h: HuntJson = { signature: 'violation:readback', replay: 'shootdown run s --engine serialized', reproduced: 1, of: 2, exact: true };
+
+  it('an exact line adds no note; no failure or no schedule stops the chain with its reason', () => {
+    expect(noteOfHunt(h, 60)).toBe('');
+    expect(noteOfHunt({ ...h, signature: null, replay: null }, 60)).toBe('the free engine did not fail in 30 s');
+    expect(noteOfHunt({ ...h, replay: null }, 60)).toBe('no serialized schedule reproduced violation:readback in the budget');
+  });
+
+  it('a found line that hunt could not replay to the same digest is said to be no exact replay', () => {
+    expect(noteOfHunt({ ...h, exact: false }, 60)).toMatch(/another digest: not an exact replay/);
   });
 });
