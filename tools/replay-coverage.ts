@@ -9,7 +9,12 @@
 // covered, with that reason, never skipped silently.
 //
 //   node dist/tools/replay-coverage.js [--only a,b] [--hunt-seconds S] [--shrink-seconds S]
-//        [--sample N] [--jsonl FILE] [--markdown FILE] [--resume]
+//        [--sample N] [--max-ops N] [--jsonl FILE] [--markdown FILE] [--resume] [--help]
+//
+// --max-ops is hunt's (the largest op budget per CPU a tried schedule may
+// have; hunt's default when not given): a bug whose free run fails only
+// after tens of thousands of ops needs it raised, since hunt caps the op
+// budget its free run suggests at it.
 //
 // Every bug's result is appended to --jsonl (default replay-coverage.jsonl)
 // the moment it exists, so a run cut off by the machine's load keeps what
@@ -31,18 +36,20 @@ import type { RunReportObject } from '../src/report/run-report.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli.js');
 
-interface Args {
+export interface Args {
   only: string[] | null;
   huntSeconds: number;
   shrinkSeconds: number;
   sample: number;
+  /** hunt --max-ops; null: hunt's default. */
+  maxOps: number | null;
   jsonl: string;
   markdown: string | null;
   resume: boolean;
 }
 
 /** One catalog entry (`inject --list --format json`). */
-interface Bug { name: string; layer: string; scenario: string; args: string[] }
+export interface Bug { name: string; layer: string; scenario: string; args: string[] }
 
 /** One bug's outcome, one JSON line of --jsonl. */
 export interface BugResult {
@@ -67,15 +74,35 @@ export interface BugResult {
   shrinkSeconds: number;
   /** The smallest line, run again in a fresh process, failed with the same signature. */
   smallestReplays: boolean;
+  /** hunt's own check that the found line replays exactly (same digest); null or absent: no line, or not recorded (lines before it was). */
+  exact?: boolean | null;
 }
+
+const HELP = `replay-coverage: hunt, replay, shrink and replay again every injectable bug of inject --list
+
+  node dist/tools/replay-coverage.js [options]   (npm run coverage:replay -- [options])
+
+  --only a,b           only these bugs (names from inject --list)
+  --hunt-seconds S     hunt's --seconds per bug (60); the free phase may use half
+  --shrink-seconds S   shrink's --seconds per bug (30)
+  --sample N           hunt's --sample: schedule seeds 1..N of the found shape tried (3)
+  --max-ops N          hunt's --max-ops: largest op budget per CPU of a tried schedule (hunt's default)
+  --jsonl FILE         one JSON line per bug, appended as it finishes (replay-coverage.jsonl)
+  --resume             keep the bugs already in --jsonl (a later line of a bug replaces an earlier one)
+  --markdown FILE      also write the table there
+  --help               this text
+
+Exit 0 when every scenario bug of the selection replayed, 1 otherwise, 2 on bad arguments.
+`;
 
 function usage(msg: string): never {
   process.stderr.write(`replay-coverage: ${msg}\n`);
   process.exit(2);
 }
 
-function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { only: null, huntSeconds: 60, shrinkSeconds: 30, sample: 3, jsonl: 'replay-coverage.jsonl', markdown: null, resume: false };
+/** The tool's flags; a bad one exits 2 with one line. */
+export function parseArgs(argv: readonly string[]): Args {
+  const a: Args = { only: null, huntSeconds: 60, shrinkSeconds: 30, sample: 3, maxOps: null, jsonl: 'replay-coverage.jsonl', markdown: null, resume: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
@@ -95,10 +122,12 @@ function parseArgs(argv: readonly string[]): Args {
       case '--hunt-seconds': a.huntSeconds = num(4, 3600); break;
       case '--shrink-seconds': a.shrinkSeconds = num(1, 3600); break;
       case '--sample': a.sample = num(0, 100); break;
+      case '--max-ops': a.maxOps = num(1, 1_000_000); break;
+      case '--help': case '-h': process.stdout.write(HELP); process.exit(0);
       case '--jsonl': a.jsonl = text(); break;
       case '--markdown': a.markdown = text(); break;
       case '--resume': a.resume = true; break;
-      default: usage(`unknown flag "${flag}": use --only, --hunt-seconds, --shrink-seconds, --sample, --jsonl, --markdown, --resume`);
+      default: usage(`unknown flag "${flag}": use --only, --hunt-seconds, --shrink-seconds, --sample, --max-ops, --jsonl, --markdown, --resume, --help`);
     }
   }
   return a;
@@ -137,6 +166,14 @@ function huntArgs(bug: Bug): string[] {
   return out;
 }
 
+/** The `shootdown hunt` arguments for a bug: its catalog scenario and arguments, the bug, and the tool's budgets. */
+export function huntCommand(bug: Bug, a: Pick<Args, 'huntSeconds' | 'sample' | 'maxOps'>): string[] {
+  return [
+    'hunt', bug.scenario, ...huntArgs(bug), '--inject', bug.name, '--seconds', String(a.huntSeconds), '--sample', String(a.sample),
+    ...(a.maxOps !== null ? ['--max-ops', String(a.maxOps)] : []), '--format', 'json', '--no-progress',
+  ];
+}
+
 /** Scenario bugs run; the allocator's unit-test bugs have no scenario to replay. */
 export function isScenarioBug(bug: Bug): boolean {
   return !/^(check|stress|golden):/.test(bug.scenario);
@@ -148,22 +185,51 @@ function covered(bug: Bug, a: Args): BugResult {
     reproduced: 0, of: 0, smallest: null, cpus: null, totalOps: null, reduction: null, shrinkCut: false, shrinkSeconds: 0, smallestReplays: false,
   };
   if (!isScenarioBug(bug)) return { ...empty, note: `caught by ${bug.scenario} (a unit test of the allocator), not by a scenario run: no replay line exists` };
-  const hunt = cli(['hunt', bug.scenario, ...huntArgs(bug), '--inject', bug.name, '--seconds', String(a.huntSeconds), '--sample', String(a.sample), '--format', 'json', '--no-progress'], a.huntSeconds * 3 + 120);
-  const h = jsonOf<{ signature: string | null; replay: string | null; reproduced: number; of: number }>(hunt);
+  const hunt = cli(huntCommand(bug, a), a.huntSeconds * 3 + 120);
+  const h = jsonOf<HuntJson>(hunt);
   const res: BugResult = { ...empty, huntSeconds: hunt.seconds };
   if (h === null) return { ...res, note: `hunt exited ${hunt.status} without a result: ${hunt.stderr.trim().split('\n').pop() ?? ''}` };
-  Object.assign(res, { signature: h.signature, replay: h.replay, reproduced: h.reproduced, of: h.of });
-  if (h.signature === null) return { ...res, note: `the free engine did not fail in ${a.huntSeconds / 2} s` };
-  if (h.replay === null) return { ...res, note: `no serialized schedule reproduced ${h.signature} in the budget` };
+  Object.assign(res, { signature: h.signature, replay: h.replay, reproduced: h.reproduced, of: h.of, exact: h.replay === null ? null : h.exact });
+  const huntNote = noteOfHunt(h, a.huntSeconds);
+  if (h.signature === null || h.replay === null) return { ...res, note: huntNote };
   res.replays = replaySignature(h.replay, 600) === h.signature;
-  if (!res.replays) return { ...res, note: 'the replay line did not fail the same way in a fresh process' };
+  if (!res.replays) return { ...res, note: joinNotes(huntNote, 'the replay line did not fail the same way in a fresh process') };
+  res.note = huntNote;
   const shrink = cli(['shrink', h.replay, '--seconds', String(a.shrinkSeconds), '--seeds', '2', '--format', 'json', '--no-progress'], a.shrinkSeconds * 3 + 300);
   const s = jsonOf<{ smallest: string; cpus: [number, number]; totalOps: [number, number]; reduction: number; cut: boolean; replays: boolean }>(shrink);
   if (s === null) return { ...res, note: `shrink exited ${shrink.status} without a result: ${shrink.stderr.trim().split('\n').pop() ?? ''}` };
   Object.assign(res, { smallest: s.smallest, cpus: s.cpus, totalOps: s.totalOps, reduction: s.reduction, shrinkCut: s.cut, shrinkSeconds: shrink.seconds });
   res.smallestReplays = replaySignature(s.smallest, 600) === h.signature;
-  if (!res.smallestReplays) res.note = 'the smallest line did not fail the same way in a fresh process';
+  if (!res.smallestReplays) res.note = joinNotes(res.note, 'the smallest line did not fail the same way in a fresh process');
   return res;
+}
+
+/** What `hunt --format json` prints, the fields used here. */
+export interface HuntJson {
+  signature: string | null;
+  replay: string | null;
+  reproduced: number;
+  of: number;
+  /** The found line run once more gave the same digest (hunt's phase three). */
+  exact: boolean;
+}
+
+/**
+ * Why a hunt result stops the chain or weakens it: no free failure, no
+ * schedule found, or a found line that did not replay exactly (hunt ran it
+ * once more and got another digest: an emulator nondeterminism, and the
+ * line is then no exact replay even if it fails the same way). '' when
+ * the hunt gave an exact line.
+ */
+export function noteOfHunt(h: HuntJson, huntSeconds: number): string {
+  if (h.signature === null) return `the free engine did not fail in ${huntSeconds / 2} s`;
+  if (h.replay === null) return `no serialized schedule reproduced ${h.signature} in the budget`;
+  if (!h.exact) return 'hunt ran the found line once more and got another digest: not an exact replay';
+  return '';
+}
+
+function joinNotes(a: string, b: string): string {
+  return a === '' ? b : `${a}; ${b}`;
 }
 
 export function median(xs: readonly number[]): number | null {
