@@ -18,18 +18,21 @@ export function loadCr3(views: MachineViews, tlb: Tlb, psc: Psc, root: number, p
     throw new RangeError(`CR3 pcid ${pcid} is invalid: use 0..${PCID_COUNT - 1}`);
   }
   const cpu = tlb.cpu;
-  // Published atomically: other CPUs (the kernel's lazy-TLB and shootdown
-  // logic, the checkers) read a CPU's CR3 racily.
-  Atomics.store(views.cpu, cpu * CPU_STRIDE + CPU_CR3_ROOT, root);
-  Atomics.store(views.cpu, cpu * CPU_STRIDE + CPU_CR3_PCID, pcid);
   const c = views.counters;
   c[cpu * COUNTERS_STRIDE + C.cr3Writes] += 1;
-  if (noflush) {
-    c[cpu * COUNTERS_STRIDE + C.cr3NoflushWrites] += 1;
-    return;
+  if (noflush) c[cpu * COUNTERS_STRIDE + C.cr3NoflushWrites] += 1;
+  else {
+    tlb.dropPcid(pcid);
+    psc.invalidatePcid(pcid);
   }
-  tlb.dropPcid(pcid);
-  psc.invalidatePcid(pcid);
+  // Published atomically, and only once the write is complete (the flush
+  // included): other CPUs (the kernel's lazy-TLB and shootdown logic, the
+  // checkers) read a CPU's CR3 racily, and one that saw the new PCID while
+  // its old entries were still being dropped would take them for entries
+  // the CPU can use (an asi_enter's flushing write, seen by the freed-table
+  // check: check/ghost-table.ts).
+  Atomics.store(views.cpu, cpu * CPU_STRIDE + CPU_CR3_ROOT, root);
+  Atomics.store(views.cpu, cpu * CPU_STRIDE + CPU_CR3_PCID, pcid);
 }
 
 export function readCr3Root(views: MachineViews, cpu: number): number {
