@@ -142,15 +142,21 @@ describe('ephmap get/put', () => {
   });
 });
 
+/** CPU 0 maps a frame in its slot and reads it; CPU 1, running the same mm, caches the slot speculatively. */
+function slotCachedByOtherCpu() {
+  const { cpu, mm } = machine();
+  const [a, b] = [cpu[0]!, cpu[1]!];
+  const f = frames(a, 1);
+  const va = ephmapGet(a, mm, 0, f[0]!, 1, 1);
+  ephemeralRead(a, va);
+  for (let i = 0; i < 20; i++) speculateEphemeral(b, mm, 1);
+  expect(b.mmu.tlb.probePfn(va, b.mmu.cr3Pcid)).toBe(f[0]);
+  return { mm, a, b, f, va };
+}
+
 describe('speculation and the mitigation flush', () => {
   it('another CPU of the mm caches a live slot speculatively; after put only the mitigation flush removes it', () => {
-    const { cpu, mm } = machine();
-    const [a, b] = [cpu[0]!, cpu[1]!];
-    const f = frames(a, 1);
-    const va = ephmapGet(a, mm, 0, f[0]!, 1, 1);
-    ephemeralRead(a, va);
-    for (let i = 0; i < 20; i++) speculateEphemeral(b, mm, 1);
-    expect(b.mmu.tlb.probePfn(va, b.mmu.cr3Pcid)).toBe(f[0]);
+    const { mm, a, b, f, va } = slotCachedByOtherCpu();
     ephmapPut(a, mm, va, 1);
     // The owner flushed locally; the other CPU still translates the slot.
     expect(a.mmu.tlb.probePfn(va, a.mmu.cr3Pcid)).toBe(-1);
@@ -171,13 +177,7 @@ describe('speculation and the mitigation flush', () => {
     // handing its ASID slot from mm to `other`; ctxs[asid] already names
     // `other` at its current generation, the CR3 write has not flushed yet,
     // and an audit of `other` scans CPU 1's TLB in that moment.
-    const { cpu, mm } = machine();
-    const [a, b] = [cpu[0]!, cpu[1]!];
-    const f = frames(a, 1);
-    const va = ephmapGet(a, mm, 0, f[0]!, 1, 1);
-    ephemeralRead(a, va);
-    for (let i = 0; i < 20; i++) speculateEphemeral(b, mm, 1);
-    expect(b.mmu.tlb.probePfn(va, b.mmu.cr3Pcid)).toBe(f[0]);
+    const { mm, a, b, f, va } = slotCachedByOtherCpu();
     const other = mmAlloc(a);
     const asid = b.cpuState[b.cpuAt + CPU_LOADED_MM_ASID]!;
     const gen = Atomics.load(a.mm, other * MM_STRIDE + MM_TLB_GEN);
