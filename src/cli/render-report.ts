@@ -71,6 +71,8 @@ export function renderReport(r: RunReportObject): string {
   records.forEach((v, i) => {
     const label = i === 0 ? 'first violation' : `violation ${i + 1}`;
     if (LOCKDEP_RECORD_KINDS.has(String(v['kind']))) lines.push(`${label}: ${lockdepRecordText(v)}`);
+    else if (isEphemeralAudit(v)) lines.push(`${label}: ${ephemeralAuditText(v)}`);
+    else if (v['kind'] === 'freed-table-cached') lines.push(`${label}: ${freedTableText(v)}`);
     else lines.push(`${label}: ${String(v['kind'])} on cpu ${String(v['cpu'])} task ${String(v['task'])} va 0x${(v['va'] as number).toString(16)} pfn ${String(v['pfn'])} generation ${String(v['fillGen'])} -> ${String(v['frameGen'])} at op ${String(v['op'])}${typeof v['slotCpu'] === 'number' && v['slotCpu'] >= 0 ? ` (slot of cpu ${v['slotCpu']})` : ''}${typeof v['swWalker'] === 'string' && v['swWalker'] !== '' ? ` (walker ${v['swWalker']}, level ${String(v['swLevel'])}, table freed by cpu ${String(v['swFreedBy'])})` : ''}${gmemNote(v)}`);
     const events = v['lastEvents'] as { cpu: number; op: number; kind: string; args: string }[];
     if (events.length > 0) lines.push('  every CPU\'s last events when it happened (per CPU, oldest first):');
@@ -140,6 +142,29 @@ export function renderSummary(s: Record<string, unknown>): string {
 }
 
 /** guest_memfd (issue 8): what gmem-direct-map's generation words hold, in words. */
+/** An isolation record of the ephemeral maps' audit at loss of access (src/check/ephemeral-audit.ts): it names a slot. */
+function isEphemeralAudit(v: Record<string, unknown>): boolean {
+  return v['kind'] === 'isolation' && typeof v['slotCpu'] === 'number' && v['slotCpu'] >= 0;
+}
+
+/**
+ * Its fields mean other things than the inline oracle's: fillGen is the
+ * entry's fill generation, frameGen 1 for a speculative entry never used,
+ * and task/op are the auditing CPU's (the one whose process lost access).
+ */
+function ephemeralAuditText(v: Record<string, unknown>): string {
+  return `isolation: cpu ${String(v['cpu'])} still translates va 0x${(v['va'] as number).toString(16)} (slot of cpu ${String(v['slotCpu'])})`
+    + ` to pfn ${String(v['pfn'])} after its process lost access (${v['frameGen'] === 1 ? 'a speculative entry never used' : 'an entry some access used'},`
+    + ` filled at generation ${String(v['fillGen'])}; found by the audit at task ${String(v['task'])} op ${String(v['op'])})`;
+}
+
+/** A freed-table-cached record (src/check/ghost-table.ts). */
+function freedTableText(v: Record<string, unknown>): string {
+  return `freed-table-cached: cpu ${String(v['cpu'])}'s paging-structure cache still points at page table ${String(v['pfn'])}`
+    + ` (the 2 MiB region at va 0x${(v['va'] as number).toString(16)}, table generation ${String(v['fillGen'])})`
+    + ` as cpu ${String(v['frameGen'])} frees it`;
+}
+
 function gmemNote(v: Record<string, unknown>): string {
   if (v['kind'] !== 'gmem-direct-map') return '';
   return ` (guest data of vCPU ${String(v['fillGen'])}, read through ${v['frameGen'] === 0 ? 'a TLB entry' : 'a walk'})`;

@@ -103,7 +103,7 @@ export function parseBuiltinVariant(text: string): Variant {
     // vs no-flush) gets that strategy named too.
     if (ASI_ONLY_PARTS.includes(base)) {
       const gmemTwin = GMEM_STRATEGIES.find((g) => g.replace('-', '') === base);
-      throw new VariantError(`${what}: "${base}" is an ASI part and needs base asi-on (asi-on+${base}); of the parts only ${GMEM_STRATEGIES.join(', ')} may stand alone${gmemTwin !== undefined ? ` (did you mean ${gmemTwin}?)` : ''}`);
+      throw new VariantError(`${what}: "${base}" is an ASI part and needs base asi-on (asi-on+${base}); of the parts only ${GMEM_STRATEGIES.join(', ')} may stand alone${gmemTwin !== undefined ? ` (or did you mean the guest_memfd strategy ${gmemTwin}?)` : ''}`);
     }
     const designs = userDesignNames();
     const more = designs.length > 0 ? `, or a loaded design: ${designs.join(', ')}` : '';

@@ -29,7 +29,7 @@ describe('--variant per-folio|no-flush|freetype', () => {
   it('an ASI part given alone says it needs asi-on, in one line, and names the strategy it is close to', () => {
     const msg = (t: string): string => { try { parseVariant(t); } catch (e) { return (e as Error).message; } return ''; };
     const m = msg('noflush');
-    expect(m).toBe('--variant "noflush": "noflush" is an ASI part and needs base asi-on (asi-on+noflush); of the parts only per-folio, no-flush, freetype may stand alone (did you mean no-flush?)');
+    expect(m).toBe('--variant "noflush": "noflush" is an ASI part and needs base asi-on (asi-on+noflush); of the parts only per-folio, no-flush, freetype may stand alone (or did you mean the guest_memfd strategy no-flush?)');
     expect(msg('ephmap')).toMatch(/^--variant "ephmap": "ephmap" is an ASI part and needs base asi-on \(asi-on\+ephmap\); of the parts only per-folio, no-flush, freetype may stand alone$/);
     expect(msg('magic')).toMatch(/^--variant "magic" is not one of: asi-off, asi-on, ipi, invlpgb /);
     for (const t of ['noflush', 'ephmap', 'magic']) expect(msg(t)).not.toContain('\n');
