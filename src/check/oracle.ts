@@ -154,6 +154,16 @@ export const V_IPI_NOT_RUN = 22;
  */
 export const V_FLUSH_GEN_AHEAD = 23;
 
+/**
+ * Ghost-state invariant (issue 11 item 6; src/check/ghost-table.ts): a user
+ * page-table page was freed while some CPU's paging-structure cache still
+ * pointed at it under a PCID that CPU could walk with before flushing (its
+ * loaded PCID for the owner mm, lazy or not, or a current ASID slot of it).
+ * va holds the 2 MiB region the entry caches, pfn the table frame, cpu the
+ * CPU holding the entry, fillGen the table's generation and frameGen the
+ * CPU that freed it.
+ */
+export const V_FREED_TABLE_CACHED = 24;
 
 export const VIOLATION_NAMES: readonly string[] = [
   'none', 'stale-tlb', 'walk-non-pagetable', 'stale-psc', 'isolation', 'data-leak', 'ephmap', 'readback',
@@ -168,6 +178,8 @@ export const VIOLATION_NAMES: readonly string[] = [
   'stale-iotlb',
   // ghost-state invariants (issue 11 item 6)
   'ipi-not-run', 'flush-gen-ahead',
+  // issue 11 item 6, the third ghost invariant
+  'freed-table-cached',
 ];
 
 const VA_SPLIT = 2 ** 32;

@@ -72,6 +72,7 @@ export function renderReport(r: RunReportObject): string {
     const label = i === 0 ? 'first violation' : `violation ${i + 1}`;
     if (LOCKDEP_RECORD_KINDS.has(String(v['kind']))) lines.push(`${label}: ${lockdepRecordText(v)}`);
     else if (isEphemeralAudit(v)) lines.push(`${label}: ${ephemeralAuditText(v)}`);
+    else if (v['kind'] === 'freed-table-cached') lines.push(`${label}: ${freedTableText(v)}`);
     else lines.push(`${label}: ${String(v['kind'])} on cpu ${String(v['cpu'])} task ${String(v['task'])} va 0x${(v['va'] as number).toString(16)} pfn ${String(v['pfn'])} generation ${String(v['fillGen'])} -> ${String(v['frameGen'])} at op ${String(v['op'])}${typeof v['slotCpu'] === 'number' && v['slotCpu'] >= 0 ? ` (slot of cpu ${v['slotCpu']})` : ''}${typeof v['swWalker'] === 'string' && v['swWalker'] !== '' ? ` (walker ${v['swWalker']}, level ${String(v['swLevel'])}, table freed by cpu ${String(v['swFreedBy'])})` : ''}${gmemNote(v)}`);
     const events = v['lastEvents'] as { cpu: number; op: number; kind: string; args: string }[];
     if (events.length > 0) lines.push('  every CPU\'s last events when it happened (per CPU, oldest first):');
@@ -155,6 +156,13 @@ function ephemeralAuditText(v: Record<string, unknown>): string {
   return `isolation: cpu ${String(v['cpu'])} still translates va 0x${(v['va'] as number).toString(16)} (slot of cpu ${String(v['slotCpu'])})`
     + ` to pfn ${String(v['pfn'])} after its process lost access (${v['frameGen'] === 1 ? 'a speculative entry never used' : 'an entry some access used'},`
     + ` filled at generation ${String(v['fillGen'])}; found by the audit at task ${String(v['task'])} op ${String(v['op'])})`;
+}
+
+/** A freed-table-cached record (src/check/ghost-table.ts). */
+function freedTableText(v: Record<string, unknown>): string {
+  return `freed-table-cached: cpu ${String(v['cpu'])}'s paging-structure cache still points at page table ${String(v['pfn'])}`
+    + ` (the 2 MiB region at va 0x${(v['va'] as number).toString(16)}, table generation ${String(v['fillGen'])})`
+    + ` as cpu ${String(v['frameGen'])} frees it`;
 }
 
 function gmemNote(v: Record<string, unknown>): string {

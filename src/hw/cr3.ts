@@ -29,8 +29,8 @@ export function loadCr3(views: MachineViews, tlb: Tlb, psc: Psc, root: number, p
   // included): other CPUs (the kernel's lazy-TLB and shootdown logic, the
   // checkers) read a CPU's CR3 racily, and one that saw the new PCID while
   // its old entries were still being dropped would take them for entries
-  // the CPU can use (an asi_enter's flushing write, seen by the ephemeral
-  // maps' audit at loss of access: check/ephemeral-audit.ts).
+  // the CPU can use (an asi_enter's flushing write, seen by the freed-table
+  // check: check/ghost-table.ts).
   Atomics.store(views.cpu, cpu * CPU_STRIDE + CPU_CR3_ROOT, root);
   Atomics.store(views.cpu, cpu * CPU_STRIDE + CPU_CR3_PCID, pcid);
 }

@@ -38,6 +38,7 @@ import {
 import { SITE_PGTABLE_FREE, SITE_PTE_WRITE, kernelPoint } from '../points.js';
 import { asiMirrorPgdEntry } from '../asi/mirror.js';
 import { PT_OWNER_KERNEL, notePtFree, ptOwnerOf, setPtOwner } from '../../check/sw-walk.js';
+import { ghostCheckTableFree } from '../../check/ghost-table.js';
 
 /**
  * What page-table code needs from the page allocator (src/kernel/page_alloc's
@@ -112,6 +113,8 @@ export function allocPgtablePage(env: PgtableEnv, cpu: number): number {
 export function freePgtablePage(env: PgtableEnv, cpu: number, pfn: number): number {
   if (!isPagetable(env, pfn)) return EINVAL;
   kernelPoint(SITE_PGTABLE_FREE);
+  const owner = ptOwnerOf(env.mem.views, ptSlotOf(env.frame, pfn));
+  if (owner > 0) ghostCheckTableFree(env.mem.views, env.mem.layout.shape.cpus, env.mem.layout.shape.pscEntries, pfn, owner, cpu);
   // State first: from here a walker arriving through a stale PSC entry finds a
   // non-table frame (oracle §9.4) instead of a table whose slot is being reused.
   setFrameState(env.frame, pfn, FS_ALLOCATED);
