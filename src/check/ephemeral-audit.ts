@@ -35,14 +35,13 @@
 // other processes may map it, under their own PCIDs, which the last two
 // rules keep apart from mm's.
 
-import { TLB_NR_DYN_ASIDS, TLB_GLOBAL, TLB_PCID_MASK, TLB_SPEC, TLB_VALID, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT } from '../../native-layout/bits.js';
+import { TLB_GLOBAL, TLB_PCID_MASK, TLB_SPEC, TLB_VALID, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT } from '../../native-layout/bits.js';
 import {
-  CPU_CR3_PCID, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_GHOST_CTX_ID, CPU_GHOST_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID,
-  CPU_STRIDE, MM_CTX_ID, MM_STRIDE, MM_TLB_GEN, TLB_FILL_GEN, TLB_META, TLB_PFN, TLB_STRIDE, TLB_VPN_LO,
+  MM_CTX_ID, MM_STRIDE, MM_TLB_GEN, TLB_FILL_GEN, TLB_META, TLB_PFN, TLB_STRIDE, TLB_VPN_LO,
 } from '../../native-layout/fields.js';
 import type { KernelCtx } from '../kernel/ctx.js';
 import { inMmLocalRegion, windowCpuOf } from '../kernel/ephmap/region.js';
-import { kernPcid } from '../kernel/tlb/asid.js';
+import { CURRENT_PCIDS_MAX, currentPcids, pcidIn } from './current-pcids.js';
 import { V_ISOLATION, reportViolation } from './oracle.js';
 
 const PAGE = 4096;
@@ -60,18 +59,18 @@ export function auditEphemeralLeak(k: KernelCtx, mm: number, pfn: number): boole
   const gen = Atomics.load(k.mm, mm * MM_STRIDE + MM_TLB_GEN);
   const pcids = PCIDS;
   for (let c = 0; c < k.cpus; c++) {
-    const n = usablePcids(st, c, mm, ctxId, gen, pcids);
+    const n = currentPcids(st, c, mm, ctxId, gen, false, pcids);
     if (n === 0) continue;
     for (let e = c * perCpu; e < (c + 1) * perCpu; e += TLB_STRIDE) {
       const meta = t[e + TLB_META]!;
       if ((meta & TLB_VALID) === 0 || (meta & TLB_GLOBAL) !== 0 || t[e + TLB_PFN] !== pfn) continue;
       const pcid = meta & TLB_PCID_MASK;
-      if (!includes(pcids, n, pcid)) continue;
+      if (!pcidIn(pcids, n, pcid)) continue;
       const vpn = (t[e + TLB_VPN_LO]! >>> 0) + ((meta & TLB_VPNHI_MASK) >>> TLB_VPNHI_SHIFT) * VPN_SPLIT;
       const va = vpn * PAGE;
       if (!inMmLocalRegion(va, k.cpus)) continue;
       // Still mm's after we read the entry (third race above)?
-      if (!includes(RECHECK, usablePcids(st, c, mm, ctxId, gen, RECHECK), pcid)) continue;
+      if (!pcidIn(RECHECK, currentPcids(st, c, mm, ctxId, gen, false, RECHECK), pcid)) continue;
       const w = k.mmu.walker;
       // fillGen: the entry's; frameGen: 1 if it was a speculative fill
       // never used architecturally, 0 if some access used it.
@@ -83,42 +82,6 @@ export function auditEphemeralLeak(k: KernelCtx, mm: number, pfn: number): boole
   return false;
 }
 
-function includes(a: Int32Array, n: number, v: number): boolean {
-  for (let i = 0; i < n; i++) if (a[i] === v) return true;
-  return false;
-}
-
-/** Scratch for usablePcids: the loaded PCID and one per ASID slot. */
-const PCIDS = new Int32Array(1 + TLB_NR_DYN_ASIDS);
-/** The same, for the second look at a CPU once an entry was found. */
-const RECHECK = new Int32Array(1 + TLB_NR_DYN_ASIDS);
-
-/**
- * Writes to out the PCIDs CPU c could use for mm without a flush first;
- * returns how many. A slot's nonsensitive PCID counts only while loaded:
- * after a flush of the mm, the next asi_enter flushes it (as posted every
- * enter does; with +noflush it is tracked by tlb_gen and flushed when
- * behind), so entries left under it by a CPU that since exited ASI are
- * dropped before any use. A slot counts only when both the kernel's record
- * (ctxs[asid]) and the ghost generation, which only a completed flush
- * advances, say it holds mm at the current generation.
- */
-function usablePcids(st: Int32Array, c: number, mm: number, ctxId: number, gen: number, out: Int32Array): number {
-  const at = c * CPU_STRIDE;
-  let n = 0;
-  if (Atomics.load(st, at + CPU_LOADED_MM) === mm && Atomics.load(st, at + CPU_IS_LAZY) === 0) {
-    const pcid = Atomics.load(st, at + CPU_CR3_PCID);
-    if (Atomics.load(st, at + CPU_LOADED_MM) === mm) out[n++] = pcid;
-  }
-  const loadedAsid = Atomics.load(st, at + CPU_LOADED_MM_ASID);
-  const invalidateOther = Atomics.load(st, at + CPU_INVALIDATE_OTHER) !== 0;
-  for (let a = 0; a < TLB_NR_DYN_ASIDS; a++) {
-    if (Atomics.load(st, at + CPU_CTX_ID + a) !== ctxId) continue;
-    if (invalidateOther && a !== loadedAsid) continue;
-    if (((Atomics.load(st, at + CPU_CTX_TLB_GEN + a) - gen) | 0) < 0) continue;
-    if (Atomics.load(st, at + CPU_GHOST_CTX_ID + a) !== ctxId) continue;
-    if (((Atomics.load(st, at + CPU_GHOST_TLB_GEN + a) - gen) | 0) < 0) continue;
-    out[n++] = kernPcid(a);
-  }
-  return n;
-}
+/** Scratch for currentPcids, and for the second look at a CPU once an entry was found. */
+const PCIDS = new Int32Array(CURRENT_PCIDS_MAX);
+const RECHECK = new Int32Array(CURRENT_PCIDS_MAX);

@@ -27,14 +27,13 @@
 // here: their entries are shared by every PCID and go with kernel-range
 // flushes.
 
-import { FS_PAGETABLE, FRAME_STATE_MASK, PSC_PCID_MASK, PSC_VALID, TLB_NR_DYN_ASIDS } from '../../native-layout/bits.js';
+import { FS_PAGETABLE, FRAME_STATE_MASK, PSC_PCID_MASK, PSC_VALID } from '../../native-layout/bits.js';
 import {
-  CPU_CR3_PCID, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_GHOST_CTX_ID, CPU_GHOST_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_LOADED_MM,
-  CPU_LOADED_MM_ASID, CPU_STRIDE, FRAME_STRIDE, FR_CONTENT_GEN, FR_FLAGS, MM_CTX_ID, MM_STRIDE, MM_TLB_GEN, PSC_FILL_GEN,
+  FRAME_STRIDE, FR_CONTENT_GEN, FR_FLAGS, MM_CTX_ID, MM_STRIDE, MM_TLB_GEN, PSC_FILL_GEN,
   PSC_META, PSC_PT_PFN, PSC_STRIDE, PSC_VA_TAG,
 } from '../../native-layout/fields.js';
 import type { MachineViews } from '../../native-layout/memory.js';
-import { kernPcid } from '../kernel/tlb/asid.js';
+import { CURRENT_PCIDS_MAX, currentPcids, pcidIn } from './current-pcids.js';
 import { V_FREED_TABLE_CACHED, reportViolation } from './oracle.js';
 
 /**
@@ -58,16 +57,16 @@ export function ghostCheckTableFree(
     // Which PCIDs first, the entries after: a CPU may finish a flush
     // between our two reads, and an entry read before it with a ghost
     // generation read after it would look like a survivor of the flush.
-    const n = walkablePcids(st, c, owner, ctxId, gen, PCIDS);
+    const n = currentPcids(st, c, owner, ctxId, gen, true, PCIDS);
     if (n === 0) continue;
     for (let e = c * pscEntries * PSC_STRIDE; e < (c + 1) * pscEntries * PSC_STRIDE; e += PSC_STRIDE) {
       const meta = psc[e + PSC_META]!;
       if ((meta & PSC_VALID) === 0 || psc[e + PSC_PT_PFN] !== pfn || psc[e + PSC_FILL_GEN] !== tableGen) continue;
       const pcid = meta & PSC_PCID_MASK;
-      if (!includes(PCIDS, n, pcid)) continue;
+      if (!pcidIn(PCIDS, n, pcid)) continue;
       // Still walkable once the entry was read (the CPU may have handed the
       // slot to another mm meanwhile).
-      if (!includes(RECHECK, walkablePcids(st, c, owner, ctxId, gen, RECHECK), pcid)) continue;
+      if (!pcidIn(RECHECK, currentPcids(st, c, owner, ctxId, gen, true, RECHECK), pcid)) continue;
       // va: the 2 MiB region the entry caches; fillGen: the table's
       // generation; frameGen: the CPU that frees the table.
       reportViolation(views, c, V_FREED_TABLE_CACHED, psc[e + PSC_VA_TAG]! * 2 ** 21, pfn, tableGen, freeingCpu, -1, -1);
@@ -77,37 +76,6 @@ export function ghostCheckTableFree(
   return false;
 }
 
-function includes(a: Int32Array, n: number, v: number): boolean {
-  for (let i = 0; i < n; i++) if (a[i] === v) return true;
-  return false;
-}
-
-/** Scratch: the loaded PCID and one per ASID slot. */
-const PCIDS = new Int32Array(1 + TLB_NR_DYN_ASIDS);
-const RECHECK = new Int32Array(1 + TLB_NR_DYN_ASIDS);
-
-/**
- * Writes to out the PCIDs CPU c could walk with for mm `owner` before any
- * flush of it; returns how many: the loaded PCID while owner is loaded
- * (lazily too), and each ASID slot whose recorded and ghost generations are
- * both current for owner.
- */
-function walkablePcids(st: Int32Array, c: number, owner: number, ctxId: number, gen: number, out: Int32Array): number {
-  const at = c * CPU_STRIDE;
-  let n = 0;
-  if (Atomics.load(st, at + CPU_LOADED_MM) === owner) {
-    const loaded = Atomics.load(st, at + CPU_CR3_PCID);
-    if (Atomics.load(st, at + CPU_LOADED_MM) === owner) out[n++] = loaded;
-  }
-  const invalidateOther = Atomics.load(st, at + CPU_INVALIDATE_OTHER) !== 0;
-  const loadedAsid = Atomics.load(st, at + CPU_LOADED_MM_ASID);
-  for (let a = 0; a < TLB_NR_DYN_ASIDS; a++) {
-    if (Atomics.load(st, at + CPU_CTX_ID + a) !== ctxId) continue;
-    if (invalidateOther && a !== loadedAsid) continue;
-    if (((Atomics.load(st, at + CPU_CTX_TLB_GEN + a) - gen) | 0) < 0) continue;
-    if (Atomics.load(st, at + CPU_GHOST_CTX_ID + a) !== ctxId) continue;
-    if (((Atomics.load(st, at + CPU_GHOST_TLB_GEN + a) - gen) | 0) < 0) continue;
-    out[n++] = kernPcid(a);
-  }
-  return n;
-}
+/** Scratch for currentPcids, and for the second look at a CPU once an entry was found. */
+const PCIDS = new Int32Array(CURRENT_PCIDS_MAX);
+const RECHECK = new Int32Array(CURRENT_PCIDS_MAX);
