@@ -165,6 +165,17 @@ export const V_FLUSH_GEN_AHEAD = 23;
  */
 export const V_FREED_TABLE_CACHED = 24;
 
+/**
+ * Ghost-state invariant (issue 11 item 6; src/check/ghost-writeback.ts): a
+ * page-cache page was written back while some CPU could still store to it
+ * through a dirty, writable TLB entry under a PCID it can use without a
+ * flush, so a store would change the page and leave it clean, to be dropped
+ * with it. va holds the entry's user address, pfn the page, cpu the CPU
+ * holding the entry, fillGen the entry's fill generation, frameGen the CPU
+ * writing the page back and slotCpu the mm the entry belongs to.
+ */
+export const V_WRITEBACK_DIRTY_CACHED = 25;
+
 export const VIOLATION_NAMES: readonly string[] = [
   'none', 'stale-tlb', 'walk-non-pagetable', 'stale-psc', 'isolation', 'data-leak', 'ephmap', 'readback',
   'unmapped-access', 'stale-at-flush', 'write-after-downgrade', 'asi-mapping', 'asi-state',
@@ -180,6 +191,8 @@ export const VIOLATION_NAMES: readonly string[] = [
   'ipi-not-run', 'flush-gen-ahead',
   // issue 11 item 6, the third ghost invariant
   'freed-table-cached',
+  // the fourth (the lost-store window of a writeback)
+  'writeback-dirty-cached',
 ];
 
 const VA_SPLIT = 2 ** 32;

@@ -73,6 +73,7 @@ export function renderReport(r: RunReportObject): string {
     if (LOCKDEP_RECORD_KINDS.has(String(v['kind']))) lines.push(`${label}: ${lockdepRecordText(v)}`);
     else if (isEphemeralAudit(v)) lines.push(`${label}: ${ephemeralAuditText(v)}`);
     else if (v['kind'] === 'freed-table-cached') lines.push(`${label}: ${freedTableText(v)}`);
+    else if (v['kind'] === 'writeback-dirty-cached') lines.push(`${label}: ${writebackCachedText(v)}`);
     else lines.push(`${label}: ${String(v['kind'])} on cpu ${String(v['cpu'])} task ${String(v['task'])} va 0x${(v['va'] as number).toString(16)} pfn ${String(v['pfn'])} generation ${String(v['fillGen'])} -> ${String(v['frameGen'])} at op ${String(v['op'])}${typeof v['slotCpu'] === 'number' && v['slotCpu'] >= 0 ? ` (slot of cpu ${v['slotCpu']})` : ''}${typeof v['swWalker'] === 'string' && v['swWalker'] !== '' ? ` (walker ${v['swWalker']}, level ${String(v['swLevel'])}, table freed by cpu ${String(v['swFreedBy'])})` : ''}${gmemNote(v)}`);
     const events = v['lastEvents'] as { cpu: number; op: number; kind: string; args: string }[];
     if (events.length > 0) lines.push('  every CPU\'s last events when it happened (per CPU, oldest first):');
@@ -163,6 +164,13 @@ function freedTableText(v: Record<string, unknown>): string {
   return `freed-table-cached: cpu ${String(v['cpu'])}'s paging-structure cache still points at page table ${String(v['pfn'])}`
     + ` (the 2 MiB region at va 0x${(v['va'] as number).toString(16)}, table generation ${String(v['fillGen'])})`
     + ` as cpu ${String(v['frameGen'])} frees it`;
+}
+
+/** A writeback-dirty-cached record (src/check/ghost-writeback.ts). */
+function writebackCachedText(v: Record<string, unknown>): string {
+  return `writeback-dirty-cached: cpu ${String(v['cpu'])} can still store to page ${String(v['pfn'])} through a dirty, writable TLB entry`
+    + ` (va 0x${(v['va'] as number).toString(16)} of mm ${String(v['slotCpu'])}, filled at generation ${String(v['fillGen'])})`
+    + ` as cpu ${String(v['frameGen'])} writes the page back: a store now would be lost with the page`;
 }
 
 function gmemNote(v: Record<string, unknown>): string {

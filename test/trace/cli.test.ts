@@ -1,9 +1,9 @@
 // Trace files end to end (issue 10): `run --trace`, byte-identical traces
 // from two serialized runs of one replay line, a partial trace kept on
 // SIGINT, and bad input refused with one line.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeTraceFile } from '../../src/trace/file.js';
 import { runCli, startCli } from '../cli/helpers.js';
@@ -71,7 +71,15 @@ describe('run --trace', () => {
   it('a SIGINT during a full trace still finishes the file: valid, marked interrupted, with the events so far', async () => {
     const f = join(tmp(), 'int.trc');
     const cli = startCli(['run', 'tlb-flush2', '--cpus', '2', '--seconds', '60', '--no-progress', '--trace', f, '--trace-mode', 'full'], false);
-    await new Promise((r) => setTimeout(r, 3000));
+    // Signal once the run is under way (its trace has events on disk), not
+    // after a fixed delay: a loaded host may take longer than any delay to
+    // start the CPUs, and a signal before the run began tests nothing here.
+    // (The writer fills a temporary file beside f and renames it at the end.)
+    const dir = dirname(f);
+    const started = (): boolean => readdirSync(dir).some((n) => n.startsWith('.int.trc.') && statSync(join(dir, n)).size > 4096);
+    const deadline = Date.now() + 45_000;
+    while (!started() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(started(), 'the run never started writing its trace').toBe(true);
     cli.kill('SIGINT');
     const { code } = await cli.exited;
     expect(code).toBe(130);

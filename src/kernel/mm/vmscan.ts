@@ -33,6 +33,7 @@ import { kernelDelayUs } from '../../sync/hook.js';
 import {
   UBC_FLUSH_REQUIRED, archTlbbatchShouldDefer, setTlbUbcFlushPending, tlbUbcFlags, tryToUnmapFlush, tryToUnmapFlushDirty,
 } from '../tlb/batch.js';
+import { ghostCheckWriteback } from '../../check/ghost-writeback.js';
 import { flushTlbPage } from '../tlb/flush-mm.js';
 import {
   filemapWriteback, filePageDirty, findGetPage, markFilePageDirty, removeMappingFrozen,
@@ -179,6 +180,7 @@ export function shrinkPageList(k: KernelCtx, list: ReclaimList): number {
         continue;
       }
       tryToUnmapFlushDirty(k, tid);
+      ghostCheckWriteback(k.views, k.cpus, pfn, k.cpu, k.mmu.walker.task, k.mmu.walker.op);
       filemapWriteback(k, file, index, pfn);
       st.writebacks++;
       // pageout() unlocks once the write is issued: a fault may map the
