@@ -14,14 +14,20 @@ import { sysMunmap } from '../../src/kernel/mm/munmap.js';
 
 afterEach(resetMachineState);
 
+/** CPUs 0 and 1 run process a; CPU 1 wrote page `vpn` (its TLB holds a dirty, writable entry). */
+function dirtyWriter(cpus: number, vpn: number) {
+  const { mem, cpu } = kernelMachine(cpus);
+  const [k0, k1] = [cpu[0]!, cpu[1]!];
+  const a = processWith(k0, 2);
+  switchTo(k0, a);
+  switchTo(k1, a);
+  const pfn = write(k1, a, vpn, 7);
+  return { mem, k0, k1, a, pfn };
+}
+
 describe('a page written back is not writable through a cached dirty entry (ghost check)', () => {
   it('reports the CPU holding a dirty writable entry for the page, and nothing once that CPU went lazy', () => {
-    const { mem, cpu } = kernelMachine(3);
-    const [k0, k1] = [cpu[0]!, cpu[1]!];
-    const a = processWith(k0, 2);
-    switchTo(k0, a);
-    switchTo(k1, a);
-    const pfn = write(k1, a, BASE, 7);
+    const { mem, k1, pfn } = dirtyWriter(3, BASE);
     expect(pfn).toBeGreaterThanOrEqual(0);
     // CPU 0 never touched the page: only CPU 1's entry counts.
     expect(ghostCheckWriteback(mem.views, 3, pfn, 2, -1, -1)).toBe(true);
@@ -35,12 +41,7 @@ describe('a page written back is not writable through a cached dirty entry (ghos
   });
 
   it('once an unmap of the page returned, its flush reached the CPU: no report', () => {
-    const { mem, cpu } = kernelMachine(2);
-    const [k0, k1] = [cpu[0]!, cpu[1]!];
-    const a = processWith(k0, 2);
-    switchTo(k0, a);
-    switchTo(k1, a);
-    const pfn = write(k1, a, BASE + 1, 3);
+    const { mem, k0, a, pfn } = dirtyWriter(2, BASE + 1);
     expect(ghostCheckWriteback(mem.views, 2, pfn, 0, -1, -1)).toBe(true);
     expect(sysMunmap(k0, a, BASE, 2)).toBe(0);
     expect(ghostCheckWriteback(mem.views, 2, pfn, 0, -1, -1)).toBe(false);
