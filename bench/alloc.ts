@@ -11,22 +11,36 @@ import { GFP_KERNEL } from '../src/kernel/page_alloc/gfp.js';
 import { makeFreeStack, makeLockedFreeStack } from './baselines.js';
 import { compareRates, type Row } from './harness.js';
 
-export function benchAlloc(quick: boolean): Row[] {
+/**
+ * The alloc subject: `run()` does `pairs` order-0 allocPages/freePages
+ * pairs through the per-CPU lists of a fresh one-CPU 256 MiB machine,
+ * `live` pages held at a time, and returns a checksum. Also bundled on its
+ * own by bench/points-cost.ts.
+ */
+export function makeAllocLoop(pairs: number, live: number): { run: () => number; frames: number } {
   const mem = createMachineMemory(defaultShape({ memBytes: 256 * 2 ** 20, cpus: 1 }));
   const alloc = PageAllocator.boot(mem);
+  const held = new Int32Array(live);
+  return {
+    run: () => {
+      for (let done = 0; done < pairs; done += live) {
+        for (let k = 0; k < live; k++) held[k] = alloc.allocPages(0, 0, GFP_KERNEL);
+        for (let k = live - 1; k >= 0; k--) alloc.freePages(0, held[k]!, 0);
+      }
+      return held[0]!;
+    },
+    frames: mem.layout.frames,
+  };
+}
+
+export function benchAlloc(quick: boolean): Row[] {
   const live = 32;
   const pairs = quick ? 200_000 : 1_000_000;
-  const held = new Int32Array(live);
-  const locked = makeLockedFreeStack(mem.layout.frames);
-  const raw = makeFreeStack(mem.layout.frames);
+  const loop = makeAllocLoop(pairs, live);
+  const locked = makeLockedFreeStack(loop.frames);
+  const raw = makeFreeStack(loop.frames);
   let sink = 0;
-  const subject = (): void => {
-    for (let done = 0; done < pairs; done += live) {
-      for (let k = 0; k < live; k++) held[k] = alloc.allocPages(0, 0, GFP_KERNEL);
-      for (let k = live - 1; k >= 0; k--) alloc.freePages(0, held[k]!, 0);
-    }
-    sink += held[0]!;
-  };
+  const subject = (): void => { sink += loop.run(); };
   const trials = quick ? 5 : 9;
   const rows = [
     compareRates({

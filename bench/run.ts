@@ -9,10 +9,11 @@ import { benchAlloc } from './alloc.js';
 import { benchOversubscription, benchShootdownCurve } from './engine-rows.js';
 import { formatTable, type Row } from './harness.js';
 import { measureIpiRoundTrip } from './ipi.js';
+import { benchPointsCost } from './points-cost.js';
 import { benchSabPerFrame, benchStartup } from './startup.js';
 import { benchTlbHit, benchTlbMiss } from './tlb.js';
 
-const GROUPS = ['tlb', 'alloc', 'ipi', 'shootdown', 'oversub', 'startup', 'sab'] as const;
+const GROUPS = ['tlb', 'alloc', 'points', 'ipi', 'shootdown', 'oversub', 'startup', 'sab'] as const;
 type Group = (typeof GROUPS)[number];
 
 const USAGE = `usage: npm run bench -- [--quick] [--json FILE] [--only GROUP[,GROUP...]] [--help]
@@ -73,6 +74,7 @@ const benches: [Group, string, () => Row | Row[] | Promise<Row | Row[]>][] = [
   ['tlb', 'TLB hit', () => benchTlbHit(q)],
   ['tlb', 'TLB miss', () => benchTlbMiss(q)],
   ['alloc', 'order-0 alloc+free', () => benchAlloc(q)],
+  ['points', 'interleaving points off', () => benchPointsCost(q)],
   ['ipi', 'IPI round trip', () => measureIpiRoundTrip({ quick: q })],
   ['shootdown', 'shootdown latency curve', () => benchShootdownCurve(CURVE, q ? 120 : 600)],
   ['oversub', 'tlb-flush2 processes', () => benchOversubscription({

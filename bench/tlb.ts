@@ -42,7 +42,14 @@ function machineWith(vas: Float64Array, ways: number): { mmu: Mmu; pfns: Int32Ar
   return { mmu, pfns, counters: mem.views.counters };
 }
 
-export function benchTlbHit(quick: boolean): Row {
+/**
+ * The TLB-hit subject, set up and warmed: `run()` does `iterations`
+ * Mmu.access calls over PAGES mapped pages (every one a hit) and returns a
+ * checksum; `misses()` is the TLB misses so far (the PAGES warm-up ones
+ * only, or the loop measured something else). Also bundled on its own by
+ * bench/points-cost.ts.
+ */
+export function makeTlbHitLoop(iterations: number): { run: () => number; misses: () => number; vpns: Int32Array; pfns: Int32Array } {
   const vas = new Float64Array(PAGES);
   const vpns = new Int32Array(PAGES);
   for (let i = 0; i < PAGES; i++) {
@@ -50,29 +57,41 @@ export function benchTlbHit(quick: boolean): Row {
     vpns[i] = (vas[i]! / 4096) | 0;
   }
   const { mmu, pfns, counters } = machineWith(vas, WAYS);
-  const raw = makeRawTlb(SETS, WAYS);
   for (let i = 0; i < PAGES; i++) {
     if (mmu.access(vas[i]!, false, true) !== pfns[i]) throw new Error('bench: translation failed');
-    raw.fill(vpns[i]!, pfns[i]!);
   }
+  return {
+    run: () => {
+      let s = 0;
+      for (let i = 0; i < iterations; i++) s ^= mmu.access(vas[i & (PAGES - 1)]!, false, true);
+      return s;
+    },
+    misses: () => {
+      mmu.publishCounters();
+      return counters[C.tlbMisses]!;
+    },
+    vpns,
+    pfns,
+  };
+}
+
+export function benchTlbHit(quick: boolean): Row {
   const iterations = quick ? 2_000_000 : 10_000_000;
+  const hit = makeTlbHitLoop(iterations);
+  const raw = makeRawTlb(SETS, WAYS);
+  for (let i = 0; i < PAGES; i++) raw.fill(hit.vpns[i]!, hit.pfns[i]!);
   let sink = 0;
   const row = compareRates({
     name: 'TLB-hit translate+access',
     unit: 'lookups/s',
     ops: iterations,
     trials: quick ? 5 : 9,
-    subject: () => {
-      let s = 0;
-      for (let i = 0; i < iterations; i++) s ^= mmu.access(vas[i & (PAGES - 1)]!, false, true);
-      sink ^= s;
-    },
+    subject: () => { sink ^= hit.run(); },
     baselineName: `raw ${WAYS}-way lookup loop`,
-    baseline: () => { sink ^= raw.lookupLoop(vpns, iterations); },
+    baseline: () => { sink ^= raw.lookupLoop(hit.vpns, iterations); },
     target: { on: 'ratio', op: '>=', bound: 0.5 },
   });
-  mmu.publishCounters();
-  const misses = counters[C.tlbMisses]!; // the subject loop must be all hits
+  const misses = hit.misses(); // the subject loop must be all hits
   if (sink === 0.5 || misses > PAGES) throw new Error(`bench: ${misses} TLB misses, expected only the ${PAGES} warm-up misses`);
   return row;
 }

@@ -47,3 +47,20 @@ describe('npm run bench arguments', () => {
     expect(rows[0].value).toBeLessThanOrEqual(32);
   });
 });
+
+describe('interleaving points off (issue 11: under 3% of the TLB-hit and alloc figures)', () => {
+  it('measures both subjects against a bundle with kernelPoint removed, in the same run', () => {
+    const file = `${process.env['TMPDIR'] ?? '/tmp'}/bench-points-${process.pid}.json`;
+    const r = spawnSync(process.execPath, [BENCH, '--quick', '--only', 'points', '--json', file], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const rows = JSON.parse(readFileSync(file, 'utf8'));
+    expect(rows.map((x: { name: string }) => x.name)).toEqual(['interleaving points off: TLB hit', 'interleaving points off: alloc+free']);
+    for (const row of rows) {
+      expect(row).toMatchObject({ target: 'ratio >= 0.97', baselineName: 'same bundle, kernelPoint removed' });
+      expect(row.trials).toBeGreaterThanOrEqual(5);
+      // Both sides ran the same loop: a ratio far from 1 means one of them measured something else.
+      expect(row.ratio).toBeGreaterThan(0.5);
+      expect(row.ratio).toBeLessThan(2);
+    }
+  }, 120_000);
+});
