@@ -36,7 +36,14 @@ import { parseTestCrash } from './test-crash.js';
 /** --variant, validated at the edge: the canonical spelling (src/kernel/variant.ts grammar), or one line and exit 2. */
 export function parseVariantOption(text: string): string {
   try {
-    return parseVariant(text).name;
+    const v = parseVariant(text);
+    // Accepted, since a design study may want exactly this, but not safe:
+    // an ephemeral map's put flushes only the current PCID, as posted,
+    // which relies on ASI transitions that flush (README, "Ephemeral maps").
+    if (v.noflush && v.ephemeral !== 'none') {
+      process.stderr.write(`shootdown: warning: --variant ${v.name}: ${v.ephemeral} with noflush is not a safe design (the put flushes only the current PCID, which relies on ASI transitions without NOFLUSH): expect stale-at-flush reports\n`);
+    }
+    return v.name;
   } catch (e) {
     if (e instanceof VariantError) throw new UsageError(e.message);
     throw e;

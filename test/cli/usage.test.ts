@@ -55,6 +55,17 @@ describe('--inject of a bug the configuration never reaches', () => {
   });
 });
 
+describe('an unsafe design combination', () => {
+  it('an ephemeral map with noflush runs, with one warning line; the safe spelling has none', () => {
+    const r = runCli(['run', 'tlb-flush1', '--variant', 'asi-on+mermap+noflush', '--cpus', '2', '--ops', '1', '--no-progress', '--format', 'json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^shootdown: warning: --variant asi-on\+mermap\+noflush: mermap with noflush is not a safe design/m);
+    const safe = runCli(['run', 'tlb-flush1', '--variant', 'asi-on+mermap', '--cpus', '2', '--ops', '1', '--no-progress', '--format', 'json']);
+    expect(safe.code).toBe(0);
+    expect(safe.stderr).not.toMatch(/warning/);
+  });
+});
+
 describe('run <scenario> --options', () => {
   it('lists each option with its default at the CPU count and its range', () => {
     const r = runCli(['run', 'tlb-flush2', '--options', '--cpus', '8', '--format', 'json']);
