@@ -22,9 +22,16 @@ const C8 = join(ROOT, 'node_modules', '.bin', 'c8');
 const CLI = join(ROOT, 'dist', 'cli.js');
 const REASONS_FILE = join(ROOT, 'tools', 'unreached.json');
 
-/** The design families the soak runs under (one soak each). */
+/**
+ * The design families the soak runs under (one soak each), all of them
+ * designs whose default soak is clean. Not `+noflush` with an ephemeral
+ * map (README, "Ephemeral maps": tlb-flush1 under asi-on+mermap+noflush
+ * reports stale-at-flush within a second), and not asi-on+noflush for now:
+ * under c8's slower workers fixmap-switch left stale fixmap entries in
+ * nonsensitive PCIDs at the end of a 1 s run (an open finding, README).
+ */
 export const COVERAGE_VARIANTS: readonly string[] = [
-  'asi-off', 'invlpgb', 'asi-on+ephmap+exit-mm-change', 'asi-on+mermap+noflush',
+  'asi-off', 'invlpgb', 'asi-on+ephmap+exit-mm-change', 'asi-on+mermap',
 ];
 
 interface Args { seconds: number; cpus: number; min: number; json: string | null }
@@ -65,19 +72,51 @@ type FileCoverage = {
 
 export interface FunctionRow { file: string; name: string; line: number; reached: boolean; reason: string }
 
+/** The soak's one-line refusal of a scenario under a variant (exit 2 at the set-up check). */
+const REFUSED = /set-up: ([a-z0-9-]+): --variant/;
+
+/** Every scenario name, from the CLI. */
+function allScenarios(): string[] {
+  const r = spawnSync(process.execPath, [CLI, 'run', '--list'], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) {
+    process.stderr.write(`coverage:scenarios: could not list the scenarios (exit ${r.status ?? r.signal}): ${r.stderr.trim()}\n`);
+    process.exit(1);
+  }
+  // One scenario per line: its name, then its description.
+  return r.stdout.split('\n').filter((l) => /^[a-z0-9]/.test(l)).map((l) => l.split(/\s+/)[0]!);
+}
+
+/**
+ * Runs the default soak once per design family under c8. A scenario that
+ * refuses a family at set-up (guest-memfd runs without ASI, for one) is
+ * left out of that family's soak, said on stderr, and the soak is run
+ * again without it.
+ */
 function runSoaks(a: Args, dir: string): void {
+  const every = allScenarios();
   for (const variant of COVERAGE_VARIANTS) {
-    process.stderr.write(`coverage:scenarios: default soak, --variant ${variant}, ${a.seconds} s per scenario...\n`);
-    const r = spawnSync(C8, [
-      '--all', '--src', join(ROOT, 'src'), '--reports-dir', dir, '--temp-directory', join(dir, 'tmp'), '--clean=false',
-      '--reporter=json', '--exclude-after-remap', '--include', 'src/kernel/**', '--include', 'src/hw/**',
-      '--include', 'dist/src/kernel/**', '--include', 'dist/src/hw/**',
-      process.execPath, CLI, 'soak', '--seconds', String(a.seconds), '--seeds', '1', '--cpus', String(a.cpus),
-      '--variant', variant, '--no-progress',
-    ], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SHOOTDOWN_WORKER_BUNDLE: '0' } });
-    if (r.status !== 0) {
-      process.stderr.write(`coverage:scenarios: the soak under --variant ${variant} failed (exit ${r.status ?? r.signal}): coverage needs a clean soak\n`);
-      process.exit(1);
+    const scenarios = [...every];
+    for (;;) {
+      process.stderr.write(`coverage:scenarios: default soak, --variant ${variant}, ${a.seconds} s per scenario...\n`);
+      const r = spawnSync(C8, [
+        '--all', '--src', join(ROOT, 'src'), '--reports-dir', dir, '--temp-directory', join(dir, 'tmp'), '--clean=false',
+        '--reporter=json', '--exclude-after-remap', '--include', 'src/kernel/**', '--include', 'src/hw/**',
+        '--include', 'dist/src/kernel/**', '--include', 'dist/src/hw/**',
+        process.execPath, CLI, 'soak', '--seconds', String(a.seconds), '--seeds', '1', '--cpus', String(a.cpus),
+        '--variant', variant, '--scenarios', scenarios.join(','), '--no-progress',
+      ], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env: { ...process.env, SHOOTDOWN_WORKER_BUNDLE: '0' } });
+      const refused = r.status === 2 ? REFUSED.exec(r.stderr) : null;
+      if (refused !== null && scenarios.includes(refused[1]!)) {
+        process.stderr.write(`coverage:scenarios: ${refused[1]} refuses --variant ${variant}: left out of that soak\n`);
+        scenarios.splice(scenarios.indexOf(refused[1]!), 1);
+        continue;
+      }
+      if (r.status !== 0) {
+        process.stderr.write(r.stderr);
+        process.stderr.write(`coverage:scenarios: the soak under --variant ${variant} failed (exit ${r.status ?? r.signal}): coverage needs a clean soak\n`);
+        process.exit(1);
+      }
+      break;
     }
   }
 }
