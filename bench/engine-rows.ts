@@ -11,6 +11,7 @@ import { defaultShape } from '../native-layout/shape.js';
 import { runFree } from '../src/engine/index.js';
 import { requestStop, runStarted } from '../src/engine/control.js';
 import { MIN_TRIALS, makeRow, median, type Row } from './harness.js';
+import { WarmupDetector } from './warmup.js';
 
 const PROGRAM = new URL('./shootdown-program.js', import.meta.url);
 
@@ -60,10 +61,14 @@ export async function benchShootdownCurve(points: readonly number[], shootdowns:
 }
 
 /**
- * Oversubscription: a scenario's throughput at each CPU count, sampled in
- * `windows` windows of its run. counter: 'ops' (total ops/s) or
- * 'ipisReceived' (IPIs handled/s). The ratio of each point is its value over
- * the curve's peak; the last point's target is >= 0.7 of the peak.
+ * Oversubscription: a scenario's throughput at each CPU count in its steady
+ * state. Each point is one run, sampled in windows of `windowMs`: first
+ * until it is warm (bench/warmup.ts: no new high for `calmMs`, at most
+ * `warmCapMs`; a point that reaches the cap is measured anyway and named
+ * "not warm"), then MIN_TRIALS windows, the point's trials. counter: 'ops'
+ * (total ops/s) or 'ipisReceived' (IPIs handled/s). The ratio of each point
+ * is its value over the curve's peak; the last point's target is >= 0.7 of
+ * the peak. Prints each point's warm-up time on stderr.
  */
 export async function benchOversubscription(opts: {
   name: string;
@@ -72,10 +77,13 @@ export async function benchOversubscription(opts: {
   counter: 'ops' | 'ipisReceived';
   unit: string;
   points: readonly number[];
-  seconds: number;
+  windowMs: number;
+  /** How long the rate must go without a new high to count as warm. */
+  calmMs: number;
+  warmCapMs: number;
 }): Promise<Row[]> {
   const at = C[opts.counter];
-  const perPoint: { n: number; windows: number[] }[] = [];
+  const perPoint: { n: number; windows: number[]; warm: boolean }[] = [];
   for (const n of opts.points) {
     // Room for one process per CPU (mm 0 is init_mm) and a kernel thread per CPU.
     const mem = createMachineMemory(defaultShape({ memBytes: 256 * 2 ** 20, cpus: n, maxMms: 128, maxTasks: 256 }));
@@ -86,36 +94,45 @@ export async function benchOversubscription(opts: {
       return s;
     };
     const windows: number[] = [];
-    const windowMs = (opts.seconds * 1000) / (MIN_TRIALS + 1);
+    const detector = new WarmupDetector(1.1, Math.max(3, Math.ceil(opts.calmMs / opts.windowMs)));
+    let warm = false;
+    let warmAt = 0;
+    let startedAt = 0;
     let last: { t: number; v: number } | null = null;
-    let skipped = false;
     const timer = setInterval(() => {
       if (!runStarted(control)) return;
       const now = { t: performance.now(), v: total() };
-      if (last === null) { last = now; return; }
-      if (now.t - last.t < windowMs) return;
-      // The first window is warm-up; then one trial per window.
-      if (skipped && windows.length < MIN_TRIALS) windows.push((now.v - last.v) / ((now.t - last.t) / 1000));
-      skipped = true;
+      if (last === null) { last = now; startedAt = now.t; return; }
+      if (now.t - last.t < opts.windowMs) return;
+      const rate = (now.v - last.v) / ((now.t - last.t) / 1000);
       last = now;
+      if (!warm) {
+        warm = detector.push(rate) || now.t - startedAt >= opts.warmCapMs;
+        if (warm) warmAt = now.t;
+        return;
+      }
+      if (windows.length < MIN_TRIALS) windows.push(rate);
       // Enough windows: stop the run here rather than at a fixed time (a
       // loaded host stretches the timer's ticks; the windows are what count).
       if (windows.length === MIN_TRIALS) requestStop(mem.views);
     }, 5);
     try {
       // seconds is only a safety cap; the sampler stops the run.
-      const res = await runFree({ scenario: opts.scenario, memory: mem, cpus: n, seconds: opts.seconds * 10, options: opts.options, watchdogMs: 20_000 });
+      const cap = (opts.warmCapMs + opts.windowMs * (MIN_TRIALS + 2)) / 1000 * 3 + 30;
+      const res = await runFree({ scenario: opts.scenario, memory: mem, cpus: n, seconds: cap, options: opts.options, watchdogMs: 20_000 });
       if (res.violations > 0 || res.framesLost > 0) throw new Error(`bench: ${opts.scenario} @${n} CPUs saw ${res.violations} violations, ${res.framesLost} frames lost`);
     } finally {
       clearInterval(timer);
     }
     if (windows.length < MIN_TRIALS) throw new Error(`bench: ${opts.scenario} @${n} CPUs gave ${windows.length} windows, need ${MIN_TRIALS}`);
-    perPoint.push({ n, windows });
+    const settled = detector.warm();
+    process.stderr.write(`  ${opts.name} @${n} CPUs: ${settled ? 'warm' : 'NOT warm (cap reached)'} after ${((warmAt - startedAt) / 1000).toFixed(1)} s\n`);
+    perPoint.push({ n, windows, warm: settled });
   }
   const peak = Math.max(...perPoint.map((p) => median(p.windows)));
   const lastN = opts.points[opts.points.length - 1];
   return perPoint.map((p) => makeRow({
-    name: `${opts.name} @${p.n} CPUs`,
+    name: `${opts.name} @${p.n} CPUs${p.warm ? '' : ' (not warm)'}`,
     unit: opts.unit,
     values: p.windows,
     baselines: peak,

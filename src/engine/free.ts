@@ -22,6 +22,7 @@ import { captureCpuStates, findHungCpu } from './dump.js';
 import { CpuFaultError, EngineConfigError, WatchdogError } from './errors.js';
 import type { CpuOutcome, CpuTask } from './task.js';
 import { capWorkerYoungGeneration } from './worker-heap.js';
+import { jitModeFor, setWorkerJitMode } from './worker-jit.js';
 import { HAVE_BUNDLE, WORKER_FILE, WORKER_LOADER, cpuWorkerData } from './worker-code.js';
 import { usePerCpuTraceNumbering } from '../trace/ring.js';
 import { STARTUP_LOG, type StartupMark, formatStartupLog, markStartup } from './startup-log.js';
@@ -328,6 +329,10 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
   };
 
   capWorkerYoungGeneration();
+  // Oversubscribed: each CPU compiles its own hot code (worker-jit.ts).
+  // The serialized engine runs one CPU at a time, leaving cores to V8's
+  // compiler threads.
+  setWorkerJitMode(cfg.engine === 'serialized' ? 'background' : jitModeFor(cpus));
   // A scenario or design file or program module imports the unbundled kernel
   // modules: the worker must run those same module instances. Otherwise
   // one bundle (a CPU worker's start-up is mostly loading its code, and 64

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { type WorkerJitMode, workerJitMode } from './worker-jit.js';
 
 /** The unbundled worker module (programModule and scenario-file runs need its module instances). */
 export const WORKER_FILE = fileURLToPath(new URL('./cpu-worker.js', import.meta.url));
@@ -21,18 +22,21 @@ interface LoaderModule {
 }
 
 let loader: LoaderModule | null = null;
-let cache: Uint8Array | null | undefined;
+/** One cache per JIT mode: V8 checks a cache against the flags in force (worker-jit.ts). */
+const caches = new Map<WorkerJitMode, Uint8Array | null>();
 
 /**
  * workerData for a pool of bundled CPU workers: V8's code cache of the
  * bundle, made once per process (about one compile of the bundle on this
  * thread) in a SharedArrayBuffer the workers read without a copy each.
- * Call it after capWorkerYoungGeneration(): V8 refuses a cache made under
- * other flags. Empty when making the cache failed (workers then compile
+ * Call it after capWorkerYoungGeneration() and setWorkerJitMode(): V8
+ * refuses a cache made under other flags, so there is one per JIT mode. Empty when making the cache failed (workers then compile
  * from source, as without a cache).
  */
 export function cpuWorkerData(): Record<string, Uint8Array> {
   loader ??= createRequire(import.meta.url)(WORKER_LOADER) as LoaderModule;
+  const mode = workerJitMode();
+  let cache = caches.get(mode);
   if (cache === undefined) {
     try {
       const data = loader.compileCpuWorkerBundle().script.createCachedData();
@@ -41,6 +45,7 @@ export function cpuWorkerData(): Record<string, Uint8Array> {
     } catch {
       cache = null;
     }
+    caches.set(mode, cache);
   }
   return cache === null ? {} : { [loader.CODE_CACHE_KEY]: cache };
 }
