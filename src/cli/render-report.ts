@@ -119,7 +119,7 @@ export function renderSummary(s: Record<string, unknown>): string {
   if (s['toolVersion'] !== undefined) {
     lines.push([
       `soak shard ${String(s['shard'])}`, `variant ${String(s['variant'])}`, `${String(s['cpus'])} CPUs`, `mem ${String(s['mem'])}`,
-      `seeds ${String(s['seedStart'])}..${Number(s['seedStart']) + Number(s['seeds']) - 1}`, `${String(s['secondsPerRun'])} s per run`,
+      seedRange(s, results), `${String(s['secondsPerRun'])} s per run`,
       `watchdog ${String(s['watchdogMs'])} ms`, ...(detecting ? [`inject ${(s['inject'] as string[]).join(',')}`] : []),
       ...(Object.keys(s['options'] as object ?? {}).length ? [`options ${Object.entries(s['options'] as object).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`] : []),
       `shootdown ${String(s['toolVersion'])}`,
@@ -206,4 +206,19 @@ function lockdepRecordText(v: Record<string, unknown>): string {
   const by = other >= 0 ? `cpu ${other} held ${heldStackNames(Number(v['frameGen']))})` : 'the order declared at boot)';
   return `${String(v['kind'])} on cpu ${String(v['cpu'])} task ${String(v['task'])}: took ${cls(v['va'])} while holding `
     + `${heldStackNames(Number(v['fillGen']))}${against}${against === ' (' ? '' : '; '}${by} at op ${String(v['op'])}`;
+}
+
+/**
+ * The header's seed range: seedStart..seedStart+seeds-1 for a fixed soak;
+ * for a --minutes soak (seeds 0: runs went on until the time was spent)
+ * the seeds its results reached, and the budget.
+ */
+function seedRange(s: Record<string, unknown>, results: readonly SummaryResult[]): string {
+  const start = Number(s['seedStart']);
+  const minutes = Number(s['minutes'] ?? 0);
+  if (minutes > 0) {
+    const last = results.reduce((m, r) => Math.max(m, r.seed), start);
+    return results.length > 0 ? `seeds ${start}..${last} (${minutes} min budget)` : `no seeds run (${minutes} min budget)`;
+  }
+  return `seeds ${start}..${start + Number(s['seeds']) - 1}`;
 }

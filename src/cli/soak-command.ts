@@ -185,7 +185,9 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
   const crash = o.testCrash !== undefined ? parseSoakCrash(o.testCrash, shapeFor(scenarios[0]!).cpus) : null;
   const shardText = `${shard.index}/${shard.count}`;
   const provenance = {
-    format: SUMMARY_FORMAT, toolVersion: TOOL_VERSION, shard: shardText, scenarios, seeds, seedStart, secondsPerRun: seconds,
+    // A --minutes soak has no seed count (runs go on, seed after seed, until
+    // the time is spent): its summary says 0 and its results say which ran.
+    format: SUMMARY_FORMAT, toolVersion: TOOL_VERSION, shard: shardText, scenarios, seeds: minutes !== null ? 0 : seeds, seedStart, secondsPerRun: seconds,
     cpus: shapeFor(scenarios[0]!).cpus, mem: o.mem ?? 'scenario default', memBytes: Object.fromEntries(scenarios.map((n) => [n, shapeFor(n).memBytes])),
     variant, inject: o.inject, options: scenarioOptions, watchdogMs,
     minutes: minutes ?? 0, keepGoing: o.keepGoing === true,
