@@ -2,6 +2,7 @@
 // every user mistake becomes one line on stderr and exit code 2.
 
 import { Command, CommanderError, Option } from 'commander';
+import { jitModeFor } from '../engine/worker-jit.js';
 import { CheckFailedError, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_VIOLATION, UsageError } from './errors.js';
 import { LAYOUT_FORMATS, runLayout } from './layout-command.js';
 import { runInject } from './inject-command.js';
@@ -254,12 +255,22 @@ function buildProgram(print: (text: string) => void): Command {
 export async function main(argv: readonly string[], print = (t: string) => process.stdout.write(`${t}\n`)): Promise<number> {
   const program = buildProgram(print);
   try {
+    checkWorkerJitEnv();
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
     return reportError(e, program, argv);
   } finally {
     restoreTerminal();
+  }
+}
+
+/** A bad SHOOTDOWN_WORKER_JIT is bad input (one line, exit 2), found before any run. */
+function checkWorkerJitEnv(): void {
+  try {
+    jitModeFor(1);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
 }
 

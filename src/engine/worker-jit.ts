@@ -34,12 +34,22 @@ export type WorkerJitMode = 'background' | 'on-cpu';
 
 let current: WorkerJitMode = 'background';
 
+/** Environment variable that overrides the choice (for A/B measurements). */
+export const WORKER_JIT_ENV = 'SHOOTDOWN_WORKER_JIT';
+
 /**
  * The mode for a run of `cpus` simulated CPUs on this host: 'on-cpu' when
  * they outnumber the host's cores (os.availableParallelism()), else
- * 'background' (V8's default).
+ * 'background' (V8's default). SHOOTDOWN_WORKER_JIT=background|on-cpu
+ * overrides it; any other value is an error (thrown as a RangeError naming
+ * the valid values).
  */
-export function jitModeFor(cpus: number): WorkerJitMode {
+export function jitModeFor(cpus: number, env: NodeJS.ProcessEnv = process.env): WorkerJitMode {
+  const forced = env[WORKER_JIT_ENV];
+  if (forced !== undefined && forced !== '') {
+    if (forced === 'background' || forced === 'on-cpu') return forced;
+    throw new RangeError(`${WORKER_JIT_ENV}=${forced} is not a mode: use background or on-cpu`);
+  }
   return cpus > availableParallelism() ? 'on-cpu' : 'background';
 }
 

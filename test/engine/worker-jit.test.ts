@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,20 @@ describe('worker JIT mode (src/engine/worker-jit.ts)', () => {
     expect(jitModeFor(cores)).toBe('background');
     expect(jitModeFor(cores + 1)).toBe('on-cpu');
     expect(jitModeFor(64 * cores)).toBe('on-cpu');
+  });
+
+  it('SHOOTDOWN_WORKER_JIT overrides the choice, and refuses anything but the two modes', () => {
+    expect(jitModeFor(64, { SHOOTDOWN_WORKER_JIT: 'background' })).toBe('background');
+    expect(jitModeFor(1, { SHOOTDOWN_WORKER_JIT: 'on-cpu' })).toBe('on-cpu');
+    expect(jitModeFor(1, { SHOOTDOWN_WORKER_JIT: '' })).toBe('background');
+    expect(() => jitModeFor(1, { SHOOTDOWN_WORKER_JIT: 'fast' })).toThrow('SHOOTDOWN_WORKER_JIT=fast is not a mode: use background or on-cpu');
+  });
+
+  it('the CLI refuses a bad SHOOTDOWN_WORKER_JIT with one line and exit 2', () => {
+    const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+    const r = spawnSync(process.execPath, [cli, 'run', 'ipi-storm', '--ops', '1'], { encoding: 'utf8', env: { ...process.env, SHOOTDOWN_WORKER_JIT: 'fast' } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('shootdown: SHOOTDOWN_WORKER_JIT=fast is not a mode: use background or on-cpu\n');
   });
 
   it('each free run sets the mode of its workers, and runs in either mode in one process', async () => {
