@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { setInjected } from '../check/bugs.js';
 import { runInline } from '../engine/inline.js';
 import { PACKAGE_ROOT } from '../paths.js';
-import { formatTopSelfTimes, readCpuProfile, topSelfTimes } from '../profile/cpuprofile.js';
+import { formatTopSelfTimes, formatWaiting, waitingTimes, readCpuProfile, topSelfTimes } from '../profile/cpuprofile.js';
 import { SCENARIOS, UnknownScenarioError, findScenario } from '../workloads/index.js';
 import { ScenarioOptionError } from '../workloads/mm/options.js';
 import { CheckFailedError, UsageError } from './errors.js';
@@ -86,8 +86,12 @@ export async function runProfile(scenarioArg: string | undefined, o: ProfileOpti
   const profiles = files.map((f) => readCpuProfile(join(dir, f)));
   print(`${scenario}: ${shape.cpus} CPUs, ${Math.round(report['opsPerSec'] as number).toLocaleString('en-US')} loops/s over ${((report['durationMs'] as number) / 1000).toFixed(2)} s (profiled; the profiler slows every CPU)`);
   print(`wrote ${files.length} CPU profiles to ${dir}: ${files.join(', ')}`);
-  print(`top ${top} functions by self time, merged over the ${files.length} CPUs (idle left out):`);
-  print(formatTopSelfTimes(topSelfTimes(profiles, top)));
+  // The profiler samples wall time: a CPU asleep shows as self time of the
+  // function it sleeps in. Those are summed on a line of their own, so the
+  // list is what the CPUs ran.
+  print(`top ${top} functions by self time, merged over the ${files.length} CPUs (idle and waiting left out; shares of all sampled time):`);
+  print(formatTopSelfTimes(topSelfTimes(profiles, top, false, true)));
+  print(formatWaiting(waitingTimes(profiles)));
   if (files.length !== shape.cpus) throw new CheckFailedError(`profile: ${files.length} profiles written for ${shape.cpus} CPUs`);
   if (failures.length > 0) throw new CheckFailedError(`profile ${scenario}: ${failures.join('; ')}`);
 }

@@ -60,20 +60,60 @@ export function addSelfTimes(p: CpuProfile, into: Map<string, number>): void {
 }
 
 /**
+ * Functions of ours that block in Atomics.wait (a CPU asleep on its wake
+ * word, parked at the start barrier, waiting for the serialized engine's
+ * token, or a thread that is no CPU parked on a lock word). V8's profiler
+ * samples wall time, so a sleeping thread shows as self time of the
+ * function that sleeps: with more simulated CPUs than host cores most of
+ * the samples are these, and they say how long CPUs waited, not what the
+ * host ran. Some of them spin a little before sleeping; both are waiting.
+ * test/profile/profile-command.test.ts checks this list against the
+ * sources (every function that calls Atomics.wait, and nothing else).
+ */
+export const WAIT_FUNCTIONS: ReadonlySet<string> = new Set([
+  'cpuSleepFor', 'apicHalt', 'startBarrier', 'waitForToken', 'sleepWhileEquals', 'rwsemPark',
+  'readSeqbeginSlow', 'waitForCompletionSlow', 'mutexLockSlow', 'hangInHandler',
+]);
+
+/** Whether a merged entry ("name (file:line)") is one of WAIT_FUNCTIONS. */
+export function isWaitFunction(fn: string): boolean {
+  const sp = fn.indexOf(' (');
+  return WAIT_FUNCTIONS.has(sp < 0 ? fn : fn.slice(0, sp));
+}
+
+/**
  * The top `n` functions by self time over several profiles merged, leaving
  * out `(idle)` (a CPU parked in Atomics.wait shows as program/idle, not
- * as work) unless includeIdle.
+ * as work) unless includeIdle, and the WAIT_FUNCTIONS when leaveOutWaits
+ * (waitingTimes() lists those). Shares are of all sampled time.
  */
-export function topSelfTimes(profiles: readonly CpuProfile[], n: number, includeIdle = false): SelfTime[] {
+export function topSelfTimes(profiles: readonly CpuProfile[], n: number, includeIdle = false, leaveOutWaits = false): SelfTime[] {
+  const { entries, total } = mergedSelfTimes(profiles);
+  return entries
+    .filter(([fn]) => (includeIdle || fn !== '(idle)') && !(leaveOutWaits && isWaitFunction(fn)))
+    .slice(0, n)
+    .map(([fn, selfUs]) => ({ fn, selfUs, share: total > 0 ? selfUs / total : 0 }));
+}
+
+/** The WAIT_FUNCTIONS' merged self times, largest first; shares are of all sampled time. */
+export function waitingTimes(profiles: readonly CpuProfile[]): SelfTime[] {
+  const { entries, total } = mergedSelfTimes(profiles);
+  return entries.filter(([fn]) => isWaitFunction(fn)).map(([fn, selfUs]) => ({ fn, selfUs, share: total > 0 ? selfUs / total : 0 }));
+}
+
+function mergedSelfTimes(profiles: readonly CpuProfile[]): { entries: [string, number][]; total: number } {
   const m = new Map<string, number>();
   for (const p of profiles) addSelfTimes(p, m);
   let total = 0;
   for (const v of m.values()) total += v;
-  return [...m.entries()]
-    .filter(([fn]) => includeIdle || fn !== '(idle)')
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, n)
-    .map(([fn, selfUs]) => ({ fn, selfUs, share: total > 0 ? selfUs / total : 0 }));
+  return { entries: [...m.entries()].sort((a, b) => b[1] - a[1]), total };
+}
+
+/** One line: the waiting functions' total share and the largest three. */
+export function formatWaiting(waits: readonly SelfTime[]): string {
+  const share = waits.reduce((t, w) => t + w.share, 0);
+  const parts = waits.slice(0, 3).map((w) => `${w.fn.replace(/ \(.*$/, '')} ${(w.share * 100).toFixed(1)}%`);
+  return `waiting (asleep or spinning in Atomics.wait callers): ${(share * 100).toFixed(1)}% of sampled time${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }
 
 /** The top list as text lines: share, milliseconds, function. */

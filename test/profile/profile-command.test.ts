@@ -1,8 +1,9 @@
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readCpuProfile, topSelfTimes } from '../../src/profile/cpuprofile.js';
+import { WAIT_FUNCTIONS, readCpuProfile, topSelfTimes, waitingTimes } from '../../src/profile/cpuprofile.js';
 import { runCli } from '../cli/helpers.js';
 
 describe('shootdown profile', () => {
@@ -23,11 +24,18 @@ describe('shootdown profile', () => {
     }
     // The printed list is the merged one: its first entry is the top of
     // the merge computed here from the same files.
-    const top = topSelfTimes(files.map((f) => readCpuProfile(join(dir, f))), 8);
+    const profiles = files.map((f) => readCpuProfile(join(dir, f)));
+    const top = topSelfTimes(profiles, 8, false, true);
     expect(top.length).toBeGreaterThan(0);
     const lines = r.stdout.split('\n').filter((l) => /^\s*\d+\.\d%\s/.test(l));
     expect(lines).toHaveLength(top.length);
     expect(lines[0]).toContain(top[0]!.fn);
+    // Waiting is summed on its own line, not listed as work.
+    expect(lines.some((l) => /\b(cpuSleepFor|startBarrier|apicHalt) \(/.test(l))).toBe(false);
+    const waits = waitingTimes(profiles);
+    expect(waits.length).toBeGreaterThan(0);
+    const share = (waits.reduce((t, w) => t + w.share, 0) * 100).toFixed(1);
+    expect(r.stdout).toContain(`waiting (asleep or spinning in Atomics.wait callers): ${share}% of sampled time`);
     // The kernel's own code shows up by name (unbundled workers).
     expect(top.some((t) => /\.js:\d+\)$/.test(t.fn))).toBe(true);
   }, 120_000);
@@ -53,5 +61,22 @@ describe('topSelfTimes', () => {
       { fn: 'g (a.js:3)', selfUs: 37, share: 37 / 67 },
       { fn: 'f (a.js:2)', selfUs: 30, share: 30 / 67 },
     ]);
+  });
+});
+
+describe('WAIT_FUNCTIONS', () => {
+  it('names exactly the functions of src/ that call Atomics.wait', () => {
+    const root = fileURLToPath(new URL('../../src/', import.meta.url));
+    const found = new Set<string>();
+    for (const f of readdirSync(root, { recursive: true }) as string[]) {
+      if (!f.endsWith('.ts')) continue;
+      let current = '';
+      for (const line of readFileSync(join(root, f), 'utf8').split('\n')) {
+        const m = /^(?:export )?(?:async )?function (\w+)/.exec(line);
+        if (m) current = m[1]!;
+        if (/Atomics\.wait\(/.test(line) && !/^\s*(\/\/|\*)/.test(line)) found.add(current);
+      }
+    }
+    expect([...found].sort()).toEqual([...WAIT_FUNCTIONS].sort());
   });
 });
