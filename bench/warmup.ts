@@ -8,10 +8,13 @@
 // warming: the steady state is the figure a user lives with, and the
 // warm-up is reported beside it.
 //
-// The rate of a warm run still moves by a third from window to window
-// (which CPUs the host happens to run), so "warm" is not "two windows
-// agree". It is: the climb has stopped, i.e. `calm` windows in a row have
-// not beaten the best window before them by more than `gain`.
+// The bench feeds it work per host CPU-second (ops over process CPU time),
+// which the compiles of a cold run inflate (~800 us of host CPU per op
+// against ~20 us warm, 64 CPUs on 2 cores) and which does not move with
+// the share of the host other jobs leave: ops per wall second do, by a
+// third from window to window. Even so "warm" is not "two windows agree".
+// It is: the climb has stopped, i.e. `calm` windows in a row have not
+// beaten the best window before them by more than `gain`.
 
 /** Warm-up state of one run, fed one window rate at a time. */
 export class WarmupDetector {
