@@ -24,7 +24,3 @@ export const FAULT_NAMES: Readonly<Record<number, string>> = {
   [FAULT_RESERVED]: 'reserved-bit',
   [FAULT_BAD_TABLE]: 'bad-table',
 };
-
-export function faultName(code: number): string {
-  return FAULT_NAMES[code] ?? `fault ${code}`;
-}

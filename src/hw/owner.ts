@@ -21,10 +21,6 @@ export function unbindThread(): void {
   boundCpu = -1;
 }
 
-export function threadCpu(): number {
-  return boundCpu;
-}
-
 export function assertOwner(cpu: number, what: string): void {
   if (boundCpu !== -1 && boundCpu !== cpu) {
     throw new OwnershipError(`CPU ${boundCpu} tried to ${what} of CPU ${cpu}: only the owner mutates its TLB`);

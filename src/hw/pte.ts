@@ -7,7 +7,7 @@
 // not overlap and neither uses the address field, so prot = flags of lo | flags
 // of hi, and an entry is (pfn, prot).
 
-import { PTE_FLAGS_MASK_LO, PTE_HI_NX, PTE_HI_PFN_MASK, PTE_HI_SW_MASK, PTE_P } from '../../native-layout/bits.js';
+import { PTE_FLAGS_MASK_LO, PTE_HI_NX, PTE_HI_PFN_MASK, PTE_HI_SW_MASK } from '../../native-layout/bits.js';
 
 export const PROT_LO_MASK = PTE_FLAGS_MASK_LO;
 export const PROT_HI_MASK = PTE_HI_SW_MASK | PTE_HI_NX;
@@ -31,10 +31,6 @@ export function ptePfn(lo: number, hi: number): number {
 
 export function pteProt(lo: number, hi: number): number {
   return (lo & PROT_LO_MASK) | (hi & PROT_HI_MASK);
-}
-
-export function ptePresent(lo: number): boolean {
-  return (lo & PTE_P) !== 0;
 }
 
 // ---- virtual addresses -------------------------------------------------------

@@ -214,11 +214,6 @@ export function registerIpiFunc(id: number, fn: IpiFunc): void {
   ipiFuncs[id] = fn;
 }
 
-/** Test hook: frees an id (workers never need it). */
-export function unregisterIpiFunc(id: number): void {
-  if (id !== IPI_FUNC_NOP && id > 0 && id < IPI_FUNC_MAX) ipiFuncs[id] = ipiUnregistered;
-}
-
 function lookupIpiFunc(id: number): IpiFunc {
   const fn = id > 0 && id < IPI_FUNC_MAX ? ipiFuncs[id]! : ipiUnregistered;
   if (fn === ipiUnregistered) throw new SmpCallError(`IPI function id ${id} is not registered on this CPU`);

@@ -7,13 +7,21 @@
 //
 // Options: irqOffPercent (3) chance that an op starts an interrupts-off
 // stretch of 1..4 ops; localPercent (12) chance that a call also runs
-// locally (on_each_cpu_cond_mask style).
+// locally.
+//
+// Each call goes through the entry point a kernel caller of that shape
+// uses: on_each_cpu_cond_mask when it includes this CPU,
+// smp_call_function_single for one other CPU, smp_call_function_many for
+// several. They share smp_call_function_many_cond, but each builds its
+// mask and flags its own way (single's private mask, run-local's test of
+// the mask), and a bug there would be missed by a storm that bypassed them.
 
 import { C } from '../../native-layout/counters.js';
 import { CONTROL_STOP } from '../../native-layout/fields.js';
 import {
-  IPI_FUNC_FIRST_WORKLOAD, RunStopped, SCF_RUN_LOCAL, SCF_WAIT, STOP_ABORT, type SmpCtx,
-  localIrqDisable, localIrqEnable, pollIpis, registerIpiFunc, smpCallFunctionManyCond,
+  IPI_FUNC_FIRST_WORKLOAD, RunStopped, STOP_ABORT, type SmpCtx,
+  localIrqDisable, localIrqEnable, onEachCpuCondMask, pollIpis, registerIpiFunc,
+  smpCallFunctionMany, smpCallFunctionSingle,
 } from '../kernel/smp.js';
 import type { CpuProgram, ProgramCtx, Scenario } from './program.js';
 import { Xorshift32 } from './prng.js';
@@ -62,6 +70,10 @@ class IpiStorm implements CpuProgram {
   private readonly ranFrom: number[];
   private irqOffStretches = 0;
   private ranWhileIrqsOff = 0;
+  /** Calls by entry point: smp_call_function_single, _many, on_each_cpu_cond_mask. */
+  private singleCalls = 0;
+  private manyCalls = 0;
+  private condMaskCalls = 0;
 
   readonly poll: () => void;
 
@@ -101,15 +113,23 @@ class IpiStorm implements CpuProgram {
       if (c >= this.ctx.cpu) c++;
       m[c >>> 5] |= 1 << (c & 31);
     }
-    let flags = SCF_WAIT;
-    if ((r >>> 8) % 100 < this.localPercent) {
-      flags |= SCF_RUN_LOCAL;
-      m[this.ctx.cpu >>> 5] |= 1 << (this.ctx.cpu & 31);
-    }
+    const me = this.ctx.cpu;
+    const local = (r >>> 8) % 100 < this.localPercent;
+    if (local) m[me >>> 5] |= 1 << (me & 31);
     this.seq = (this.seq + 1) | 0;
     this.calls++;
     const before = smp.counters[smp.countersAt + C.ipisSent];
-    smpCallFunctionManyCond(smp, m, 0, IPI_STORM_FUNC, this.ctx.cpu, this.seq, 0, 0, flags, null);
+    const one = singleCpu(m);
+    if (local) {
+      this.condMaskCalls++;
+      onEachCpuCondMask(smp, m, 0, IPI_STORM_FUNC, me, this.seq, 0, 0, true, null);
+    } else if (one >= 0) {
+      this.singleCalls++;
+      smpCallFunctionSingle(smp, one, IPI_STORM_FUNC, me, this.seq, 0, 0, true);
+    } else {
+      this.manyCalls++;
+      smpCallFunctionMany(smp, m, 0, IPI_STORM_FUNC, me, this.seq, 0, 0, true);
+    }
     this.remoteCalls += smp.counters[smp.countersAt + C.ipisSent] - before;
   }
 
@@ -142,8 +162,21 @@ class IpiStorm implements CpuProgram {
       ranFrom: this.ranFrom,
       irqOffStretches: this.irqOffStretches,
       ranWhileIrqsOff: this.ranWhileIrqsOff,
+      singleCalls: this.singleCalls,
+      manyCalls: this.manyCalls,
+      condMaskCalls: this.condMaskCalls,
     };
   }
+}
+
+/** The CPU of a two-word mask with exactly one CPU set, or -1. */
+function singleCpu(m: Int32Array): number {
+  const w0 = m[0]!;
+  const w1 = m[1]!;
+  if ((w0 === 0) === (w1 === 0)) return -1;
+  const w = w0 !== 0 ? w0 : w1;
+  if ((w & (w - 1)) !== 0) return -1;
+  return (w0 !== 0 ? 0 : 32) + 31 - Math.clz32(w);
 }
 
 /**

@@ -9,6 +9,9 @@ interface StormSummary {
   ranFrom: number[];
   irqOffStretches: number;
   ranWhileIrqsOff: number;
+  singleCalls: number;
+  manyCalls: number;
+  condMaskCalls: number;
 }
 
 describe('an ipi-storm run on 4 CPUs', () => {
@@ -24,6 +27,9 @@ describe('an ipi-storm run on 4 CPUs', () => {
     for (const [cpu, x] of s.entries()) {
       expect(x.ranWhileIrqsOff).toBe(0);
       expect(x.irqOffStretches).toBeGreaterThan(0);
+      // Every entry point is taken, and every call went through one of them.
+      expect(Math.min(x.singleCalls, x.manyCalls, x.condMaskCalls)).toBeGreaterThan(0);
+      expect(x.singleCalls + x.manyCalls + x.condMaskCalls).toBe(x.calls);
       expect(x.remoteCalls).toBe(r.perCpu[cpu]!.counters.ipisSent);
       // What each CPU sent is what the others ran from it.
       expect(s.reduce((n, y) => n + y.ranFrom[cpu]!, 0)).toBe(x.remoteCalls);

@@ -29,7 +29,7 @@ const PUD_FRAMES = 512 * 512;
 export type DirectMapLeaves = '1g' | '2m' | '4k';
 export const DIRECT_MAP_LEAVES: readonly DirectMapLeaves[] = ['1g', '2m', '4k'];
 
-export { DIRECT_MAP_BASE, DIRECT_MAP_PGD_INDEX, inDirectMap, physmapVa } from './layout.js';
+export { DIRECT_MAP_BASE, DIRECT_MAP_PGD_INDEX, physmapVa } from './layout.js';
 
 export class DirectMapError extends Error {
   override name = 'DirectMapError';

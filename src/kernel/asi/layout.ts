@@ -14,8 +14,3 @@ export const DIRECT_MAP_PGD_INDEX = ptIndex(DIRECT_MAP_BASE, 4);
 export function physmapVa(pfn: number): number {
   return DIRECT_MAP_BASE + pfn * PAGE;
 }
-
-/** Whether va lies in the direct map of a machine with `frames` frames. */
-export function inDirectMap(va: number, frames: number): boolean {
-  return va >= DIRECT_MAP_BASE && va < DIRECT_MAP_BASE + frames * PAGE;
-}

@@ -112,8 +112,3 @@ export function makeAsiOnOps(v: Variant): AsiOps {
     loadSensitiveCr3: v.noflush ? loadSensitiveCr3Noflush : loadSensitiveCr3Flush,
   };
 }
-
-/** The seams for a variant. */
-export function asiOpsFor(v: Variant): AsiOps {
-  return v.asi ? makeAsiOnOps(v) : ASI_OFF_OPS;
-}

@@ -65,11 +65,6 @@ export function asiPhysmapVa(pfn: number): number {
   return ASI_PHYSMAP_BASE + pfn * PAGE;
 }
 
-/** Is va inside the physmap window? (The oracle tells physmap translations by this.) */
-export function isAsiPhysmapVa(va: number): boolean {
-  return va >= ASI_PHYSMAP_BASE && va < ASI_PHYSMAP_BASE + ASI_PHYSMAP_SPAN;
-}
-
 /** The physmap's PUD table pfn, or -1 when the machine booted without ASI. */
 export function asiPhysmapPud(kernel: Int32Array): number {
   return kernel[KERNEL_ASI_PHYSMAP_PUD]! - 1;

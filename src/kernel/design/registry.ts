@@ -48,8 +48,3 @@ export function userDesignNames(): string[] {
 export function putUserDesign(entry: RegisteredDesign): void {
   byName.set(entry.design.name, entry);
 }
-
-/** Test hook: forget the user designs. */
-export function clearUserDesigns(): void {
-  byName.clear();
-}

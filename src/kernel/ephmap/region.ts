@@ -4,7 +4,7 @@
 // rest of the kernel half it is NOT shared with init_mm: the PGD entry is
 // the mm's own, so a translation here exists only in this mm's address
 // spaces (and, once ASI exists, in the nonsensitive PGD that mirrors the
-// slot: mmLocalPgdSlots()). Its PTEs are never global, so every entry a
+// mm's PGD entries: src/kernel/asi/mirror.ts). Its PTEs are never global, so every entry a
 // CPU caches is tagged with the PCID it ran this mm under.
 //
 // Layout: CPU c owns the 2 MiB window at MM_LOCAL_BASE + c * 2 MiB (one
@@ -50,11 +50,6 @@ export const MERMAP_PAGES = 16;
  */
 export const SENTINEL_LO = pteLo(0, PTE_G | PTE_A);
 export const SENTINEL_HI = pteHi(0, PROT_NX);
-
-/** The PGD slots of the mm-local region, for a nonsensitive PGD that must mirror them. */
-export function mmLocalPgdSlots(): readonly number[] {
-  return [MM_LOCAL_PGD_SLOT];
-}
 
 /** First byte of CPU c's window. */
 export function cpuWindowBase(cpu: number): number {

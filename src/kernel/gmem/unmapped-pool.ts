@@ -91,11 +91,4 @@ export class UnmappedPool {
       this.released++;
     }
   }
-
-  /** Pages handed out and not yet back. */
-  inUse(): number {
-    let n = 0;
-    for (let b = 0; b < this.nBlocks; b++) n += this.used[b]!;
-    return n;
-  }
 }

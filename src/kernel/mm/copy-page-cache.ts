@@ -10,8 +10,6 @@
 
 import type { KernelCtx } from '../ctx.js';
 import { kernelReadPhysmap } from '../asi/access.js';
-import type { Variant } from '../variant.js';
-import { copyFromPageCacheViaEphmap, copyFromPageCacheViaMermap } from '../ephmap/copy.js';
 
 /** Copies the page-cache page pfn out (returns its content word). The caller holds a reference on the page. */
 export type CopyFromPageCache = (k: KernelCtx, pfn: number) => number;
@@ -19,11 +17,4 @@ export type CopyFromPageCache = (k: KernelCtx, pfn: number) => number;
 /** Through the direct map (exits ASI when the page is sensitive). */
 export function copyFromPageCacheViaPhysmap(k: KernelCtx, pfn: number): number {
   return kernelReadPhysmap(k, pfn);
-}
-
-/** The copy a variant uses: through its ephemeral map (src/kernel/ephmap/copy.ts), or the physmap. */
-export function copyFromPageCacheFor(v: Variant): CopyFromPageCache {
-  if (v.ephemeral === 'ephmap') return copyFromPageCacheViaEphmap;
-  if (v.ephemeral === 'mermap') return copyFromPageCacheViaMermap;
-  return copyFromPageCacheViaPhysmap;
 }

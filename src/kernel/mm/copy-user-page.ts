@@ -1,6 +1,7 @@
 // How copy-on-write copies a page (copy_user_highpage() in do_wp_page's
 // wp_page_copy() and do_cow_fault()): the seam the ephemeral maps plug
-// into, chosen once per variant like read()'s copy (copy-page-cache.ts).
+// into, chosen once per design like read()'s copy (copy-page-cache.ts):
+// the ephemeralMap policy's copyUserPage (src/kernel/design/builtins.ts).
 //
 // The fault runs in whatever address space the CPU was in when user mode
 // trapped: under ASI, the nonsensitive one (asi_enter ran on the way back
@@ -16,9 +17,7 @@
 
 import type { KernelCtx } from '../ctx.js';
 import { kernelReadPhysmap, kernelWritePhysmap } from '../asi/access.js';
-import type { Variant } from '../variant.js';
 import { readFrame, writeFrame } from '../../hw/frames.js';
-import { copyUserPageViaEphmap, copyUserPageViaMermap } from '../ephmap/copy-user.js';
 
 /**
  * Copies the content of frame src to frame dst (both pages of the current
@@ -41,12 +40,4 @@ export function copyUserPageDirect(k: KernelCtx, dst: number, src: number, _srcL
 /** Under ASI with no ephemeral map: through the direct map, which faults (PAGE_FAULT exit) in the nonsensitive space. */
 export function copyUserPageViaPhysmap(k: KernelCtx, dst: number, src: number, _srcLeaving: boolean): void {
   kernelWritePhysmap(k, dst, kernelReadPhysmap(k, src));
-}
-
-/** The copy a variant uses. */
-export function copyUserPageFor(v: Variant): CopyUserPage {
-  if (!v.asi) return copyUserPageDirect;
-  if (v.ephemeral === 'ephmap') return copyUserPageViaEphmap;
-  if (v.ephemeral === 'mermap') return copyUserPageViaMermap;
-  return copyUserPageViaPhysmap;
 }

@@ -24,10 +24,6 @@ export class MmStateError extends Error {
   override name = 'MmStateError';
 }
 
-export function mmAt(mm: number): number {
-  return mm * MM_STRIDE;
-}
-
 export function mmPgd(k: KernelCtx, mm: number): number {
   return k.mm[mm * MM_STRIDE + MM_PGD];
 }
@@ -119,10 +115,6 @@ export function mmAlloc(k: KernelCtx): number {
     return mm;
   }
   return ENOMEM;
-}
-
-export function mmState(k: KernelCtx, mm: number): number {
-  return Atomics.load(k.mm, mm * MM_STRIDE + MM_STATE);
 }
 
 /**

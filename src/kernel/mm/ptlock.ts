@@ -8,11 +8,6 @@ import { PT_LOCK_STRIDE } from '../../../native-layout/fields.js';
 import { spinLock, spinUnlock } from '../../sync/spinlock.js';
 import type { KernelCtx } from '../ctx.js';
 
-/** pte_lockptr() for the table in store slot `slot`: lock and unlock through ptlLock/ptlUnlock. */
-export function ptlockAt(slot: number): number {
-  return slot * PT_LOCK_STRIDE;
-}
-
 export function pteLock(k: KernelCtx, slot: number): void {
   spinLock(k.views.ptLock, slot * PT_LOCK_STRIDE);
 }

@@ -148,20 +148,12 @@ export function vmaSplitAt(k: KernelCtx, mm: number, vpn: number): number {
   return 0;
 }
 
-export function vmaStart(k: KernelCtx, at: number): number {
-  return k.vma[at + VMA_START];
-}
-
 export function vmaEnd(k: KernelCtx, at: number): number {
   return k.vma[at + VMA_END];
 }
 
 export function vmaFlags(k: KernelCtx, at: number): number {
   return k.vma[at + VMA_FLAGS];
-}
-
-export function vmaFile(k: KernelCtx, at: number): number {
-  return k.vma[at + VMA_FILE];
 }
 
 /** vm_flags_reset() under the file's i_mmap lock (mprotect's vma_set_page_prot path). */

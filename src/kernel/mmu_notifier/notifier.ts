@@ -83,11 +83,6 @@ export function mmuNotifierRegister(k: KernelCtx, mm: number, kind: number, arg:
   Atomics.store(n, at + MN_COUNT, count + 1);
 }
 
-/** Does mm have any subscription (mm_has_notifiers)? */
-export function mmHasNotifiers(k: KernelCtx, mm: number): boolean {
-  return Atomics.load(k.views.mmuNotifier, mm * MMU_NOTIFIER_STRIDE + MN_COUNT) > 0;
-}
-
 const CALL_START = 0;
 const CALL_SECONDARY = 1;
 const CALL_END = 2;

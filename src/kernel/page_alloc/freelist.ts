@@ -10,18 +10,6 @@ import {
   FRAME_STRIDE, FR_NEXT, FR_PREV, ZONE_FREE_HEAD, ZONE_FREE_PAGES, ZONE_FREE_TAIL, ZONE_NR_FREE,
 } from '../../../native-layout/fields.js';
 
-export function freeListIndex(order: number, ft: number): number {
-  return order * NR_FREETYPES + ft;
-}
-
-export function freeListHead(zone: Int32Array, order: number, ft: number): number {
-  return zone[ZONE_FREE_HEAD + order * NR_FREETYPES + ft];
-}
-
-export function freeListEmpty(zone: Int32Array, order: number, ft: number): boolean {
-  return zone[ZONE_FREE_HEAD + order * NR_FREETYPES + ft] < 0;
-}
-
 function link(frame: Int32Array, zone: Int32Array, pfn: number, li: number, tail: boolean): void {
   const fi = pfn * FRAME_STRIDE;
   if (tail) {

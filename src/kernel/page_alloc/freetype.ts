@@ -37,8 +37,3 @@ export function canMergeFreetypes(a: number, b: number): boolean {
   if (ftNonsensitive(a) !== ftNonsensitive(b)) return false;
   return migratetypeIsMergeable(ftMigratetype(a)) && migratetypeIsMergeable(ftMigratetype(b));
 }
-
-export function freetypeName(ft: number): string {
-  const names = ['unmovable', 'movable', 'reclaimable', 'highatomic', 'isolate'];
-  return `${names[ftMigratetype(ft)] ?? `mt${ftMigratetype(ft)}`}${ftNonsensitive(ft) ? '/nonsensitive' : ''}`;
-}

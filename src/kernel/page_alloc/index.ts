@@ -19,7 +19,7 @@ export {
   getPageblockFreetype, getPageblockMigratetype, pageblockFlags, setPageblockNonsensitive, setPageblockSkip,
   setPageblockUpdateHook,
 } from './pageblock.js';
-export { freetypeOf, ftMigratetype, ftNonsensitive, freetypeName, canMergeFreetypes } from './freetype.js';
+export { freetypeOf, ftMigratetype, ftNonsensitive, canMergeFreetypes } from './freetype.js';
 export { orderToPindex, pindexToOrder, pcpAllowedOrder } from './pcp.js';
 export { FALLBACKS, CLAIM_THRESHOLD } from './fallback.js';
 

@@ -5,13 +5,9 @@
 
 import {
   FRAME_F_ZEROED, FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_PCP_FT_MASK, FRAME_PCP_FT_SHIFT,
-  FRAME_STATE_MASK, FS_ALLOCATED, FS_FREE_HEAD, FS_FREE_TAIL,
+  FS_ALLOCATED, FS_FREE_HEAD, FS_FREE_TAIL,
 } from '../../../native-layout/bits.js';
 import { FRAME_STRIDE, FR_FLAGS } from '../../../native-layout/fields.js';
-
-export function pageState(frame: Int32Array, pfn: number): number {
-  return frame[pfn * FRAME_STRIDE + FR_FLAGS] & FRAME_STATE_MASK;
-}
 
 export function pageOrder(frame: Int32Array, pfn: number): number {
   return (frame[pfn * FRAME_STRIDE + FR_FLAGS] & FRAME_ORDER_MASK) >> FRAME_ORDER_SHIFT;

@@ -67,11 +67,6 @@ export function pindexToOrder(pindex: number): number {
   return p < NR_LOWORDER_PCP_LISTS ? (p / MIGRATE_PCPTYPES) | 0 : PAGEBLOCK_ORDER;
 }
 
-/** The sensitivity lane a pcp list serves. */
-export function pindexNonsensitive(pindex: number): number {
-  return pindex >= NR_PCP_LISTS ? 1 : 0;
-}
-
 // ---- list primitives (pcp lock held) ---------------------------------------
 
 function listAddHead(pcp: Int32Array, frame: Int32Array, base: number, pindex: number, pfn: number): void {

@@ -1,6 +1,8 @@
-// schedule() and context_switch() (kernel/sched/core.c), reduced: round
-// robin over the CPU's run queue, with migration done by the caller's
-// choice of queue for the task being switched out.
+// context_switch() (kernel/sched/core.c), reduced. schedule()'s choice of
+// the next task (round robin over the CPU's run queue, idle balancing, the
+// per-CPU kernel thread, migration by the choice of queue for the task
+// switched out) is the CPU program's: src/workloads/mm/runner.ts,
+// reschedule().
 //
 // Memory-management side, as context_switch() does it: a user task gets
 // its mm loaded (switch_mm_irqs_off) and becomes the CPU's active_mm; a
@@ -14,7 +16,7 @@ import type { KernelCtx } from '../ctx.js';
 import { mmCheckSchedulable, mmdrop, mmgrab } from '../mm/mm.js';
 import { localIrqRestore, localIrqSave } from '../smp.js';
 import { switchMmIrqsOff } from '../tlb/switch-mm.js';
-import { dequeueTask, enqueueTask } from './rq.js';
+import { enqueueTask } from './rq.js';
 import { taskRelease } from './task.js';
 import { kmapLocalSchedIn, kmapLocalSchedOut } from '../ephmap/kmap-local.js';
 import { countContextSwitch } from '../account.js';
@@ -85,19 +87,6 @@ export function switchToTask(k: KernelCtx, next: number, requeueCpu: number): nu
     }
   }
   return next;
-}
-
-/**
- * schedule(), round robin: the next queued task, or the current one if
- * nothing else is runnable (idle if it exited). The one switched out goes
- * to requeueCpu's queue.
- */
-export function schedule(k: KernelCtx, requeueCpu: number): number {
-  const prev = currentTask(k);
-  const prevDead = prev >= 0 && Atomics.load(k.task, prev * TASK_STRIDE + TASK_STATE) === TASK_DEAD;
-  const next = dequeueTask(k);
-  if (next < 0 && !prevDead && prev >= 0) return prev;
-  return switchToTask(k, next, requeueCpu);
 }
 
 /** wake_up_new_task(): a TASK_NEW task joins cpu's queue. */

@@ -45,10 +45,6 @@ export function dequeueTask(k: KernelCtx): number {
   return tid;
 }
 
-export function rqLength(k: KernelCtx, cpu: number): number {
-  return Atomics.load(k.rq, cpu * RQ_STRIDE + RQ_NR);
-}
-
 /**
  * Idle balancing, reduced: takes the first task of cpu's queue that may
  * migrate (not pinned), or -1. The caller runs it.

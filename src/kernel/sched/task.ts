@@ -13,10 +13,6 @@ import type { KernelCtx } from '../ctx.js';
 /** Words of workload state per task (task.w). */
 export const TASK_WORDS = 9;
 
-export function taskAt(tid: number): number {
-  return tid * TASK_STRIDE;
-}
-
 /** Index of word i of the task's workload state. */
 export function taskW(tid: number, i: number): number {
   return tid * TASK_STRIDE + TASK_W + i;
