@@ -39,7 +39,12 @@ function parseArgs(argv: readonly string[]): Args {
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
-    if (value === undefined && flag !== '--help') usage(`${flag} needs a value`);
+    if (flag === '--help') {
+      process.stdout.write('node dist/tools/detection-sweep.js [--seeds N (10)] [--min K (N-1, at least 1)] [--only a,b] [--json FILE]\n');
+      process.exit(0);
+    }
+    if (!['--seeds', '--min', '--only', '--json'].includes(flag)) usage(`unknown argument "${flag}": use --seeds N, --min K, --only a,b, --json FILE, --help`);
+    if (value === undefined) usage(`${flag} needs a value`);
     if (flag === '--seeds' || flag === '--min') {
       const n = Number(value);
       if (!Number.isInteger(n) || n < 1 || n > 1000) usage(`${flag} ${value} is invalid: use a whole number in 1..1000`);
@@ -48,7 +53,6 @@ function parseArgs(argv: readonly string[]): Args {
       a.only = new Set(value!.split(','));
       for (const name of a.only) if (!BUG_CATALOG.some((b) => b.name === name)) usage(`--only: no bug "${name}" (see shootdown inject --list)`);
     } else if (flag === '--json') a.json = value!;
-    else usage(`unknown argument "${flag}": use --seeds N, --min K, --only a,b, --json FILE`);
     i++;
   }
   if (a.min !== null && a.min > a.seeds) usage(`--min ${a.min} is more than --seeds ${a.seeds}`);
@@ -114,8 +118,8 @@ for (const b of BUG_CATALOG) {
 }
 const run = rows.filter((r) => r.seeds > 0);
 const low = run.filter((r) => r.caught < min);
-process.stdout.write(`| bug | scenario | caught | s |\n|---|---|---|---|\n`);
-for (const r of rows) process.stdout.write(r.seeds > 0 ? `| ${r.bug} | ${r.scenario} | ${r.caught} of ${r.seeds} | ${r.seconds.toFixed(0)} |\n` : `| ${r.bug} | unit-test harness | not run here | - |\n`);
+process.stdout.write(`| bug | scenario | caught | seconds | seeds missed |\n|---|---|---|---|---|\n`);
+for (const r of rows) process.stdout.write(r.seeds > 0 ? `| ${r.bug} | ${r.scenario} | ${r.caught} of ${r.seeds} | ${r.seconds.toFixed(0)} | ${r.missed.join(',') || '-'} |\n` : `| ${r.bug} | unit-test harness | not run here | - | - |\n`);
 process.stdout.write(`${run.length - low.length} of ${run.length} bugs caught in at least ${min} of ${args.seeds} seeds; ${rows.length - run.length} allocator bugs are unit-test harnesses (test/page_alloc)\n`);
 if (args.json !== null) writeFileSync(args.json, `${JSON.stringify({ seeds: args.seeds, min, rows }, null, 2)}\n`);
 process.exit(low.length === 0 ? 0 : 1);
