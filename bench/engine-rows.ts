@@ -64,9 +64,9 @@ export async function benchShootdownCurve(points: readonly number[], shootdowns:
  * Oversubscription: a scenario's throughput at each CPU count in its steady
  * state. Each point is one run, sampled in windows of `windowMs`: first
  * until it is warm (bench/warmup.ts: ops per host CPU-second without a new
- * high for `calmMs`, at most
- * `warmCapMs`; a point that reaches the cap is measured anyway and named
- * "not warm"), then MIN_TRIALS windows, the point's trials. counter: 'ops'
+ * high for `calmMs`, at most `warmCapMs`; a point that reaches the cap, or
+ * any point when calmMs is null, is measured anyway and named "not warm"),
+ * then MIN_TRIALS windows, the point's trials. counter: 'ops'
  * (total ops/s) or 'ipisReceived' (IPIs handled/s). The ratio of each point
  * is its value over the curve's peak; the last point's target is >= 0.7 of
  * the peak. Prints each point's warm-up time on stderr.
@@ -79,8 +79,8 @@ export async function benchOversubscription(opts: {
   unit: string;
   points: readonly number[];
   windowMs: number;
-  /** How long the rate must go without a new high to count as warm. */
-  calmMs: number;
+  /** How long the rate must go without a new high to count as warm; null: never (measure after warmCapMs). */
+  calmMs: number | null;
   warmCapMs: number;
 }): Promise<Row[]> {
   const at = C[opts.counter];
@@ -95,7 +95,7 @@ export async function benchOversubscription(opts: {
       return s;
     };
     const windows: number[] = [];
-    const detector = new WarmupDetector(1.1, Math.max(3, Math.ceil(opts.calmMs / opts.windowMs)));
+    const detector = opts.calmMs === null ? null : new WarmupDetector(1.1, Math.max(3, Math.ceil(opts.calmMs / opts.windowMs)));
     let warm = false;
     let warmAt = 0;
     let startedAt = 0;
@@ -113,7 +113,7 @@ export async function benchOversubscription(opts: {
       const perCpuSecond = now.cpu > last.cpu ? (now.v - last.v) / (now.cpu - last.cpu) : 0;
       last = now;
       if (!warm) {
-        warm = detector.push(perCpuSecond) || now.t - startedAt >= opts.warmCapMs;
+        warm = detector?.push(perCpuSecond) === true || now.t - startedAt >= opts.warmCapMs;
         if (warm) warmAt = now.t;
         return;
       }
@@ -131,7 +131,7 @@ export async function benchOversubscription(opts: {
       clearInterval(timer);
     }
     if (windows.length < MIN_TRIALS) throw new Error(`bench: ${opts.scenario} @${n} CPUs gave ${windows.length} windows, need ${MIN_TRIALS}`);
-    const settled = detector.warm();
+    const settled = detector?.warm() === true;
     process.stderr.write(`  ${opts.name} @${n} CPUs: ${settled ? 'warm' : 'NOT warm (cap reached)'} after ${((warmAt - startedAt) / 1000).toFixed(1)} s\n`);
     perPoint.push({ n, windows, warm: settled });
   }

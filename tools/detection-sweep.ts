@@ -8,9 +8,9 @@
 //
 // A run stops at its first violation (a sampler watches the shared
 // counters, as the bench's oversubscription rows do); a run that sees none
-// goes on for the catalogue's seconds. Caught: any violation, frames lost
-// at the end, a lockdep report, a fault or watchdog (the deadlock bugs end
-// that way), or a problem in the end-of-run machine check. The allocator
+// goes on for the catalogue's seconds. Caught is what `soak --inject`
+// counts (failuresOf in src/cli/run-once.ts): a violation, frames lost, an
+// end-of-run problem, a fault, watchdog or lockdep stop. The allocator
 // bugs whose catalogue entry is a unit-test harness (no scenario flags) are
 // listed as such and not run.
 //
@@ -20,12 +20,12 @@
 import { writeFileSync } from 'node:fs';
 import { C } from '../native-layout/counters.js';
 import { COUNTERS_STRIDE } from '../native-layout/fields.js';
-import { createMachineMemory } from '../native-layout/memory.js';
-import { defaultShape } from '../native-layout/shape.js';
-import { BUG_CATALOG, type BugSpec } from '../src/check/bugs.js';
+import type { MachineMemory } from '../native-layout/memory.js';
+import { BUG_CATALOG, type BugSpec, setInjected } from '../src/check/bugs.js';
+import { shapeFromOptions } from '../src/cli/machine-options.js';
+import { failuresOf, runOnce } from '../src/cli/run-once.js';
+import { defaultMemFor, parseScenarioOptions } from '../src/cli/scenario-options.js';
 import { requestStop } from '../src/engine/control.js';
-import { runFree } from '../src/engine/index.js';
-import { defaultMemBytes, findScenario } from '../src/workloads/index.js';
 
 interface Args { seeds: number; min: number | null; only: Set<string> | null; json: string | null }
 
@@ -60,41 +60,49 @@ function parseArgs(argv: readonly string[]): Args {
 }
 
 /** A catalogue entry's run arguments; null for a unit-test harness entry (no flags). */
-function runArgs(b: BugSpec): { cpus: number; seconds: number; variant: string; options: Record<string, string> } | null {
+function runArgs(b: BugSpec): { cpus: number; seconds: number; variant: string; options: Record<string, number | string | boolean> } | null {
   if (b.scenario === '' || b.args.length === 0 || !b.args[0]!.startsWith('--')) return null;
-  const o = { cpus: 4, seconds: 20, variant: 'asi-off', options: {} as Record<string, string> };
+  const o = { cpus: 4, seconds: 20, variant: 'asi-off', options: {} as Record<string, number | string | boolean> };
+  const pairs: string[] = [];
   for (let i = 0; i < b.args.length; i += 2) {
     const flag = b.args[i]!;
     const value = b.args[i + 1]!;
     if (flag === '--cpus') o.cpus = Number(value);
     else if (flag === '--seconds') o.seconds = Number(value);
     else if (flag === '--variant') o.variant = value;
-    else if (flag === '--option') {
-      const eq = value.indexOf('=');
-      o.options[value.slice(0, eq)] = value.slice(eq + 1);
-    } else throw new Error(`${b.name}: catalogue argument ${flag} is not handled by the sweep`);
+    else if (flag === '--option') pairs.push(value);
+    else throw new Error(`${b.name}: catalogue argument ${flag} is not handled by the sweep`);
   }
+  // Parsed as `run --option` parses them (numbers, booleans).
+  o.options = parseScenarioOptions(pairs);
   return o;
 }
 
-/** One seeded run of bug `b`; whether it was caught. */
+/**
+ * One seeded run of bug `b`; whether it was caught, by the soak's own rule
+ * (src/cli/run-once.ts failuresOf: violations, frames lost, end-of-run
+ * problems, a fault or lockdep stop). The run is stopped at its first
+ * violation: nothing after it changes the answer.
+ */
 async function caughtOnce(b: BugSpec, a: NonNullable<ReturnType<typeof runArgs>>, seed: number): Promise<boolean> {
-  const mem = createMachineMemory(defaultShape({ memBytes: defaultMemBytes(findScenario(b.scenario), a.cpus) ?? 16 * 2 ** 20, cpus: a.cpus }));
-  const counters = mem.views.counters;
-  const timer = setInterval(() => {
-    let v = 0;
-    for (let c = 0; c < a.cpus; c++) v += counters[c * COUNTERS_STRIDE + C.violations]!;
-    if (v > 0) requestStop(mem.views);
-  }, 20);
+  let timer: ReturnType<typeof setInterval> | null = null;
+  const stopAtFirstViolation = (mem: MachineMemory): void => {
+    const counters = mem.views.counters;
+    timer = setInterval(() => {
+      let v = 0;
+      for (let c = 0; c < a.cpus; c++) v += counters[c * COUNTERS_STRIDE + C.violations]!;
+      if (v > 0) requestStop(mem.views);
+    }, 20);
+  };
   try {
-    const res = await runFree({
-      scenario: b.scenario, memory: mem, cpus: a.cpus, seconds: a.seconds, seed, inject: [b.name],
-      options: { ...a.options, variant: a.variant }, onFault: 'return',
+    const { report } = await runOnce({
+      scenario: b.scenario, shape: shapeFromOptions({ mem: defaultMemFor(b.scenario, a.cpus), cpus: String(a.cpus) }),
+      seed, variant: a.variant, inject: [b.name], seconds: a.seconds, watchdogMs: 5000, options: a.options,
+      onMachine: stopAtFirstViolation,
     });
-    const endProblems = res.endCheck !== null && JSON.stringify(res.endCheck).includes('"problems":[{');
-    return res.violations > 0 || res.framesLost > 0 || res.lockdep !== null || res.fault !== null || endProblems;
+    return failuresOf(report).length > 0;
   } finally {
-    clearInterval(timer);
+    if (timer !== null) clearInterval(timer);
   }
 }
 
@@ -109,6 +117,7 @@ for (const b of BUG_CATALOG) {
     rows.push({ bug: b.name, scenario: '(unit-test harness)', caught: 0, seeds: 0, missed: [], seconds: 0, harness: b.args.join(' ') });
     continue;
   }
+  setInjected([b.name]);
   const t0 = performance.now();
   const missed: number[] = [];
   for (let seed = 1; seed <= args.seeds; seed++) if (!(await caughtOnce(b, a, seed))) missed.push(seed);

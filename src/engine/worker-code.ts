@@ -30,8 +30,9 @@ const caches = new Map<WorkerJitMode, Uint8Array | null>();
  * bundle, made once per process (about one compile of the bundle on this
  * thread) in a SharedArrayBuffer the workers read without a copy each.
  * Call it after capWorkerYoungGeneration() and setWorkerJitMode(): V8
- * refuses a cache made under other flags, so there is one per JIT mode. Empty when making the cache failed (workers then compile
- * from source, as without a cache).
+ * refuses a cache made under other flags, so there is one per JIT mode.
+ * Empty when making the cache failed (workers then compile from source,
+ * as without a cache).
  */
 export function cpuWorkerData(): Record<string, Uint8Array> {
   loader ??= createRequire(import.meta.url)(WORKER_LOADER) as LoaderModule;

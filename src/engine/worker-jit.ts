@@ -11,8 +11,8 @@
 // runnable CPU workers get 4/68 of the host, so the compiles queue for
 // minutes while every CPU runs baseline code. On a 2-core host, tlb-flush2
 // in processes mode at 64 CPUs still spent 61% of its host CPU in baseline
-// builtins and IC stubs 70 s into the run (perf), at ~150 us of host CPU
-// per op against ~12 us at 8 CPUs.
+// builtins and inline-cache handlers 70 s into the run (perf), at ~150 us
+// of host CPU per op against ~12 us at 8 CPUs.
 //
 // Compiling on the worker's own thread (--no-concurrent-recompilation,
 // --no-concurrent-osr) charges each compile to the CPU that wants it, in

@@ -23,6 +23,7 @@ import {
   localIrqDisable, localIrqEnable, onEachCpuCondMask, pollIpis, registerIpiFunc,
   smpCallFunctionMany, smpCallFunctionSingle,
 } from '../kernel/smp.js';
+import { cpumaskFirst, cpumaskWeight } from '../sync/cpumask.js';
 import type { CpuProgram, ProgramCtx, Scenario } from './program.js';
 import { Xorshift32 } from './prng.js';
 
@@ -119,7 +120,7 @@ class IpiStorm implements CpuProgram {
     this.seq = (this.seq + 1) | 0;
     this.calls++;
     const before = smp.counters[smp.countersAt + C.ipisSent];
-    const one = singleCpu(m);
+    const one = cpumaskWeight(m, 0) === 1 ? cpumaskFirst(m, 0) : -1;
     if (local) {
       this.condMaskCalls++;
       onEachCpuCondMask(smp, m, 0, IPI_STORM_FUNC, me, this.seq, 0, 0, true, null);
@@ -167,16 +168,6 @@ class IpiStorm implements CpuProgram {
       condMaskCalls: this.condMaskCalls,
     };
   }
-}
-
-/** The CPU of a two-word mask with exactly one CPU set, or -1. */
-function singleCpu(m: Int32Array): number {
-  const w0 = m[0]!;
-  const w1 = m[1]!;
-  if ((w0 === 0) === (w1 === 0)) return -1;
-  const w = w0 !== 0 ? w0 : w1;
-  if ((w & (w - 1)) !== 0) return -1;
-  return (w0 !== 0 ? 0 : 32) + 31 - Math.clz32(w);
 }
 
 /**

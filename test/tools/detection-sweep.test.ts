@@ -19,6 +19,13 @@ describe('npm run sweep:detection', () => {
     expect(out.rows.find((x) => x.bug === 'free-before-flush')).toMatchObject({ caught: 2, seeds: 2 });
   }, 120_000);
 
+  it('runs a bug with the catalogue\'s --variant and --option values parsed as run parses them', () => {
+    // asi-clear-curr-before-cr3 needs --variant asi-on and interleave=20; without them it is never caught.
+    const r = sweep(['--seeds', '1', '--only', 'asi-clear-curr-before-cr3']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\| asi-clear-curr-before-cr3 \| fio-randread \| 1 of 1 \|/);
+  }, 120_000);
+
   it('refuses bad arguments with one line and exit 2', () => {
     const r = sweep(['--only', 'no-such-bug']);
     expect(r.status).toBe(2);
