@@ -134,6 +134,12 @@ export const BUG_CATALOG: readonly BugSpec[] = [
     source: '8d3c106e19e8 mm/khugepaged: take the right locks for page table retraction' },
   { ...bug('zap-dirty-flush-after-unlock', 'tlb', 'a zapped dirty shared PTE is flushed before its PTE lock is dropped', 'shared-file-writeback', ['--cpus', '4', '--seconds', '20']),
     source: "1cf35d47712d mm: split 'tlb_flush_mmu()' into tlb flushing and memory freeing parts" },
+  { ...bug('mremap-pmd-no-rmap-lock', 'tlb', 'mremap moves a whole PTE table only under the i_mmap lock its rmap walkers take', 'mremap-truncate', ['--cpus', '4', '--seconds', '20']),
+    source: 'CVE-2022-41222; 97113eb39fa7 mm/mremap: hold the rmap lock in write mode when moving page table entries.' },
+  { ...bug('invlpgb-table-free-no-sync', 'tlb', 'a page table flushed by INVLPGB is freed only after every lockless walker let go', 'munmap-storm',
+    ['--cpus', '4', '--seconds', '20', '--variant', 'invlpgb', '--option', 'interleave=50', '--option', 'stallSpins=100000', '--option', 'stallSites=gup-fast']),
+    requires: { variant: 'invlpgb', why: 'only an INVLPGB flush frees tables without waiting for CPUs with interrupts off' },
+    source: 'a37259732a7d x86/mm: Make MMU_GATHER_RCU_TABLE_FREE unconditional' },
   { ...bug('nested-flush-drops-freed-tables', 'tlb', 'a nested gather\'s forced flush keeps freed_tables, reaching lazy CPUs', 'madvise-race', ['--cpus', '4', '--seconds', '20']),
     source: '7a30df49f63a mm: mmu_gather: remove __tlb_reset_range() for force flush' },
   // copy-on-write through the ephemeral maps (issue 7 remainder, src/kernel/ephmap/copy-user.ts)

@@ -176,6 +176,16 @@ export const V_FREED_TABLE_CACHED = 24;
  */
 export const V_WRITEBACK_DIRTY_CACHED = 25;
 
+/**
+ * Checked software walks (issue 11; src/check/sw-walk.ts): an rmap walker
+ * held a PTE table's lock, found through address va, and when it let go the
+ * table was linked somewhere else (moved whole by mremap, under the walker's
+ * lock: its flush of va missed the new address). pfn the table frame,
+ * fillGen its generation, frameGen the table linked at va now (-1 none);
+ * the record names the walker.
+ */
+export const V_SW_WALK_MOVED_TABLE = 26;
+
 export const VIOLATION_NAMES: readonly string[] = [
   'none', 'stale-tlb', 'walk-non-pagetable', 'stale-psc', 'isolation', 'data-leak', 'ephmap', 'readback',
   'unmapped-access', 'stale-at-flush', 'write-after-downgrade', 'asi-mapping', 'asi-state',
@@ -193,6 +203,8 @@ export const VIOLATION_NAMES: readonly string[] = [
   'freed-table-cached',
   // the fourth (the lost-store window of a writeback)
   'writeback-dirty-cached',
+  // checked software walks: a table moved under its rmap walker (mremap)
+  'sw-walk-moved-table',
 ];
 
 const VA_SPLIT = 2 ** 32;

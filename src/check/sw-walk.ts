@@ -21,7 +21,11 @@
 //          generation, still a page table): a retraction that unlinks and
 //          frees a table without taking the lock its rmap walkers hold
 //          (8d3c106e19e8, injectable as retract-no-pte-lock) is caught here
-//          even when no later walk lands in the freed frame.
+//          even when no later walk lands in the freed frame. A walker that
+//          goes on using the address it found the table by also checks the
+//          table is still linked there (swWalkReleaseLinked): a table
+//          moved away under it (mremap moving a whole table without the
+//          i_mmap lock, 97113eb39fa7) is sw-walk-moved-table.
 //
 // Linux keeps such tables alive for lockless walkers with RCU (pte_free_defer,
 // pte_offset_map's rcu_read_lock); our kernel has no RCU, so the lockless
@@ -38,7 +42,7 @@ import {
 } from '../../native-layout/fields.js';
 import type { MachineViews } from '../../native-layout/memory.js';
 import type { KernelCtx } from '../kernel/ctx.js';
-import { V_SW_WALK_FREED_TABLE, reportViolation, setSwWalkDetails } from './oracle.js';
+import { V_SW_WALK_FREED_TABLE, V_SW_WALK_MOVED_TABLE, reportViolation, setSwWalkDetails } from './oracle.js';
 
 /** ptOwner.mm for kernel tables (the kernel half, shared by every PGD). */
 export const PT_OWNER_KERNEL = -1;
@@ -119,5 +123,26 @@ export function swWalkRelease(k: KernelCtx, held: HeldTable, walker: number, mm:
   if ((k.frame[base + FR_FLAGS]! & FRAME_STATE_MASK) === FS_PAGETABLE && k.frame[base + FR_CONTENT_GEN] === held.gen
     && ptOwnerOf(k.views, k.frame[base + FR_PRIVATE]!) === mm) return true;
   report(k, walker, va, 1, pfn, held.gen);
+  return false;
+}
+
+/**
+ * swWalkRelease for a walker that found its table through an address it
+ * will go on using (page_vma_mapped_walk: it flushes that address after
+ * clearing an entry): the table must also still be the one linked at va,
+ * `linkedPfn` (the caller's re-walk, -1 for none). A table moved to another
+ * address while held (mremap's whole-table move without the i_mmap lock,
+ * 97113eb39fa7) is reported as sw-walk-moved-table: the walker's flush of
+ * va missed the entries now cached at the new address. false after
+ * reporting either violation.
+ */
+export function swWalkReleaseLinked(k: KernelCtx, held: HeldTable, walker: number, mm: number, va: number, linkedPfn: number): boolean {
+  const pfn = held.pfn;
+  const gen = held.gen;
+  if (!swWalkRelease(k, held, walker, mm, va)) return false;
+  if (pfn < 0 || linkedPfn === pfn) return true;
+  const w = k.mmu.walker;
+  const slot = reportViolation(k.views, k.cpu, V_SW_WALK_MOVED_TABLE, va, pfn, gen, linkedPfn, w.task, w.op);
+  if (slot >= 0) setSwWalkDetails(k.views, slot, walker, 1, -1);
   return false;
 }

@@ -14,4 +14,9 @@ export const WALK_RETRACT = 4;
 /** free_pgtables (munmap, mremap): mmap_lock held. */
 export const WALK_FREE_PGTABLES = 5;
 
-export const WALKER_NAMES: readonly string[] = ['', 'zap_pte_range', 'change_pte_range', 'page_vma_mapped_walk', 'retract_page_tables', 'free_pgtables'];
+/** gup_fast (get_user_pages_fast): no lock, interrupts off; tables freed only after every walker let go (src/kernel/tlb/table-free.ts). */
+export const WALK_GUP_FAST = 6;
+
+export const WALKER_NAMES: readonly string[] = [
+  '', 'zap_pte_range', 'change_pte_range', 'page_vma_mapped_walk', 'retract_page_tables', 'free_pgtables', 'gup_fast',
+];

@@ -74,6 +74,7 @@ export function renderReport(r: RunReportObject): string {
     else if (isEphemeralAudit(v)) lines.push(`${label}: ${ephemeralAuditText(v)}`);
     else if (v['kind'] === 'freed-table-cached') lines.push(`${label}: ${freedTableText(v)}`);
     else if (v['kind'] === 'writeback-dirty-cached') lines.push(`${label}: ${writebackCachedText(v)}`);
+    else if (v['kind'] === 'sw-walk-moved-table') lines.push(`${label}: ${movedTableText(v)}`);
     else lines.push(`${label}: ${String(v['kind'])} on cpu ${String(v['cpu'])} task ${String(v['task'])} va 0x${(v['va'] as number).toString(16)} pfn ${String(v['pfn'])} generation ${String(v['fillGen'])} -> ${String(v['frameGen'])} at op ${String(v['op'])}${typeof v['slotCpu'] === 'number' && v['slotCpu'] >= 0 ? ` (slot of cpu ${v['slotCpu']})` : ''}${typeof v['swWalker'] === 'string' && v['swWalker'] !== '' ? ` (walker ${v['swWalker']}, level ${String(v['swLevel'])}, table freed by cpu ${String(v['swFreedBy'])})` : ''}${gmemNote(v)}`);
     const events = v['lastEvents'] as { cpu: number; op: number; kind: string; args: string }[];
     if (events.length > 0) lines.push('  every CPU\'s last events when it happened (per CPU, oldest first):');
@@ -171,6 +172,14 @@ function writebackCachedText(v: Record<string, unknown>): string {
   return `writeback-dirty-cached: cpu ${String(v['cpu'])} can still store to page ${String(v['pfn'])} through a dirty, writable TLB entry`
     + ` (va 0x${(v['va'] as number).toString(16)} of mm ${String(v['slotCpu'])}, filled at generation ${String(v['fillGen'])})`
     + ` as cpu ${String(v['frameGen'])} writes the page back: a store now would be lost with the page`;
+}
+
+/** A sw-walk-moved-table record (src/check/sw-walk.ts swWalkReleaseLinked). */
+function movedTableText(v: Record<string, unknown>): string {
+  const now = v['frameGen'] as number;
+  return `sw-walk-moved-table: cpu ${String(v['cpu'])} task ${String(v['task'])} (walker ${String(v['swWalker'])}) held page table ${String(v['pfn'])}`
+    + ` found at va 0x${(v['va'] as number).toString(16)}, and when it let go the table was no longer linked there`
+    + ` (${now < 0 ? 'nothing is' : `table ${now} is`}) at op ${String(v['op'])}: its flush of that address missed the table's new one`;
 }
 
 function gmemNote(v: Record<string, unknown>): string {

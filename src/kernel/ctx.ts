@@ -66,6 +66,12 @@ export interface KernelCtx {
   /** Flush variant: user-address flushes of mms active on >= 3 CPUs use INVLPGB + TLBSYNC instead of IPIs. */
   invlpgb: boolean;
   /**
+   * Whether this CPU's last flush_tlb_mm_range went by INVLPGB (no IPI, so
+   * it did not wait for CPUs with interrupts off): page tables freed after
+   * it wait for those first (src/kernel/tlb/table-free.ts).
+   */
+  lastFlushBroadcast: boolean;
+  /**
    * Page-table isolation (X86_FEATURE_PTI, as far as the TLB is concerned):
    * kernel mappings are not global but tagged with each PCID, so a local
    * kernel INVLPG reaches only the current PCID (flush_tlb_one_kernel).
@@ -138,6 +144,7 @@ export function makeKernelCtx(mem: MachineMemory, smp: SmpCtx, alloc: FrameAlloc
     irqPollAccesses: 16,
     irqPollCountdown: 16,
     invlpgb: false,
+    lastFlushBroadcast: false,
     pti: false,
     variant: ASI_OFF,
     asi: ASI_OFF_OPS,

@@ -32,12 +32,17 @@ export const SITE_CSD_UNLOCKED = 11;
 /** switch_mm_irqs_off between the CR3 write and loaded_mm = next (loaded_mm reads SWITCHING). */
 export const SITE_SWITCH_MM_WINDOW = 12;
 
+/** gup_fast between reading the PMD entry and reading the PTE in the table it names (interrupts off: a delay only). */
+export const SITE_GUP_FAST = 13;
+
 /** Site names by number, for reports and the serialized engine's traces. */
 export const KERNEL_POINT_NAMES: readonly string[] = [
   '', 'lock-acquired', 'lock-release', 'pte-write', 'flush-enter', 'flush-done', 'kernel-flush', 'pgtable-free',
   'page-free', 'asi-enter', 'asi-exit',
   // hunt (issue 10)
   'csd-unlocked', 'switch-mm-window',
+  // reach (issue 11): the lockless walker
+  'gup-fast',
 ];
 
 export const KERNEL_POINT_SITES = KERNEL_POINT_NAMES.length;

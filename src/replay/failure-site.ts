@@ -52,7 +52,7 @@ export function failureSite(report: RunReportObject): string {
   const parts: string[] = [];
   if (ADDRESS_KINDS.has(r.kind)) parts.push(r.va >= USER_TOP || r.va >= KERNEL_HALF ? 'kernel va' : 'user va');
   if (r.slotCpu >= 0) parts.push(r.slotCpu === r.cpu ? 'own slot' : 'another CPU\'s slot');
-  if (r.kind === 'sw-walk-freed-table') parts.push(`walker ${r.swWalker} level ${r.swLevel}`);
+  if (r.kind === 'sw-walk-freed-table' || r.kind === 'sw-walk-moved-table') parts.push(`walker ${r.swWalker} level ${r.swLevel}`);
   if (LOCKDEP_KINDS.has(r.kind)) parts.push(`lock classes ${r.va}/${r.pfn}`);
   if (r.kind === 'asi-mapping') parts.push(r.fillGen === 1 ? 'expected nonsensitive' : 'expected sensitive');
   return parts.join(', ');

@@ -105,10 +105,10 @@ export function findScenario(name: string): Scenario {
 
 /**
  * Options every scenario takes: the CLI sets variant from --variant;
- * interleave and stallSpins drive the kernel interleaving points
+ * interleave, stallSpins and stallSites drive the kernel interleaving points
  * (src/engine/kernel-points.ts).
  */
-const ENGINE_OPTION_NAMES: readonly string[] = ['variant', 'interleave', 'stallSpins'];
+const ENGINE_OPTION_NAMES: readonly string[] = ['variant', 'interleave', 'stallSpins', 'stallSites'];
 
 /**
  * Refuses a --option key the scenario does not read, naming the keys it

@@ -3,8 +3,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { sysMadviseDontneed } from '../../src/kernel/mm/madvise.js';
 import {
-  KERNEL_POINT_NAMES, SITE_FLUSH_DONE, SITE_FLUSH_ENTER, SITE_LOCK_ACQUIRED, SITE_LOCK_RELEASE, SITE_PTE_WRITE,
+  KERNEL_POINT_NAMES, SITE_FLUSH_DONE, SITE_FLUSH_ENTER, SITE_GUP_FAST, SITE_LOCK_ACQUIRED, SITE_LOCK_RELEASE, SITE_PTE_WRITE,
 } from '../../src/kernel/points.js';
+import { interleaveConfig } from '../../src/engine/kernel-points.js';
 import { setKernelPointHook } from '../../src/sync/hook.js';
 import { spinLock, spinUnlock } from '../../src/sync/spinlock.js';
 import { downRead, upRead } from '../../src/sync/rwsem.js';
@@ -58,6 +59,21 @@ describe('the free engine at kernel points', () => {
     expect(on.totals.interleavings).toBeGreaterThan(0);
     const off = await runFree({ scenario: 'tlb-flush2-shared', cpus: 2, ops: 300, seed: 3 });
     expect(off.totals.interleavings).toBe(0);
+  });
+
+  it('with stallSites, interleaves only at the named points', async () => {
+    const { runFree } = await loadEngine();
+    // tlb-flush2-shared never runs gup_fast: no point qualifies.
+    const none = await runFree({ scenario: 'tlb-flush2-shared', cpus: 2, ops: 300, seed: 3, options: { interleave: 100, stallSpins: 10, stallSites: 'gup-fast' } });
+    expect(none.totals.interleavings).toBe(0);
+    const some = await runFree({ scenario: 'tlb-flush2-shared', cpus: 2, ops: 300, seed: 3, options: { interleave: 100, stallSpins: 10, stallSites: 'flush-enter+flush-done' } });
+    expect(some.totals.interleavings).toBeGreaterThan(0);
+  });
+
+  it('refuses a stallSites entry that is not a kernel point, naming the valid ones', () => {
+    expect(() => interleaveConfig({ stallSites: 'gup-fast+nope' })).toThrow(/'nope' is not a kernel point: use all, or names joined by \+ from lock-acquired, .*gup-fast/);
+    expect(interleaveConfig({ stallSites: 'all' }).siteMask).toBe(-1);
+    expect(interleaveConfig({ stallSites: 'pte-write+gup-fast' }).siteMask).toBe((1 << SITE_PTE_WRITE) | (1 << SITE_GUP_FAST));
   });
 
   it('refuses a rate outside 0..100 before any CPU starts', async () => {

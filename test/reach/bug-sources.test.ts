@@ -12,7 +12,7 @@ const SOURCE = /^(CVE-\d{4}-\d{4,}; )?[0-9a-f]{12} \S.{10,}$/;
 const FROM_FIXES = [
   'skip-lazy-on-pagetable-free', 'flush-range-freed-tables-false', 'ignore-switching-window', 'switch-mm-no-fence',
   'parallel-zap-no-nested-check', 'reclaim-batch-vs-mprotect', 'mremap-flush-after-unlock', 'table-free-before-invalidate',
-  'retract-no-pte-lock', 'zap-dirty-flush-after-unlock', 'nested-flush-drops-freed-tables',
+  'retract-no-pte-lock', 'zap-dirty-flush-after-unlock', 'nested-flush-drops-freed-tables', 'mremap-pmd-no-rmap-lock', 'invlpgb-table-free-no-sync',
 ];
 
 describe('bug sources', () => {
@@ -27,6 +27,7 @@ describe('bug sources', () => {
     expect(bugs.get('mremap-flush-after-unlock')!.source).toMatch(/^CVE-2018-18281; eb66ae030829 /);
     expect(bugs.get('flush-range-freed-tables-false')!.source).toMatch(/^CVE-2025-22045; 3ef938c35035 /);
     expect(bugs.get('switch-mm-no-fence')!.source).toMatch(/^CVE-2025-40174; 83b0177a6c48 /);
+    expect(bugs.get('mremap-pmd-no-rmap-lock')!.source).toMatch(/^CVE-2022-41222; 97113eb39fa7 /);
   });
 
   it('bugs that model a class rather than one fix carry no source', () => {

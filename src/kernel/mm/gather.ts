@@ -17,6 +17,7 @@ import { PAGE_SHIFT_4K, flushTlbMmRange, incMmTlbGen } from '../tlb/flush-mm.js'
 import { GATHER_BATCH, type MmuGather } from './gather-state.js';
 import { putPage } from './page-ref.js';
 import { freePgtablePage } from './pgtable.js';
+import { tlbRemoveTableSync } from '../tlb/table-free.js';
 
 const BUG_FREE_BEFORE_FLUSH = BUG['free-before-flush']!;
 const BUG_TABLE_FREE_BEFORE_INVALIDATE = BUG['table-free-before-invalidate']!;
@@ -97,6 +98,9 @@ export function tlbFlushMmuTlbonly(k: KernelCtx, g: MmuGather): void {
 }
 
 function freeTables(k: KernelCtx, g: MmuGather): void {
+  if (g.tables.length === 0) return;
+  // Lockless walkers (gup_fast) that the flush did not wait for let go first.
+  tlbRemoveTableSync(k);
   for (const pfn of g.tables) freePgtablePage(k.env, k.cpu, pfn);
   g.tables.length = 0;
 }

@@ -6,7 +6,8 @@
 //   3. the old range is split off its area, and a new area with the same
 //      flags and file (pgoff moved along) is inserted at the destination;
 //   4. the PTEs move (move-ptes.ts), the old range flushed table by table
-//      under the PTE locks;
+//      under the PTE locks; where both ranges cover a whole 2 MiB table,
+//      the table itself moves (one PMD entry, under i_mmap for write);
 //   5. the old range is unmapped: no PTE is left there, and the page
 //      tables it emptied are freed through an mmu_gather (unmap-region.ts).
 // Growing works too: the pages past the old length fault in at the
@@ -21,7 +22,8 @@ import { FILE_NR_PAGES, VMA_FILE, VMA_PGOFF, VMA_START } from '../../../native-l
 import { downWrite, upWrite } from '../../sync/rwsem.js';
 import type { KernelCtx } from '../ctx.js';
 import { mmapLockAt } from './mm.js';
-import { movePageTables } from './move-ptes.js';
+import { type MoveArea, movePageTables } from './move-ptes.js';
+import { VM_MSHARE } from '../../../native-layout/bits.js';
 import { EINVAL, ENOMEM } from './pgtable.js';
 import { unmapRegionLocked } from './unmap-region.js';
 import { findVma, vmaEnd, vmaFlags, vmaInsert, vmaOverlaps, vmaSplitAt } from './vma.js';
@@ -88,9 +90,9 @@ function moveVma(
   r = vmaInsert(k, mm, newStart, newStart + newPages, vmaFlags(k, oldAt), file, pgoff);
   if (r !== 0) return r;
   const newAt = findVma(k, mm, newStart);
-  const moved = movePageTables(k, mm, oldStart, newStart, pages, rmapLockFor(file, oldAt, newAt));
+  const moved = movePageTables(k, mm, oldStart, newStart, pages, moveArea(k, file, oldAt, newAt));
   if (moved < pages) {
-    if (movePageTables(k, mm, newStart, oldStart, moved, rmapLockFor(file, newAt, oldAt)) < moved) {
+    if (movePageTables(k, mm, newStart, oldStart, moved, moveArea(k, file, newAt, oldAt)) < moved) {
       throw new MremapError(`CPU ${k.cpu}: mremap of mm ${mm} could not move its entries back to page ${oldStart}`);
     }
     unmapRegionLocked(k, mm, newStart, newStart + newPages);
@@ -108,8 +110,9 @@ function moveVma(
  * each table. With the source visited first the walker finds the entry in
  * one place or the other, and only the PTE locks are needed (the kernel's
  * usual case, where the new area sorts after the old in the i_mmap tree).
- * The file whose lock to take, or -1.
+ * Whole PTE tables move only outside mshare areas, whose tables are the
+ * host's and shared with other mms.
  */
-function rmapLockFor(file: number, fromAt: number, toAt: number): number {
-  return file >= 0 && toAt < fromAt ? file : -1;
+function moveArea(k: KernelCtx, file: number, fromAt: number, toAt: number): MoveArea {
+  return { file, needRmapLocks: file >= 0 && toAt < fromAt, tableMoves: (vmaFlags(k, fromAt) & VM_MSHARE) === 0 };
 }

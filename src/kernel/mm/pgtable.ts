@@ -230,6 +230,17 @@ export function pteAlloc(env: PgtableEnv, cpu: number, root: number, va: number)
   return entryFor(env, cpu, root, va, 1, true);
 }
 
+/**
+ * pmd_alloc() and the levels above, without the PTE table: the PMD entry's
+ * word index for va (allocating a missing PUD or PMD table), EEXIST if a
+ * 1 GiB leaf covers va, or ENOMEM. mremap's alloc_new_pmd(), which must not
+ * allocate a PTE table it may be about to replace by a moved one.
+ */
+export function pmdAlloc(env: PgtableEnv, cpu: number, root: number, va: number): number {
+  if (!validVa(va)) return EINVAL;
+  return entryFor(env, cpu, root, va, 2, true);
+}
+
 /** Where a leaf lives and what it holds (filled by lookupAddress; reuse one). */
 export class PteRef {
   /** 1 = 4 KiB PTE, 2 = 2 MiB PDE, 3 = 1 GiB PDPTE. */

@@ -14,6 +14,7 @@ import { downWrite, upWrite } from '../../sync/rwsem.js';
 import { spinLock, spinUnlock } from '../../sync/spinlock.js';
 import type { KernelCtx } from '../ctx.js';
 import { flushTlbRange } from '../tlb/flush-mm.js';
+import { tlbRemoveTableSync } from '../tlb/table-free.js';
 import { mmPgd, mmapLockAt, ptlAt } from './mm.js';
 import { freePgtablePage } from './pgtable.js';
 import { pmdEntryWord, pteTableIsEmpty } from './pmd.js';
@@ -80,6 +81,7 @@ export function retractEmptyPageTables(k: KernelCtx, mm: number): number {
       }
       if (!empty) continue;
       flushTlbRange(k, mm, chunk * PMD_PAGES, (chunk + 1) * PMD_PAGES);
+      tlbRemoveTableSync(k);
       freePgtablePage(k.env, k.cpu, table);
       n++;
     }

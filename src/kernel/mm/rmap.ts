@@ -23,7 +23,7 @@ import type { KernelCtx } from '../ctx.js';
 import { mmPgd } from './mm.js';
 import { pteLock, pteUnlock } from './ptlock.js';
 import { pteTablePfn } from './zap.js';
-import { HeldTable, swWalkHold, swWalkRelease } from '../../check/sw-walk.js';
+import { HeldTable, swWalkHold, swWalkReleaseLinked } from '../../check/sw-walk.js';
 import { WALK_RMAP } from '../../check/walkers.js';
 import { ptSlotOf } from '../../hw/ptstore.js';
 
@@ -119,9 +119,11 @@ export function lockPteOf(k: KernelCtx, mm: number, vpn: number): number {
 /**
  * page_vma_mapped_walk_done(): drops the PTE lock lockPteOf took, checking
  * first that the table is still the one it locked: a retraction that does
- * not take this lock could have freed it under us (8d3c106e19e8).
+ * not take this lock could have freed it under us (8d3c106e19e8), and still
+ * linked at vpn, whose flush the caller's zap used: an mremap moving the
+ * whole table without i_mmap could have moved it (97113eb39fa7).
  */
 export function unlockPteOf(k: KernelCtx, mm: number, vpn: number, slot: number): void {
-  swWalkRelease(k, rmapHeld, WALK_RMAP, mm, vpn * PAGE);
+  swWalkReleaseLinked(k, rmapHeld, WALK_RMAP, mm, vpn * PAGE, pteTablePfn(k, mmPgd(k, mm), vpn * PAGE));
   pteUnlock(k, slot);
 }

@@ -8,7 +8,8 @@
 // the page:
 //   1. under i_mmap (read), for each mapping: clear the PTE under its lock
 //      into an mmu_gather of that mm, flush that range on every CPU of the
-//      mm, and only then drop the PTE's reference (zap_page_range_single);
+//      mm (before the unlock when the PTE was dirty, as zap_pte_range
+//      does), and only then drop the PTE's reference (zap_page_range_single);
 //   2. take the page out of its slot (under the slot lock), after which no
 //      lookup finds it;
 //   3. drop the cache's reference: the last reference frees the frame.
@@ -22,17 +23,20 @@
 // zaps private copies too only when asked to, even_cows).
 
 import { FILE_MAX, FILE_NR_PAGES } from '../../../native-layout/fields.js';
-import { PTE_P } from '../../../native-layout/bits.js';
+import { PTE_D, PTE_P } from '../../../native-layout/bits.js';
+import { BUG, injected } from '../../check/bugs.js';
 import { clearEntry, entryWord, readHi, readLo } from '../../hw/ptstore.js';
 import { ptePfn } from '../../hw/pte.js';
 import type { KernelCtx } from '../ctx.js';
 import { flushTlbBatchedPending } from '../tlb/batch.js';
 import { deleteFromPageCache, findGetPage, punchDisk } from './filemap.js';
-import { tlbFinishMmu, tlbGatherMmu, tlbRemovePage } from './gather.js';
+import { tlbFinishMmu, tlbFlushMmuTlbonly, tlbGatherMmu, tlbRemovePage } from './gather.js';
 import { pageRefcount, putPage } from './page-ref.js';
 import { EINVAL } from './pgtable.js';
 import { iMmapLockRead, iMmapUnlockRead, lockPteOf, rmapWalkFile, unlockPteOf } from './rmap.js';
 import { PTRS_PER_PTE } from './zap.js';
+
+const BUG_ZAP_DIRTY_FLUSH_AFTER_UNLOCK = BUG['zap-dirty-flush-after-unlock']!;
 
 /** References a page being truncated holds with no fault in flight: the cache's and ours. */
 const TRUNCATE_REFS = 2;
@@ -53,11 +57,16 @@ export function zapMappingPte(k: KernelCtx, mm: number, vpn: number, pfn: number
     const pt = k.env.pt;
     const w = entryWord(slot, vpn & (PTRS_PER_PTE - 1));
     const lo = readLo(pt, w);
+    let dirty = false;
     if ((lo & PTE_P) !== 0 && ptePfn(lo, readHi(pt, w)) === pfn) {
-      clearEntry(pt, k.env.seq, w);
+      dirty = (clearEntry(pt, k.env.seq, w) & PTE_D) !== 0;
       tlbRemovePage(g, pfn, vpn);
       zapped = true;
     }
+    // A dirty shared PTE is flushed before the unlock, as zap_pte_range
+    // forces it (zap.ts, 1cf35d47712d; injectable as zap-dirty-flush-after-unlock).
+    const flushLate = dirty && injected[BUG_ZAP_DIRTY_FLUSH_AFTER_UNLOCK] !== 0;
+    if (dirty && !flushLate) tlbFlushMmuTlbonly(k, g);
     unlockPteOf(k, mm, vpn, slot);
   }
   tlbFinishMmu(k, g);

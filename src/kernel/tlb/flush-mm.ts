@@ -126,11 +126,13 @@ export function flushTlbMmRange(
   // from the old PTEs and gets no IPI (injectable as missed-cpumask).
   const cpumask = mask ?? k.mm;
   const cpumaskAt = mask !== null ? maskAt : mmAt + MM_CPUMASK;
+  k.lastFlushBroadcast = false;
   if (otherCpuIn(cpumask, cpumaskAt, k.cpu) && k.flush.useBroadcast(k, cpumask, cpumaskAt)) {
     // Broadcast (invlpgb.ts): INVLPGB to every other CPU, our own flush,
     // then TLBSYNC, all with preemption disabled (raised above): TLBSYNC
     // must run on the CPU that issued the INVLPGBs.
     invlpgbBroadcast(k, mm, start, end, strideShift);
+    k.lastFlushBroadcast = true;
     if (st[k.cpuAt + CPU_LOADED_MM] === mm) {
       const saved = localIrqSave(k.smp);
       flushTlbFunc(k, flushInfo0(mm, k.cpu, flags), start, end, newGen);

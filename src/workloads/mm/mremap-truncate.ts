@@ -34,11 +34,24 @@
 // waiting for mmap_lock) through the move; moving on a minority of steps
 // gives them time to cache the area again between moves.
 //
+// Two more places, C and D, are 2 MiB aligned: a move between them carries
+// the area's one PTE table whole (move-ptes.ts moveNormalPmd), under the
+// PMD lock and i_mmap, not the table's PTE lock. The truncater's rmap zap
+// holds that PTE lock, having found the table at the old address: without
+// i_mmap (CVE-2022-41222, injectable as mremap-pmd-no-rmap-lock) the table
+// moves under it, and the table it lets go of is no longer linked where it
+// flushed (sw-walk-moved-table). At tablePercent of its moves the mover
+// goes to an aligned place: from C or D that is the other one (a table
+// move), from A or B it is C (table by table, as A <-> B). So about
+// tablePercent^2 of the moves carry a whole table, and every other move
+// still carries the hot pages in its first step, after which the rest of
+// the area moves.
+//
 // Options: the common ones (options.ts) with threads >= 3 and mode
 // threads, and slice 32 by default (readers stay on their CPUs, TLBs warm,
 // through a whole move, rather than giving way to the kernel thread every
 // few ops); truncPages (2, 1..32), hotPercent (90), writePercent (5),
-// truncatePercent (10), movePercent (10).
+// truncatePercent (10), movePercent (10), tablePercent (50).
 
 import { VM_READ, VM_SHARED, VM_WRITE } from '../../../native-layout/bits.js';
 import { checkMachineAtEnd } from '../../check/machine-check.js';
@@ -71,8 +84,11 @@ const AREA_PAGES = 512;
  */
 const LOC_A = USER_BASE_VPN + CHUNK_PAGES - 64;
 const LOC_B = USER_BASE_VPN + 4 * CHUNK_PAGES - 32;
-/** Speculation aims at the six chunks the two places touch. */
-const SPEC_CHUNKS = 6;
+/** The two 2 MiB-aligned places: the area is one whole PTE table there. */
+const LOC_C = USER_BASE_VPN + 5 * CHUNK_PAGES;
+const LOC_D = USER_BASE_VPN + 6 * CHUNK_PAGES;
+/** Speculation aims at the seven chunks the four places touch. */
+const SPEC_CHUNKS = 7;
 const READS_PER_STEP = 32;
 /** The first step of every move: where the truncater works and the readers mostly read. */
 const HOT_PAGES = 32;
@@ -92,6 +108,7 @@ interface MremapOptions extends CommonOptions {
   readonly writePercent: number;
   readonly truncatePercent: number;
   readonly movePercent: number;
+  readonly tablePercent: number;
 }
 
 function options(ctx: { options: ProgramCtx['options']; cpus: number }): MremapOptions {
@@ -107,6 +124,7 @@ function options(ctx: { options: ProgramCtx['options']; cpus: number }): MremapO
     writePercent: intOption(NAME, o, 'writePercent', 5, 0, 100),
     truncatePercent: intOption(NAME, o, 'truncatePercent', 10, 0, 100),
     movePercent: intOption(NAME, o, 'movePercent', 10, 0, 100),
+    tablePercent: intOption(NAME, o, 'tablePercent', 50, 0, 100),
   };
 }
 
@@ -137,14 +155,25 @@ function moverStep(k: KernelCtx, tid: number, cpu: MmCpu, o: MremapOptions): voi
     readerStep(k, tid, cpu, o);
     return;
   }
-  const to = loc === LOC_A ? LOC_B : LOC_A;
+  const to = nextPlace(loc, cpu.rng.below(100) < o.tablePercent);
   const seq = tw(k, tid, W_SEQ);
   Atomics.store(k.task, taskW(tid, W_SEQ), seq + 1);
   const r = sysMremap(k, mm, loc, AREA_PAGES, AREA_PAGES, to);
-  if (r === 0) Atomics.store(k.task, taskW(tid, W_LOC), to);
-  else cpu.stats.oom++;
+  if (r === 0) {
+    Atomics.store(k.task, taskW(tid, W_LOC), to);
+    if (isAligned(loc) && isAligned(to)) cpu.stats.tableMoves++;
+  } else cpu.stats.oom++;
   Atomics.store(k.task, taskW(tid, W_SEQ), seq + 2);
   cpu.stats.mremaps++;
+}
+
+const isAligned = (loc: number): boolean => loc === LOC_C || loc === LOC_D;
+
+/** Where the mover goes from loc: to an aligned place (C, or the other of C and D) or an unaligned one. */
+function nextPlace(loc: number, aligned: boolean): number {
+  if (aligned) return loc === LOC_C ? LOC_D : LOC_C;
+  if (isAligned(loc)) return LOC_A;
+  return loc === LOC_A ? LOC_B : LOC_A;
 }
 
 /** Truncates while the mover moves (the race), now and then otherwise; reads in between. */
@@ -191,9 +220,9 @@ const KINDS = [KIND_MREMAP_MOVER, KIND_MREMAP_TRUNCATER];
 
 export const mremapTruncate: Scenario = {
   name: NAME,
-  description: 'a thread mremaps a shared file mapping back and forth while another truncates the file and the rest read it (CVE-2018-18281)',
+  description: 'a thread mremaps a shared file mapping between four places, two moving its page table whole, while another truncates the file and the rest read it (CVE-2018-18281, CVE-2022-41222)',
   memBytes: 16 * 2 ** 20,
-  optionNames: mmOptionNames('truncPages', 'hotPercent', 'writePercent', 'truncatePercent', 'movePercent'),
+  optionNames: mmOptionNames('truncPages', 'hotPercent', 'writePercent', 'truncatePercent', 'movePercent', 'tablePercent'),
   setup(ctx: SetupCtx): void {
     const o = options(ctx);
     let mover = -1;

@@ -9,6 +9,12 @@
 // switch between address spaces, and they switch at every op (slice 1)
 // with 16 translations prefetched at each switch (switchSpec): CPUs keep
 // entering address spaces that other CPUs are unmapping from.
+//
+// At gupPercent (25) of its steps a thread also pins a random page of a
+// sibling's range with get_user_pages_fast (src/kernel/mm/gup.ts), the
+// lockless walk that holds page tables only by keeping interrupts off,
+// while the sibling's munmap frees the table it walks: under INVLPGB the
+// free must wait for it by other means (src/kernel/tlb/table-free.ts).
 
 import { VM_READ, VM_WRITE } from '../../../native-layout/bits.js';
 import { checkMachineAtEnd } from '../../check/machine-check.js';
@@ -19,10 +25,10 @@ import { taskMm } from '../../kernel/sched/task.js';
 import type { CpuProgram, ProgramCtx, Scenario, SetupCtx } from '../program.js';
 import { CHUNK_PAGES, KIND_MUNMAP_STORM, W_AUX0, W_AUX1, W_ITER, W_PHASE, W_REGION, mmDomain, secretOf, setTw, tw } from './common.js';
 import { processShape, setupMmMachine } from './machine.js';
-import { commonOptions, mmOptionNames } from './options.js';
+import { type CommonOptions, commonOptions, intOption, mmOptionNames } from './options.js';
 import { MmCpu } from './runner.js';
 import { mmPrograms } from './tlb-flush2.js';
-import { expectSegv, peekSiblings, touchPages } from './user-ops.js';
+import { expectSegv, gupPeekSibling, peekSiblings, touchPages } from './user-ops.js';
 
 const NAME = 'munmap-storm';
 /** Range sizes: around the 33-page ceiling, and a few small and large ones. */
@@ -32,7 +38,11 @@ const PH_MAP = 0;
 const PH_TOUCH = 1;
 const PH_UNMAP = 2;
 
-export function munmapStormStep(k: KernelCtx, tid: number, cpu: MmCpu): void {
+interface MunmapStormOptions extends CommonOptions {
+  readonly gupPercent: number;
+}
+
+export function munmapStormStep(k: KernelCtx, tid: number, cpu: MmCpu, gupPercent = 0): void {
   const mm = taskMm(k, tid);
   const region = tw(k, tid, W_REGION);
   const iter = tw(k, tid, W_ITER);
@@ -62,18 +72,19 @@ export function munmapStormStep(k: KernelCtx, tid: number, cpu: MmCpu): void {
     setTw(k, tid, W_PHASE, PH_MAP);
   }
   if (cpu.opts.peekPercent > 0 && cpu.rng.below(100) < cpu.opts.peekPercent) peekSiblings(k, cpu, tid, mm, domain, MAX_SIZE, 4, true);
+  if (gupPercent > 0 && cpu.rng.below(100) < gupPercent) gupPeekSibling(k, cpu, tid, mm, domain, MAX_SIZE);
 }
 
-const PROGRAMS = mmPrograms({ [KIND_MUNMAP_STORM]: munmapStormStep });
-
-const options = (ctx: { options: ProgramCtx['options']; cpus: number }) =>
-  commonOptions(NAME, ctx.options, ctx.cpus, { procs: 2, pages: MAX_SIZE, slice: 1, switchSpec: 16 });
+const options = (ctx: { options: ProgramCtx['options']; cpus: number }): MunmapStormOptions => ({
+  ...commonOptions(NAME, ctx.options, ctx.cpus, { procs: 2, pages: MAX_SIZE, slice: 1, switchSpec: 16 }),
+  gupPercent: intOption(NAME, ctx.options, 'gupPercent', 25, 0, 100),
+});
 
 export const munmapStorm: Scenario = {
   name: NAME,
   description: 'threads mmap, touch and munmap ranges around the 33-page flush ceiling, freeing page tables each time',
   memBytes: 16 * 2 ** 20,
-  optionNames: mmOptionNames(),
+  optionNames: mmOptionNames('gupPercent'),
   setup(ctx: SetupCtx): void {
     const o = options(ctx);
     const { procs, threads } = processShape(o);
@@ -81,7 +92,8 @@ export const munmapStorm: Scenario = {
     setupMmMachine(ctx, NAME, o, Array.from({ length: procs }, () => plan), Math.min(MAX_SIZE, CHUNK_PAGES));
   },
   create(ctx: ProgramCtx): CpuProgram {
-    return new MmCpu(ctx, options(ctx), PROGRAMS);
+    const o = options(ctx);
+    return new MmCpu(ctx, o, mmPrograms({ [KIND_MUNMAP_STORM]: (k, tid, cpu) => munmapStormStep(k, tid, cpu, o.gupPercent) }));
   },
   endCheck: checkMachineAtEnd,
 };

@@ -38,6 +38,8 @@ export class MmStats {
   munmaps = 0;
   madvises = 0;
   mremaps = 0;
+  /** mremaps that moved a whole PTE table (mremap-truncate between its aligned places). */
+  tableMoves = 0;
   truncates = 0;
   forks = 0;
   forkFailures = 0;
@@ -45,6 +47,9 @@ export class MmStats {
   writes = 0;
   reads = 0;
   peeks = 0;
+  /** get_user_pages_fast calls (munmap-storm's gupPercent), and those that pinned fewer pages than asked. */
+  gupFast = 0;
+  gupFastMisses = 0;
   segv = 0;
   expectedSegv = 0;
   oom = 0;

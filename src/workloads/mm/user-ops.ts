@@ -8,7 +8,10 @@
 import { V_UNMAPPED_ACCESS, reportViolation } from '../../check/oracle.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
 import { FAULT_OOM, FAULT_SIGSEGV } from '../../kernel/mm/fault.js';
+import { getUserPagesFast } from '../../kernel/mm/gup.js';
+import { putPage } from '../../kernel/mm/page-ref.js';
 import { userRead, userWrite } from '../../kernel/mm/uaccess.js';
+import { readFrame } from '../../hw/frames.js';
 import { CHUNK_PAGES, PAGE, USER_BASE_VPN, W_INDEX, W_NTHREADS, contentOf, readbackViolation, tw } from './common.js';
 import type { MmCpu } from './runner.js';
 
@@ -94,5 +97,34 @@ export function peekSiblings(
     } else if (got !== 0 && (got >>> 16) !== domain) {
       readbackViolation(k, tid, cpu.op, vpn * PAGE, contentOf(domain, 0), got);
     }
+  }
+}
+
+/** gupPeekSibling's pins (one CPU per worker thread). */
+const gupPages = new Int32Array(16);
+
+/**
+ * Pins up to 16 pages of a sibling's first `pages` pages with
+ * get_user_pages_fast (as process_vm_readv or O_DIRECT would), checks each
+ * holds zero or data of this process, and drops the pins. Pages it could
+ * not pin (the sibling's range is unmapped or changing) are the slow
+ * path's business and only counted.
+ */
+export function gupPeekSibling(k: KernelCtx, cpu: MmCpu, tid: number, mm: number, domain: number, pages: number): void {
+  const nthreads = tw(k, tid, W_NTHREADS);
+  if (nthreads < 2) return;
+  const me = tw(k, tid, W_INDEX);
+  let other = cpu.rng.below(nthreads - 1);
+  if (other >= me) other++;
+  const first = cpu.rng.below(pages);
+  const nr = Math.min(gupPages.length, pages - first);
+  const vpn = USER_BASE_VPN + other * CHUNK_PAGES + first;
+  const n = getUserPagesFast(k, mm, vpn, nr, false, gupPages);
+  cpu.stats.gupFast++;
+  if (n < nr) cpu.stats.gupFastMisses++;
+  for (let i = 0; i < n; i++) {
+    const got = readFrame(k.frame, gupPages[i]!);
+    if (got !== 0 && (got >>> 16) !== domain) readbackViolation(k, tid, cpu.op, (vpn + i) * PAGE, contentOf(domain, 0), got);
+    putPage(k, gupPages[i]!);
   }
 }
