@@ -14,6 +14,7 @@ import { progressWanted, seriesProgress } from './progress.js';
 import { logger } from './logger.js';
 import { restoreTerminal } from './terminal.js';
 import { TOOL_VERSION } from './version.js';
+import { runJitMode } from '../engine/worker-jit.js';
 import { jobFileName, prepareSoakDir, summaryFileName, traceFileName } from './soak-dir.js';
 import { CheckFailedError, UsageError } from './errors.js';
 import { FORMATS } from './format.js';
@@ -191,6 +192,9 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
     cpus: shapeFor(scenarios[0]!).cpus, mem: o.mem ?? 'scenario default', memBytes: Object.fromEntries(scenarios.map((n) => [n, shapeFor(n).memBytes])),
     variant, inject: o.inject, options: scenarioOptions, watchdogMs,
     minutes: minutes ?? 0, keepGoing: o.keepGoing === true,
+    // Every run has the same CPU count and the free engine, so one mode for
+    // all: the engine's own choice (each run's report records it too).
+    workerJit: runJitMode('free', shapeFor(scenarios[0]!).cpus),
   };
   // Every scenario's set-up once before the first run: an option one of
   // them refuses stops the soak here, not after hours of results.
