@@ -221,12 +221,17 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
   let stoppedAtFailure: string | null = null;
   let timeUp = false;
   const t0 = performance.now();
+  // Counts and clock: in the final summary and in every file rewritten
+  // during the soak, which is what a crash leaves.
+  const tally = () => ({
+    runs: results.length, passed: results.filter((r) => r.passed).length,
+    faults: results.filter((r) => r.fault !== '').length, elapsedSeconds: (performance.now() - t0) / 1000,
+  });
   const summaryNow = (running: Job | null, rerun: string): Record<string, unknown> => ({
     ...provenance,
     complete: false, interrupted: guard.which !== null, interruptSignal: guard.which ?? '',
     ...(running !== null ? { running: { ...running, rerun } } : {}),
-    jobs: minutes !== null ? results.length + (running !== null ? 1 : 0) : jobs.length, runs: results.length,
-    passed: results.filter((r) => r.passed).length, results,
+    jobs: minutes !== null ? results.length + (running !== null ? 1 : 0) : jobs.length, ...tally(), results,
   });
   try {
     for (const job of jobs) {
@@ -310,8 +315,7 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
     ...(interruptedRun !== null ? { interruptedRun } : {}),
     ...(stoppedAtFailure !== null ? { stoppedAtFailure } : {}),
     ...(writeError !== null ? { writeError: writeError.message } : {}),
-    jobs: minutes !== null ? results.length : jobs.length, runs: results.length, passed: results.filter((r) => r.passed).length,
-    faults: results.filter((r) => r.fault !== '').length, elapsedSeconds: (performance.now() - t0) / 1000, results,
+    jobs: minutes !== null ? results.length : jobs.length, ...tally(), results,
   };
   print(format === 'json' ? JSON.stringify(summary, null, 2) : renderSummary(summary));
   if (out) {
