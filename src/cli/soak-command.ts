@@ -210,10 +210,14 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
   for (const t of out?.removedTraces ?? []) process.stderr.write(`soak: --resume removed trace ${t}\n`);
 
 
-  const showBar = progressWanted(o.progress !== false && format === 'table');
+  const progress = o.progress !== false && format === 'table';
+  const showBar = progressWanted(progress);
   let interruptedRun: string | null = null;
   // A --minutes soak has no run count to show a bar against: it prints a line per run.
   const barShown = showBar && minutes === null;
+  // Where no bar is drawn (not a terminal, CI, --minutes) a line per run
+  // says what runs; --no-progress asks for neither.
+  const runLines = progress && !barShown;
   const bar = seriesProgress(barShown, 'soak', jobs.length, undefined);
   const results: JobResult[] = [];
   const guard = new InterruptGuard().install();
@@ -268,7 +272,7 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
         }
       }
       // Said once the run is on disk as running (a reader of the line finds it there).
-      if (!barShown && format === 'table') {
+      if (runLines) {
         const at = minutes !== null ? `${results.length + 1} (${Math.floor(elapsed)}/${Math.ceil(minutes * 60)} s)` : `${results.length + 1}/${jobs.length}`;
         process.stderr.write(`soak: ${at} ${job.scenario} seed ${job.seed}\n`);
       }

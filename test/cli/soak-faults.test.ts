@@ -71,7 +71,8 @@ describe('a soak whose CPU worker is killed', () => {
 describe('a soak\'s summary on disk', () => {
   it('names the run in progress and its rerun line before the run starts, with the finished ones', async () => {
     const out = outDir();
-    const cli = startCli(['soak', '--scenarios', 'tlb-flush2', '--seeds', '2', '--seconds', '3', '--cpus', '2', '--no-progress', '--out', out], false);
+    // No --no-progress: the line per run (stderr is a pipe, no bar) says when run 2 starts.
+    const cli = startCli(['soak', '--scenarios', 'tlb-flush2', '--seeds', '2', '--seconds', '3', '--cpus', '2', '--out', out], false);
     await cli.waitFor('soak: 2/2 tlb-flush2 seed 2');
     const during = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary & { running: { scenario: string; seed: number; rerun: string } };
     expect(during.complete).toBe(false);

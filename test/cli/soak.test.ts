@@ -52,6 +52,18 @@ describe('shootdown soak', () => {
     expectReadmeListsSummaryFields(summary);
   });
 
+  it('names each run on stderr where no bar is drawn, and says nothing per run with --no-progress', () => {
+    const args = ['soak', '--scenarios', 'ipi-storm', '--seeds', '2', '--seconds', '0.3', '--cpus', '2'];
+    // stderr is a pipe here: no bar, so a line per run.
+    const lines = runCli(args);
+    expect(lines.code).toBe(0);
+    expect(lines.stderr).toBe('soak: 1/2 ipi-storm seed 1\nsoak: 2/2 ipi-storm seed 2\n');
+    const quiet = runCli([...args, '--no-progress']);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
+    expect(quiet.stdout).toMatch(/\| ipi-storm \|\s+2 \|\s+2 \|/);
+  });
+
   it('rejects an unknown scenario in the list with exit code 2', () => {
     const r = runCli(['soak', '--scenarios', 'ipi-storm,nope']);
     expect(r.code).toBe(2);
