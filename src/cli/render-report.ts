@@ -36,6 +36,8 @@ function provenanceLine(r: RunReportObject): string {
   const rest = options.filter((kv) => !key.includes(kv));
   if (key.length || rest.length) parts.push(`options ${[...rest, ...key].join(' ')}`);
   if (r['shard']) parts.push(`shard ${String(r['shard'])}`);
+  // Reports written before the field have none (proto default '').
+  if (r['workerJit']) parts.push(`worker JIT ${String(r['workerJit'])}`);
   parts.push(`shootdown ${String(r['toolVersion'])}`);
   return parts.join(' | ');
 }
@@ -123,6 +125,8 @@ export function renderSummary(s: Record<string, unknown>): string {
       seedRange(s, results), `${String(s['secondsPerRun'])} s per run`,
       `watchdog ${String(s['watchdogMs'])} ms`, ...(detecting ? [`inject ${(s['inject'] as string[]).join(',')}`] : []),
       ...(Object.keys(s['options'] as object ?? {}).length ? [`options ${Object.entries(s['options'] as object).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`] : []),
+      // Older and merged summaries have none (a merge's shards may have run on different hosts).
+      ...(s['workerJit'] ? [`worker JIT ${String(s['workerJit'])}`] : []),
       `shootdown ${String(s['toolVersion'])}`,
     ].join(' | '));
   }

@@ -14,6 +14,7 @@ import { progressWanted, seriesProgress } from './progress.js';
 import { logger } from './logger.js';
 import { restoreTerminal } from './terminal.js';
 import { TOOL_VERSION } from './version.js';
+import { runJitMode } from '../engine/worker-jit.js';
 import { jobFileName, prepareSoakDir, summaryFileName, traceFileName } from './soak-dir.js';
 import { CheckFailedError, UsageError } from './errors.js';
 import { FORMATS } from './format.js';
@@ -191,6 +192,9 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
     cpus: shapeFor(scenarios[0]!).cpus, mem: o.mem ?? 'scenario default', memBytes: Object.fromEntries(scenarios.map((n) => [n, shapeFor(n).memBytes])),
     variant, inject: o.inject, options: scenarioOptions, watchdogMs,
     minutes: minutes ?? 0, keepGoing: o.keepGoing === true,
+    // Every run has the same CPU count and the free engine, so one mode for
+    // all: the engine's own choice (each run's report records it too).
+    workerJit: runJitMode('free', shapeFor(scenarios[0]!).cpus),
   };
   // Every scenario's set-up once before the first run: an option one of
   // them refuses stops the soak here, not after hours of results.
@@ -206,10 +210,14 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
   for (const t of out?.removedTraces ?? []) process.stderr.write(`soak: --resume removed trace ${t}\n`);
 
 
-  const showBar = progressWanted(o.progress !== false && format === 'table');
+  const progress = o.progress !== false && format === 'table';
+  const showBar = progressWanted(progress);
   let interruptedRun: string | null = null;
   // A --minutes soak has no run count to show a bar against: it prints a line per run.
   const barShown = showBar && minutes === null;
+  // Where no bar is drawn (not a terminal, CI, --minutes) a line per run
+  // says what runs; --no-progress asks for neither.
+  const runLines = progress && !barShown;
   const bar = seriesProgress(barShown, 'soak', jobs.length, undefined);
   const results: JobResult[] = [];
   const guard = new InterruptGuard().install();
@@ -217,12 +225,17 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
   let stoppedAtFailure: string | null = null;
   let timeUp = false;
   const t0 = performance.now();
+  // Counts and clock: in the final summary and in every file rewritten
+  // during the soak, which is what a crash leaves.
+  const tally = () => ({
+    runs: results.length, passed: results.filter((r) => r.passed).length,
+    faults: results.filter((r) => r.fault !== '').length, elapsedSeconds: (performance.now() - t0) / 1000,
+  });
   const summaryNow = (running: Job | null, rerun: string): Record<string, unknown> => ({
     ...provenance,
     complete: false, interrupted: guard.which !== null, interruptSignal: guard.which ?? '',
     ...(running !== null ? { running: { ...running, rerun } } : {}),
-    jobs: minutes !== null ? results.length + (running !== null ? 1 : 0) : jobs.length, runs: results.length,
-    passed: results.filter((r) => r.passed).length, results,
+    jobs: minutes !== null ? results.length + (running !== null ? 1 : 0) : jobs.length, ...tally(), results,
   });
   try {
     for (const job of jobs) {
@@ -259,7 +272,7 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
         }
       }
       // Said once the run is on disk as running (a reader of the line finds it there).
-      if (!barShown && format === 'table') {
+      if (runLines) {
         const at = minutes !== null ? `${results.length + 1} (${Math.floor(elapsed)}/${Math.ceil(minutes * 60)} s)` : `${results.length + 1}/${jobs.length}`;
         process.stderr.write(`soak: ${at} ${job.scenario} seed ${job.seed}\n`);
       }
@@ -306,8 +319,7 @@ export async function runSoak(o: SoakOptions, print: (t: string) => void): Promi
     ...(interruptedRun !== null ? { interruptedRun } : {}),
     ...(stoppedAtFailure !== null ? { stoppedAtFailure } : {}),
     ...(writeError !== null ? { writeError: writeError.message } : {}),
-    jobs: minutes !== null ? results.length : jobs.length, runs: results.length, passed: results.filter((r) => r.passed).length,
-    faults: results.filter((r) => r.fault !== '').length, elapsedSeconds: (performance.now() - t0) / 1000, results,
+    jobs: minutes !== null ? results.length : jobs.length, ...tally(), results,
   };
   print(format === 'json' ? JSON.stringify(summary, null, 2) : renderSummary(summary));
   if (out) {

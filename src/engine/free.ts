@@ -22,7 +22,7 @@ import { captureCpuStates, findHungCpu } from './dump.js';
 import { CpuFaultError, EngineConfigError, WatchdogError } from './errors.js';
 import type { CpuOutcome, CpuTask } from './task.js';
 import { capWorkerYoungGeneration } from './worker-heap.js';
-import { jitModeFor, setWorkerJitMode } from './worker-jit.js';
+import { type WorkerJitMode, runJitMode, setWorkerJitMode } from './worker-jit.js';
 import { HAVE_BUNDLE, WORKER_FILE, WORKER_LOADER, cpuWorkerData } from './worker-code.js';
 import { usePerCpuTraceNumbering } from '../trace/ring.js';
 import { STARTUP_LOG, type StartupMark, formatStartupLog, markStartup } from './startup-log.js';
@@ -138,6 +138,8 @@ export interface FreeRunResult {
   /** endCheck's frames lost, 0 without one. */
   readonly framesLost: number;
   readonly engine: 'free' | 'serialized';
+  /** Where the CPU workers ran their optimizing compiles (src/engine/worker-jit.ts). */
+  readonly workerJit: WorkerJitMode;
   /** Serialized runs: the schedule's seed and policy, and how many decisions it took (0 under the free engine). */
   readonly schedSeed: number;
   readonly sched: SchedPolicy;
@@ -330,9 +332,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
 
   capWorkerYoungGeneration();
   // Oversubscribed: each CPU compiles its own hot code (worker-jit.ts).
-  // The serialized engine runs one CPU at a time, leaving cores to V8's
-  // compiler threads.
-  setWorkerJitMode(cfg.engine === 'serialized' ? 'background' : jitModeFor(cpus));
+  const workerJit = setWorkerJitMode(runJitMode(cfg.engine, cpus));
   // A scenario or design file or program module imports the unbundled kernel
   // modules: the worker must run those same module instances. Otherwise
   // one bundle (a CPU worker's start-up is mostly loading its code, and 64
@@ -487,6 +487,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
     endCheck,
     framesLost: endCheck?.framesLost ?? 0,
     engine: cfg.engine,
+    workerJit,
     schedSeed: cfg.schedSeed,
     sched: cfg.sched,
     preemptions: cfg.preemptions,

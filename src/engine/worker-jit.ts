@@ -54,6 +54,17 @@ export function jitModeFor(cpus: number, env: NodeJS.ProcessEnv = process.env): 
 }
 
 /**
+ * The mode runFree gives a run's CPU workers. The serialized engine runs
+ * one CPU at a time, which leaves host cores to V8's compiler threads, so
+ * it keeps the default whatever the CPU count or SHOOTDOWN_WORKER_JIT; the
+ * free engine follows jitModeFor. Reports and soak summaries name it from
+ * here, so what they say is what the engine set.
+ */
+export function runJitMode(engine: 'free' | 'serialized', cpus: number, env: NodeJS.ProcessEnv = process.env): WorkerJitMode {
+  return engine === 'serialized' ? 'background' : jitModeFor(cpus, env);
+}
+
+/**
  * Sets the V8 flags for the CPU workers started from now on (process-wide;
  * no effect on isolates already running). Returns the mode in force.
  * Source: V8's --concurrent-recompilation and --concurrent-osr.

@@ -69,6 +69,11 @@ export interface RunReportBase {
   /** A CPU's fault message, '' when none. */
   fault: string;
   engine: string;
+  /**
+   * Where the CPU workers ran V8's optimizing compiles: 'background' (V8's
+   * compiler threads) or 'on-cpu' (each CPU's own thread; src/engine/worker-jit.ts).
+   */
+  workerJit: 'background' | 'on-cpu';
   toolVersion: string;
   schedSeed: number;
   sched: string;

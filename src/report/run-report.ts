@@ -88,6 +88,7 @@ export function buildRunReport(input: RunReportInput): RunReportObject {
     endCheck: [...input.endCheck],
     fault: result.fault ? result.fault.message : '',
     engine: result.engine,
+    workerJit: result.workerJit,
     toolVersion: input.toolVersion,
     schedSeed: result.engine === 'serialized' ? result.schedSeed >>> 0 : 0,
     sched: result.engine === 'serialized' ? result.sched : '',

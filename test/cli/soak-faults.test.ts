@@ -11,7 +11,7 @@ import { decodeReportFile } from '../../src/report/report-file.js';
 interface SoakResult { scenario: string; seed: number; passed: boolean; fault: string; rerun: string; failures: string[] }
 interface Summary {
   complete: boolean; jobs: number; runs: number; passed: number; faults: number; keepGoing: boolean; minutes: number; seeds: number;
-  stoppedAtFailure?: string; results: SoakResult[];
+  elapsedSeconds: number; stoppedAtFailure?: string; results: SoakResult[];
 }
 
 const dirs: string[] = [];
@@ -71,11 +71,15 @@ describe('a soak whose CPU worker is killed', () => {
 describe('a soak\'s summary on disk', () => {
   it('names the run in progress and its rerun line before the run starts, with the finished ones', async () => {
     const out = outDir();
-    const cli = startCli(['soak', '--scenarios', 'tlb-flush2', '--seeds', '2', '--seconds', '3', '--cpus', '2', '--no-progress', '--out', out], false);
+    // No --no-progress: the line per run (stderr is a pipe, no bar) says when run 2 starts.
+    const cli = startCli(['soak', '--scenarios', 'tlb-flush2', '--seeds', '2', '--seconds', '3', '--cpus', '2', '--out', out], false);
     await cli.waitFor('soak: 2/2 tlb-flush2 seed 2');
     const during = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary & { running: { scenario: string; seed: number; rerun: string } };
     expect(during.complete).toBe(false);
     expect(during.results.map((x) => x.seed)).toEqual([1]);
+    // The counts a finished summary has, as they stand (a crash leaves these).
+    expect(during).toMatchObject({ runs: 1, passed: 1, faults: 0 });
+    expect(during.elapsedSeconds).toBeGreaterThan(2);
     expect(during.running).toEqual({ scenario: 'tlb-flush2', seed: 2, rerun: 'shootdown run tlb-flush2 --cpus 2 --seed 2 --mem 16M --seconds 3 --variant asi-off --watchdog-ms 5000' });
     expect((await cli.exited).code).toBe(0);
     const after = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary & { running?: unknown };

@@ -5,6 +5,26 @@ import { describe, expect, it } from 'vitest';
 import { parseShard, soakJobs } from '../../src/cli/soak-command.js';
 import { runCli } from './helpers.js';
 
+/** Fields the README lists that a clean, finished soak does not write (each only when it applies). */
+const SOMETIMES = ['interruptedRun', 'writeError', 'stoppedAtFailure', 'running'];
+
+/**
+ * The README's "Soak summary" item names exactly the fields a summary has:
+ * every top-level key and every results[] key is listed, and every listed
+ * name is one of them or one written only when it applies.
+ */
+function expectReadmeListsSummaryFields(summary: Record<string, unknown>): void {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const start = readme.indexOf('- **Soak summary**');
+  const item = readme.slice(start, readme.indexOf('\n- **', start + 1));
+  // `name`, `name[]`, `name: value`, and the comma-separated list of a result's fields.
+  const listed = new Set([...item.matchAll(/`([^`]+)`/g)].flatMap((m) => m[1]!.split(','))
+    .map((t) => /^\s*(\w+)(\[\])?(:.*)?\s*$/.exec(t)?.[1]).filter((n): n is string => n !== undefined));
+  const written = [...Object.keys(summary), ...Object.keys((summary['results'] as object[])[0]!)];
+  for (const key of written) expect(listed, `README's soak summary list lacks ${key}`).toContain(key);
+  for (const name of listed) expect([...written, ...SOMETIMES], `README lists ${name}, which no summary writes`).toContain(name);
+}
+
 describe('shootdown soak', () => {
   it('splits the (scenario, seed) runs into disjoint shards that cover every run once', () => {
     const all = soakJobs(['a', 'b', 'c'], 5, 10, { index: 1, count: 1 });
@@ -27,6 +47,21 @@ describe('shootdown soak', () => {
     expect(existsSync(join(dir, 'ipi-storm-seed1.pb'))).toBe(true);
     expect(existsSync(join(dir, 'ipi-storm-seed2.pb'))).toBe(true);
     expect(JSON.parse(r.stdout).results.map((x: { seed: number }) => x.seed)).toEqual([1, 2]);
+    expect(summary).toMatchObject({ faults: 0 });
+    expect(summary.elapsedSeconds).toBeGreaterThan(0.8);
+    expectReadmeListsSummaryFields(summary);
+  });
+
+  it('names each run on stderr where no bar is drawn, and says nothing per run with --no-progress', () => {
+    const args = ['soak', '--scenarios', 'ipi-storm', '--seeds', '2', '--seconds', '0.3', '--cpus', '2'];
+    // stderr is a pipe here: no bar, so a line per run.
+    const lines = runCli(args);
+    expect(lines.code).toBe(0);
+    expect(lines.stderr).toBe('soak: 1/2 ipi-storm seed 1\nsoak: 2/2 ipi-storm seed 2\n');
+    const quiet = runCli([...args, '--no-progress']);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
+    expect(quiet.stdout).toMatch(/\| ipi-storm \|\s+2 \|\s+2 \|/);
   });
 
   it('rejects an unknown scenario in the list with exit code 2', () => {
