@@ -105,9 +105,11 @@ const t0 = performance.now();
 for (const [group, label, run] of benches) {
   if (!args.only.has(group)) continue;
   process.stderr.write(`running ${label}${q ? ' (quick)' : ''}...\n`);
+  const started = performance.now();
   try {
     const r = await run();
     rows.push(...(Array.isArray(r) ? r : [r]));
+    process.stderr.write(`  ${label}: ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   } catch (e) {
     // One broken bench must not hide the others' rows; the exit code says it.
     broken.push(`${label}: ${e instanceof Error ? e.message : String(e)}`);
