@@ -35,7 +35,7 @@ export const SITE_SWITCH_MM_WINDOW = 12;
 /** gup_fast between reading the PMD entry and reading the PTE in the table it names (interrupts off: a delay only). */
 export const SITE_GUP_FAST = 13;
 
-/** change_prot_numa has just made one PTE PROT_NONE; its flush comes at the end of the range. */
+/** change_prot_numa has made a PTE table's entries PROT_NONE and dropped its lock; its flush comes at the end of the area. */
 export const SITE_NUMA_SCAN = 14;
 /** Migration has copied the old page and not yet mapped the new one (the migration entry is in place). */
 export const SITE_MIGRATE_COPY = 15;

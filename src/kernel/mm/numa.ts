@@ -137,10 +137,12 @@ function numaPteRange(k: KernelCtx, g: MmuGather, mm: number, start: number, end
     kernelPoint(SITE_PTE_WRITE);
     tlbClearedPte(g, vpn);
     n++;
-    kernelPoint(SITE_NUMA_SCAN);
   }
   swWalkRelease(k, numaHeld, WALK_NUMA, mm, start * PAGE);
   pteUnlock(k, slot);
+  // The scan goes on (the next table, the next area) with this table's
+  // entries made PROT_NONE and not flushed: hinting faults may take them now.
+  if (n > 0) kernelPoint(SITE_NUMA_SCAN);
   return n;
 }
 
