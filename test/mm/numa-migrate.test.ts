@@ -20,6 +20,7 @@ import { dupMm } from '../../src/kernel/mm/fork.js';
 import { sysMadviseDontneed } from '../../src/kernel/mm/madvise.js';
 import { mmPgd } from '../../src/kernel/mm/mm.js';
 import { sysMprotect } from '../../src/kernel/mm/mprotect.js';
+import { sysMunmap } from '../../src/kernel/mm/munmap.js';
 import { changeProtNuma, numaTally, resetNumaTally, setNumaMigratePercent } from '../../src/kernel/mm/numa.js';
 import { pageRefcount } from '../../src/kernel/mm/page-ref.js';
 import { migrationFromEntry, pteIsMigration, pteIsProtNone } from '../../src/kernel/mm/pte-states.js';
@@ -228,6 +229,15 @@ describe('zap of PROT_NONE and migration entries', () => {
     expect(pfns.length).toBe(2);
     expect(numaTally.migrated).toBe(0);
     expect(violationCount(mem.views)).toBe(0);
+    expect(checkMachineAtEnd(mem)).toEqual({ violations: [], framesLost: 0 });
+  });
+
+  it('munmap of a PROT_NONE range drops the references and frees the emptied table', () => {
+    const { mem, k0, a, pfns } = shared(4);
+    changeProtNuma(k0, a, BASE, BASE + 4);
+    expect(sysMunmap(k0, a, BASE, 4)).toBe(0);
+    for (const p of pfns) expect(allocated(k0, p)).toBe(false);
+    expect(pteTablePfn(k0, mmPgd(k0, a), BASE * PAGE)).toBe(-1);
     expect(checkMachineAtEnd(mem)).toEqual({ violations: [], framesLost: 0 });
   });
 

@@ -2,7 +2,8 @@
 // anonymous memory and page-cache files): demand-zero on first touch,
 // copy-on-write for a write to a page that fork left shared and read-only,
 // and for file mappings (filemap.ts) do_read_fault / do_cow_fault /
-// do_shared_fault.
+// do_shared_fault; a NUMA hinting (PROT_NONE) entry takes do_numa_page
+// (numa.ts, migrate.ts), a migration entry waits for its migration.
 // mmap_lock is held for read, the PTE table's lock around the PTE decision.
 
 import { PTE_RW, PTE_US, VM_MSHARE, VM_READ, VM_SHARED, VM_WRITE } from '../../../native-layout/bits.js';
@@ -142,6 +143,12 @@ export function handlePteFault(k: KernelCtx, mm: number, vmFlags: number, va: nu
     numaRestore(k, w, lo0, hi0, writable);
   } else if (pteIsMigration(lo0)) {
     pteUnlock(k, slot);
+    // (Only anonymous pages migrate, so no file page was looked up or
+    // locked above; let go of one all the same before waiting.)
+    if (locked) {
+      if (page >= 0) putPage(k, page);
+      folioUnlock(k, file, index);
+    }
     migrationEntryWait(k, w, lo0, hi0);
     return 0;
   } else if (lookupAddress(k.env, root, va, ref) < 0) {

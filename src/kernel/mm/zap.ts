@@ -74,7 +74,7 @@ export function pteTableSlot(k: KernelCtx, root: number, va: number): number {
 /** This CPU's zap walker: the PTE table it holds locked (checked on unlock). */
 const zapHeld = new HeldTable();
 
-/** Clears every present PTE of mm in [start, end) (pages) into g. Returns the pages cleared. */
+/** Clears every present, NUMA hinting and migration PTE of mm in [start, end) (pages) into g. Returns the pages cleared. */
 export function zapPteRange(k: KernelCtx, g: MmuGather, mm: number, start: number, end: number): number {
   const pt = k.env.pt;
   const seq = k.env.seq;
