@@ -33,7 +33,7 @@
 
 import { PTE_P } from '../../../native-layout/bits.js';
 import { clearEntry, readHi, readLo, setEntry } from '../../hw/ptstore.js';
-import { spinHook } from '../../sync/hook.js';
+import { PARK_TIMEOUT_MS, SPIN_BEFORE_WAIT, spinHook } from '../../sync/hook.js';
 import { countPageCopy } from '../account.js';
 import type { KernelCtx } from '../ctx.js';
 import { GFP_HIGHUSER_MOVABLE } from '../page_alloc/gfp.js';
@@ -106,6 +106,8 @@ export function migrateMisplaced(
     kernelPoint(SITE_PTE_WRITE);
   }
   pteUnlock(k, slot);
+  // Faults parked on the migration entry (migrationEntryWait).
+  if (still) Atomics.notify(pt, w);
   if (!still) {
     // Zapped meanwhile (MADV_DONTNEED, munmap): the zap dropped the
     // mapping's reference; the new page was never mapped.
@@ -133,5 +135,13 @@ export function migrateMisplaced(
 export function migrationEntryWait(k: KernelCtx, w: number, lo: number, hi: number): void {
   const pt = k.env.pt;
   numaTally.migrationWaits++;
-  while (readLo(pt, w) === lo && readHi(pt, w) === hi) spinHook();
+  // Spin, then park on the entry's word as the lock primitives do
+  // (src/sync): simulated CPUs outnumber host cores, and the migrating
+  // CPU may be off its core. The migration's remap wakes us; a zap of the
+  // entry does not, and the park's timeout covers it.
+  let spins = 0;
+  while (readLo(pt, w) === lo && readHi(pt, w) === hi) {
+    spinHook();
+    if (++spins > SPIN_BEFORE_WAIT) Atomics.wait(pt, w, lo, PARK_TIMEOUT_MS);
+  }
 }

@@ -55,6 +55,8 @@ export class MmStats {
   numaScans = 0;
   numaFaults = 0;
   pagesMigrated = 0;
+  /** Faults that found a migration entry and waited for it. */
+  migrationWaits = 0;
   segv = 0;
   expectedSegv = 0;
   oom = 0;
@@ -187,6 +189,7 @@ export class MmCpu implements CpuProgram {
     // Hinting faults and migrations happen in the fault path: its tallies are per CPU.
     this.stats.numaFaults = numaTally.faults;
     this.stats.pagesMigrated = numaTally.migrated;
+    this.stats.migrationWaits = numaTally.migrationWaits;
     return { ...this.stats };
   }
 }

@@ -56,22 +56,16 @@ export function tlbFlush2Step(k: KernelCtx, tid: number, cpu: MmCpu, numaPercent
 }
 
 /**
- * task_numa_work() for this thread's process: change_prot_numa over every
- * thread's region (chunk i holds thread i's pages), starting at a random
- * sibling's so that scans end at different places. The siblings go on
- * writing their pages through the TLB entries the scan has not flushed
- * yet, and the first access to a PROT_NONE page (theirs, ours or a peek)
- * takes the hinting fault that may migrate it (src/kernel/mm/numa.ts).
+ * One task_numa_work() pass for this thread's process: change_prot_numa
+ * over one thread's region (chunk i holds thread i's pages; a random one,
+ * as the scan window moves through the mm from pass to pass). Its owner
+ * goes on writing those pages through the TLB entries the scan has not
+ * flushed yet, and the first access to a PROT_NONE page (the owner's or a
+ * peek) takes the hinting fault that may migrate it (src/kernel/mm/numa.ts).
  */
 function numaScanStep(k: KernelCtx, tid: number, cpu: MmCpu): void {
-  const mm = taskMm(k, tid);
-  const n = tw(k, tid, W_NTHREADS);
-  const pages = tw(k, tid, W_PAGES);
-  const first = cpu.rng.below(n);
-  for (let j = 0; j < n; j++) {
-    const start = chunkVpn((first + j) % n);
-    changeProtNuma(k, mm, start, start + pages);
-  }
+  const start = chunkVpn(cpu.rng.below(tw(k, tid, W_NTHREADS)));
+  changeProtNuma(k, taskMm(k, tid), start, start + tw(k, tid, W_PAGES));
   cpu.stats.numaScans++;
 }
 
