@@ -9,7 +9,7 @@
 // Options (besides the common ones, options.ts): pages (16) per thread;
 // share=1 makes every thread discard one shared range (see sharedStep).
 // numaPercent (10): the share of steps that also run a NUMA hinting scan
-// (change_prot_numa) over every thread's region, as task_numa_work does;
+// (change_prot_numa) over one random thread's region, as task_numa_work does;
 // migratePagePercent (50): the share of the hinting faults that migrate
 // their page (src/kernel/mm/numa.ts, migrate.ts). Private mode only.
 // mode=processes gives every thread its own process (no shootdowns, many
