@@ -147,6 +147,9 @@ export const BUG_CATALOG: readonly BugSpec[] = [
   // mshare and secondary MMUs (issue 8, branch mshare): the review finding on the posted series
   { ...bug('mshare-client-notifier-skipped', 'mshare', 'a change to an mshare host fires the mmu notifiers of every client mm', 'mshare', ['--cpus', '4', '--seconds', '20']),
     requires: { scenario: 'mshare', option: { key: 'iommu', value: 1 }, why: 'only a secondary MMU bound to a client (the IOMMU of process 1) listens to client notifiers' } },
+  // NUMA hinting faults and page migration (issue 11, src/kernel/mm/numa.ts, migrate.ts)
+  { ...bug('numa-protnone-not-accessible', 'tlb', 'migration flushes a PROT_NONE entry while its mm has a TLB flush pending', 'tlb-flush2', ['--cpus', '4', '--seconds', '20']),
+    source: '20841405940e mm: fix TLB flush race between migration, and change_protection_range' },
 ];
 
 /**

@@ -33,7 +33,8 @@ import { asiPcidSlot, isAsiPcid } from '../kernel/asi/pcid.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
 import { Tlb } from '../hw/tlb.js';
 import { entryWord } from '../hw/ptstore.js';
-import { LEVEL_SIZE, ptePfn } from '../hw/pte.js';
+import { KERNEL_HALF, LEVEL_SIZE, ptePfn } from '../hw/pte.js';
+import { pteIsMigration, pteIsProtNone } from '../kernel/mm/pte-states.js';
 import { forEachCachePage, forEachDirtyHole } from '../kernel/mm/filemap.js';
 import { checkAllocator } from './allocator-invariants.js';
 import { checkPageTables } from './pagetable-invariants.js';
@@ -78,12 +79,14 @@ function liveMms(mem: MachineMemory): Map<number, LiveMm> {
 }
 
 /** Counts, per frame, the leaf PTEs of every live mm that map it; marks reachable tables. */
-function mapCounts(mem: MachineMemory, roots: readonly number[]): { maps: Int32Array; tables: Uint8Array; firstVa: Float64Array } {
+function mapCounts(mem: MachineMemory, roots: readonly number[]): { maps: Int32Array; tables: Uint8Array; firstVa: Float64Array; stray: number[] } {
   const { frame, ptStore: pt } = mem.views;
   const frames = mem.layout.frames;
   const maps = new Int32Array(frames);
   const tables = new Uint8Array(frames);
   const firstVa = new Float64Array(frames).fill(-1);
+  /** User addresses of migration entries still in place. */
+  const stray: number[] = [];
   const stack: Array<[number, number, number]> = roots.map((r) => [r, 4, 0]);
   while (stack.length > 0) {
     const [table, level, base] = stack.pop()!;
@@ -98,7 +101,22 @@ function mapCounts(mem: MachineMemory, roots: readonly number[]): { maps: Int32A
     for (let i = 0; i < PT_ENTRIES; i++) {
       const w = entryWord(slot, i);
       const lo = pt[w]!;
-      if ((lo & PTE_P) === 0) continue;
+      if ((lo & PTE_P) === 0) {
+        // A user NUMA hinting (PROT_NONE) entry still maps its page
+        // (src/kernel/mm/pte-states.ts); a migration entry must not
+        // outlive its migration, which ends before its fault returns.
+        if (level !== 1 || lo === 0 || base >= KERNEL_HALF) continue;
+        const va = base + i * LEVEL_SIZE[level]!;
+        if (pteIsMigration(lo)) stray.push(va);
+        else if (pteIsProtNone(lo)) {
+          const target = ptePfn(lo, pt[w + 1]!);
+          if (target < frames) {
+            maps[target]++;
+            if (firstVa[target]! < 0) firstVa[target] = va;
+          }
+        }
+        continue;
+      }
       const target = ptePfn(lo, pt[w + 1]!);
       const va = base + i * LEVEL_SIZE[level]!;
       if (level > 1 && (lo & PTE_PS) === 0) {
@@ -111,7 +129,7 @@ function mapCounts(mem: MachineMemory, roots: readonly number[]): { maps: Int32A
       }
     }
   }
-  return { maps, tables, firstVa };
+  return { maps, tables, firstVa, stray };
 }
 
 /** Whether an entry tagged pcid on cpu can be used again without a flush, and which mm it would serve. */
@@ -153,7 +171,8 @@ export function checkMachineAtEnd(mem: MachineMemory): MachineCheck {
   const asiRoots = [...byCtx.values()].filter((m) => m.asiPgd >= 0).map((m) => m.asiPgd);
   for (const p of checkPageTables(mem, roots, asiRoots)) report(`page tables: ${p}`);
   for (const m of byCtx.values()) if (m.asiPgd >= 0) for (const p of checkAsiPgd(mem, m.pgd, m.asiPgd)) report(`mm ${m.id} nonsensitive PGD: ${p}`);
-  const { maps, tables, firstVa } = mapCounts(mem, [...roots, ...asiRoots]);
+  const { maps, tables, firstVa, stray } = mapCounts(mem, [...roots, ...asiRoots]);
+  for (const va of stray) report(`a migration entry is left at va ${hex(va)} after its migration`);
   // Page-cache pages: reachable through the cache, which holds one reference.
   const cached = new Uint8Array(frames);
   forEachCachePage(v.file, (pfn, file, index) => {

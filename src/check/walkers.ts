@@ -17,6 +17,10 @@ export const WALK_FREE_PGTABLES = 5;
 /** gup_fast (get_user_pages_fast): no lock, interrupts off; tables freed only after every walker let go (src/kernel/tlb/table-free.ts). */
 export const WALK_GUP_FAST = 6;
 
+/** change_prot_numa's change_pte_range (task_numa_work): mmap_lock for read, the PTE lock. */
+export const WALK_NUMA = 7;
+
 export const WALKER_NAMES: readonly string[] = [
   '', 'zap_pte_range', 'change_pte_range', 'page_vma_mapped_walk', 'retract_page_tables', 'free_pgtables', 'gup_fast',
+  'change_prot_numa',
 ];

@@ -35,6 +35,11 @@ export const SITE_SWITCH_MM_WINDOW = 12;
 /** gup_fast between reading the PMD entry and reading the PTE in the table it names (interrupts off: a delay only). */
 export const SITE_GUP_FAST = 13;
 
+/** change_prot_numa has made a PTE table's entries PROT_NONE and dropped its lock; its flush comes at the end of the area. */
+export const SITE_NUMA_SCAN = 14;
+/** Migration has copied the old page and not yet mapped the new one (the migration entry is in place). */
+export const SITE_MIGRATE_COPY = 15;
+
 /** Site names by number, for reports and the serialized engine's traces. */
 export const KERNEL_POINT_NAMES: readonly string[] = [
   '', 'lock-acquired', 'lock-release', 'pte-write', 'flush-enter', 'flush-done', 'kernel-flush', 'pgtable-free',
@@ -43,6 +48,8 @@ export const KERNEL_POINT_NAMES: readonly string[] = [
   'csd-unlocked', 'switch-mm-window',
   // reach (issue 11): the lockless walker
   'gup-fast',
+  // reach (issue 11): NUMA hinting and migration
+  'numa-scan', 'migrate-copy',
 ];
 
 export const KERNEL_POINT_SITES = KERNEL_POINT_NAMES.length;

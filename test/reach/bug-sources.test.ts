@@ -13,6 +13,7 @@ const FROM_FIXES = [
   'skip-lazy-on-pagetable-free', 'flush-range-freed-tables-false', 'ignore-switching-window', 'switch-mm-no-fence',
   'parallel-zap-no-nested-check', 'reclaim-batch-vs-mprotect', 'mremap-flush-after-unlock', 'table-free-before-invalidate',
   'retract-no-pte-lock', 'zap-dirty-flush-after-unlock', 'nested-flush-drops-freed-tables', 'mremap-pmd-no-rmap-lock', 'invlpgb-table-free-no-sync',
+  'numa-protnone-not-accessible',
 ];
 
 describe('bug sources', () => {

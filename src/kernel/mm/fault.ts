@@ -2,7 +2,8 @@
 // anonymous memory and page-cache files): demand-zero on first touch,
 // copy-on-write for a write to a page that fork left shared and read-only,
 // and for file mappings (filemap.ts) do_read_fault / do_cow_fault /
-// do_shared_fault.
+// do_shared_fault; a NUMA hinting (PROT_NONE) entry takes do_numa_page
+// (numa.ts, migrate.ts), a migration entry waits for its migration.
 // mmap_lock is held for read, the PTE table's lock around the PTE decision.
 
 import { PTE_RW, PTE_US, VM_MSHARE, VM_READ, VM_SHARED, VM_WRITE } from '../../../native-layout/bits.js';
@@ -21,6 +22,11 @@ import { ENOMEM, changeProtection, lookupAddress, mapPte, pteAlloc, unmapLeaf } 
 import { pteLock, pteUnlock } from './ptlock.js';
 import { pteTableSlot } from './zap.js';
 import { findVma } from './vma.js';
+import { entryWord, readHi, readLo } from '../../hw/ptstore.js';
+import { ptIndex } from '../../hw/pte.js';
+import { numaRestore, numaShouldMigrate, numaTally } from './numa.js';
+import { migrateMisplaced, migrationEntryWait } from './migrate.js';
+import { pteIsMigration, pteIsProtNone } from './pte-states.js';
 import { countPageCopy } from '../account.js';
 import { mshareFault } from '../mshare/fault.js';
 
@@ -117,7 +123,35 @@ export function handlePteFault(k: KernelCtx, mm: number, vmFlags: number, va: nu
   // mmap_lock held for write, and we hold it for read.
   pteLock(k, slot);
   let r = 0;
-  if (lookupAddress(k.env, root, va, ref) < 0) {
+  // A non-present entry is not necessarily none: a NUMA hinting (PROT_NONE)
+  // or migration entry still maps a page (pte-states.ts). lookupAddress
+  // calls both "not present"; taken for none, the fault would map a fresh
+  // zero page over the process's data.
+  const w = entryWord(slot, ptIndex(va, 1));
+  const lo0 = readLo(k.env.pt, w);
+  const hi0 = readHi(k.env.pt, w);
+  if (pteIsProtNone(lo0)) {
+    // do_numa_page(): put it back, or migrate the page (with the lock
+    // dropped: migration takes it itself), then the access retries.
+    numaTally.faults++;
+    const writable = (vmFlags & VM_WRITE) !== 0;
+    if (file < 0 && numaShouldMigrate()) {
+      pteUnlock(k, slot);
+      migrateMisplaced(k, mm, slot, w, Math.floor(va / PAGE), lo0, hi0, writable);
+      return 0;
+    }
+    numaRestore(k, w, lo0, hi0, writable);
+  } else if (pteIsMigration(lo0)) {
+    pteUnlock(k, slot);
+    // (Only anonymous pages migrate, so no file page was looked up or
+    // locked above; let go of one all the same before waiting.)
+    if (locked) {
+      if (page >= 0) putPage(k, page);
+      folioUnlock(k, file, index);
+    }
+    migrationEntryWait(k, w, lo0, hi0);
+    return 0;
+  } else if (lookupAddress(k.env, root, va, ref) < 0) {
     if (file < 0) r = doAnonymousPage(k, mm, root, vmFlags, va);
     // Truncated between our lookup and now (Linux rechecks folio->mapping
     // after folio_lock): leave it, and the retry finds the hole. Checked

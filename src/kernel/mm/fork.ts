@@ -26,6 +26,9 @@ import { pteLock, pteUnlock } from './ptlock.js';
 import { isFilePage } from './filemap.js';
 import { vmaAt, vmaCopyTo } from './vma.js';
 import { PTRS_PER_PTE, pteTableSlot } from './zap.js';
+import { entryWord, readHi, readLo, setEntry } from '../../hw/ptstore.js';
+import { ptePfn } from '../../hw/pte.js';
+import { pteIsProtNone } from './pte-states.js';
 
 const PAGE = 4096;
 
@@ -122,12 +125,33 @@ function copyPteRange(k: KernelCtx, flags: number, proot: number, croot: number,
   const ref = k.ref;
   const shared = (flags & VM_SHARED) !== 0;
   const prot = vmPageProt(flags);
+  const pt = k.env.pt;
   let copied = 0;
   let r = 0;
   pteLock(k, src);
   pteLock(k, dst);
   for (let vpn = start; vpn < end; vpn++) {
     const va = vpn * PAGE;
+    // A NUMA hinting entry is copied as it stands, copy-on-write like a
+    // present PTE (copy_nonpresent_pte keeps a protnone entry's state the
+    // same way copy_present_pte would): both sides lose write, the page
+    // gains a reference, and each side's next access restores its own
+    // entry (do_numa_page), which a write then copies (do_wp_page). Not
+    // present on either side and already flushed by its change_prot_numa
+    // (mmap_lock excludes it): no flush of its own. Migration entries do
+    // not reach here: migration runs under mmap_lock for read.
+    const sw = entryWord(src, vpn & (PTRS_PER_PTE - 1));
+    const slo = readLo(pt, sw);
+    if (pteIsProtNone(slo)) {
+      const shi = readHi(pt, sw);
+      const pfn = ptePfn(slo, shi);
+      const lo = shared ? slo : slo & ~PTE_RW;
+      if (lo !== slo) setEntry(pt, k.env.seq, sw, lo, shi);
+      getPage(k, pfn);
+      setEntry(pt, k.env.seq, entryWord(dst, vpn & (PTRS_PER_PTE - 1)), lo, shi);
+      if (!isFilePage(k, pfn)) copied++;
+      continue;
+    }
     if (lookupAddress(k.env, proot, va, ref) < 0) continue;
     const pfn = ref.pfn;
     let childProt = prot;

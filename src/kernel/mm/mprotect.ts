@@ -10,7 +10,9 @@
 import { PTE_P, PTE_RW, VM_EXEC, VM_READ, VM_VALID, VM_WRITE } from '../../../native-layout/bits.js';
 import { VMA_END, VMA_FLAGS, VMA_START } from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
-import { entryWord, readLo } from '../../hw/ptstore.js';
+import { entryWord, readHi, readLo, setEntry } from '../../hw/ptstore.js';
+import { SITE_PTE_WRITE, kernelPoint } from '../points.js';
+import { pteIsProtNone } from './pte-states.js';
 import { downWrite, upWrite } from '../../sync/rwsem.js';
 import type { KernelCtx } from '../ctx.js';
 import { flushTlbBatchedPending } from '../tlb/batch.js';
@@ -88,8 +90,20 @@ function changePteRange(k: KernelCtx, g: MmuGather, mm: number, start: number, e
   // reclaim-batch-vs-mprotect).
   if (injected[BUG_RECLAIM_BATCH_VS_MPROTECT] === 0) flushTlbBatchedPending(k, mm);
   for (let vpn = start; vpn < end; vpn++) {
-    const lo = readLo(pt, entryWord(slot, vpn & (PTRS_PER_PTE - 1)));
-    if ((lo & PTE_P) === 0) continue;
+    const w = entryWord(slot, vpn & (PTRS_PER_PTE - 1));
+    const lo = readLo(pt, w);
+    if ((lo & PTE_P) === 0) {
+      // A NUMA hinting entry keeps the rights its fault will restore: a
+      // downgrade takes write from those too. Not present and flushed by
+      // the change_prot_numa that made it (which held mmap_lock, excluded
+      // by ours): nothing to flush. Migration entries cannot be here:
+      // migration runs entirely under mmap_lock for read.
+      if (pteIsProtNone(lo) && (lo & PTE_RW) !== 0 && (prot & PTE_RW) === 0) {
+        setEntry(pt, k.env.seq, w, lo & ~PTE_RW, readHi(pt, w));
+        kernelPoint(SITE_PTE_WRITE);
+      }
+      continue;
+    }
     if ((lo & PTE_RW) === 0) continue; // read-only stays read-only: a write fault decides
     if ((prot & PTE_RW) !== 0) continue;
     changeProtection(k.env, root, vpn * PAGE, prot);

@@ -30,6 +30,7 @@ import { SITE_PTE_WRITE, kernelPoint } from '../points.js';
 import { HeldTable, swWalkHold, swWalkRelease, swWalkStep } from '../../check/sw-walk.js';
 import { WALK_ZAP } from '../../check/walkers.js';
 import { BUG, injected } from '../../check/bugs.js';
+import { pteIsMigration, pteIsProtNone } from './pte-states.js';
 
 const PAGE = 4096;
 const BUG_ZAP_DIRTY_FLUSH_AFTER_UNLOCK = BUG['zap-dirty-flush-after-unlock']!;
@@ -73,7 +74,7 @@ export function pteTableSlot(k: KernelCtx, root: number, va: number): number {
 /** This CPU's zap walker: the PTE table it holds locked (checked on unlock). */
 const zapHeld = new HeldTable();
 
-/** Clears every present PTE of mm in [start, end) (pages) into g. Returns the pages cleared. */
+/** Clears every present, NUMA hinting and migration PTE of mm in [start, end) (pages) into g. Returns the pages cleared. */
 export function zapPteRange(k: KernelCtx, g: MmuGather, mm: number, start: number, end: number): number {
   const pt = k.env.pt;
   const seq = k.env.seq;
@@ -96,7 +97,25 @@ export function zapPteRange(k: KernelCtx, g: MmuGather, mm: number, start: numbe
     let dirtyFile = false;
     for (let v = vpn; v < chunkEnd; v++) {
       const w = entryWord(slot, v & (PTRS_PER_PTE - 1));
-      if ((readLo(pt, w) & PTE_P) === 0) continue;
+      const lo0 = readLo(pt, w);
+      if ((lo0 & PTE_P) === 0) {
+        // A NUMA hinting or migration entry (pte-states.ts) still holds
+        // the page's mapping reference: clear it and drop that reference
+        // through the gather, like a present PTE's (zap_nonpresent_ptes).
+        // A PROT_NONE entry may still be cached by a TLB (change_prot_numa
+        // not flushed yet): the gather's flush covers it. Hardware never
+        // writes a non-present entry, so a plain clear will do.
+        if (pteIsProtNone(lo0) || pteIsMigration(lo0)) {
+          const hi0 = readHi(pt, w);
+          clearEntry(pt, seq, w);
+          kernelPoint(SITE_PTE_WRITE);
+          const pfn0 = ptePfn(lo0, hi0);
+          if (!isFilePage(k, pfn0)) anon++;
+          tlbRemovePage(g, pfn0, v);
+          cleared++;
+        }
+        continue;
+      }
       const hi = readHi(pt, w);
       const lo = clearEntry(pt, seq, w);
       kernelPoint(SITE_PTE_WRITE);

@@ -22,6 +22,7 @@ import { parseVariant } from '../../kernel/variant.js';
 import type { CpuProgram, ProgramCtx } from '../program.js';
 import { Xorshift32 } from '../prng.js';
 import { KIND_KTHREAD } from './common.js';
+import { numaTally, resetNumaTally, setNumaMigratePercent } from '../../kernel/mm/numa.js';
 import type { CommonOptions } from './options.js';
 
 /** Per-CPU tallies reported in the run summary. */
@@ -50,6 +51,12 @@ export class MmStats {
   /** get_user_pages_fast calls (munmap-storm's gupPercent), and those that pinned fewer pages than asked. */
   gupFast = 0;
   gupFastMisses = 0;
+  /** NUMA hinting scans (tlb-flush2's numaPercent), hinting faults taken, and pages those faults migrated. */
+  numaScans = 0;
+  numaFaults = 0;
+  pagesMigrated = 0;
+  /** Faults that found a migration entry and waited for it. */
+  migrationWaits = 0;
   segv = 0;
   expectedSegv = 0;
   oom = 0;
@@ -79,6 +86,9 @@ export class MmCpu implements CpuProgram {
     applyVariant(this.k, parseVariant(String(ctx.options['variant'] ?? 'asi-off')));
     this.k.mmu.storeBuffer.drainDelayNs = opts.sbDrainNs;
     this.kthread = findKthread(this.k);
+    // This CPU's NUMA hinting state starts clean: no migrations unless the scenario asks (setNumaMigratePercent).
+    resetNumaTally();
+    setNumaMigratePercent(0);
     const smp = ctx.smp;
     this.poll = () => pollIpis(smp);
   }
@@ -176,6 +186,10 @@ export class MmCpu implements CpuProgram {
   }
 
   finish(): Record<string, unknown> {
+    // Hinting faults and migrations happen in the fault path: its tallies are per CPU.
+    this.stats.numaFaults = numaTally.faults;
+    this.stats.pagesMigrated = numaTally.migrated;
+    this.stats.migrationWaits = numaTally.migrationWaits;
     return { ...this.stats };
   }
 }

@@ -8,6 +8,10 @@
 //
 // Options (besides the common ones, options.ts): pages (16) per thread;
 // share=1 makes every thread discard one shared range (see sharedStep).
+// numaPercent (10): the share of steps that also run a NUMA hinting scan
+// (change_prot_numa) over one random thread's region, as task_numa_work does;
+// migratePagePercent (50): the share of the hinting faults that migrate
+// their page (src/kernel/mm/numa.ts, migrate.ts). Private mode only.
 // mode=processes gives every thread its own process (no shootdowns, many
 // address spaces: ASID reuse and switch_mm).
 
@@ -29,6 +33,7 @@ import { type CommonOptions, ScenarioOptionError, commonOptions, intOption, mmOp
 import { MmCpu, type TaskStep } from './runner.js';
 import { expectZero } from './user-ops.js';
 import { touchDiscardStep } from './touch-discard.js';
+import { changeProtNuma, setNumaMigratePercent } from '../../kernel/mm/numa.js';
 
 const NAME = 'tlb-flush2';
 const PH_TOUCH = 0;
@@ -36,13 +41,32 @@ const PH_DISCARD = 1;
 /** Task word: non-zero in share=1 mode. */
 const W_SHARED = W_AUX2;
 
-/** One iteration is two steps: touch every page, then discard them all. */
-export function tlbFlush2Step(k: KernelCtx, tid: number, cpu: MmCpu): void {
+/**
+ * One iteration is two steps: touch every page, then discard them all.
+ * numaPercent: the share of steps (private mode) that also run a NUMA
+ * hinting scan over the process's regions, as task_numa_work does.
+ */
+export function tlbFlush2Step(k: KernelCtx, tid: number, cpu: MmCpu, numaPercent = 0): void {
   if (tw(k, tid, W_SHARED) !== 0) {
     sharedStep(k, tid, cpu);
     return;
   }
   touchDiscardStep(k, tid, cpu, false, false);
+  if (numaPercent > 0 && cpu.rng.below(100) < numaPercent) numaScanStep(k, tid, cpu);
+}
+
+/**
+ * One task_numa_work() pass for this thread's process: change_prot_numa
+ * over one thread's region (chunk i holds thread i's pages; a random one,
+ * as the scan window moves through the mm from pass to pass). Its owner
+ * goes on writing those pages through the TLB entries the scan has not
+ * flushed yet, and the first access to a PROT_NONE page (the owner's or a
+ * peek) takes the hinting fault that may migrate it (src/kernel/mm/numa.ts).
+ */
+function numaScanStep(k: KernelCtx, tid: number, cpu: MmCpu): void {
+  const start = chunkVpn(cpu.rng.below(tw(k, tid, W_NTHREADS)));
+  changeProtNuma(k, taskMm(k, tid), start, start + tw(k, tid, W_PAGES));
+  cpu.stats.numaScans++;
 }
 
 /**
@@ -88,9 +112,22 @@ export function mapThreadRegion(scenario: string, k: KernelCtx, tid: number, mm:
   if (r < 0) throw setupMmapError(scenario, 'a thread region', r, k);
 }
 
-function options(ctx: { options: ProgramCtx['options']; cpus: number }): CommonOptions & { share: number } {
+interface TlbFlush2Options extends CommonOptions {
+  readonly share: number;
+  /** Percent of (private-mode) steps that run a NUMA hinting scan of the process. */
+  readonly numaPercent: number;
+  /** Percent of NUMA hinting faults that migrate their page. */
+  readonly migratePagePercent: number;
+}
+
+function options(ctx: { options: ProgramCtx['options']; cpus: number }): TlbFlush2Options {
   // (scenario presets are merged into ctx.options by the caller)
-  return { ...commonOptions(NAME, ctx.options, ctx.cpus), share: intOption(NAME, ctx.options, 'share', 0, 0, 1) };
+  return {
+    ...commonOptions(NAME, ctx.options, ctx.cpus),
+    share: intOption(NAME, ctx.options, 'share', 0, 0, 1),
+    numaPercent: intOption(NAME, ctx.options, 'numaPercent', 10, 0, 100),
+    migratePagePercent: intOption(NAME, ctx.options, 'migratePagePercent', 50, 0, 100),
+  };
 }
 
 export function mmPrograms(extra: Record<number, TaskStep>): (TaskStep | undefined)[] {
@@ -100,7 +137,6 @@ export function mmPrograms(extra: Record<number, TaskStep>): (TaskStep | undefin
   return p;
 }
 
-const PROGRAMS = mmPrograms({ [KIND_TLB_FLUSH2]: tlbFlush2Step });
 
 function tlbFlush2Scenario(name: string, description: string, preset: Record<string, number>): Scenario {
   const opts = (ctx: { options: ProgramCtx['options']; cpus: number }) => options({ ...ctx, options: { ...preset, ...ctx.options } });
@@ -108,7 +144,7 @@ function tlbFlush2Scenario(name: string, description: string, preset: Record<str
     name,
     description,
     memBytes: 16 * 2 ** 20,
-    optionNames: mmOptionNames('share'),
+    optionNames: mmOptionNames('share', 'numaPercent', 'migratePagePercent'),
     setup(ctx: SetupCtx): void {
       const o = opts(ctx);
       const { procs, threads } = processShape(o);
@@ -125,7 +161,10 @@ function tlbFlush2Scenario(name: string, description: string, preset: Record<str
       setupMmMachine(ctx, name, o, Array.from({ length: procs }, () => plan), o.pages, o.share === 0 ? threads : 1);
     },
     create(ctx: ProgramCtx): CpuProgram {
-      return new MmCpu(ctx, opts(ctx), PROGRAMS);
+      const o = opts(ctx);
+      const cpu = new MmCpu(ctx, o, mmPrograms({ [KIND_TLB_FLUSH2]: (k, tid, c) => tlbFlush2Step(k, tid, c, o.numaPercent) }));
+      setNumaMigratePercent(o.migratePagePercent, ctx.seed * 64 + ctx.cpu);
+      return cpu;
     },
     endCheck: checkMachineAtEnd,
   };
