@@ -33,7 +33,8 @@
 
 import { PTE_P } from '../../../native-layout/bits.js';
 import { clearEntry, readHi, readLo, setEntry } from '../../hw/ptstore.js';
-import { PARK_TIMEOUT_MS, SPIN_BEFORE_WAIT, spinHook } from '../../sync/hook.js';
+import { SPIN_BEFORE_WAIT, spinHook } from '../../sync/hook.js';
+import { WAIT_ANY, cpuCancelSleep, cpuPrepareSleep, cpuSleep, haltAllowed, hasCpuWake, kickWaiters, wordAddr } from '../../sync/wake.js';
 import { countPageCopy } from '../account.js';
 import type { KernelCtx } from '../ctx.js';
 import { GFP_HIGHUSER_MOVABLE } from '../page_alloc/gfp.js';
@@ -106,8 +107,8 @@ export function migrateMisplaced(
     kernelPoint(SITE_PTE_WRITE);
   }
   pteUnlock(k, slot);
-  // Faults parked on the migration entry (migrationEntryWait).
-  if (still) Atomics.notify(pt, w);
+  // Faults sleeping on the migration entry (migrationEntryWait).
+  if (still) migrationEntryChanged(k, w);
   if (!still) {
     // Zapped meanwhile (MADV_DONTNEED, munmap): the zap dropped the
     // mapping's reference; the new page was never mapped.
@@ -135,13 +136,23 @@ export function migrateMisplaced(
 export function migrationEntryWait(k: KernelCtx, w: number, lo: number, hi: number): void {
   const pt = k.env.pt;
   numaTally.migrationWaits++;
-  // Spin, then park on the entry's word as the lock primitives do
-  // (src/sync): simulated CPUs outnumber host cores, and the migrating
-  // CPU may be off its core. The migration's remap wakes us; a zap of the
-  // entry does not, and the park's timeout covers it.
+  // Spin, then sleep on this CPU's wake word as every other wait does
+  // (src/sync/wake.ts): an IPI or the kick of whoever changes the entry
+  // (the migration's remap, a zap: migrationEntryChanged) rings it, so a
+  // sleeping CPU still answers shootdowns. A thread that is no CPU, or the
+  // serialized engine (no halts), only spins through the hook.
+  const addr = wordAddr(pt, w);
   let spins = 0;
   while (readLo(pt, w) === lo && readHi(pt, w) === hi) {
     spinHook();
-    if (++spins > SPIN_BEFORE_WAIT) Atomics.wait(pt, w, lo, PARK_TIMEOUT_MS);
+    if (++spins <= SPIN_BEFORE_WAIT || !hasCpuWake() || !haltAllowed()) continue;
+    const bell = cpuPrepareSleep(addr, WAIT_ANY);
+    if (readLo(pt, w) === lo && readHi(pt, w) === hi) cpuSleep(bell);
+    else cpuCancelSleep();
   }
+}
+
+/** Wakes the CPUs sleeping in migrationEntryWait on word w, which the caller just changed. */
+export function migrationEntryChanged(k: KernelCtx, w: number): void {
+  kickWaiters(wordAddr(k.env.pt, w), WAIT_ANY, Infinity);
 }

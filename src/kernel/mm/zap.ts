@@ -31,6 +31,7 @@ import { HeldTable, swWalkHold, swWalkRelease, swWalkStep } from '../../check/sw
 import { WALK_ZAP } from '../../check/walkers.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { pteIsMigration, pteIsProtNone } from './pte-states.js';
+import { migrationEntryChanged } from './migrate.js';
 
 const PAGE = 4096;
 const BUG_ZAP_DIRTY_FLUSH_AFTER_UNLOCK = BUG['zap-dirty-flush-after-unlock']!;
@@ -109,6 +110,8 @@ export function zapPteRange(k: KernelCtx, g: MmuGather, mm: number, start: numbe
           const hi0 = readHi(pt, w);
           clearEntry(pt, seq, w);
           kernelPoint(SITE_PTE_WRITE);
+          // Faults waiting for the migration to end retry now (and fault in afresh).
+          if (pteIsMigration(lo0)) migrationEntryChanged(k, w);
           const pfn0 = ptePfn(lo0, hi0);
           if (!isFilePage(k, pfn0)) anon++;
           tlbRemovePage(g, pfn0, v);
