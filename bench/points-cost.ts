@@ -103,7 +103,7 @@ export async function benchPointsCost(quick: boolean): Promise<Row[]> {
     // POINTS_AA=1: the same bundle on both sides, a control of the noise
     // floor (its ratio should be 1 within the noise; bench/README.md).
     const off = await bundle(dir, 'no-points', process.env['POINTS_AA'] === '1' ? [] : [emptyKernelPoint]);
-    const rounds = quick ? 8 : 30;
+    const rounds = quick ? 5 : 30;
     const trials = 3;
     const pin = pinPrefix();
     if (pin.length === 0) process.stderr.write('bench: taskset not found: the points-cost children are not pinned to one CPU (noisier)\n');
