@@ -11,6 +11,7 @@ import { COUNTERS_STRIDE } from '../../native-layout/fields.js';
 import { setKernelPointHook, spinHook } from '../sync/hook.js';
 import { KERNEL_POINT_NAMES } from '../kernel/points.js';
 import { ScenarioOptionError } from '../workloads/mm/options.js';
+import { xorshift32 } from '../xorshift.js';
 
 /** Engine options (scenario `--option` keys every scenario accepts). */
 export const INTERLEAVE_OPTION = 'interleave';
@@ -84,12 +85,8 @@ let counterAt = 0;
 let sink = 0;
 
 function nextRandom(): number {
-  let s = rng;
-  s ^= s << 13;
-  s ^= s >>> 17;
-  s ^= s << 5;
-  rng = s;
-  return s >>> 0;
+  rng = xorshift32(rng);
+  return rng >>> 0;
 }
 
 /** Spins between two polls of a stall. */

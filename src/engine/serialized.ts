@@ -32,6 +32,7 @@ import { RunStopped, STOP_ABORT } from '../kernel/smp.js';
 import { SITE_CSD_UNLOCKED, SITE_SWITCH_MM_WINDOW } from '../kernel/points.js';
 import { setKernelPointHook, setSpinBeforeWait, setSpinHook, setVirtualTime } from '../sync/hook.js';
 import { setHaltAllowed } from '../sync/wake.js';
+import { xorshift32 } from '../xorshift.js';
 
 export type SchedPolicy = 'random' | 'pct';
 export const SCHED_POLICIES: readonly SchedPolicy[] = ['random', 'pct'];
@@ -57,10 +58,7 @@ export function initSchedule(
   const cpus = mem.layout.shape.cpus;
   let s = mix(schedSeed);
   const next = (): number => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
+    s = xorshift32(s) >>> 0;
     return s;
   };
   // Priorities: a seeded permutation of 1..cpus (pct), all equal otherwise.
@@ -279,10 +277,7 @@ function waitingCpu(c: number): boolean {
 }
 
 function random(): number {
-  let s = ctl[CONTROL_SCHED_RNG]!;
-  s ^= s << 13;
-  s ^= s >>> 17;
-  s ^= s << 5;
+  const s = xorshift32(ctl[CONTROL_SCHED_RNG]!);
   ctl[CONTROL_SCHED_RNG] = s;
   return s >>> 0;
 }

@@ -24,6 +24,7 @@ import { ASI_OFF_OPS, type AsiOps } from './asi/ops.js';
 import { EPHEMERAL_NONE, FLUSH_IPI, LAZY_TLB_LINUX, builtinDesign } from './design/builtins.js';
 import { applyDesign, resolveDesign } from './design/apply.js';
 import type { EphemeralMapPolicy, FlushPolicy, LazyTlbPolicy, ResolvedDesign } from './design/types.js';
+import { xorshift32 } from '../xorshift.js';
 
 export interface KernelCtx {
   readonly cpu: number;
@@ -171,10 +172,7 @@ export function applyVariant(k: KernelCtx, v: Variant): void {
 
 /** The hardware's own random stream (speculation targets). */
 export function hwRandom(k: KernelCtx): number {
-  let s = k.hwRng;
-  s ^= s << 13;
-  s ^= s >>> 17;
-  s ^= s << 5;
+  const s = xorshift32(k.hwRng);
   k.hwRng = s;
   return s >>> 0;
 }

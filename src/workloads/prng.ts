@@ -2,6 +2,8 @@
 // free object so the hot loop is a few integer ops. Not for statistics, for
 // reproducible op streams: same (seed, cpu), same stream.
 
+import { xorshift32 } from '../xorshift.js';
+
 export class Xorshift32 {
   private s: number;
 
@@ -17,11 +19,7 @@ export class Xorshift32 {
 
   /** Next value, uniformly in 0..2^32-1. */
   next(): number {
-    let s = this.s;
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    this.s = s >>> 0;
+    this.s = xorshift32(this.s) >>> 0;
     return this.s;
   }
 

@@ -34,6 +34,7 @@ import { PTE_PROTNONE, presentFromProtNone } from './pte-states.js';
 import { pteLock, pteUnlock } from './ptlock.js';
 import { vmaAt } from './vma.js';
 import { PTRS_PER_PTE, pteTablePfn } from './zap.js';
+import { xorshift32 } from '../../xorshift.js';
 
 const PAGE = 4096;
 
@@ -64,12 +65,8 @@ export function resetNumaTally(): void {
 }
 
 function nextRandom(): number {
-  let s = rng;
-  s ^= s << 13;
-  s ^= s >>> 17;
-  s ^= s << 5;
-  rng = s;
-  return (s >>> 0) % 100;
+  rng = xorshift32(rng);
+  return (rng >>> 0) % 100;
 }
 
 /** Whether this hinting fault should migrate its page (the misplaced-node decision, reduced to a rate). */
