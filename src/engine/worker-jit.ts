@@ -44,7 +44,7 @@ export const WORKER_JIT_ENV = 'SHOOTDOWN_WORKER_JIT';
  * overrides it; any other value is an error (thrown as a RangeError naming
  * the valid values).
  */
-export function jitModeFor(cpus: number, env: NodeJS.ProcessEnv = process.env): WorkerJitMode {
+export function jitModeFor(cpus: number, env: Readonly<Record<string, string | undefined>> = process.env): WorkerJitMode {
   const forced = env[WORKER_JIT_ENV];
   if (forced !== undefined && forced !== '') {
     if (forced === 'background' || forced === 'on-cpu') return forced;
@@ -60,7 +60,7 @@ export function jitModeFor(cpus: number, env: NodeJS.ProcessEnv = process.env): 
  * free engine follows jitModeFor. Reports and soak summaries name it from
  * here, so what they say is what the engine set.
  */
-export function runJitMode(engine: 'free' | 'serialized', cpus: number, env: NodeJS.ProcessEnv = process.env): WorkerJitMode {
+export function runJitMode(engine: 'free' | 'serialized', cpus: number, env: Readonly<Record<string, string | undefined>> = process.env): WorkerJitMode {
   return engine === 'serialized' ? 'background' : jitModeFor(cpus, env);
 }
 
