@@ -17,7 +17,7 @@ const GROUPS = ['tlb', 'alloc', 'points', 'ipi', 'shootdown', 'oversub', 'startu
 type Group = (typeof GROUPS)[number];
 
 const USAGE = `usage: npm run bench -- [--quick] [--json FILE] [--only GROUP[,GROUP...]] [--help]
-  --quick       the short form CI runs (fewer iterations and curve points; under 60 s)
+  --quick       the short form CI runs (fewer iterations and curve points; about a minute on 2 cores)
   --json FILE   also write the rows as JSON: [{name, value, unit, baseline, ratio, target, pass, min, max, ...}]
   --only LIST   run only these groups: ${GROUPS.join(', ')}
   --help        this text`;
