@@ -101,24 +101,17 @@ function mapCounts(mem: MachineMemory, roots: readonly number[]): { maps: Int32A
     for (let i = 0; i < PT_ENTRIES; i++) {
       const w = entryWord(slot, i);
       const lo = pt[w]!;
+      const va = base + i * LEVEL_SIZE[level]!;
       if ((lo & PTE_P) === 0) {
         // A user NUMA hinting (PROT_NONE) entry still maps its page
-        // (src/kernel/mm/pte-states.ts); a migration entry must not
-        // outlive its migration, which ends before its fault returns.
+        // (src/kernel/mm/pte-states.ts) and is counted below as a leaf; a
+        // migration entry must not outlive its migration, which ends
+        // before its fault returns.
         if (level !== 1 || lo === 0 || base >= KERNEL_HALF) continue;
-        const va = base + i * LEVEL_SIZE[level]!;
         if (pteIsMigration(lo)) stray.push(va);
-        else if (pteIsProtNone(lo)) {
-          const target = ptePfn(lo, pt[w + 1]!);
-          if (target < frames) {
-            maps[target]++;
-            if (firstVa[target]! < 0) firstVa[target] = va;
-          }
-        }
-        continue;
+        if (!pteIsProtNone(lo)) continue;
       }
       const target = ptePfn(lo, pt[w + 1]!);
-      const va = base + i * LEVEL_SIZE[level]!;
       if (level > 1 && (lo & PTE_PS) === 0) {
         stack.push([target, level - 1, va]);
       } else if ((lo & PTE_NOGEN) !== 0) {

@@ -18,7 +18,6 @@
 // sw-walk-freed-table, walker gup_fast.
 
 import { PTE_P, PTE_PS, PTE_RW, PTE_US } from '../../../native-layout/bits.js';
-import { FRAME_STRIDE, FR_REFCOUNT } from '../../../native-layout/fields.js';
 import { HeldTable, swWalkHold, swWalkRelease, swWalkStep } from '../../check/sw-walk.js';
 import { WALK_GUP_FAST } from '../../check/walkers.js';
 import { entryWord, ptSlotOf, readHi, readLo } from '../../hw/ptstore.js';
@@ -27,7 +26,7 @@ import type { KernelCtx } from '../ctx.js';
 import { SITE_GUP_FAST, kernelPoint } from '../points.js';
 import { localIrqRestore, localIrqSave } from '../smp.js';
 import { mmPgd } from './mm.js';
-import { putPage } from './page-ref.js';
+import { getPageUnlessZero, putPage } from './page-ref.js';
 
 const PAGE = 4096;
 const PTRS_PER_PTE = 512;
@@ -81,7 +80,7 @@ function gupFastPteRange(k: KernelCtx, mm: number, vpn: number, nr: number, writ
     const hi = readHi(pt, ptw);
     if ((lo & (PTE_P | PTE_US)) !== (PTE_P | PTE_US) || (write && (lo & PTE_RW) === 0)) break;
     const page = ptePfn(lo, hi);
-    if (page >= k.env.frames || !tryGetPage(k, page)) break;
+    if (page >= k.env.frames || !getPageUnlessZero(k, page)) break;
     // Recheck: the PMD still names this table and the PTE still maps the
     // page; otherwise the reference may be on a page already on its way
     // to being freed or reused, and is dropped.
@@ -96,17 +95,4 @@ function gupFastPteRange(k: KernelCtx, mm: number, vpn: number, nr: number, writ
     return 0;
   }
   return n;
-}
-
-/**
- * folio_try_get(): a reference on pfn unless its count is zero (free, or
- * being freed): the count is only ever raised from above zero.
- */
-function tryGetPage(k: KernelCtx, pfn: number): boolean {
-  const at = pfn * FRAME_STRIDE + FR_REFCOUNT;
-  for (;;) {
-    const c = Atomics.load(k.frame, at);
-    if (c <= 0) return false;
-    if (Atomics.compareExchange(k.frame, at, c, c + 1) === c) return true;
-  }
 }

@@ -72,7 +72,6 @@ export function migrateMisplaced(
   if (isFilePage(k, old) || pageRefcount(k, old) !== 1) {
     numaRestore(k, w, lo, hi, vmaWritable);
     pteUnlock(k, slot);
-    numaTally.migrateSkipped++;
     return false;
   }
   getPage(k, old);

@@ -43,7 +43,7 @@ const PAGE = 4096;
  * thread, so module state is per CPU). The workload reads the tallies
  * into its run summary.
  */
-export const numaTally = { scans: 0, protNone: 0, faults: 0, migrated: 0, migrateSkipped: 0, migrationWaits: 0 };
+export const numaTally = { faults: 0, migrated: 0, migrationWaits: 0 };
 
 let migratePercent = 0;
 let rng = 0x2545f491;
@@ -56,11 +56,8 @@ export function setNumaMigratePercent(percent: number, seed = 1): void {
 
 /** Resets the tallies (a new run in this thread). */
 export function resetNumaTally(): void {
-  numaTally.scans = 0;
-  numaTally.protNone = 0;
   numaTally.faults = 0;
   numaTally.migrated = 0;
-  numaTally.migrateSkipped = 0;
   numaTally.migrationWaits = 0;
 }
 
@@ -107,8 +104,6 @@ export function changeProtNuma(k: KernelCtx, mm: number, startVpn: number, endVp
     tlbFinishMmu(k, g);
   }
   upRead(k.mm, lock);
-  numaTally.scans++;
-  numaTally.protNone += n;
   return n;
 }
 

@@ -15,6 +15,20 @@ export function getPage(k: KernelCtx, pfn: number): void {
   Atomics.add(k.frame, pfn * FRAME_STRIDE + FR_REFCOUNT, 1);
 }
 
+/**
+ * get_page_unless_zero() / folio_try_get(): a reference on pfn unless its
+ * count is zero (free, or being freed), for lockless lookups (gup.ts): the
+ * count is only ever raised from above zero. Returns whether it took one.
+ */
+export function getPageUnlessZero(k: KernelCtx, pfn: number): boolean {
+  const at = pfn * FRAME_STRIDE + FR_REFCOUNT;
+  for (;;) {
+    const c = Atomics.load(k.frame, at);
+    if (c <= 0) return false;
+    if (Atomics.compareExchange(k.frame, at, c, c + 1) === c) return true;
+  }
+}
+
 export function pageRefcount(k: KernelCtx, pfn: number): number {
   return Atomics.load(k.frame, pfn * FRAME_STRIDE + FR_REFCOUNT);
 }
