@@ -140,6 +140,11 @@ export const BUG_CATALOG: readonly BugSpec[] = [
     ['--cpus', '4', '--seconds', '20', '--variant', 'invlpgb', '--option', 'interleave=50', '--option', 'stallSpins=100000', '--option', 'stallSites=gup-fast']),
     requires: { variant: 'invlpgb', why: 'only an INVLPGB flush frees tables without waiting for CPUs with interrupts off' },
     source: 'a37259732a7d x86/mm: Make MMU_GATHER_RCU_TABLE_FREE unconditional' },
+  { ...bug('collapse-no-gup-sync', 'tlb', 'khugepaged frees a collapsed range\'s old PTE table only after every lockless walker let go', 'munmap-storm',
+    ['--cpus', '4', '--seconds', '20', '--variant', 'invlpgb', '--option', 'interleave=100', '--option', 'stallSpins=1000000', '--option', 'stallSites=gup-fast',
+      '--option', 'chunkPercent=50', '--option', 'khugepagedPercent=50']),
+    requires: { variant: 'invlpgb', why: 'only an INVLPGB flush frees tables without waiting for CPUs with interrupts off' },
+    source: '2ba99c5e0881 mm/khugepaged: fix GUP-fast interaction by sending IPI' },
   { ...bug('nested-flush-drops-freed-tables', 'tlb', 'a nested gather\'s forced flush keeps freed_tables, reaching lazy CPUs', 'madvise-race', ['--cpus', '4', '--seconds', '20']),
     source: '7a30df49f63a mm: mmu_gather: remove __tlb_reset_range() for force flush' },
   // copy-on-write through the ephemeral maps (issue 7 remainder, src/kernel/ephmap/copy-user.ts)

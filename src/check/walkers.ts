@@ -20,7 +20,10 @@ export const WALK_GUP_FAST = 6;
 /** change_prot_numa's change_pte_range (task_numa_work): mmap_lock for read, the PTE lock. */
 export const WALK_NUMA = 7;
 
+/** collapse_huge_page (khugepaged): mmap_lock for write, the PMD lock, then the PTE lock. */
+export const WALK_COLLAPSE = 8;
+
 export const WALKER_NAMES: readonly string[] = [
   '', 'zap_pte_range', 'change_pte_range', 'page_vma_mapped_walk', 'retract_page_tables', 'free_pgtables', 'gup_fast',
-  'change_prot_numa',
+  'change_prot_numa', 'collapse_huge_page',
 ];

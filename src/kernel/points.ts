@@ -40,6 +40,9 @@ export const SITE_NUMA_SCAN = 14;
 /** Migration has copied the old page and not yet mapped the new one (the migration entry is in place). */
 export const SITE_MIGRATE_COPY = 15;
 
+/** khugepaged's collapse has cleared and flushed the PMD entry, checked the pages, and not yet copied them. */
+export const SITE_COLLAPSE_COPY = 16;
+
 /** Site names by number, for reports and the serialized engine's traces. */
 export const KERNEL_POINT_NAMES: readonly string[] = [
   '', 'lock-acquired', 'lock-release', 'pte-write', 'flush-enter', 'flush-done', 'kernel-flush', 'pgtable-free',
@@ -50,6 +53,8 @@ export const KERNEL_POINT_NAMES: readonly string[] = [
   'gup-fast',
   // reach (issue 11): NUMA hinting and migration
   'numa-scan', 'migrate-copy',
+  // reach (issue 11): khugepaged's collapse
+  'collapse-copy',
 ];
 
 export const KERNEL_POINT_SITES = KERNEL_POINT_NAMES.length;

@@ -11,24 +11,14 @@ import { describe, expect, it } from 'vitest';
 import { BUG_CATALOG } from '../../src/check/bugs.js';
 import { SCENARIOS } from '../../src/workloads/index.js';
 import { loadEngine } from '../engine/helpers.js';
+import { catalogueOptions as catalogueOptionsOf } from './catalogue.js';
 
 const SECONDS = 3;
 const MIN_OPS = 40_000;
 const MAX_SEEDS = 10;
 const BUG = 'invlpgb-table-free-no-sync';
 
-/** The catalogue's --variant and --option pairs for BUG, as the CLI parses them. */
-function catalogueOptions(): Record<string, string | number> {
-  const args = BUG_CATALOG.find((b) => b.name === BUG)!.args;
-  const o: Record<string, string | number> = {};
-  args.forEach((a, i) => {
-    if (a === '--variant') o['variant'] = args[i + 1]!;
-    if (a !== '--option') return;
-    const [k, v] = args[i + 1]!.split('=') as [string, string];
-    o[k] = /^\d+$/.test(v) ? Number(v) : v;
-  });
-  return o;
-}
+const catalogueOptions = (): Record<string, string | number> => catalogueOptionsOf(BUG);
 
 async function run(seed: number, options: Record<string, string | number>, inject: string[] = []) {
   const { runFree } = await loadEngine();

@@ -96,7 +96,15 @@ export function zapPteRange(k: KernelCtx, g: MmuGather, mm: number, start: numbe
     swWalkHold(k, zapHeld, table);
     flushTlbBatchedPending(k, mm);
     let dirtyFile = false;
+    // A table can map more pages than a batch holds (a whole 2 MiB range
+    // of 512): when the batch is full we stop, flush it once the lock is
+    // dropped, and come back for the rest (zap_pte_range's force_flush).
+    let next = chunkEnd;
     for (let v = vpn; v < chunkEnd; v++) {
+      if (tlbBatchRoom(g) === 0) {
+        next = v;
+        break;
+      }
       const w = entryWord(slot, v & (PTRS_PER_PTE - 1));
       const lo0 = readLo(pt, w);
       if ((lo0 & PTE_P) === 0) {
@@ -142,7 +150,8 @@ export function zapPteRange(k: KernelCtx, g: MmuGather, mm: number, start: numbe
     swWalkRelease(k, zapHeld, WALK_ZAP, mm, vpn * PAGE);
     pteUnlock(k, slot);
     if (flushLate) tlbFlushMmuTlbonly(k, g);
-    vpn = chunkEnd;
+    if (next < chunkEnd) tlbFlushMmu(k, g);
+    vpn = next;
   }
   if (anon > 0) Atomics.sub(k.mm, mm * MM_STRIDE + MM_ANON_PAGES, anon);
   return cleared;

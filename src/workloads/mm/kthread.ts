@@ -1,8 +1,9 @@
 // The per-CPU kernel thread: runs on the borrowed mm in lazy TLB mode (the
 // runner's speculation then walks user addresses of that mm), churns a
 // kernel page through the allocator so freed frames get reused fast, and
-// now and then acts as khugepaged on some process: retracting its empty
-// PTE tables, flushed with flush_tlb_range.
+// now and then acts as khugepaged on some process: collapsing the anonymous
+// 2 MiB ranges it can (src/kernel/mm/collapse.ts), then retracting its
+// empty PTE tables, flushed with flush_tlb_range.
 
 import { MM_LIVE } from '../../../native-layout/bits.js';
 import { MM_STATE, MM_STRIDE } from '../../../native-layout/fields.js';
@@ -10,6 +11,7 @@ import { writeFrame } from '../../hw/frames.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
 import { mmput } from '../../kernel/mm/exit.js';
 import { mmgetNotZero } from '../../kernel/mm/mm.js';
+import { type CollapseTally, khugepagedCollapseMm } from '../../kernel/mm/collapse.js';
 import { retractEmptyPageTables } from '../../kernel/mm/retract.js';
 import { GFP_KERNEL } from '../../kernel/page_alloc/gfp.js';
 import { speculate } from '../../kernel/tlb/speculate.js';
@@ -37,12 +39,21 @@ export function kthreadStep(k: KernelCtx, _tid: number, cpu: MmCpu): void {
   if (p > 0 && cpu.rng.below(100) < p) khugepagedPass(k, cpu);
 }
 
+/** This CPU's khugepaged tally (one CPU per worker thread). */
+const tally: CollapseTally = { collapsed: 0, aborted: 0 };
+
 function khugepagedPass(k: KernelCtx, cpu: MmCpu): void {
   const start = 1 + cpu.rng.below(k.maxMms - 1);
   for (let i = 0; i < k.maxMms - 1; i++) {
     const mm = 1 + ((start - 1 + i) % (k.maxMms - 1));
     if (Atomics.load(k.mm, mm * MM_STRIDE + MM_STATE) !== MM_LIVE) continue;
     if (!mmgetNotZero(k, mm)) continue;
+    // collapse first: a collapse that gives up leaves its table for the retraction to judge.
+    tally.collapsed = 0;
+    tally.aborted = 0;
+    khugepagedCollapseMm(k, mm, tally);
+    cpu.stats.collapsed += tally.collapsed;
+    cpu.stats.collapseAborts += tally.aborted;
     cpu.stats.retracted += retractEmptyPageTables(k, mm);
     mmput(k, mm);
     return;

@@ -35,6 +35,9 @@ export class MmStats {
   kthreadSteps = 0;
   kernelPages = 0;
   retracted = 0;
+  /** khugepaged collapses: ranges copied into a 2 MiB block and remapped, and ranges it looked at but left (pinned, shared, not present, no memory). */
+  collapsed = 0;
+  collapseAborts = 0;
   mmaps = 0;
   munmaps = 0;
   madvises = 0;
