@@ -125,12 +125,12 @@ export const BUG_CATALOG: readonly BugSpec[] = [
   // mermap (ephemeral maps, issue 7)
   bug('mermap-no-wrap-flush', 'ephmap', 'a mermap window that wraps flushes the local TLB once before reusing an address', 'ephmap-copy', ['--cpus', '4', '--seconds', '20', '--option', 'map=mermap']),
   bug('mermap-free-while-pending', 'ephmap', 'a page mapped through the mermap is freed only after its pending entries were flushed', 'ephmap-copy', ['--cpus', '4', '--seconds', '20', '--option', 'map=mermap']),
-  // reach (issue 11): reverted real fixes. retract-no-pte-lock is wired in
-  // the kernel but pending: no default scenario tells it from a clean run
-  // yet (README "Reverted fixes"); test/reach covers its code path.
+  // reach (issue 11): reverted real fixes. retract-no-pte-lock needs a
+  // table that empties often: shared-file-writeback with a 4-page file.
   // zap-dirty-flush-after-unlock is caught by shared-file-writeback's
   // verifyBefore check, on by default since the folio lock (fixes branch).
-  { ...bug('retract-no-pte-lock', 'tlb', 'a PTE table is retracted only under the lock its rmap walkers hold'),
+  { ...bug('retract-no-pte-lock', 'tlb', 'a PTE table is retracted only under the lock its rmap walkers hold', 'shared-file-writeback',
+    ['--cpus', '4', '--seconds', '20', '--option', 'pages=4', '--option', 'khugepagedPercent=100']),
     source: '8d3c106e19e8 mm/khugepaged: take the right locks for page table retraction' },
   { ...bug('zap-dirty-flush-after-unlock', 'tlb', 'a zapped dirty shared PTE is flushed before its PTE lock is dropped', 'shared-file-writeback', ['--cpus', '4', '--seconds', '20']),
     source: "1cf35d47712d mm: split 'tlb_flush_mmu()' into tlb flushing and memory freeing parts" },

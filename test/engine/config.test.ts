@@ -11,8 +11,6 @@ describe('runFree options', () => {
     await expect(runFree({ scenario: 'ipi-storm', cpus: 2, ops: 1, testFaults: { neverAckCpu: 2 } })).rejects.toThrow(/neverAckCpu 2/);
     await expect(runFree({ scenario: 'no-such', cpus: 2, ops: 1 })).rejects.toThrow(/unknown scenario "no-such": use one of ipi-storm/);
     await expect(runFree({ scenario: 'ipi-storm', cpus: 2, ops: 1, inject: ['no-such-bug'] })).rejects.toThrow(/unknown bug/);
-    // Wired in the code but with no detecting scenario yet: refused like the registry says.
-    await expect(runFree({ scenario: 'ipi-storm', cpus: 2, ops: 1, inject: ['retract-no-pte-lock'] })).rejects.toThrow(/is catalogued but pending/);
   });
 
   it('run a small op budget to completion on a single CPU', async () => {

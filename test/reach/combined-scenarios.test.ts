@@ -2,19 +2,23 @@
 // madvise-race are in soak's default set, run clean, and madvise-race
 // catches the real fix reverted on its path with its default options, on
 // seeds that were not used to tune it (from 500). (zap-dirty-flush-after-
-// unlock is caught by shared-file-writeback: test/tlb/bugs-shared-file.test.ts;
-// retract-no-pte-lock is pending: README "Reverted fixes".)
+// unlock is caught by shared-file-writeback: test/tlb/bugs-shared-file.test.ts.)
+// shared-file-writeback also catches the reverted retraction lock
+// (8d3c106e19e8) through the software-walk check, with the catalogue's
+// options: a 4-page file, so a table empties often, and khugepaged on
+// every kernel-thread step.
 import { describe, expect, it } from 'vitest';
 import { SCENARIOS } from '../../src/workloads/index.js';
 import { loadEngine } from '../engine/helpers.js';
+import { catalogueOptions } from './catalogue.js';
 
 const SECONDS = 3;
 const MIN_OPS = 40_000;
 const MAX_SEEDS = 10;
 
-async function run(scenario: string, seed: number, inject: string[] = []) {
+async function run(scenario: string, seed: number, inject: string[] = [], options: Record<string, string | number> = {}) {
   const { runFree } = await loadEngine();
-  return runFree({ scenario, cpus: 4, seconds: SECONDS, seed, inject, onFault: 'return', options: {} });
+  return runFree({ scenario, cpus: 4, seconds: SECONDS, seed, inject, onFault: 'return', options });
 }
 
 describe('combined-path scenarios', () => {
@@ -47,5 +51,27 @@ describe('combined-path scenarios', () => {
       tried.push(`seed ${seed}: ${r.ops} ops`);
     }
     expect.fail(`${bug} not caught by ${scenario}: ${tried.join('; ')}`);
+  }, 180_000);
+
+  it('retract-no-pte-lock (reverted fix) is caught by shared-file-writeback with the catalogue\'s options, as a walk in a retracted table', async () => {
+    const bug = 'retract-no-pte-lock';
+    const options = catalogueOptions(bug);
+    const clean = await run('shared-file-writeback', 500, [], options);
+    expect(clean.fault).toBeNull();
+    expect(clean.violations + (clean.endCheck?.violations.length ?? 0)).toBe(0);
+    const tried: string[] = [];
+    let ops = 0;
+    for (let seed = 500; seed < 500 + MAX_SEEDS && (seed < 504 || ops < MIN_OPS); seed++) {
+      const r = await run('shared-file-writeback', seed, [bug], options);
+      expect(r.fault).toBeNull();
+      if (r.violations > 0) {
+        // The walker finds its table freed, or no longer linked where it found it.
+        expect(['sw-walk-freed-table', 'sw-walk-moved-table']).toContain(r.violationRecords[0]!.kindName);
+        return;
+      }
+      ops += r.ops;
+      tried.push(`seed ${seed}: ${r.ops} ops`);
+    }
+    expect.fail(`${bug} not caught by shared-file-writeback: ${tried.join('; ')}`);
   }, 180_000);
 });
