@@ -1,8 +1,15 @@
-// The catalogue's --variant and --option pairs of a bug (src/check/bugs.ts),
-// parsed as the CLI parses them, for reach tests that run its scenario
-// through the engine directly.
+// Helpers of the reach tests: run a default-soak scenario through the
+// engine with a catalogued bug's own arguments (src/check/bugs.ts), as the
+// CLI would, and look for the first seed from 500 (seeds nobody tuned on)
+// whose run catches it.
+import { expect } from 'vitest';
 import { BUG_CATALOG } from '../../src/check/bugs.js';
+import { loadEngine } from '../engine/helpers.js';
 
+/** Seconds per reach run, 4 CPUs. */
+export const REACH_SECONDS = 3;
+
+/** The catalogue's --variant and --option pairs of a bug, as the CLI parses them. */
 export function catalogueOptions(bug: string): Record<string, string | number> {
   const spec = BUG_CATALOG.find((b) => b.name === bug);
   if (spec === undefined) throw new Error(`no bug ${bug} in the catalogue`);
@@ -15,4 +22,38 @@ export function catalogueOptions(bug: string): Record<string, string | number> {
     o[k] = /^\d+$/.test(v) ? Number(v) : v;
   });
   return o;
+}
+
+/** One free-engine run of `scenario` on 4 CPUs for REACH_SECONDS; faults come back in the result. */
+export async function reachRun(scenario: string, seed: number, options: Record<string, string | number>, inject: string[] = []) {
+  const { runFree } = await loadEngine();
+  return runFree({ scenario, cpus: 4, seconds: REACH_SECONDS, seed, inject, onFault: 'return', options });
+}
+
+export type ReachResult = Awaited<ReturnType<typeof reachRun>>;
+
+/** Violations, end-check violations and lost frames of a run. */
+export const found = (r: ReachResult): number => r.violations + (r.endCheck?.violations.length ?? 0) + (r.endCheck?.framesLost ?? 0);
+
+/** A summary counter summed over the CPUs. */
+export const stat = (r: ReachResult, key: string): number =>
+  r.perCpu.reduce((n, c) => n + ((c.summary as Record<string, number>)[key] ?? 0), 0);
+
+/**
+ * Runs `scenario` with `bug` injected on seeds 500, 501, ... until one
+ * catches it, and returns that run. Gives up after 10 seeds, or after 4 once
+ * the misses did minOps ops between them (a loaded host does a fraction of
+ * the ops, so a miss counts only as far as its ops go); fails the test then.
+ */
+export async function caughtFromSeed500(scenario: string, bug: string, options: Record<string, string | number>, minOps = 40_000): Promise<ReachResult> {
+  const tried: string[] = [];
+  let ops = 0;
+  for (let seed = 500; seed < 510 && (seed < 504 || ops < minOps); seed++) {
+    const r = await reachRun(scenario, seed, options, [bug]);
+    expect(r.fault).toBeNull();
+    if (found(r) > 0) return r;
+    ops += r.ops;
+    tried.push(`seed ${seed}: ${r.ops} ops`);
+  }
+  return expect.fail(`${bug} not caught by ${scenario}: ${tried.join('; ')}`);
 }
