@@ -9,6 +9,7 @@ import { TLB_NR_DYN_ASIDS } from '../../../native-layout/bits.js';
 import { BUG, injected } from '../../check/bugs.js';
 import type { KernelCtx } from '../ctx.js';
 import { genBefore } from './gen.js';
+import { mmGlobalAsid } from './global-asid.js';
 
 const BUG_STALE_CTX_AFTER_ASID_EVICT = BUG['stale-ctx-after-asid-evict']!;
 
@@ -44,6 +45,7 @@ function clearAsidOther(k: KernelCtx): void {
  * choose_new_asid(): the slot this CPU will run mm `next` in, and whether
  * the switch must flush it. Returns asid | ASID_NEED_FLUSH | ASID_FRESH.
  *
+ * - An mm with a global ASID runs under it, without a flush.
  * - A slot still tagged with next's ctx_id is reused; it needs a flush only
  *   if its recorded generation is behind `nextTlbGen` (the mm changed its
  *   page tables while this CPU ran something else, and the flushes of that
@@ -57,6 +59,13 @@ function clearAsidOther(k: KernelCtx): void {
 export function chooseNewAsid(k: KernelCtx, next: number, nextTlbGen: number): number {
   const st = k.cpuState;
   const at = k.cpuAt;
+  // A global ASID (global-asid.ts) is never flushed here: every flush of
+  // its mm reached its PCID on every CPU, this one included, whether it
+  // ran the mm or not (choose_new_asid's mm_global_asid branch).
+  if (k.globalAsids) {
+    const g = mmGlobalAsid(k, next);
+    if (g !== 0) return g;
+  }
   if (st[at + CPU_INVALIDATE_OTHER] !== 0) clearAsidOther(k);
   const ctxId = k.mm[next * MM_STRIDE + MM_CTX_ID];
   for (let asid = 0; asid < TLB_NR_DYN_ASIDS; asid++) {

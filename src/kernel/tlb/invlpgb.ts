@@ -24,7 +24,9 @@ import { C } from '../../../native-layout/counters.js';
 import { CONTROL_STOP, CPU_CTX_ID, CPU_PREEMPT_COUNT, MM_CTX_ID, MM_STRIDE } from '../../../native-layout/fields.js';
 import { TLB_NR_DYN_ASIDS } from '../../../native-layout/bits.js';
 import { BUG, injected } from '../../check/bugs.js';
-import { INVLPGB_ALL, INVLPGB_ANY_PCID, INVLPGB_STRIDE_2M, type InvlpgbPort } from '../../hw/invlpgb.js';
+import {
+  INVLPGB_ALL, INVLPGB_ANY_PCID, INVLPGB_PCID, INVLPGB_STRIDE_2M, INVLPGB_USER_PCID, type InvlpgbPort,
+} from '../../hw/invlpgb.js';
 import { spinHook } from '../../sync/hook.js';
 import { parkTimeoutMs } from '../../sync/wake.js';
 import { apicCancelHalt, apicHalt, apicPrepareHalt, ipiPending } from '../../hw/apic.js';
@@ -64,8 +66,11 @@ export function installInvlpgbTarget(k: KernelCtx): void {
   k.smp.invlpgbApply = () => mmu.applyInvlpgb();
 }
 
-/** Waits (answering IPIs and INVLPGBs through the spin hook) until cond() holds. */
-function spinUntil(k: KernelCtx, cond: () => boolean): void {
+/**
+ * Waits (answering IPIs and INVLPGBs through the spin hook) until cond()
+ * holds. Not for hot paths: callers pass a closure.
+ */
+export function spinUntil(k: KernelCtx, cond: () => boolean): void {
   const control = k.smp.control;
   const ipi = k.smp.ipi;
   const me = k.cpu;
@@ -106,6 +111,30 @@ export function invlpgbBroadcast(k: KernelCtx, mm: number, start: number, end: n
   }
   k.smp.trace.emit(EV_INVLPGB, mm, start, end === FLUSH_ALL ? -1 : pages);
   postToOtherCpus(k, tag, start, pages, flags);
+}
+
+/**
+ * broadcast_tlb_flush()'s INVLPGBs for an mm with a global ASID: pages
+ * [start, end) (or all, with FLUSH_ALL) of the global kPCID on every CPU,
+ * this one included, and under PTI of its user PCID too
+ * (invlpgb_flush_user_nr_nosync of kern_pcid and user_pcid). Not waited
+ * for: the caller finishes the ASID transition, then TLBSYNCs.
+ */
+export function invlpgbFlushGlobalAsid(k: KernelCtx, mm: number, asid: number, start: number, end: number, strideShift: number): void {
+  let flags = INVLPGB_PCID | (k.ptiUser ? INVLPGB_USER_PCID : 0);
+  let pages = 0;
+  if (end === FLUSH_ALL) {
+    flags |= INVLPGB_ALL;
+  } else if (strideShift >= PAGE_SHIFT_2M) {
+    flags |= INVLPGB_STRIDE_2M;
+    pages = Math.ceil((end - start) / 512);
+  } else {
+    pages = end - start;
+  }
+  const pcid = kernPcid(asid);
+  k.smp.trace.emit(EV_INVLPGB, mm, start, end === FLUSH_ALL ? -1 : pages);
+  postToOtherCpus(k, pcid, start, pages, flags);
+  k.mmu.invlpgbSelf(start, pages, flags, pcid);
 }
 
 /** One INVLPGB: a request in every other CPU's slot from this one. */
