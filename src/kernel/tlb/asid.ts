@@ -4,12 +4,11 @@
 // kPCID a + 1 in CR3 (PCID 0 is left to code that knows nothing of PCIDs).
 // Only the owner CPU reads or writes its slots, with interrupts off.
 
-import { MM_CTX_ID, MM_STRIDE, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_LOADED_MM_ASID, CPU_NEXT_ASID } from '../../../native-layout/fields.js';
+import { MM_CTX_ID, MM_GLOBAL_ASID, MM_STRIDE, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_LOADED_MM_ASID, CPU_NEXT_ASID } from '../../../native-layout/fields.js';
 import { TLB_NR_DYN_ASIDS } from '../../../native-layout/bits.js';
 import { BUG, injected } from '../../check/bugs.js';
 import type { KernelCtx } from '../ctx.js';
 import { genBefore } from './gen.js';
-import { mmGlobalAsid } from './global-asid.js';
 
 const BUG_STALE_CTX_AFTER_ASID_EVICT = BUG['stale-ctx-after-asid-evict']!;
 
@@ -62,8 +61,10 @@ export function chooseNewAsid(k: KernelCtx, next: number, nextTlbGen: number): n
   // A global ASID (global-asid.ts) is never flushed here: every flush of
   // its mm reached its PCID on every CPU, this one included, whether it
   // ran the mm or not (choose_new_asid's mm_global_asid branch).
+  // (mm_global_asid read here directly: global-asid.ts pulls in the
+  // INVLPGB path, and the checkers import this file.)
   if (k.globalAsids) {
-    const g = mmGlobalAsid(k, next);
+    const g = Atomics.load(k.mm, next * MM_STRIDE + MM_GLOBAL_ASID);
     if (g !== 0) return g;
   }
   if (st[at + CPU_INVALIDATE_OTHER] !== 0) clearAsidOther(k);
