@@ -169,6 +169,19 @@ export const LOADED_MM_NONE = -1;
 export const LOADED_MM_SWITCHING = -2;
 /** tlb_state.ctxs: dynamic ASIDs per CPU (TLB_NR_DYN_ASIDS); kPCID = asid + 1. */
 export const TLB_NR_DYN_ASIDS = 6;
+/**
+ * MAX_ASID_AVAILABLE: ASIDs TLB_NR_DYN_ASIDS .. MAX_ASID_AVAILABLE - 1 are
+ * global ones (the same PCID on every CPU, src/kernel/tlb/global-asid.ts).
+ * Linux has 2046 of them under PTI; 64 here, so that soaks wrap the space
+ * and run reset_global_asid_space's flush.
+ */
+export const MAX_ASID_AVAILABLE = 64;
+/** Words of the global ASID bitmaps (kernel.globalAsidUsed / globalAsidFreed). */
+export const GLOBAL_ASID_WORDS = MAX_ASID_AVAILABLE >>> 5;
+/** user_pcid(): PTI tags user-mode translations with kPCID | this bit (X86_CR3_PTI_PCID_USER_BIT). */
+export const PTI_USER_PCID_BIT = 1 << 11;
+/** Words of cpu.userPcidFlushMask: one bit per kPCID 0 .. MAX_ASID_AVAILABLE. */
+export const USER_PCID_FLUSH_WORDS = (MAX_ASID_AVAILABLE >>> 5) + 1;
 
 /** vma.flags (VM_*): 0 = free slot. */
 export const VM_VALID = 1 << 0;

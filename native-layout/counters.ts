@@ -79,6 +79,13 @@ export const COUNTER_NAMES = [
   'gmemFaults',
   'gmemKernelFlushes',
   'directMapRestoreWarns',
+  // global ASIDs and the PTI user PCID (src/kernel/tlb/global-asid.ts,
+  // user-pcid.ts): global ASIDs handed out, resets of the global ASID
+  // space (each one INVLPGB of every non-global entry), and user PCIDs
+  // flushed on the way back to user mode (SWITCH_TO_USER_CR3).
+  'globalAsidsAssigned',
+  'globalAsidResets',
+  'userPcidFlushes',
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

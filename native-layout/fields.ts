@@ -72,6 +72,7 @@ export const CPU_ASI_LAST_MM = at('cpu', 'asiLastMm');
 export const CPU_ASI_TLB_GEN = at('cpu', 'asiTlbGen');
 export const CPU_GHOST_CTX_ID = at('cpu', 'ghostCtxId');
 export const CPU_GHOST_TLB_GEN = at('cpu', 'ghostTlbGen');
+export const CPU_USER_PCID_FLUSH_MASK = at('cpu', 'userPcidFlushMask');
 
 /** tlb4k and tlbHuge share one entry format. */
 export const TLB_STRIDE = recordFormat('tlb4k').stride;
@@ -150,6 +151,11 @@ export const KERNEL_LAST_PID = at('kernel', 'lastPid');
 export const KERNEL_ASI_PHYSMAP_PUD = at('kernel', 'asiPhysmapPud');
 export const KERNEL_MM_LOCAL_REGION = at('kernel', 'mmLocalRegion');
 export const KERNEL_EPHMAP_SLOTS = at('kernel', 'ephmapSlots');
+export const KERNEL_GLOBAL_ASID_LOCK = at('kernel', 'globalAsidLockWord');
+export const KERNEL_LAST_GLOBAL_ASID = at('kernel', 'lastGlobalAsid');
+export const KERNEL_GLOBAL_ASID_AVAILABLE = at('kernel', 'globalAsidAvailable');
+export const KERNEL_GLOBAL_ASID_USED = at('kernel', 'globalAsidUsed');
+export const KERNEL_GLOBAL_ASID_FREED = at('kernel', 'globalAsidFreed');
 
 export const MM_STRIDE = recordFormat('mm').stride;
 export const MM_STATE = at('mm', 'state');
@@ -177,6 +183,8 @@ export const MM_LOCAL_REGION = at('mm', 'localRegion');
 export const MM_EPH_STALE_GEN = at('mm', 'ephStaleGen');
 export const MM_EPH_FLUSHED_GEN = at('mm', 'ephFlushedGen');
 export const MM_OPEN_REFS = at('mm', 'openRefs');
+export const MM_GLOBAL_ASID = at('mm', 'globalAsid');
+export const MM_ASID_TRANSITION = at('mm', 'asidTransition');
 
 export const VMA_STRIDE = recordFormat('vma').stride;
 export const VMA_FLAGS = at('vma', 'flags');

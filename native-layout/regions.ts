@@ -10,7 +10,7 @@
 import {
   NR_PAGE_ORDERS, PAGEBLOCK_NR_PAGES, type MachineShape, frameCount,
 } from './shape.js';
-import { NR_FREETYPES, NR_PCP_LISTS_FT, PB_PER_WORD, PT_WORDS } from './bits.js';
+import { GLOBAL_ASID_WORDS, NR_FREETYPES, NR_PCP_LISTS_FT, PB_PER_WORD, PT_WORDS, USER_PCID_FLUSH_WORDS } from './bits.js';
 import { COUNTER_NAMES } from './counters.js';
 
 export type Scalar = 'i32' | 'f64';
@@ -200,6 +200,8 @@ export const REGIONS: readonly RegionSpec[] = [
       // ghost state (issue 11 item 6, src/check/ghost-gen.ts): written next to the hardware flushes, never read by the kernel
       f('ghostCtxId', 'ctx_id of the mm whose translations the slot\'s PCID was last fully flushed for', 6),
       f('ghostTlbGen', 'the mm\'s tlb_gen up to which the slot\'s PCID was really flushed', 6),
+      // PTI (src/kernel/tlb/user-pcid.ts)
+      f('userPcidFlushMask', 'tlb_state.user_pcid_flush_mask: bit kPCID set = that user PCID is flushed at the next return to user (SWITCH_TO_USER_CR3)', USER_PCID_FLUSH_WORDS),
     ],
   },
   {
@@ -420,6 +422,12 @@ export const REGIONS: readonly RegionSpec[] = [
       // ephemeral maps (ephmap/mermap, issue 7)
       f('mmLocalRegion', 'non-zero: every new mm gets the mm-local region (ephmap + mermap windows, tables pre-populated for every CPU)'),
       f('ephmapSlots', 'K: ephmap slots per (mm, CPU), 1 as posted or 2 (copy-on-write maps source and destination)'),
+      // global ASIDs (--variant invlpgb, src/kernel/tlb/global-asid.ts)
+      ...lockFields('globalAsidLock'),
+      f('lastGlobalAsid', 'last_global_asid: where the next search of the global ASID space starts'),
+      f('globalAsidAvailable', 'global_asid_available: global ASIDs neither held by an mm nor freed since the last reset'),
+      f('globalAsidUsed', 'global_asid_used: bit a set = ASID a is held, or freed and not yet flushed', GLOBAL_ASID_WORDS),
+      f('globalAsidFreed', 'global_asid_freed: bit a set = ASID a was freed; reusable after the next reset flush', GLOBAL_ASID_WORDS),
     ],
   },
   {
@@ -454,6 +462,9 @@ export const REGIONS: readonly RegionSpec[] = [
       f('ephStaleGen', 'bumped by every ephemeral put: some CPU of this mm may hold some stale ephemeral entry since then'),
       f('ephFlushedGen', 'the ephStaleGen the last completed mitigation flush covered (equal: nothing to flush)'),
       f('openRefs', 'references to the scenario file this process has open (struct file f_count, one file per mm): > 0 open, 0 closed, -1 last close in progress'),
+      // global ASIDs (src/kernel/tlb/global-asid.ts)
+      f('globalAsid', 'context.global_asid: 0, or the ASID this mm runs under on every CPU'),
+      f('asidTransition', 'context.asid_transition: 1 while some CPU may still run the mm under a dynamic ASID'),
     ],
   },
   {

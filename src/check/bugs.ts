@@ -153,6 +153,11 @@ export const BUG_CATALOG: readonly BugSpec[] = [
   { ...bug('mshare-client-notifier-skipped', 'mshare', 'a change to an mshare host fires the mmu notifiers of every client mm', 'mshare', ['--cpus', '4', '--seconds', '20']),
     requires: { scenario: 'mshare', option: { key: 'iommu', value: 1 }, why: 'only a secondary MMU bound to a client (the IOMMU of process 1) listens to client notifiers' } },
   // NUMA hinting faults and page migration (issue 11, src/kernel/mm/numa.ts, migrate.ts)
+  // PTI's user PCID (issue 11 item 4, src/kernel/tlb/user-pcid.ts)
+  { ...bug('pti-no-user-pcid-flush', 'tlb', 'a flush of user addresses also marks the user PCID, flushed at the next return to user mode', 'munmap-storm',
+    ['--cpus', '4', '--seconds', '20', '--option', 'pti=1']),
+    requires: { option: { key: 'pti', value: 1 }, why: 'only PTI tags user-mode translations with a PCID of their own' },
+    source: '6fd166aae78c x86/mm: Use/Fix PCID to optimize user/kernel switches' },
   { ...bug('numa-protnone-not-accessible', 'tlb', 'migration flushes a PROT_NONE entry while its mm has a TLB flush pending', 'tlb-flush2', ['--cpus', '4', '--seconds', '20']),
     source: '20841405940e mm: fix TLB flush race between migration, and change_protection_range' },
 ];

@@ -20,7 +20,7 @@
 import {
   FRAME_F_HEAD, FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_STATE_MASK, FRAME_STATE_NAMES, FS_ALLOCATED, FS_FREE_HEAD,
   FS_FREE_TAIL, FS_PAGETABLE, FS_PCP, FS_TRANSIT, MM_DEAD, MM_LIVE, PSC_PCID_MASK, PSC_VALID, PTE_P, PTE_PS, PT_ENTRIES,
-  PTE_NOGEN, TLB_GEN_PERMANENT, TLB_GLOBAL, TLB_NR_DYN_ASIDS, TLB_PCID_MASK, TLB_SIZE_MASK, TLB_SIZE_SHIFT, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT,
+  PTE_NOGEN, PTI_USER_PCID_BIT, TLB_GEN_PERMANENT, TLB_GLOBAL, TLB_NR_DYN_ASIDS, TLB_PCID_MASK, TLB_SIZE_MASK, TLB_SIZE_SHIFT, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT,
 } from '../../native-layout/bits.js';
 import {
   CPU_ASI_CURR, CPU_ASI_TLB_GEN, CPU_CR3_PCID, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_LOADED_MM_ASID, CPU_STRIDE, FRAME_STRIDE, FR_CONTENT_GEN,
@@ -127,6 +127,9 @@ function mapCounts(mem: MachineMemory, roots: readonly number[]): { maps: Int32A
 
 /** Whether an entry tagged pcid on cpu can be used again without a flush, and which mm it would serve. */
 function liveSlot(mem: MachineMemory, byCtx: Map<number, LiveMm>, cpu: number, pcid: number): LiveMm | null {
+  // A PTI user PCID is flushed at the next return to user whenever its
+  // kernel PCID was (user-pcid.ts): not tracked here.
+  if ((pcid & PTI_USER_PCID_BIT) !== 0) return null;
   const nonsensitive = isAsiPcid(pcid);
   const asid = nonsensitive ? asiPcidSlot(pcid) : pcid - 1;
   if (asid < 0 || asid >= TLB_NR_DYN_ASIDS) return null;

@@ -13,10 +13,12 @@
 // seq. TLBSYNC on the issuer completes when done == seq for every slot IT
 // issued into: other CPUs' requests are not waited for.
 //
-// The tag names an address space. The target resolves it to PCIDs through a
-// resolver its owner installs (Mmu.setInvlpgbResolver): by default the tag
-// is the PCID itself; the kernel maps an mm's ctx id to the PCIDs the CPU
-// runs it under (see src/kernel/tlb/invlpgb.ts).
+// The tag names an address space. With INVLPGB_PCID it is a PCID, the same
+// on every CPU (a global ASID's). Otherwise the target resolves it to PCIDs
+// through a resolver its owner installs (Mmu.setInvlpgbResolver): by
+// default the tag is the PCID itself; the kernel maps an mm's ctx id to the
+// PCIDs the CPU runs it under (mms without a global ASID, see
+// src/kernel/tlb/invlpgb.ts).
 
 import {
   INVLPGB_DONE, INVLPGB_FLAGS, INVLPGB_PAGES, INVLPGB_PENDING, INVLPGB_PENDING_STRIDE, INVLPGB_SEQ,
@@ -36,6 +38,18 @@ export const INVLPGB_STRIDE_2M = 2;
 export const INVLPGB_ANY_PCID = 4;
 /** Global entries too (INVLPGB_FLAG_INCLUDE_GLOBAL): kernel mappings. */
 export const INVLPGB_INCLUDE_GLOBAL = 8;
+/**
+ * The tag is a PCID, used as is on every CPU (a global ASID's kPCID:
+ * INVLPGB with the PCID-valid bit), not an address space the target's
+ * resolver maps to PCIDs.
+ */
+export const INVLPGB_PCID = 16;
+/**
+ * With INVLPGB_PCID: the tag's PTI user PCID too (tag | the user bit).
+ * Linux issues a second INVLPGB for it (invlpgb_flush_user_nr_nosync of
+ * user_pcid() in broadcast_tlb_flush); one request stands for both here.
+ */
+export const INVLPGB_USER_PCID = 32;
 
 export class InvlpgbPort {
   readonly cpu: number;

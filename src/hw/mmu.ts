@@ -7,7 +7,7 @@
 // a fault or a violation leaves it through a separate method.
 
 import {
-  PAGE_SIZE_2M, PTE_D, PTE_G, PTE_NOGEN, PTE_RW, PTE_US, TLB_GEN_PERMANENT, TLB_DIRTY, TLB_GLOBAL, TLB_NX, TLB_RW, TLB_SIZE_MASK,
+  PAGE_SIZE_2M, PTI_USER_PCID_BIT, PTE_D, PTE_G, PTE_NOGEN, PTE_RW, PTE_US, TLB_GEN_PERMANENT, TLB_DIRTY, TLB_GLOBAL, TLB_NX, TLB_RW, TLB_SIZE_MASK,
   TLB_SIZE_SHIFT, TLB_SPEC, TLB_US,
 } from '../../native-layout/bits.js';
 import { C } from '../../native-layout/counters.js';
@@ -20,7 +20,9 @@ import { ISOLATION_FILL, ISOLATION_HIT, ISOLATION_SPEC_FILL, checkIsolation } fr
 import { loadCr3, readCr3Pcid, readCr3Root } from './cr3.js';
 import { FAULT_USER_SUPERVISOR, FAULT_WRITE_PROTECT } from './fault.js';
 import { readFrame, writeFrame } from './frames.js';
-import { INVLPGB_ALL, INVLPGB_ANY_PCID, INVLPGB_INCLUDE_GLOBAL, INVLPGB_STRIDE_2M, InvlpgbPort } from './invlpgb.js';
+import {
+  INVLPGB_ALL, INVLPGB_ANY_PCID, INVLPGB_INCLUDE_GLOBAL, INVLPGB_PCID, INVLPGB_STRIDE_2M, INVLPGB_USER_PCID, InvlpgbPort,
+} from './invlpgb.js';
 import { Psc } from './psc.js';
 import { StoreBuffer } from './store-buffer.js';
 import { Tlb } from './tlb.js';
@@ -69,6 +71,13 @@ export class Mmu {
   /** CR3, cached: only this CPU writes its CR3, through writeCr3(). */
   private root: number;
   private pcid: number;
+  /**
+   * The PCID user-mode accesses are tagged with: pcid itself, or under PTI
+   * (setPtiUser) pcid | PTI_USER_PCID_BIT, the user PCID the entry code's
+   * SWITCH_TO_USER_CR3 loads on every return to user mode.
+   */
+  private upcid: number;
+  private ptiUser = false;
   /** This CPU's trace ring: slow paths and flushes only, never the hit path. */
   readonly trace: TraceRing;
   /** INVLPGB requests: issued from here, and applied here for other CPUs' broadcasts. */
@@ -108,6 +117,7 @@ export class Mmu {
     this.cbase = cpu * COUNTERS_STRIDE;
     this.root = readCr3Root(mem.views, cpu);
     this.pcid = readCr3Pcid(mem.views, cpu);
+    this.upcid = this.pcid;
     this.trace = traceRings(mem)[cpu]!;
     this.invlpgbPort = new InvlpgbPort(mem, cpu);
     this.storeBuffer = new StoreBuffer(mem.views.cpu);
@@ -151,7 +161,7 @@ export class Mmu {
     // the word with Atomics before it acts.
     if (this.invPend[this.invPendAt] !== 0 && this.invCountdown-- <= 0) this.applyInvlpgb();
     const vpnLo = (va / DIV_4K) | 0;
-    const e = this.tlb.lookup4k(vpnLo, (va / DIV_VPNHI) | 0, this.pcid);
+    const e = this.tlb.lookup4k(vpnLo, (va / DIV_VPNHI) | 0, user ? this.upcid : this.pcid);
     if (e < 0) return this.accessSlow(va, write, user, -1);
     const t = this.t4;
     const meta = t[e + TLB_META];
@@ -184,22 +194,23 @@ export class Mmu {
     this.counters[this.cbase + C_ACCESSES] += 1;
     let t = this.t4;
     let e = e4k;
+    const pcid = user ? this.upcid : this.pcid;
     if (e < 0) {
       t = this.th;
-      e = this.tlb.lookupHuge(va, this.pcid);
-      if (e < 0) return this.miss(va, write, user);
+      e = this.tlb.lookupHuge(va, pcid);
+      if (e < 0) return this.miss(va, write, user, pcid);
     }
     const meta = t[e + TLB_META];
     // Every access is exactly one hit or one miss (accesses = tlbHits +
     // tlbMisses): a permission fault on an entry the lookup found is a hit
     // (the TLB answered; the answer was "no"), a write through a clean
     // entry goes back to the page table and is a miss.
-    if (user && (meta & TLB_US) === 0) return this.hitFault(va, FAULT_USER_SUPERVISOR);
+    if (user && (meta & TLB_US) === 0) return this.hitFault(va, FAULT_USER_SUPERVISOR, pcid);
     if (write) {
-      if ((meta & TLB_RW) === 0) return this.hitFault(va, FAULT_WRITE_PROTECT);
+      if ((meta & TLB_RW) === 0) return this.hitFault(va, FAULT_WRITE_PROTECT, pcid);
       // The first write through a clean entry goes back to the PTE to set D
       // (SDM §4.8), as hardware must before any write lands.
-      if ((meta & TLB_DIRTY) === 0) return this.miss(va, write, user);
+      if ((meta & TLB_DIRTY) === 0) return this.miss(va, write, user, pcid);
     }
     const base = t[e + TLB_PFN];
     const fillGen = t[e + TLB_FILL_GEN];
@@ -268,27 +279,27 @@ export class Mmu {
   }
 
   /** A permission fault on a TLB hit: counted as a hit, then faulted (see access). */
-  private hitFault(va: number, code: number): number {
+  private hitFault(va: number, code: number, pcid: number): number {
     this.counters[this.cbase + C_TLB_HITS] += 1;
-    return this.fault(va, code);
+    return this.fault(va, code, pcid);
   }
 
-  private miss(va: number, write: boolean, user: boolean): number {
+  private miss(va: number, write: boolean, user: boolean, pcid: number): number {
     const c = this.counters;
     c[this.cbase + C_TLB_MISSES] += 1;
     c[this.cbase + C_WALKS] += 1;
-    const pfn = this.walker.walk(this.root, this.pcid, va, write, user);
+    const pfn = this.walker.walk(this.root, pcid, va, write, user);
     // One event per miss: a walk that fills is told by its tlb-fill (same
     // va, the leaf's level and pfn); only a walk that fails gets its own.
     if (pfn < 0) {
       this.trace.emit(EV_WALK, va % VA_SPLIT | 0, ((va / VA_SPLIT) | 0) | (write ? 1 << 16 : 0) | (user ? 1 << 17 : 0), pfn);
-      return this.fault(va, pfn);
+      return this.fault(va, pfn, pcid);
     }
-    this.fillFromWalk(va, 0);
+    this.fillFromWalk(va, 0, pcid);
     return pfn;
   }
 
-  private fillFromWalk(va: number, extra: number): void {
+  private fillFromWalk(va: number, extra: number, pcid: number): void {
     const w = this.walker;
     const lo = w.leafLo;
     const flags = extra
@@ -298,7 +309,7 @@ export class Mmu {
       | ((w.rights & PTE_US) !== 0 ? TLB_US : 0)
       | (w.nx !== 0 ? TLB_NX : 0);
     const gen = (lo & PTE_NOGEN) !== 0 ? TLB_GEN_PERMANENT : this.frame[w.leafPfn * FRAME_STRIDE + FR_CONTENT_GEN];
-    this.tlb.fill(va, w.level - 1, this.pcid, flags, w.leafPfn, gen);
+    this.tlb.fill(va, w.level - 1, pcid, flags, w.leafPfn, gen);
     this.trace.emit(EV_TLB_FILL, va % VA_SPLIT | 0, ((va / VA_SPLIT) | 0) | (w.level << 16) | ((extra & TLB_SPEC) !== 0 ? 1 << 20 : 0), w.leafPfn);
     if (this.pcid >= ASI_PCID_MIN && va >= KERNEL_HALF) {
       const pfn = w.leafPfn + Math.floor((va % LEVEL_BYTES[w.level]!) / DIV_4K);
@@ -312,11 +323,11 @@ export class Mmu {
    * flush after it upgrades a PTE's rights: the fault that made it do so
    * already dropped the old entry.
    */
-  private fault(va: number, code: number): number {
+  private fault(va: number, code: number, pcid: number): number {
     this.counters[this.cbase + C_PAGE_FAULTS] += 1;
     this.trace.emit(EV_FAULT, va % VA_SPLIT | 0, (va / VA_SPLIT) | 0, code);
-    this.tlb.dropVa(va, this.pcid, true);
-    this.psc.invalidateAddr(this.pcid, (va / DIV_2M) | 0);
+    this.tlb.dropVa(va, pcid, true);
+    this.psc.invalidateAddr(pcid, (va / DIV_2M) | 0);
     return code;
   }
 
@@ -329,7 +340,7 @@ export class Mmu {
     const pfn = this.walker.walk(this.root, this.pcid, va, false, false);
     if (pfn < 0) return pfn;
     this.counters[this.cbase + C_SPEC_FILLS] += 1;
-    this.fillFromWalk(va, TLB_SPEC);
+    this.fillFromWalk(va, TLB_SPEC, this.pcid);
     return pfn;
   }
 
@@ -371,7 +382,14 @@ export class Mmu {
       return;
     }
     const out = this.invPcids;
-    const n = this.invResolve(tag, out);
+    let n: number;
+    if ((flags & INVLPGB_PCID) !== 0) {
+      out[0] = tag;
+      n = 1;
+      if ((flags & INVLPGB_USER_PCID) !== 0) out[n++] = tag | PTI_USER_PCID_BIT;
+    } else {
+      n = this.invResolve(tag, out);
+    }
     const step = (flags & INVLPGB_STRIDE_2M) !== 0 ? 512 : 1;
     for (let i = 0; i < n; i++) {
       const pcid = out[i]!;
@@ -385,9 +403,9 @@ export class Mmu {
     }
   }
 
-  /** The issuing CPU's share of its own INVLPGB (the instruction invalidates locally too). */
-  invlpgbSelf(vpn: number, pages: number, flags: number): void {
-    this.applyInvlpgbRequest(0, vpn, pages, flags);
+  /** The issuing CPU's share of its own INVLPGB (the instruction invalidates locally too); tag as posted. */
+  invlpgbSelf(vpn: number, pages: number, flags: number, tag = 0): void {
+    this.applyInvlpgbRequest(tag, vpn, pages, flags);
   }
 
   /** A request without a PCID: every PCID's entries (and globals, with INVLPGB_INCLUDE_GLOBAL). */
@@ -457,6 +475,38 @@ export class Mmu {
     loadCr3(this.views, this.tlb, this.psc, root, pcid, noflush);
     this.root = root;
     this.pcid = pcid;
+    this.upcid = this.ptiUser ? pcid | PTI_USER_PCID_BIT : pcid;
+  }
+
+  /**
+   * PTI: tag user-mode accesses with the current PCID's user PCID (on), or
+   * with the PCID itself (off). The kernel's entry code switches CR3
+   * between the two on every user/kernel transition; here user accesses
+   * carry the user tag and everything else the kernel one, which is the
+   * same thing for the TLB. Both tables are the same (a simplification:
+   * PTI's user PGD differs only in the kernel half, which user mode cannot
+   * reach anyway).
+   */
+  setPtiUser(on: boolean): void {
+    this.ptiUser = on;
+    this.upcid = on ? this.pcid | PTI_USER_PCID_BIT : this.pcid;
+  }
+
+  /** The PCID user-mode accesses use now (the current PCID without PTI). */
+  get userPcid(): number {
+    return this.upcid;
+  }
+
+  /**
+   * SWITCH_TO_USER_CR3 without NOFLUSH: the user PCID's non-global entries
+   * and paging-structure caches go (a CR3 write, counted as one).
+   */
+  flushUserPcid(): void {
+    this.storeBuffer.serialize();
+    this.counters[this.cbase + C.cr3Writes] += 1;
+    this.trace.emit(EV_CR3, this.root, this.upcid, 0);
+    this.tlb.dropPcid(this.upcid);
+    this.psc.invalidatePcid(this.upcid);
   }
 
   /** Everything, globals included: the CR4.PGE off/on toggle (native_flush_tlb_global without INVPCID). */

@@ -78,6 +78,18 @@ export interface KernelCtx {
    * kernel INVLPG reaches only the current PCID (flush_tlb_one_kernel).
    */
   pti: boolean;
+  /**
+   * PTI's user PCID (--option pti=1 without ASI): user-mode translations
+   * are tagged kPCID | bit 11 (user_pcid), and a flush of user addresses
+   * must reach that PCID too (src/kernel/tlb/user-pcid.ts).
+   */
+  ptiUser: boolean;
+  /**
+   * Global ASIDs (the built-in INVLPGB flush policy without ASI): mms on
+   * several CPUs get one PCID on every CPU, and their flushes are INVLPGBs
+   * of it (src/kernel/tlb/global-asid.ts).
+   */
+  globalAsids: boolean;
   /** The design this run emulates (--variant), parsed once; set with applyVariant. */
   variant: Variant;
   /** The ASI seam (src/kernel/asi/ops.ts): no-ops unless the variant has ASI on. */
@@ -147,6 +159,8 @@ export function makeKernelCtx(mem: MachineMemory, smp: SmpCtx, alloc: FrameAlloc
     invlpgb: false,
     lastFlushBroadcast: false,
     pti: false,
+    ptiUser: false,
+    globalAsids: false,
     variant: ASI_OFF,
     asi: ASI_OFF_OPS,
     copyFromPageCache: copyFromPageCacheViaPhysmap,

@@ -6,7 +6,7 @@
 import type { KernelCtx } from '../ctx.js';
 import { type Variant, parseBuiltinVariant } from '../variant.js';
 import { PageAllocator } from '../page_alloc/index.js';
-import { builtinDesign } from './builtins.js';
+import { FLUSH_INVLPGB, builtinDesign } from './builtins.js';
 import { userDesignNamed } from './registry.js';
 import type { FlushPolicy, ResolvedDesign } from './types.js';
 
@@ -59,4 +59,8 @@ export function applyDesign(k: KernelCtx, v: Variant, d: ResolvedDesign): void {
   applyFlushPolicy(k, d.flush);
   if (k.alloc instanceof PageAllocator) k.alloc.ctx.flip = d.flip.rmqueueFlip;
   if (v.asi) k.pti = true;
+  // Global ASIDs come with the built-in INVLPGB policy, without ASI (whose
+  // per-slot nonsensitive PCIDs have no global counterpart modelled): other
+  // broadcasting designs keep the ctx_id-resolved broadcast (invlpgb.ts).
+  k.globalAsids = d.flush === FLUSH_INVLPGB && !v.asi;
 }

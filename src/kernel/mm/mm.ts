@@ -19,6 +19,7 @@ import { ENOMEM, cloneKernelPgd, freePgtablePage, pgdAlloc } from './pgtable.js'
 import { setPtOwner } from '../../check/sw-walk.js';
 import { ptSlotOf } from '../../hw/ptstore.js';
 import { mmLocalRegionEnabled, mmLocalRegionSetup, mmLocalRegionTeardown } from '../ephmap/region.js';
+import { destroyContextFreeGlobalAsid } from '../tlb/global-asid.js';
 
 export class MmStateError extends Error {
   override name = 'MmStateError';
@@ -176,6 +177,9 @@ export function mmdrop(k: KernelCtx, mm: number): void {
   // nonsensitive PGD, which goes next.
   mmLocalRegionTeardown(k, mm, k.mm[at + MM_PGD]);
   k.asi.mmDestroyed(k, mm);
+  // destroy_context(): the global ASID goes to the freed set, reused only
+  // after the next reset flush (the dead mm's entries may still be cached).
+  destroyContextFreeGlobalAsid(k, mm);
   freePgtablePage(k.env, k.cpu, k.mm[at + MM_PGD]);
   k.mm[at + MM_PGD] = -1;
   Atomics.store(k.mm, at + MM_STATE, MM_FREE);

@@ -8,6 +8,7 @@ import { readFrame, writeFrame } from '../../hw/frames.js';
 import type { KernelCtx } from '../ctx.js';
 import { pollIpis } from '../smp.js';
 import { handleMmFault } from './fault.js';
+import { switchToUserCr3 } from '../tlb/user-pcid.js';
 
 /** An access kept faulting with the handler reporting success each time. */
 export class UserAccessError extends Error {
@@ -27,6 +28,9 @@ export function userAccess(k: KernelCtx, mm: number, va: number, write: boolean)
     k.irqPollCountdown = k.irqPollAccesses;
     pollIpis(k.smp);
   }
+  // PTI: the return to user mode loads the user PCID, flushing it first if
+  // a kernel flush marked it (user-pcid.ts).
+  if (k.ptiUser) switchToUserCr3(k);
   for (let tries = 0; ; tries++) {
     const pfn = mmu.access(va, write, true);
     if (pfn >= 0) return pfn;
@@ -42,6 +46,7 @@ export function userAccess(k: KernelCtx, mm: number, va: number, write: boolean)
     }
     const r = handleMmFault(k, mm, va, write);
     if (r < 0) return r;
+    if (k.ptiUser) switchToUserCr3(k);
   }
 }
 

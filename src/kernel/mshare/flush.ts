@@ -50,6 +50,8 @@ import { flushTlbAll } from '../tlb/flush-kernel.js';
 import { PAGE_SHIFT_4K, flushTlbMmRange, incMmTlbGen } from '../tlb/flush-mm.js';
 import { SITE_FLUSH_DONE, SITE_FLUSH_ENTER, kernelPoint } from '../points.js';
 import { mshareClient, mshareClientCount, mshareHost, mshareIsClient, mshareStrategy } from './region.js';
+import { isGlobalAsid } from '../tlb/global-asid.js';
+import { flushTlbLocal } from '../tlb/user-pcid.js';
 
 /** flush_tlb_all() from the host notifier: the posted series. */
 export const MSHARE_FLUSH_ALL = 0;
@@ -94,10 +96,10 @@ export function mshareFlushFunc(ctx: SmpCtx, info0: number, r: number, start: nu
   auditLoadedPcidAtFlush(k, start, end);
   const asid = st[at + CPU_LOADED_MM_ASID]!;
   const mmGen = Atomics.load(k.mm, loaded * MM_STRIDE + MM_TLB_GEN);
-  const mmu = k.mmu;
-  mmu.writeCr3(mmu.cr3Root, mmu.cr3Pcid, false);
+  flushTlbLocal(k);
   k.counters[k.countersAt + C.flushesFull] += 1;
-  st[at + CPU_CTX_TLB_GEN + asid] = mmGen;
+  // A global ASID has no per-CPU generation (the broadcasts keep it current).
+  if (!isGlobalAsid(asid)) st[at + CPU_CTX_TLB_GEN + asid] = mmGen;
 }
 
 /**

@@ -4,7 +4,7 @@
 // kPCID a + 1 in CR3 (PCID 0 is left to code that knows nothing of PCIDs).
 // Only the owner CPU reads or writes its slots, with interrupts off.
 
-import { MM_CTX_ID, MM_STRIDE, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_LOADED_MM_ASID, CPU_NEXT_ASID } from '../../../native-layout/fields.js';
+import { MM_CTX_ID, MM_GLOBAL_ASID, MM_STRIDE, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_LOADED_MM_ASID, CPU_NEXT_ASID } from '../../../native-layout/fields.js';
 import { TLB_NR_DYN_ASIDS } from '../../../native-layout/bits.js';
 import { BUG, injected } from '../../check/bugs.js';
 import type { KernelCtx } from '../ctx.js';
@@ -44,6 +44,7 @@ function clearAsidOther(k: KernelCtx): void {
  * choose_new_asid(): the slot this CPU will run mm `next` in, and whether
  * the switch must flush it. Returns asid | ASID_NEED_FLUSH | ASID_FRESH.
  *
+ * - An mm with a global ASID runs under it, without a flush.
  * - A slot still tagged with next's ctx_id is reused; it needs a flush only
  *   if its recorded generation is behind `nextTlbGen` (the mm changed its
  *   page tables while this CPU ran something else, and the flushes of that
@@ -57,6 +58,15 @@ function clearAsidOther(k: KernelCtx): void {
 export function chooseNewAsid(k: KernelCtx, next: number, nextTlbGen: number): number {
   const st = k.cpuState;
   const at = k.cpuAt;
+  // A global ASID (global-asid.ts) is never flushed here: every flush of
+  // its mm reached its PCID on every CPU, this one included, whether it
+  // ran the mm or not (choose_new_asid's mm_global_asid branch).
+  // (mm_global_asid read here directly: global-asid.ts pulls in the
+  // INVLPGB path, and the checkers import this file.)
+  if (k.globalAsids) {
+    const g = Atomics.load(k.mm, next * MM_STRIDE + MM_GLOBAL_ASID);
+    if (g !== 0) return g;
+  }
   if (st[at + CPU_INVALIDATE_OTHER] !== 0) clearAsidOther(k);
   const ctxId = k.mm[next * MM_STRIDE + MM_CTX_ID];
   for (let asid = 0; asid < TLB_NR_DYN_ASIDS; asid++) {

@@ -121,7 +121,13 @@ export function archTlbbatchFlush(k: KernelCtx, tid: number): void {
   for (let c = cpumaskFirst(k.task, at); c >= 0; c = cpumaskNext(k.task, at, c)) if (c !== k.cpu) other = true;
   // The design's flush policy decides broadcast or IPIs here too (a batch
   // is a flush of several mms at once, by the same rule).
-  if (other && k.flush.useBroadcast(k, k.task, at)) {
+  // With global ASIDs a batch may hold an mm that runs under one, here or
+  // elsewhere, and flush_tlb_func leaves such a PCID to the broadcasts: the
+  // batch is always the broadcast of every non-global entry then (Linux's
+  // arch_tlbbatch_flush under INVLPGB).
+  if (k.globalAsids && cpumaskFirst(k.task, at) >= 0) {
+    invlpgbFlushAnyPcid(k, 0, 0, INVLPGB_ALL);
+  } else if (other && k.flush.useBroadcast(k, k.task, at)) {
     invlpgbFlushAnyPcid(k, 0, 0, INVLPGB_ALL);
   } else if (other) {
     flushTlbMulti(k, k.task, at, info0, 0, FLUSH_ALL, 0, false);

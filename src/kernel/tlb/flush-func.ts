@@ -21,6 +21,8 @@ import { type KernelCtx, kernelOf } from '../ctx.js';
 import type { SmpCtx } from '../smp.js';
 import { genAtLeast } from './gen.js';
 import { switchMmIrqsOff } from './switch-mm.js';
+import { isGlobalAsid, mmNeedsGlobalAsid } from './global-asid.js';
+import { flushTlbLocal, flushTlbOneUser } from './user-pcid.js';
 import { EV_FLUSH_TLB } from '../../trace/events.js';
 
 export const FLUSH_MM_MASK = 0xffff;
@@ -84,6 +86,12 @@ export function flushTlbFunc(k: KernelCtx, info0: number, start: number, end: nu
     switchMmIrqsOff(k, INIT_MM);
     return;
   }
+  // The mm got a global ASID and we still run it under a dynamic one
+  // (finish_asid_transition IPIs such CPUs): move to the global one. From
+  // then on the broadcasts keep it current, and this request's broadcast
+  // already reached it.
+  if (mmNeedsGlobalAsid(k, loaded, st[at + CPU_LOADED_MM_ASID]!)) switchMmIrqsOff(k, loaded);
+  if (isGlobalAsid(st[at + CPU_LOADED_MM_ASID]!)) return;
   // We run the mm: nothing we cache of it may lead to a freed frame yet,
   // whatever this request still asks us to drop.
   auditLoadedPcidAtFlush(k, start, end === FLUSH_ALL ? -1 : end);
@@ -108,14 +116,13 @@ export function flushTlbFunc(k: KernelCtx, info0: number, start: number, end: nu
   const partial = genValid && end !== FLUSH_ALL && newGen === mmGen
     && (newGen === ((localGen + 1) | 0) || injected[BUG_PARTIAL_FLUSH_OUT_OF_ORDER] !== 0);
   if (partial) {
-    const mmu = k.mmu;
-    for (let vpn = start; vpn < end; vpn++) mmu.invlpg(vpn * PAGE);
+    for (let vpn = start; vpn < end; vpn++) flushTlbOneUser(k, vpn * PAGE);
     ghostPartialFlush(k, asid, newGen);
   } else {
     // flush_tlb_local(): rewriting CR3 without NOFLUSH drops the current
-    // PCID's entries and its paging-structure caches.
-    const mmu = k.mmu;
-    mmu.writeCr3(mmu.cr3Root, mmu.cr3Pcid, false);
+    // PCID's entries and its paging-structure caches (and, under PTI,
+    // marks the user PCID).
+    flushTlbLocal(k);
     ghostFullFlush(k, asid, loaded, mmGen);
     k.counters[k.countersAt + C_FLUSHES_FULL] += 1;
   }

@@ -19,6 +19,7 @@ import { irqsOff } from './flush-func.js';
 import { IPI_FLUSH_KERNEL_RANGE, IPI_FLUSH_TLB_ALL } from './ipi-ids.js';
 import { INVLPGB_ALL, INVLPGB_INCLUDE_GLOBAL } from '../../hw/invlpgb.js';
 import { invlpgbFlushAnyPcid } from './invlpgb.js';
+import { flushTlbOneUser } from './user-pcid.js';
 import { SITE_KERNEL_FLUSH, kernelPoint } from '../points.js';
 import { EV_FLUSH_KERNEL } from '../../trace/events.js';
 
@@ -40,7 +41,9 @@ const BUG_DROP_INVALIDATE_OTHER = BUG['drop-invalidate-other']!;
  * (injectable as drop-invalidate-other).
  */
 export function flushTlbOneKernel(k: KernelCtx, va: number): void {
-  k.mmu.invlpg(va);
+  // flush_tlb_one_user(): with PTI's user PCID, that one is marked as well
+  // (the entry code's kernel mappings live in the user tables too).
+  flushTlbOneUser(k, va);
   if (!k.pti || injected[BUG_DROP_INVALIDATE_OTHER] !== 0) return;
   k.cpuState[k.cpuAt + CPU_INVALIDATE_OTHER] = 1;
 }

@@ -18,7 +18,8 @@ import {
 } from './flush-func.js';
 import { genNext } from './gen.js';
 import { IPI_FLUSH_TLB_FUNC } from './ipi-ids.js';
-import { invlpgbBroadcast, tlbsync } from './invlpgb.js';
+import { invlpgbBroadcast, invlpgbFlushGlobalAsid, tlbsync } from './invlpgb.js';
+import { considerGlobalAsid, finishAsidTransition, mmGlobalAsid, mmInAsidTransition } from './global-asid.js';
 import { SITE_FLUSH_DONE, SITE_FLUSH_ENTER, kernelPoint } from '../points.js';
 import { kernelClockMs } from '../../sync/hook.js';
 import { EV_FLUSH_RANGE } from '../../trace/events.js';
@@ -127,7 +128,25 @@ export function flushTlbMmRange(
   const cpumask = mask ?? k.mm;
   const cpumaskAt = mask !== null ? maskAt : mmAt + MM_CPUMASK;
   k.lastFlushBroadcast = false;
-  if (otherCpuIn(cpumask, cpumaskAt, k.cpu) && k.flush.useBroadcast(k, cpumask, cpumaskAt)) {
+  const globalAsid = k.globalAsids ? mmGlobalAsid(k, mm) : 0;
+  if (globalAsid !== 0) {
+    broadcastTlbFlush(k, mm, globalAsid, start, end, strideShift, newGen, flags);
+  } else if (k.globalAsids) {
+    // No global ASID (yet): IPIs, as without INVLPGB, and maybe one for
+    // next time. An mm whose ASID was just assigned may be in transition
+    // while this flush read 0: its CPUs are all still on dynamic ASIDs
+    // reached by these IPIs, or read the ASID after our generation bump.
+    if (otherCpuIn(cpumask, cpumaskAt, k.cpu)) {
+      if (shouldTrimCpumask(k, mm)) flags |= FLUSH_TRIM_CPUMASK;
+      flushTlbMulti(k, cpumask, cpumaskAt, flushInfo0(mm, k.cpu, flags), start, end, newGen,
+        freedTables || mmInAsidTransition(k, mm));
+      considerGlobalAsid(k, mm);
+    } else if (st[k.cpuAt + CPU_LOADED_MM] === mm) {
+      const saved = localIrqSave(k.smp);
+      flushTlbFunc(k, flushInfo0(mm, k.cpu, flags), start, end, newGen);
+      localIrqRestore(k.smp, saved);
+    }
+  } else if (otherCpuIn(cpumask, cpumaskAt, k.cpu) && k.flush.useBroadcast(k, cpumask, cpumaskAt)) {
     // Broadcast (invlpgb.ts): INVLPGB to every other CPU, our own flush,
     // then TLBSYNC, all with preemption disabled (raised above): TLBSYNC
     // must run on the CPU that issued the INVLPGBs.
@@ -149,6 +168,26 @@ export function flushTlbMmRange(
   }
   st[k.cpuAt + CPU_PREEMPT_COUNT]--;
   kernelPoint(SITE_FLUSH_DONE);
+}
+
+/**
+ * broadcast_tlb_flush(): the mm runs under one global ASID on every CPU,
+ * so one INVLPGB of its PCID (and of its PTI user PCID) reaches every CPU
+ * that may cache it, this one included, running it or not: no IPI, no
+ * generation bookkeeping. While the transition lasts, CPUs still running
+ * it under a dynamic ASID are not reached by that, and get the IPI flush
+ * as well (finish_asid_transition). Then TLBSYNC, on this CPU (preemption
+ * is off in the caller).
+ */
+function broadcastTlbFlush(
+  k: KernelCtx, mm: number, asid: number, start: number, end: number, strideShift: number, newGen: number, flags: number,
+): void {
+  invlpgbFlushGlobalAsid(k, mm, asid, start, end, strideShift);
+  if (finishAsidTransition(k, mm)) {
+    flushTlbMulti(k, k.mm, mm * MM_STRIDE + MM_CPUMASK, flushInfo0(mm, k.cpu, flags | FLUSH_TRIM_CPUMASK), start, end, newGen, true);
+  }
+  tlbsync(k);
+  k.lastFlushBroadcast = true;
 }
 
 /**

@@ -1,30 +1,36 @@
 // The INVLPGB flush variant (`--variant invlpgb`), as arch/x86/mm/tlb.c's
-// broadcast path: flush_tlb_mm_range() of an mm active on >= 3 CPUs posts
-// one INVLPGB per remote CPU (src/hw/invlpgb.ts) instead of IPIs, flushes
-// locally, then waits in TLBSYNC, with preemption disabled throughout: TLBSYNC
-// waits only for the INVLPGBs of the CPU it runs on.
+// broadcast path: the flush posts one INVLPGB per remote CPU
+// (src/hw/invlpgb.ts) instead of IPIs, flushes locally, then waits in
+// TLBSYNC, with preemption disabled throughout: TLBSYNC waits only for the
+// INVLPGBs of the CPU it runs on.
 //
-// ASIDs. The kernel gives such mms a global ASID so that one broadcast PCID
-// is valid on every CPU. Here ASIDs stay per-CPU dynamic (asid.ts), and the
-// broadcast carries the mm's ctx_id as its address-space tag instead: each
-// CPU, applying the request, resolves it through its own ASID slots to the
-// PCIDs it runs (or ran) the mm under. That is what a global ASID achieves,
-// with no second allocator and no change to switch_mm: every CPU that still
-// holds a slot for the mm (running it, lazy, or from the past) drops the
-// range; a CPU without a slot has no entries under a PCID of this mm, and
-// takes a fresh slot, with a flush, when it switches in. Only the owner reads
-// its slots, at apply time, so there is no race with its switch_mm.
+// ASIDs. Without ASI, an mm found running on several CPUs gets a global
+// ASID (global-asid.ts): one PCID on every CPU, so the broadcast names that
+// PCID directly, and under PTI its user PCID too (invlpgbFlushGlobalAsid,
+// broadcast_tlb_flush's INVLPGBs), and every CPU drops the range whatever
+// it runs; flush-mm.ts sends IPIs as well while the mm is in transition.
+// Mms without a global ASID are flushed by IPIs there.
 //
-// Generations: a broadcast does not advance the targets' ctx tlb_gen (no
-// flush_tlb_func runs there), so a target is left "behind" and its next
-// switch-in or IPI flush does a full flush it did not need: correct, if
-// pessimistic. The initiator's own slot follows flush_tlb_func as usual.
+// With ASI (`asi-on+invlpgb`), and for designs whose own flush policy
+// broadcasts, there are no global ASIDs: the broadcast of an mm on >= 3
+// CPUs carries its ctx_id instead, and each CPU applying it resolves it
+// through its own dynamic ASID slots to the PCIDs it runs (or ran) the mm
+// under (installInvlpgbTarget's resolver), the sensitive and nonsensitive
+// one of each slot. Every CPU that still holds a slot for the mm drops the
+// range; a CPU without one has no entries of the mm and takes a fresh slot,
+// with a flush, when it switches in. Only the owner reads its slots, at
+// apply time, so there is no race with its switch_mm. Such a broadcast does
+// not advance the targets' ctx tlb_gen (no flush_tlb_func runs there): a
+// target is left "behind" and its next switch-in or IPI flush does a full
+// flush it did not need: correct, if pessimistic.
 
 import { C } from '../../../native-layout/counters.js';
 import { CONTROL_STOP, CPU_CTX_ID, CPU_PREEMPT_COUNT, MM_CTX_ID, MM_STRIDE } from '../../../native-layout/fields.js';
 import { TLB_NR_DYN_ASIDS } from '../../../native-layout/bits.js';
 import { BUG, injected } from '../../check/bugs.js';
-import { INVLPGB_ALL, INVLPGB_ANY_PCID, INVLPGB_STRIDE_2M, type InvlpgbPort } from '../../hw/invlpgb.js';
+import {
+  INVLPGB_ALL, INVLPGB_ANY_PCID, INVLPGB_PCID, INVLPGB_STRIDE_2M, INVLPGB_USER_PCID, type InvlpgbPort,
+} from '../../hw/invlpgb.js';
 import { spinHook } from '../../sync/hook.js';
 import { parkTimeoutMs } from '../../sync/wake.js';
 import { apicCancelHalt, apicHalt, apicPrepareHalt, ipiPending } from '../../hw/apic.js';
@@ -64,8 +70,11 @@ export function installInvlpgbTarget(k: KernelCtx): void {
   k.smp.invlpgbApply = () => mmu.applyInvlpgb();
 }
 
-/** Waits (answering IPIs and INVLPGBs through the spin hook) until cond() holds. */
-function spinUntil(k: KernelCtx, cond: () => boolean): void {
+/**
+ * Waits (answering IPIs and INVLPGBs through the spin hook) until cond()
+ * holds. Not for hot paths: callers pass a closure.
+ */
+export function spinUntil(k: KernelCtx, cond: () => boolean): void {
   const control = k.smp.control;
   const ipi = k.smp.ipi;
   const me = k.cpu;
@@ -106,6 +115,30 @@ export function invlpgbBroadcast(k: KernelCtx, mm: number, start: number, end: n
   }
   k.smp.trace.emit(EV_INVLPGB, mm, start, end === FLUSH_ALL ? -1 : pages);
   postToOtherCpus(k, tag, start, pages, flags);
+}
+
+/**
+ * broadcast_tlb_flush()'s INVLPGBs for an mm with a global ASID: pages
+ * [start, end) (or all, with FLUSH_ALL) of the global kPCID on every CPU,
+ * this one included, and under PTI of its user PCID too
+ * (invlpgb_flush_user_nr_nosync of kern_pcid and user_pcid). Not waited
+ * for: the caller finishes the ASID transition, then TLBSYNCs.
+ */
+export function invlpgbFlushGlobalAsid(k: KernelCtx, mm: number, asid: number, start: number, end: number, strideShift: number): void {
+  let flags = INVLPGB_PCID | (k.ptiUser ? INVLPGB_USER_PCID : 0);
+  let pages = 0;
+  if (end === FLUSH_ALL) {
+    flags |= INVLPGB_ALL;
+  } else if (strideShift >= PAGE_SHIFT_2M) {
+    flags |= INVLPGB_STRIDE_2M;
+    pages = Math.ceil((end - start) / 512);
+  } else {
+    pages = end - start;
+  }
+  const pcid = kernPcid(asid);
+  k.smp.trace.emit(EV_INVLPGB, mm, start, end === FLUSH_ALL ? -1 : pages);
+  postToOtherCpus(k, pcid, start, pages, flags);
+  k.mmu.invlpgbSelf(start, pages, flags, pcid);
 }
 
 /** One INVLPGB: a request in every other CPU's slot from this one. */

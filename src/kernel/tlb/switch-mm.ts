@@ -15,6 +15,8 @@ import { ghostCheckRecordedGen, ghostFullFlush } from '../../check/ghost-gen.js'
 import { cpumaskSetCpu, cpumaskTestCpu } from '../../sync/cpumask.js';
 import type { KernelCtx } from '../ctx.js';
 import { ASID_FRESH, ASID_MASK, ASID_NEED_FLUSH, chooseNewAsid, kernPcid } from './asid.js';
+import { isGlobalAsid, mmNeedsGlobalAsid } from './global-asid.js';
+import { invalidateUserAsid } from './user-pcid.js';
 import { speculate } from './speculate.js';
 import { EV_SWITCH_MM } from '../../trace/events.js';
 import { SITE_SWITCH_MM_WINDOW, kernelPoint } from '../points.js';
@@ -25,8 +27,13 @@ export class SwitchMmError extends Error {
   override name = 'SwitchMmError';
 }
 
-/** load_new_mm_cr3(): CR3 = (pgd, kPCID), NOFLUSH unless the PCID must be flushed. */
+/**
+ * load_new_mm_cr3(): CR3 = (pgd, kPCID), NOFLUSH unless the PCID must be
+ * flushed; then the user PCID (PTI) is flushed too, at the next return to
+ * user mode.
+ */
 export function loadNewMmCr3(k: KernelCtx, pgd: number, asid: number, needFlush: boolean): void {
+  if (needFlush) invalidateUserAsid(k, asid);
   k.mmu.writeCr3(pgd, kernPcid(asid), !needFlush);
 }
 
@@ -82,7 +89,16 @@ export function switchMmIrqsOff(k: KernelCtx, next: number): void {
   let needFlush: boolean;
   let fresh = false;
   let nextTlbGen: number;
-  if (prev === next) {
+  if (prev === next && mmNeedsGlobalAsid(k, next, prevAsid)) {
+    // The mm got a global ASID while we ran it under a dynamic one (the
+    // transition, global-asid.ts): move to it now, without a flush (every
+    // flush of the mm since the assignment reached the global PCID).
+    if (!cpumaskTestCpu(mm, nextAt + MM_CPUMASK, k.cpu)) setOwnCpumaskBit(k, nextAt + MM_CPUMASK);
+    else smpMb(k);
+    nextTlbGen = Atomics.load(mm, nextAt + MM_TLB_GEN);
+    asid = chooseNewAsid(k, next, nextTlbGen) & ASID_MASK;
+    needFlush = false;
+  } else if (prev === next) {
     if (!wasLazy) return;
     // Back from lazy mode. Flushes of this mm skipped us while we were lazy
     // (should_flush_tlb), counting on this check: read tlb_gen only after
@@ -90,6 +106,8 @@ export function switchMmIrqsOff(k: KernelCtx, next: number): void {
     // also be missed by the read below.
     if (!cpumaskTestCpu(mm, nextAt + MM_CPUMASK, k.cpu)) setOwnCpumaskBit(k, nextAt + MM_CPUMASK);
     else smpMb(k);
+    // A global ASID is kept current by the broadcasts, lazy or not.
+    if (isGlobalAsid(prevAsid)) return;
     nextTlbGen = Atomics.load(mm, nextAt + MM_TLB_GEN);
     if (st[at + CPU_CTX_TLB_GEN + prevAsid] === nextTlbGen) return;
     asid = prevAsid;

@@ -24,6 +24,7 @@ import { Xorshift32 } from '../prng.js';
 import { KIND_KTHREAD } from './common.js';
 import { numaTally, resetNumaTally, setNumaMigratePercent } from '../../kernel/mm/numa.js';
 import type { CommonOptions } from './options.js';
+import { setPtiUser } from '../../kernel/tlb/user-pcid.js';
 
 /** Per-CPU tallies reported in the run summary. */
 export class MmStats {
@@ -86,7 +87,11 @@ export class MmCpu implements CpuProgram {
     this.k = cpuBringup(ctx.mem, ctx.smp);
     this.k.switchSpecFills = opts.switchSpec;
     this.k.pti = opts.pti === 1;
-    applyVariant(this.k, parseVariant(String(ctx.options['variant'] ?? 'asi-off')));
+    const variant = parseVariant(String(ctx.options['variant'] ?? 'asi-off'));
+    applyVariant(this.k, variant);
+    // PTI's user PCID: with the option, unless ASI (which has its own
+    // address-space split) is on.
+    setPtiUser(this.k, opts.pti === 1 && !variant.asi);
     this.k.mmu.storeBuffer.drainDelayNs = opts.sbDrainNs;
     this.kthread = findKthread(this.k);
     // This CPU's NUMA hinting state starts clean: no migrations unless the scenario asks (setNumaMigratePercent).
