@@ -197,6 +197,12 @@ export const VM_FILE = 1 << 5;
  * faults resolve in the host mm, and no walker of this mm may change or free them.
  */
 export const VM_MSHARE = 1 << 6;
+/**
+ * A hugetlbfs mapping (src/kernel/mm/hugetlb.ts): 2 MiB leaves in PMD tables
+ * that processes mapping the same file range share; only hugetlb's own
+ * fault and munmap paths touch its tables.
+ */
+export const VM_HUGETLB = 1 << 7;
 
 /** task.state */
 export const TASK_FREE = 0;

@@ -266,6 +266,13 @@ export const LDG_HELD_STACK = at('lockdepGraph', 'heldStack');
 export const LDG_OTHER_CPU = at('lockdepGraph', 'otherCpu');
 export const LDG_OTHER_STACK = at('lockdepGraph', 'otherStack');
 
+// hugetlb with shared PMD tables (issue 11)
+export const HUGETLB_LOCK = at('hugetlb', 'lockWord');
+export const HUGETLB_NR_PAGES = at('hugetlb', 'nrPages');
+export const HUGETLB_PFN = at('hugetlb', 'pfn');
+export const HUGETLB_MAPPER_MM = at('hugetlb', 'mapperMm');
+export const HUGETLB_MAPPER_VPN = at('hugetlb', 'mapperVpn');
+
 // mshare and secondary MMUs (issue 8, branch mshare)
 export const MSHARE_STRIDE = recordFormat('mshare').stride;
 export const MSH_STATE = at('mshare', 'state');

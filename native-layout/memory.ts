@@ -49,6 +49,8 @@ export interface MachineViews {
   /** mshare and secondary MMUs (issue 8): src/kernel/mshare, src/kernel/mmu_notifier, src/hw/iommu.ts. */
   readonly mshare: Int32Array;
   readonly mmuNotifier: Int32Array;
+  /** hugetlb with shared PMD tables (issue 11): src/kernel/mm/hugetlb.ts. */
+  readonly hugetlb: Int32Array;
   readonly iommu: Int32Array;
   /** guest_memfd (issue 8, src/kernel/gmem). */
   readonly gmem: Int32Array;

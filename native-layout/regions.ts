@@ -54,6 +54,9 @@ export const FILE_NR_PAGES = 512;
 /** mshare (issue 8): regions per machine, and clients each can have. */
 export const MSHARE_REGIONS = 2;
 export const MSHARE_MAX_CLIENTS = 64;
+/** hugetlb (issue 11): huge pages in the one hugetlbfs file, and VMAs that may map it at once. */
+export const HUGETLB_MAX_PAGES = 8;
+export const HUGETLB_MAX_MAPPERS = 32;
 /** mmu notifiers (issue 8): subscriptions per mm. */
 export const MMU_NOTIFIER_MAX_SUBS = 4;
 /** IOMMU-like devices (issue 8) and their IOTLB entries (direct-mapped by vpn). */
@@ -660,6 +663,22 @@ export const REGIONS: readonly RegionSpec[] = [
       f('strategy', 'TLB flush strategy of a host change (src/kernel/mshare/flush.ts MSHARE_FLUSH_*)'),
       f('nClients', 'attached client mms'),
       f('client', 'the attached client mms, in attach order', MSHARE_MAX_CLIENTS),
+    ],
+  },
+  // hugetlb with shared PMD tables (issue 11): src/kernel/mm/hugetlb.ts
+  {
+    name: 'hugetlb',
+    doc: 'the hugetlbfs file (src/kernel/mm/hugetlb.ts): its preallocated 2 MiB pages, and the VMAs mapping it (its i_mmap), under one lock',
+    scalar: 'i32',
+    recordAlign: 64,
+    scales: 'fixed',
+    count: () => 1,
+    fields: [
+      ...lockFields('lock'),
+      f('nrPages', 'huge pages in the file'),
+      f('pfn', 'head frame of each huge page (an order-9 block)', HUGETLB_MAX_PAGES),
+      f('mapperMm', 'per mapping VMA: 1 + its mm, 0 a free slot', HUGETLB_MAX_MAPPERS),
+      f('mapperVpn', 'per mapping VMA: its first page (1 GiB aligned; the file from offset 0)', HUGETLB_MAX_MAPPERS),
     ],
   },
   {

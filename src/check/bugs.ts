@@ -145,6 +145,9 @@ export const BUG_CATALOG: readonly BugSpec[] = [
       '--option', 'chunkPercent=50', '--option', 'khugepagedPercent=50']),
     requires: { variant: 'invlpgb', why: 'only an INVLPGB flush frees tables without waiting for CPUs with interrupts off' },
     source: '2ba99c5e0881 mm/khugepaged: fix GUP-fast interaction by sending IPI' },
+  { ...bug('hugetlb-unshare-no-flush', 'tlb', 'a process unsharing a hugetlb PMD table flushes the whole PUD range before the table can be freed', 'hugetlb-share',
+    ['--cpus', '4', '--seconds', '20']),
+    source: 'CVE-2021-4002; a4a118f2eead hugetlbfs: flush TLBs correctly after huge_pmd_unshare' },
   { ...bug('nested-flush-drops-freed-tables', 'tlb', 'a nested gather\'s forced flush keeps freed_tables, reaching lazy CPUs', 'madvise-race', ['--cpus', '4', '--seconds', '20']),
     source: '7a30df49f63a mm: mmu_gather: remove __tlb_reset_range() for force flush' },
   // copy-on-write through the ephemeral maps (issue 7 remainder, src/kernel/ephmap/copy-user.ts)

@@ -36,6 +36,7 @@ import { entryWord } from '../hw/ptstore.js';
 import { KERNEL_HALF, LEVEL_SIZE, ptePfn } from '../hw/pte.js';
 import { pteIsMigration, pteIsProtNone } from '../kernel/mm/pte-states.js';
 import { forEachCachePage, forEachDirtyHole } from '../kernel/mm/filemap.js';
+import { forEachHugetlbPage } from '../kernel/mm/hugetlb.js';
 import { checkAllocator } from './allocator-invariants.js';
 import { checkPageTables } from './pagetable-invariants.js';
 import { checkAsiPhysmap, inAsiPhysmap } from './asi-physmap-check.js';
@@ -178,6 +179,10 @@ export function checkMachineAtEnd(mem: MachineMemory): MachineCheck {
   // Reclaim evicts only clean pages and truncation clears the mark with
   // the page: a dirty mark on an empty slot is data that never reached the
   // file (a write lost with an evicted page).
+  // The hugetlbfs file's pages: the file holds one reference on each (hugetlb.ts).
+  forEachHugetlbPage(v.hugetlb, (pfn) => {
+    if (pfn >= 0 && pfn < frames) cached[pfn]++;
+  });
   forEachDirtyHole(v.file, (file, index) => report(`page cache: file ${file} page ${index} is marked dirty but not cached (its data was lost)`));
 
   let framesLost = 0;

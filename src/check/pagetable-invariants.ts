@@ -3,6 +3,7 @@
 //   store slot of its own, and no slot is also on the free stack;
 // - no table is reachable twice, except the kernel half: every PGD points at
 //   init_mm's kernel-half tables (pgd_ctor), so those are shared by design;
+//   and hugetlb's shared PMD tables, linked once per reference they hold;
 // - leaves point inside memory and huge leaves are aligned to their size;
 //   PS is never set in a PML4 entry;
 // - every FS_PAGETABLE frame is reachable (none leaked), and every store slot
@@ -10,7 +11,7 @@
 // Returns one line per problem; empty means healthy.
 
 import { FRAME_STATE_MASK, FS_PAGETABLE, PTE_P, PTE_PS, PT_ENTRIES } from '../../native-layout/bits.js';
-import { FRAME_STRIDE, FR_FLAGS, FR_PRIVATE } from '../../native-layout/fields.js';
+import { FRAME_STRIDE, FR_FLAGS, FR_PRIVATE, FR_REFCOUNT } from '../../native-layout/fields.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
 import { entryWord, freePtSlotList } from '../hw/ptstore.js';
 import { LEVEL_FRAMES, LEVEL_SIZE, ptePfn } from '../hw/pte.js';
@@ -29,6 +30,8 @@ export function checkPageTables(mem: MachineMemory, roots: readonly number[], sh
   const hex = (va: number): string => `0x${va.toString(16)}`;
 
   const reached = new Uint8Array(frames);
+  /** How many entries (outside the kernel half) link each table. */
+  const links = new Int32Array(frames);
   /** Frame that owns each slot (reached tables), -1 none. */
   const slotOwner = new Int32Array(ptPages).fill(-1);
   let reachedCount = 0;
@@ -53,8 +56,11 @@ export function checkPageTables(mem: MachineMemory, roots: readonly number[], sh
       report(`${from}: table pfn ${pfn} is outside memory (0..${frames - 1})`);
       continue;
     }
+    if (!kernelTop) links[pfn]++;
     if (reached[pfn]) {
-      if (!kernelTop && !mshared.has(pfn)) report(`${from}: table ${pfn} is reachable twice`);
+      // hugetlb (src/kernel/mm/hugetlb.ts): a PMD table processes share
+      // holds one reference per PUD entry linking it (checked below).
+      if (!kernelTop && !mshared.has(pfn) && frame[pfn * FRAME_STRIDE + FR_REFCOUNT]! <= 1) report(`${from}: table ${pfn} is reachable twice`);
       continue;
     }
     reached[pfn] = 1;
@@ -93,6 +99,13 @@ export function checkPageTables(mem: MachineMemory, roots: readonly number[], sh
       const span = LEVEL_FRAMES[level];
       if (target % span !== 0) report(`${here}: ${span}-frame leaf points to unaligned pfn ${target}`);
       if (target + span > frames) report(`${here}: leaf maps pfn ${target}..${target + span - 1}, outside memory`);
+    }
+  }
+
+  for (let pfn = 0; pfn < frames; pfn++) {
+    const refs = frame[pfn * FRAME_STRIDE + FR_REFCOUNT]!;
+    if (reached[pfn] && refs > 1 && !mshared.has(pfn) && links[pfn] !== refs) {
+      report(`shared PMD table ${pfn} holds ${refs} references but ${links[pfn]} entries link it`);
     }
   }
 

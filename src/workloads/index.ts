@@ -19,6 +19,7 @@ import { sharedFileWriteback } from './mm/shared-file-writeback.js';
 import { madviseRace } from './mm/madvise-race.js';
 import { mshare } from './mm/mshare.js';
 import { guestMemfd } from './mm/guest-memfd.js';
+import { hugetlbShare } from './mm/hugetlb-share.js';
 
 export type { CpuProgram, EndCheck, ProgramCtx, Scenario, ScenarioOptions, SetupCtx, TestFaults } from './program.js';
 export { Xorshift32 } from './prng.js';
@@ -35,6 +36,8 @@ export const SCENARIOS: readonly Scenario[] = [
   ephmapCopy, pageCacheEvict,
   // combined paths (reach, issue 11)
   sharedFileWriteback, madviseRace,
+  // hugetlb with shared PMD tables (reach, issue 11)
+  hugetlbShare,
   // copy-on-write storms under ASI (issue 7 remainder)
   cowStorm,
   // mshare and secondary MMUs (issue 8, branch mshare)

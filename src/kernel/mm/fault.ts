@@ -6,7 +6,7 @@
 // (numa.ts, migrate.ts), a migration entry waits for its migration.
 // mmap_lock is held for read, the PTE table's lock around the PTE decision.
 
-import { PTE_RW, PTE_US, VM_MSHARE, VM_READ, VM_SHARED, VM_WRITE } from '../../../native-layout/bits.js';
+import { PTE_RW, PTE_US, VM_HUGETLB, VM_MSHARE, VM_READ, VM_SHARED, VM_WRITE } from '../../../native-layout/bits.js';
 import { FRAME_STRIDE, FR_CONTENT, MM_ANON_PAGES, MM_STRIDE, VMA_FILE, VMA_FLAGS, VMA_PGOFF, VMA_START } from '../../../native-layout/fields.js';
 import { writeFrame } from '../../hw/frames.js';
 import { downRead, upRead } from '../../sync/rwsem.js';
@@ -29,6 +29,7 @@ import { migrateMisplaced, migrationEntryWait } from './migrate.js';
 import { pteIsMigration, pteIsProtNone } from './pte-states.js';
 import { countPageCopy } from '../account.js';
 import { mshareFault } from '../mshare/fault.js';
+import { hugetlbFault } from './hugetlb.js';
 
 /** VM_FAULT_SIGSEGV: no mapping, or no permission (returned as -EFAULT). */
 export const FAULT_SIGSEGV = -14;
@@ -57,6 +58,7 @@ export function handleMmFault(k: KernelCtx, mm: number, va: number, write: boole
     // mshare (issue 8): the area's tables are the host's; the fault is
     // resolved there, under the host's locks (src/kernel/mshare/fault.ts).
     if ((flags & VM_MSHARE) !== 0) r = mshareFault(k, mm, va, write);
+    else if ((flags & VM_HUGETLB) !== 0) r = hugetlbFault(k, mm, vma, va, FAULT_SIGSEGV, FAULT_OOM);
     else if ((flags & VM_READ) !== 0 && (!write || (flags & VM_WRITE) !== 0)) {
       const file = k.vma[vma + VMA_FILE];
       // File page index of va (anonymous VMAs carry file -1).

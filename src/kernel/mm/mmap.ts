@@ -1,5 +1,6 @@
 // mmap(MAP_FIXED_NOREPLACE | MAP_ANONYMOUS), or of a page-cache file
-// (filemap.ts; VM_SHARED for MAP_SHARED): only the VMA. Pages come on first
+// (filemap.ts; VM_SHARED for MAP_SHARED), or of the hugetlbfs file
+// (VM_HUGETLB: hugetlb.ts): only the VMA. Pages come on first
 // touch (fault.ts), so mapping needs no flush: nothing was present.
 
 import { FILE_MAX, FILE_NR_PAGES } from '../../../native-layout/fields.js';
@@ -8,6 +9,8 @@ import type { KernelCtx } from '../ctx.js';
 import { mmapLockAt } from './mm.js';
 import { EINVAL } from './pgtable.js';
 import { vmaInsert } from './vma.js';
+import { hugetlbMmapLocked } from './hugetlb.js';
+import { VM_HUGETLB } from '../../../native-layout/bits.js';
 import { countSyscall } from '../account.js';
 
 /**
@@ -21,7 +24,10 @@ export function sysMmap(k: KernelCtx, mm: number, start: number, pages: number, 
   if (file >= 0 && !(Number.isInteger(file) && file < FILE_MAX && Number.isInteger(pgoff) && pgoff >= 0 && pgoff + pages <= FILE_NR_PAGES)) return EINVAL;
   const lock = mmapLockAt(mm);
   downWrite(k.mm, lock);
-  const r = vmaInsert(k, mm, start, start + pages, vmFlags, file < 0 ? -1 : file, file < 0 ? 0 : pgoff);
+  // The hugetlbfs file (VM_HUGETLB): its own VMA bookkeeping (hugetlb.ts).
+  const r = (vmFlags & VM_HUGETLB) !== 0
+    ? hugetlbMmapLocked(k, mm, start, pages)
+    : vmaInsert(k, mm, start, start + pages, vmFlags, file < 0 ? -1 : file, file < 0 ? 0 : pgoff);
   upWrite(k.mm, lock);
   return r;
 }

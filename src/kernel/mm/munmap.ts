@@ -3,14 +3,15 @@
 // tables left empty, then flush and free through the mmu_gather. Freeing
 // tables is why this flush must reach lazy CPUs (freed_tables).
 
-import { FILE_MAX, VMA_FILE, VMA_FLAGS } from '../../../native-layout/fields.js';
+import { FILE_MAX, VMA_END, VMA_FILE, VMA_FLAGS, VMA_START } from '../../../native-layout/fields.js';
 import { downWrite, downgradeWrite, upRead, upWrite } from '../../sync/rwsem.js';
 import type { KernelCtx } from '../ctx.js';
 import { tlbFinishMmu, tlbGatherMmu, tlbRemoveTable } from './gather.js';
 import { mmPgd, mmapLockAt } from './mm.js';
 import { EINVAL, freePgtables } from './pgtable.js';
 import { iMmapLockWrite, iMmapUnlockWrite } from './rmap.js';
-import { vmaAt, vmaRemoveRange } from './vma.js';
+import { findVma, vmaAt, vmaRemoveRange } from './vma.js';
+import { hugetlbUnmapVma, isHugetlbVma } from './hugetlb.js';
 import { zapPteRange } from './zap.js';
 import { freeUnsharedPteTables } from './unmap-region.js';
 import { countSyscall } from '../account.js';
@@ -26,6 +27,15 @@ export function sysMunmap(k: KernelCtx, mm: number, start: number, pages: number
   const lock = mmapLockAt(mm);
   downWrite(k.mm, lock);
   const end = start + pages;
+  // A hugetlb mapping goes whole, by its own path (__unmap_hugepage_range:
+  // its tables may be other processes' too).
+  const hv = findVma(k, mm, start);
+  if (hv >= 0 && isHugetlbVma(k, hv)) {
+    const whole = k.vma[hv + VMA_START] === start && k.vma[hv + VMA_END] === end;
+    const hr = whole ? hugetlbUnmapVma(k, mm, hv) : EINVAL;
+    upWrite(k.mm, lock);
+    return hr;
+  }
   const r = vmaRemoveRange(k, mm, start, end);
   if (r !== 0) {
     upWrite(k.mm, lock);

@@ -231,6 +231,17 @@ export function pteAlloc(env: PgtableEnv, cpu: number, root: number, va: number)
 }
 
 /**
+ * pud_alloc(): the PUD entry's word index for va, allocating a missing PUD
+ * table (with allocate), ENOENT if it is missing and allocate is false, or
+ * ENOMEM. hugetlb's huge_pte_alloc(), which links a PMD table there that
+ * other processes may share.
+ */
+export function pudEntry(env: PgtableEnv, cpu: number, root: number, va: number, allocate: boolean): number {
+  if (!validVa(va)) return EINVAL;
+  return entryFor(env, cpu, root, va, 3, allocate);
+}
+
+/**
  * pmd_alloc() and the levels above, without the PTE table: the PMD entry's
  * word index for va (allocating a missing PUD or PMD table), EEXIST if a
  * 1 GiB leaf covers va, or ENOMEM. mremap's alloc_new_pmd(), which must not

@@ -6,7 +6,7 @@
 // before it is freed. That flush must reach lazy CPUs: this is the path of
 // CVE-2025-22045, where flush_tlb_range said freed_tables = false.
 
-import { PTE_P, PTE_PS, VM_MSHARE } from '../../../native-layout/bits.js';
+import { PTE_P, PTE_PS, VM_HUGETLB, VM_MSHARE } from '../../../native-layout/bits.js';
 import { VMA_END, VMA_FLAGS, VMA_START } from '../../../native-layout/fields.js';
 import { clearEntry, ptSlotOf, readHi, readLo } from '../../hw/ptstore.js';
 import { ptePfn } from '../../hw/pte.js';
@@ -43,8 +43,9 @@ export function retractEmptyPageTables(k: KernelCtx, mm: number): number {
     if (v[at + VMA_FLAGS] === 0) continue;
     // An mshare area's tables are the host's, shared by every client
     // (src/kernel/mshare): our mmap_lock does not keep the other clients'
-    // faults out of them, and our flush reaches only our own CPUs.
-    if ((v[at + VMA_FLAGS] & VM_MSHARE) !== 0) continue;
+    // faults out of them, and our flush reaches only our own CPUs. A
+    // hugetlb area's PMD table holds 2 MiB leaves, and may be shared too.
+    if ((v[at + VMA_FLAGS] & (VM_MSHARE | VM_HUGETLB)) !== 0) continue;
     const first = Math.floor(v[at + VMA_START] / PMD_PAGES);
     const last = Math.floor((v[at + VMA_END] - 1) / PMD_PAGES);
     for (let chunk = first; chunk <= last; chunk++) {

@@ -53,6 +53,8 @@ export const KIND_MADV_RACER = 41;
 export const KIND_MSHARE_OWNER = 50;
 export const KIND_MSHARE_TOUCH = 51;
 export const KIND_MSHARE_DMA = 52;
+// hugetlb with shared PMD tables (issue 11)
+export const KIND_HUGETLB_SHARER = 60;
 
 export function chunkVpn(index: number): number {
   return USER_BASE_VPN + index * CHUNK_PAGES;

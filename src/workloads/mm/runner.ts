@@ -23,6 +23,7 @@ import type { CpuProgram, ProgramCtx } from '../program.js';
 import { Xorshift32 } from '../prng.js';
 import { KIND_KTHREAD } from './common.js';
 import { numaTally, resetNumaTally, setNumaMigratePercent } from '../../kernel/mm/numa.js';
+import { hugetlbTally } from '../../kernel/mm/hugetlb.js';
 import type { CommonOptions } from './options.js';
 import { setPtiUser } from '../../kernel/tlb/user-pcid.js';
 
@@ -55,6 +56,10 @@ export class MmStats {
   /** get_user_pages_fast calls (munmap-storm's gupPercent), and those that pinned fewer pages than asked. */
   gupFast = 0;
   gupFastMisses = 0;
+  /** hugetlb-share: mmaps of the hugetlbfs file, PMD tables shared at a fault, and unshared at a munmap. */
+  hugetlbMaps = 0;
+  hugetlbShares = 0;
+  hugetlbUnshares = 0;
   /** NUMA hinting scans (tlb-flush2's numaPercent), hinting faults taken, and pages those faults migrated. */
   numaScans = 0;
   numaFaults = 0;
@@ -96,6 +101,8 @@ export class MmCpu implements CpuProgram {
     this.kthread = findKthread(this.k);
     // This CPU's NUMA hinting state starts clean: no migrations unless the scenario asks (setNumaMigratePercent).
     resetNumaTally();
+    hugetlbTally.shares = 0;
+    hugetlbTally.unshares = 0;
     setNumaMigratePercent(0);
     const smp = ctx.smp;
     this.poll = () => pollIpis(smp);
@@ -198,6 +205,8 @@ export class MmCpu implements CpuProgram {
     this.stats.numaFaults = numaTally.faults;
     this.stats.pagesMigrated = numaTally.migrated;
     this.stats.migrationWaits = numaTally.migrationWaits;
+    this.stats.hugetlbShares = hugetlbTally.shares;
+    this.stats.hugetlbUnshares = hugetlbTally.unshares;
     return { ...this.stats };
   }
 }
