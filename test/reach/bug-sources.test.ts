@@ -13,7 +13,7 @@ const FROM_FIXES = [
   'skip-lazy-on-pagetable-free', 'flush-range-freed-tables-false', 'ignore-switching-window', 'switch-mm-no-fence',
   'parallel-zap-no-nested-check', 'reclaim-batch-vs-mprotect', 'mremap-flush-after-unlock', 'table-free-before-invalidate',
   'retract-no-pte-lock', 'zap-dirty-flush-after-unlock', 'nested-flush-drops-freed-tables', 'mremap-pmd-no-rmap-lock', 'invlpgb-table-free-no-sync',
-  'numa-protnone-not-accessible',
+  'numa-protnone-not-accessible', 'collapse-no-gup-sync', 'pti-no-user-pcid-flush', 'hugetlb-unshare-no-flush',
 ];
 
 describe('bug sources', () => {
@@ -29,6 +29,7 @@ describe('bug sources', () => {
     expect(bugs.get('flush-range-freed-tables-false')!.source).toMatch(/^CVE-2025-22045; 3ef938c35035 /);
     expect(bugs.get('switch-mm-no-fence')!.source).toMatch(/^CVE-2025-40174; 83b0177a6c48 /);
     expect(bugs.get('mremap-pmd-no-rmap-lock')!.source).toMatch(/^CVE-2022-41222; 97113eb39fa7 /);
+    expect(bugs.get('hugetlb-unshare-no-flush')!.source).toMatch(/^CVE-2021-4002; a4a118f2eead /);
   });
 
   it('bugs that model a class rather than one fix carry no source', () => {
