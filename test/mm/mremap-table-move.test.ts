@@ -17,6 +17,9 @@ import { sysMmap } from '../../src/kernel/mm/mmap.js';
 import { sysMremap } from '../../src/kernel/mm/mremap.js';
 import { lockPteOf, unlockPteOf } from '../../src/kernel/mm/rmap.js';
 import { pteTablePfn } from '../../src/kernel/mm/zap.js';
+import { pudEntry } from '../../src/kernel/mm/pgtable.js';
+import { readHi, readLo } from '../../src/hw/ptstore.js';
+import { ptePfn } from '../../src/hw/pte.js';
 import { pollIpis } from '../../src/kernel/smp.js';
 import { setSpinHook } from '../../src/sync/hook.js';
 import { rwsemIsLocked } from '../../src/sync/rwsem.js';
@@ -32,6 +35,42 @@ const ALIGNED = BASE + 4 * TABLE;
 
 const allocated = (k: ReturnType<typeof kernelMachine>['cpu'][number]): number => k.counters[k.countersAt + C.pageTablesAllocated]!;
 const freed = (k: ReturnType<typeof kernelMachine>['cpu'][number]): number => k.counters[k.countersAt + C.pageTablesFreed]!;
+
+/** The PMD table mm's PUD entry for vpn links, -1 none. */
+function pmdTableOf(k: ReturnType<typeof kernelMachine>['cpu'][number], mm: number, vpn: number): number {
+  const w = pudEntry(k.env, k.cpu, mmPgd(k, mm), vpn * PAGE, false);
+  if (w < 0 || (readLo(k.env.pt, w) & 1) === 0) return -1;
+  return ptePfn(readLo(k.env.pt, w), readHi(k.env.pt, w));
+}
+
+describe('mremap moves a whole aligned PMD table (move_normal_pud)', () => {
+  it('1 GiB aligned at both ends: the PUD entry moves, every PTE table with it; data read back at the new address', () => {
+    const PUD = TABLE * TABLE;
+    const m = kernelMachine(2);
+    const [k0, k1] = [m.cpu[0]!, m.cpu[1]!];
+    const a = processWith(k0, PUD);
+    switchTo(k0, a);
+    switchTo(k1, a);
+    const spots = [0, 5, 100 * TABLE + 7, 511 * TABLE + 511];
+    spots.forEach((o, i) => write(k0, a, BASE + o, i + 1));
+    for (const o of spots) read(k1, a, BASE + o);
+    const pmd = pmdTableOf(k0, a, BASE);
+    expect(pmd).toBeGreaterThanOrEqual(0);
+    const [alloc0, freed0] = [allocated(k0), freed(k0)];
+    const to = BASE + 2 * PUD;
+    expect(sysMremap(k0, a, BASE, PUD, PUD, to)).toBe(0);
+    expect(pmdTableOf(k0, a, to)).toBe(pmd);
+    expect(pmdTableOf(k0, a, BASE)).toBe(-1);
+    // One PUD table for the new address, nothing else allocated or freed.
+    expect(allocated(k0) - alloc0).toBeLessThanOrEqual(1);
+    expect(freed(k0) - freed0).toBe(0);
+    for (const o of spots) expect(cached(k1, BASE + o)).toBe(-1);
+    spots.forEach((o, i) => expect(read(k1, a, to + o) & 0xffff).toBe(i + 1));
+    expect(read(k1, a, BASE + 5)).toBe(FAULT_SIGSEGV);
+    expect(violationCount(m.mem.views)).toBe(0);
+    expect(checkMachineAtEnd(m.mem)).toEqual(clean);
+  });
+});
 
 describe('mremap moves a whole aligned PTE table (move_normal_pmd)', () => {
   it('the table frame itself moves: no PTE table allocated or freed, data read back at the new address, old one faults', () => {

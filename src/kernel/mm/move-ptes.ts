@@ -37,7 +37,9 @@
 // So a table move always holds the file's i_mmap lock for write, which
 // rmap walkers take for read (CVE-2022-41222, fix 97113eb39fa7; the
 // injectable mremap-pmd-no-rmap-lock takes it only when need_rmap_locks
-// says so, as before the fix).
+// says so, as before the fix). A step that covers a whole PMD table at both
+// ends (1 GiB aligned) moves that table by its PUD entry the same way
+// (move_normal_pud()).
 
 import { PTE_P, PTE_PS } from '../../../native-layout/bits.js';
 import { BUG, injected } from '../../check/bugs.js';
@@ -47,7 +49,7 @@ import type { KernelCtx } from '../ctx.js';
 import { flushTlbBatchedPending } from '../tlb/batch.js';
 import { flushTlbRange } from '../tlb/flush-mm.js';
 import { mmPgd, ptlAt } from './mm.js';
-import { EEXIST, ENOMEM, pmdAlloc, pteAlloc } from './pgtable.js';
+import { EEXIST, ENOMEM, pmdAlloc, pteAlloc, pudEntry } from './pgtable.js';
 import { pmdEntryWord } from './pmd.js';
 import { SITE_PTE_WRITE, kernelPoint } from '../points.js';
 import { pteLock, pteUnlock } from './ptlock.js';
@@ -55,6 +57,8 @@ import { iMmapLockWrite, iMmapUnlockWrite } from './rmap.js';
 import { PTRS_PER_PTE, pteTableSlot } from './zap.js';
 
 const PAGE = 4096;
+/** Pages under one PUD entry (1 GiB): what a PMD table maps. */
+const PUD_PAGES = PTRS_PER_PTE * PTRS_PER_PTE;
 const BUG_MREMAP_FLUSH_AFTER_UNLOCK = BUG['mremap-flush-after-unlock']!;
 const BUG_MREMAP_PMD_NO_RMAP_LOCK = BUG['mremap-pmd-no-rmap-lock']!;
 
@@ -97,6 +101,15 @@ export function movePageTables(k: KernelCtx, mm: number, oldStart: number, newSt
     const oldVpn = oldStart + done;
     const newVpn = newStart + done;
     // A step stays inside one old and one new PTE table.
+    // A whole PMD table at both ends (1 GiB aligned, 1 GiB left): its PUD entry moves.
+    if (area.tableMoves && pages - done >= PUD_PAGES && oldVpn % PUD_PAGES === 0 && newVpn % PUD_PAGES === 0) {
+      const r = moveNormalPud(k, mm, root, oldVpn, newVpn, area);
+      if (r === ENOMEM) break;
+      if (r === PMD_MOVED) {
+        done += PUD_PAGES;
+        continue;
+      }
+    }
     const len = Math.min(pages - done, PTRS_PER_PTE - (oldVpn % PTRS_PER_PTE), PTRS_PER_PTE - (newVpn % PTRS_PER_PTE));
     if (len === PTRS_PER_PTE && area.tableMoves) {
       const r = moveNormalPmd(k, mm, root, oldVpn, newVpn, area);
@@ -163,6 +176,42 @@ function moveNormalPmd(k: KernelCtx, mm: number, root: number, oldVpn: number, n
   // before anyone can act on the new address alone (freed_tables, as a
   // PMD zap: CVE-2025-22045).
   flushTlbRange(k, mm, oldVpn, oldVpn + PTRS_PER_PTE);
+  spinUnlock(k.mm, ptl);
+  if (rmapFile >= 0) iMmapUnlockWrite(k, rmapFile);
+  return PMD_MOVED;
+}
+
+/**
+ * move_normal_pud(): moves the PMD table mapping the 1 GiB from old page
+ * oldVpn (both addresses 1 GiB aligned) to newVpn by moving the PUD entry
+ * that points to it (HAVE_MOVE_PUD, c49dd3401802), with the locks of
+ * move_normal_pmd one level up: i_mmap for write for a file area (take_rmap_locks
+ * covers PUD moves too: 97113eb39fa7), page_table_lock, and the old range
+ * flushed before it is dropped. Falls back (PMD_NOT_MOVED) when there is
+ * no PMD table to move, a 1 GiB leaf maps the old range, or one is already
+ * linked at the destination; ENOMEM when the destination's PUD table could
+ * not be allocated.
+ */
+function moveNormalPud(k: KernelCtx, mm: number, root: number, oldVpn: number, newVpn: number, area: MoveArea): number {
+  const pt = k.env.pt;
+  const ow = pudEntry(k.env, k.cpu, root, oldVpn * PAGE, false);
+  if (ow < 0) return PMD_NOT_MOVED;
+  const lo = readLo(pt, ow);
+  if ((lo & PTE_P) === 0 || (lo & PTE_PS) !== 0) return PMD_NOT_MOVED;
+  const ptl = ptlAt(mm);
+  spinLock(k.mm, ptl);
+  const nw = pudEntry(k.env, k.cpu, root, newVpn * PAGE, true);
+  spinUnlock(k.mm, ptl);
+  if (nw < 0) return nw === ENOMEM ? ENOMEM : PMD_NOT_MOVED;
+  if (readLo(pt, nw) !== 0 || readHi(pt, nw) !== 0) return PMD_NOT_MOVED;
+  const rmapFile = area.file >= 0 && (area.needRmapLocks || injected[BUG_MREMAP_PMD_NO_RMAP_LOCK] === 0) ? area.file : -1;
+  if (rmapFile >= 0) iMmapLockWrite(k, rmapFile);
+  spinLock(k.mm, ptl);
+  const hi = readHi(pt, ow);
+  const entry = clearEntry(pt, k.env.seq, ow);
+  kernelPoint(SITE_PTE_WRITE);
+  setEntry(pt, k.env.seq, nw, entry, hi);
+  flushTlbRange(k, mm, oldVpn, oldVpn + PUD_PAGES);
   spinUnlock(k.mm, ptl);
   if (rmapFile >= 0) iMmapUnlockWrite(k, rmapFile);
   return PMD_MOVED;

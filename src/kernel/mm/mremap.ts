@@ -23,7 +23,7 @@ import { downWrite, upWrite } from '../../sync/rwsem.js';
 import type { KernelCtx } from '../ctx.js';
 import { mmapLockAt } from './mm.js';
 import { type MoveArea, movePageTables } from './move-ptes.js';
-import { VM_MSHARE } from '../../../native-layout/bits.js';
+import { VM_HUGETLB, VM_MSHARE } from '../../../native-layout/bits.js';
 import { EINVAL, ENOMEM } from './pgtable.js';
 import { unmapRegionLocked } from './unmap-region.js';
 import { findVma, vmaEnd, vmaFlags, vmaInsert, vmaOverlaps, vmaSplitAt } from './vma.js';
@@ -58,6 +58,8 @@ function validRange(start: number, pages: number): boolean {
 function mremapTo(k: KernelCtx, mm: number, oldStart: number, oldPages: number, newPages: number, newStart: number): number {
   const vma = findVma(k, mm, oldStart);
   if (vma < 0 || vmaEnd(k, vma) < oldStart + oldPages) return EFAULT;
+  // hugetlb areas move by their own rules in Linux (move_hugetlb_page_tables); ours do not move.
+  if ((vmaFlags(k, vma) & VM_HUGETLB) !== 0) return EINVAL;
   const file = k.vma[vma + VMA_FILE];
   const pgoff = file >= 0 ? k.vma[vma + VMA_PGOFF] + (oldStart - k.vma[vma + VMA_START]) : 0;
   if (file >= 0 && pgoff + newPages > FILE_NR_PAGES) return EINVAL;
