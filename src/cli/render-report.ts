@@ -59,9 +59,10 @@ export function renderReport(r: RunReportObject): string {
     provenanceLine(r),
     renderTable(['cpu', ...COLUMNS.map(([, h]) => h)], [...perCpu, row('total', totals)]),
     ...ownCountersLines(r),
+    ...scenarioStatsLines(r),
     `${Math.round(r['opsPerSec'] as number).toLocaleString('en-US')} loops/s over ${((r['durationMs'] as number) / 1000).toFixed(2)} s (stopped by ${String(r['stoppedBy'])})`,
     `simulated (${String(r['profile'])}): ${simThroughputText(r)}, ${(r['simElapsedMs'] as number).toFixed(3)} ms simulated`,
-    `violations: ${totals['violations']}${kindCounts(r)}   frames lost: ${totals['framesLost']}`,
+    `violations: ${totals['violations']!.toLocaleString('en-US')}${kindCounts(r)}   frames lost: ${totals['framesLost']!.toLocaleString('en-US')}`,
   ];
   if (r['interrupted'] === true) {
     lines.push(`INTERRUPTED by ${String(r['interruptSignal'] || 'a signal')}: partial run, the counters cover ${((r['durationMs'] as number) / 1000).toFixed(2)} s`);
@@ -94,6 +95,24 @@ export function renderReport(r: RunReportObject): string {
     lines.push(r['engine'] === 'serialized' ? `replay (exact: serialized engine): ${rerun}` : `rerun (same configuration, not an exact replay): ${rerun}`);
   }
   return lines.join('\n');
+}
+
+/** The scenario's own tallies (summed over the CPUs), wrapped: empty when it has none. */
+function scenarioStatsLines(r: Record<string, unknown>): string[] {
+  const stats = (r['scenarioStats'] as { name: string; value: number }[] | undefined) ?? [];
+  if (stats.length === 0) return [];
+  const items = stats.map((x) => `${x.name} ${x.value.toLocaleString('en-US')}`);
+  const lines: string[] = [];
+  let line = 'scenario tallies (all CPUs):';
+  for (const item of items) {
+    if (line.length + item.length > 100) {
+      lines.push(line);
+      line = ' ';
+    }
+    line += ` ${item}`;
+  }
+  lines.push(line);
+  return lines;
 }
 
 /** " (stale-tlb 12,431, isolation 8)": the per-kind counts, empty when there are none. */
@@ -183,7 +202,10 @@ function movedTableText(v: Record<string, unknown>): string {
   const now = v['frameGen'] as number;
   return `sw-walk-moved-table: cpu ${String(v['cpu'])} task ${String(v['task'])} (walker ${String(v['swWalker'])}) held page table ${String(v['pfn'])}`
     + ` found at va 0x${(v['va'] as number).toString(16)}, and when it let go the table was no longer linked there`
-    + ` (${now < 0 ? 'nothing is' : `table ${now} is`}) at op ${String(v['op'])}: its flush of that address missed the table's new one`;
+    + ` (${now < 0 ? 'nothing is' : `table ${now} is`}) at op ${String(v['op'])}: `
+    + (now < 0
+      ? 'it was unlinked (retracted, or moved away) while the walker held it, without the lock that excludes the walker'
+      : 'it moved while the walker held it, and the walker\'s flush of that address missed its new place');
 }
 
 function gmemNote(v: Record<string, unknown>): string {

@@ -74,6 +74,8 @@ export interface RunReportBase {
    * compiler threads) or 'on-cpu' (each CPU's own thread; src/engine/worker-jit.ts).
    */
   workerJit: 'background' | 'on-cpu';
+  /** The scenario's own tallies summed over the CPUs, non-zero ones, in declaration order. */
+  scenarioStats: { name: string; value: number }[];
   toolVersion: string;
   schedSeed: number;
   sched: string;

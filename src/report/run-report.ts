@@ -50,6 +50,20 @@ function countersOf(c: Readonly<Record<string, number>>): CounterValues {
   return out as CounterValues;
 }
 
+/**
+ * The numeric fields of the CPUs' summaries (the scenario programs' own
+ * tallies), summed, non-zero ones, in the order the first summary has them.
+ */
+export function scenarioStats(perCpu: readonly { readonly summary?: Record<string, unknown> | null }[]): { name: string; value: number }[] {
+  const sums = new Map<string, number>();
+  for (const c of perCpu) {
+    for (const [name, v] of Object.entries(c.summary ?? {})) {
+      if (typeof v === 'number' && Number.isFinite(v)) sums.set(name, (sums.get(name) ?? 0) + v);
+    }
+  }
+  return [...sums].filter(([, v]) => v !== 0).map(([name, value]) => ({ name, value }));
+}
+
 export function buildRunReport(input: RunReportInput): RunReportObject {
   const { result } = input;
   // `satisfies` keeps the typed RunReport (run-report-type.ts) and this
@@ -89,6 +103,7 @@ export function buildRunReport(input: RunReportInput): RunReportObject {
     fault: result.fault ? result.fault.message : '',
     engine: result.engine,
     workerJit: result.workerJit,
+    scenarioStats: scenarioStats(result.perCpu),
     toolVersion: input.toolVersion,
     schedSeed: result.engine === 'serialized' ? result.schedSeed >>> 0 : 0,
     sched: result.engine === 'serialized' ? result.sched : '',

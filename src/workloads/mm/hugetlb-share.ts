@@ -7,8 +7,9 @@
 // translation its CPUs kept through the table it left (the whole PUD range
 // must be flushed, a4a118f2eead) would still answer.
 //
-// Options: procs (CPUs - 1, at least 2; one thread each, a CPU left to the
-// lazy kernel thread), hugePages (4: the file's 2 MiB pages, preallocated
+// Options: procs (CPUs - 1 by default, at least 2; one thread each, a CPU
+// left to the lazy kernel thread; mode, threads and pages are not options
+// here), hugePages (4: the file's 2 MiB pages, preallocated
 // at set-up), holdSteps (2: touch steps between a map and its munmap).
 // Asserts: each page reads back what this process wrote; an unmapped page
 // faults (`unmapped-access` otherwise). Summary: `hugetlbMaps`.
@@ -24,7 +25,7 @@ import { taskMm } from '../../kernel/sched/task.js';
 import type { CpuProgram, ProgramCtx, Scenario, SetupCtx } from '../program.js';
 import { KIND_HUGETLB_SHARER, W_AUX0, W_ITER, W_PHASE, mmDomain, secretOf, setTw, tw } from './common.js';
 import { setupMmMachine } from './machine.js';
-import { type CommonOptions, ScenarioOptionError, commonOptions, intOption, mmOptionNames } from './options.js';
+import { type CommonOptions, ScenarioOptionError, commonOptions, intOption, mmOptionNamesWithout } from './options.js';
 import { MmCpu } from './runner.js';
 import { mmPrograms } from './tlb-flush2.js';
 import { expectSegv, touchPages } from './user-ops.js';
@@ -41,8 +42,11 @@ interface HugetlbShareOptions extends CommonOptions {
   readonly holdSteps: number;
 }
 
+/** One thread per process, each touching its own page of each huge page: not options here. */
+const FIXED = ['mode', 'threads', 'pages'] as const;
+
 const options = (ctx: { options: ProgramCtx['options']; cpus: number }): HugetlbShareOptions => ({
-  ...commonOptions(NAME, ctx.options, ctx.cpus, { procs: Math.max(2, ctx.cpus - 1), threads: 1, slice: 1 }),
+  ...commonOptions(NAME, ctx.options, ctx.cpus, { mode: 'threads', procs: Math.max(2, ctx.cpus - 1), threads: 1, slice: 1 }, FIXED),
   hugePages: intOption(NAME, ctx.options, 'hugePages', 4, 1, 8),
   holdSteps: intOption(NAME, ctx.options, 'holdSteps', 2, 1, 1000),
 });
@@ -85,10 +89,10 @@ export const hugetlbShare: Scenario = {
   name: NAME,
   description: 'processes map one hugetlbfs file over the same 1 GiB range, sharing its PMD table, and unmap and map it again; an unmapped page must fault',
   memBytes: 32 * 2 ** 20,
-  optionNames: mmOptionNames('hugePages', 'holdSteps'),
+  optionNames: mmOptionNamesWithout(FIXED, 'hugePages', 'holdSteps'),
   setup(ctx: SetupCtx): void {
     const o = options(ctx);
-    if (o.mode !== 'threads' || o.threads !== 1) throw new ScenarioOptionError(`${NAME}: one thread per process (mode=threads, threads=1): the processes are what share`);
+    if (o.procs < 2) throw new ScenarioOptionError(`${NAME} option procs=${o.procs} is invalid: use 2 or more processes (one alone shares no table)`);
     const plan = { threads: 1, kindOf: () => KIND_HUGETLB_SHARER };
     const k = setupMmMachine(ctx, NAME, o, Array.from({ length: o.procs }, () => plan), HPAGE_PAGES, 1);
     if (hugetlbFileInit(k, o.hugePages) < o.hugePages) {

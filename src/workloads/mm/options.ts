@@ -85,13 +85,30 @@ export function mmOptionNames(...own: string[]): readonly string[] {
   return [...COMMON_OPTION_NAMES, ...own];
 }
 
-export function commonOptions(scenario: string, o: ScenarioOptions, cpus: number, d: Partial<CommonOptions> = {}): CommonOptions {
-  const mode = choiceOption(scenario, o, 'mode', d.mode ?? 'threads', ['threads', 'processes'] as const);
+/** Common keys a scenario may fix (commonOptions' `fixed`): its shape is not an option. */
+export type FixedCommonKey = 'mode' | 'threads' | 'pages';
+
+/** mmOptionNames without the keys the scenario fixes. */
+export function mmOptionNamesWithout(fixed: readonly FixedCommonKey[], ...own: string[]): readonly string[] {
+  return mmOptionNames(...own).filter((n) => !(fixed as readonly string[]).includes(n));
+}
+
+/**
+ * The common keys, read from o with the scenario's defaults d. Keys in
+ * `fixed` are not options of this scenario: they take d's value (or the
+ * common default) and are neither read nor listed (leave them out of its
+ * optionNames too: mmOptionNames' `without`).
+ */
+export function commonOptions(
+  scenario: string, o: ScenarioOptions, cpus: number, d: Partial<CommonOptions> = {}, fixed: readonly FixedCommonKey[] = [],
+): CommonOptions {
+  const isFixed = (k: FixedCommonKey): boolean => fixed.includes(k);
+  const mode = isFixed('mode') ? d.mode ?? 'threads' : choiceOption(scenario, o, 'mode', d.mode ?? 'threads', ['threads', 'processes'] as const);
   return {
     mode,
     procs: intOption(scenario, o, 'procs', d.procs ?? 1, 1, 32),
-    threads: intOption(scenario, o, 'threads', d.threads ?? cpus, 1, 64),
-    pages: intOption(scenario, o, 'pages', d.pages ?? 16, 1, 256),
+    threads: isFixed('threads') ? d.threads ?? cpus : intOption(scenario, o, 'threads', d.threads ?? cpus, 1, 64),
+    pages: isFixed('pages') ? d.pages ?? 16 : intOption(scenario, o, 'pages', d.pages ?? 16, 1, 256),
     slice: intOption(scenario, o, 'slice', d.slice ?? 4, 1, 1_000_000),
     migratePercent: intOption(scenario, o, 'migratePercent', d.migratePercent ?? 10, 0, 100),
     specPercent: intOption(scenario, o, 'specPercent', d.specPercent ?? 30, 0, 100),
