@@ -23,7 +23,10 @@ export const WALK_NUMA = 7;
 /** collapse_huge_page (khugepaged): mmap_lock for write, the PMD lock, then the PTE lock. */
 export const WALK_COLLAPSE = 8;
 
+/** kcompactd's migration of a range (compaction.ts; isolate_migratepages_block in Linux): mmap_lock for read. */
+export const WALK_COMPACT = 9;
+
 export const WALKER_NAMES: readonly string[] = [
   '', 'zap_pte_range', 'change_pte_range', 'page_vma_mapped_walk', 'retract_page_tables', 'free_pgtables', 'gup_fast',
-  'change_prot_numa', 'collapse_huge_page',
+  'change_prot_numa', 'collapse_huge_page', 'kcompactd',
 ];

@@ -1,5 +1,6 @@
-// Page migration of one anonymous page from a NUMA hinting fault
-// (mm/migrate.c migrate_misplaced_folio() -> migrate_pages() ->
+// Page migration of one anonymous page, from a NUMA hinting fault or from
+// kcompactd (compaction.ts) (mm/migrate.c migrate_misplaced_folio() and
+// compaction's migrate_pages() ->
 // migrate_folio_unmap() / migrate_folio_move(), with mm/rmap.c
 // try_to_migrate_one() and remove_migration_ptes()), reduced to a page
 // mapped by exactly one PTE (refcount 1: not shared by fork, not pinned).
@@ -57,6 +58,27 @@ import { pteHi, pteLo, ptePfn, pteProt } from '../../hw/pte.js';
 export function migrateMisplaced(
   k: KernelCtx, mm: number, slot: number, w: number, vpn: number, expectLo: number, expectHi: number, vmaWritable: boolean,
 ): boolean {
+  const moved = migrateOnePage(k, mm, slot, w, vpn, expectLo, expectHi, vmaWritable, true);
+  if (moved) numaTally.migrated++;
+  return moved;
+}
+
+/**
+ * Migrates the page a present PTE (expectLo, expectHi) at word w of the
+ * table in `slot` maps (vpn's entry in mm), if the entry is still that
+ * one and the page is mapped only there; otherwise leaves it. For
+ * kcompactd (compaction.ts): mmap_lock of mm held for read, the PTE lock
+ * not held. Returns true if the page moved.
+ */
+export function migratePresentPage(k: KernelCtx, mm: number, slot: number, w: number, vpn: number, expectLo: number, expectHi: number): boolean {
+  return migrateOnePage(k, mm, slot, w, vpn, expectLo, expectHi, true, false);
+}
+
+/** The migration itself, from a PROT_NONE entry (restored on refusal) or a present one (left as it is). */
+function migrateOnePage(
+  k: KernelCtx, mm: number, slot: number, w: number, vpn: number, expectLo: number, expectHi: number, vmaWritable: boolean,
+  fromProtNone: boolean,
+): boolean {
   const pt = k.env.pt;
   const seq = k.env.seq;
   pteLock(k, slot);
@@ -70,7 +92,7 @@ export function migrateMisplaced(
   // Only a page this entry alone maps (migrate_folio's expected count):
   // fork-shared pages, page-cache pages and pinned pages stay.
   if (isFilePage(k, old) || pageRefcount(k, old) !== 1) {
-    numaRestore(k, w, lo, hi, vmaWritable);
+    if (fromProtNone) numaRestore(k, w, lo, hi, vmaWritable);
     pteUnlock(k, slot);
     return false;
   }
@@ -122,7 +144,6 @@ export function migrateMisplaced(
   // The mapping's reference moved to the new page; then ours: the old page is freed.
   putPage(k, old);
   putPage(k, old);
-  numaTally.migrated++;
   return true;
 }
 

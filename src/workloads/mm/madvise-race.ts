@@ -56,7 +56,7 @@ function options(ctx: { options: ProgramCtx['options']; cpus: number }): Options
   const o = ctx.options;
   // One CPU fewer than threads: a CPU left to its kernel thread runs lazily
   // on the mm, which is what a table free must reach.
-  const common = commonOptions(NAME, o, ctx.cpus, { threads: Math.max(2, ctx.cpus - 1), pages: 64, khugepagedPercent: 0 });
+  const common = commonOptions(NAME, o, ctx.cpus, { threads: Math.max(2, ctx.cpus - 1), pages: 64, khugepagedPercent: 0, compactPercent: 30 });
   if (common.mode !== 'threads' || common.procs !== 1) {
     throw new ScenarioOptionError(`${NAME}: mode=${common.mode} procs=${common.procs} is invalid: the race is between the threads of one process (mode=threads, procs=1)`);
   }

@@ -64,6 +64,8 @@ export interface CommonOptions {
   readonly kthreadSlice: number;
   /** Chance (%) per kernel-thread op of a khugepaged pass over one address space. */
   readonly khugepagedPercent: number;
+  /** Chance (%) per kernel-thread op of a kcompactd pass: migrate the pages of 16 pages of some process's anonymous memory. */
+  readonly compactPercent: number;
   /**
    * Host nanoseconds a store left in the store buffer stays invisible when a
    * serializing instruction (the CR3 write) drains it (hw/store-buffer.ts).
@@ -77,7 +79,7 @@ export interface CommonOptions {
 /** The keys commonOptions reads, for Scenario.optionNames. */
 export const COMMON_OPTION_NAMES: readonly string[] = [
   'mode', 'procs', 'threads', 'pages', 'slice', 'migratePercent', 'specPercent', 'switchSpec', 'peekPercent',
-  'kthreads', 'kthreadPercent', 'kthreadSlice', 'khugepagedPercent', 'sbDrainNs', 'pti',
+  'kthreads', 'kthreadPercent', 'kthreadSlice', 'khugepagedPercent', 'compactPercent', 'sbDrainNs', 'pti',
 ];
 
 /** Common keys plus a scenario's own. */
@@ -118,6 +120,7 @@ export function commonOptions(
     kthreadPercent: intOption(scenario, o, 'kthreadPercent', d.kthreadPercent ?? 30, 0, 100),
     kthreadSlice: intOption(scenario, o, 'kthreadSlice', d.kthreadSlice ?? 3, 1, 1_000_000),
     khugepagedPercent: intOption(scenario, o, 'khugepagedPercent', d.khugepagedPercent ?? 5, 0, 100),
+    compactPercent: intOption(scenario, o, 'compactPercent', d.compactPercent ?? 0, 0, 100),
     sbDrainNs: intOption(scenario, o, 'sbDrainNs', d.sbDrainNs ?? SB_DRAIN_NS_DEFAULT, 0, 1_000_000),
     pti: intOption(scenario, o, 'pti', d.pti ?? 0, 0, 1),
   };

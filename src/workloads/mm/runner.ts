@@ -66,6 +66,8 @@ export class MmStats {
   pagesMigrated = 0;
   /** Faults that found a migration entry and waited for it. */
   migrationWaits = 0;
+  /** Pages kcompactd moved (compactPercent). */
+  compactMigrated = 0;
   segv = 0;
   expectedSegv = 0;
   oom = 0;
