@@ -30,11 +30,6 @@ export const PTE_MIGRATION = PTE_SW2;
 
 const BUG_NUMA_PROTNONE_NOT_ACCESSIBLE = BUG['numa-protnone-not-accessible']!;
 
-/** pte_none(): nothing at all. */
-export function pteIsNone(lo: number, hi: number): boolean {
-  return lo === 0 && hi === 0;
-}
-
 /** pte_protnone(): a NUMA-hinting entry. */
 export function pteIsProtNone(lo: number): boolean {
   return (lo & (PTE_P | PTE_PROTNONE | PTE_MIGRATION)) === PTE_PROTNONE;
@@ -43,16 +38,6 @@ export function pteIsProtNone(lo: number): boolean {
 /** is_migration_entry(). */
 export function pteIsMigration(lo: number): boolean {
   return (lo & (PTE_P | PTE_MIGRATION)) === PTE_MIGRATION;
-}
-
-/** Present, PROT_NONE or migration: the entry holds a reference to the page its pfn names. */
-export function pteMapsPage(lo: number): boolean {
-  return (lo & PTE_P) !== 0 || pteIsProtNone(lo) || pteIsMigration(lo);
-}
-
-/** The PROT_NONE entry made from a present one: P off, PTE_PROTNONE on, the rest kept. */
-export function protNoneFromPresent(lo: number): number {
-  return (lo & ~PTE_P) | PTE_PROTNONE;
 }
 
 /** The present entry a PROT_NONE entry stood for (A left as it was). */
