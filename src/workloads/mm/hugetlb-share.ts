@@ -7,7 +7,7 @@
 // translation its CPUs kept through the table it left (the whole PUD range
 // must be flushed, a4a118f2eead) would still answer.
 //
-// Options: procs (CPUs - 1 by default, at least 2; one thread each, a CPU
+// Options: procs (CPUs - 1 by default, from 2 to 32; one thread each, a CPU
 // left to the lazy kernel thread; mode, threads and pages are not options
 // here), hugePages (4: the file's 2 MiB pages, preallocated
 // at set-up), holdSteps (2: touch steps between a map and its munmap).
@@ -46,7 +46,7 @@ interface HugetlbShareOptions extends CommonOptions {
 const FIXED = ['mode', 'threads', 'pages'] as const;
 
 const options = (ctx: { options: ProgramCtx['options']; cpus: number }): HugetlbShareOptions => ({
-  ...commonOptions(NAME, ctx.options, ctx.cpus, { mode: 'threads', procs: Math.max(2, ctx.cpus - 1), threads: 1, slice: 1 }, FIXED),
+  ...commonOptions(NAME, ctx.options, ctx.cpus, { mode: 'threads', procs: Math.min(32, Math.max(2, ctx.cpus - 1)), threads: 1, slice: 1 }, FIXED),
   hugePages: intOption(NAME, ctx.options, 'hugePages', 4, 1, 8),
   holdSteps: intOption(NAME, ctx.options, 'holdSteps', 2, 1, 1000),
 });
