@@ -2,7 +2,7 @@
 // engine with a catalogued bug's own arguments (src/check/bugs.ts), as the
 // CLI would, and look for the first seed from 500 (seeds nobody tuned on)
 // whose run catches it.
-import { expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BUG_CATALOG } from '../../src/check/bugs.js';
 import { loadEngine } from '../engine/helpers.js';
 
@@ -56,4 +56,48 @@ export async function caughtFromSeed500(scenario: string, bug: string, options: 
     tried.push(`seed ${seed}: ${r.ops} ops`);
   }
   return expect.fail(`${bug} not caught by ${scenario}: ${tried.join('; ')}`);
+}
+
+/** What reachSuite checks for one machinery bug on munmap-storm-like scenarios. */
+export interface ReachSuite {
+  readonly title: string;
+  readonly scenario: string;
+  readonly bug: string;
+  /** The run's tally that shows the machinery ran (sum over CPUs; must be above zero). */
+  readonly ran: (r: ReachResult) => number;
+  /** The first violation's kind and software walker the bug must produce. */
+  readonly kind: string;
+  readonly walker: string;
+}
+
+/**
+ * The three tests of a machinery reach suite: the scenario is in the
+ * default soak set and the catalogue names it; it runs clean from seed 500
+ * under IPI flushes (defaults) and under the catalogue's own arguments
+ * while the machinery runs; and the bug is caught with those arguments
+ * from seed 500.
+ */
+export function reachSuite(s: ReachSuite, scenarios: readonly string[]): void {
+  describe(s.title, () => {
+    it(`${s.scenario} is in the default soak set and the catalogue names it for the bug`, () => {
+      expect(scenarios).toContain(s.scenario);
+      expect(BUG_CATALOG.find((b) => b.name === s.bug)!.scenario).toBe(s.scenario);
+    });
+
+    it.each([
+      ['IPI flushes, default options', {}],
+      ['the catalogue\'s arguments', catalogueOptions(s.bug)],
+    ] as const)('runs clean with %s while the machinery runs', async (_label, options) => {
+      const r = await reachRun(s.scenario, 500, options);
+      expect(r.fault).toBeNull();
+      expect(found(r)).toBe(0);
+      expect(s.ran(r)).toBeGreaterThan(0);
+    }, 60_000);
+
+    it(`${s.bug} (reverted fix) is caught with the catalogue's arguments`, async () => {
+      const r = await caughtFromSeed500(s.scenario, s.bug, catalogueOptions(s.bug));
+      expect(r.violationRecords[0]!.kindName).toBe(s.kind);
+      expect(r.violationRecords[0]!.swWalker).toBe(s.walker);
+    }, 180_000);
+  });
 }

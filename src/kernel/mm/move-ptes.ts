@@ -161,11 +161,22 @@ function moveNormalPmd(k: KernelCtx, mm: number, root: number, oldVpn: number, n
   if (nw === EEXIST) return PMD_NOT_MOVED;
   if (nw < 0) return ENOMEM;
   if (readLo(pt, nw) !== 0 || readHi(pt, nw) !== 0) return PMD_NOT_MOVED;
+  moveTableEntry(k, mm, ow, nw, oldVpn, PTRS_PER_PTE, area);
+  return PMD_MOVED;
+}
+
+/**
+ * The move itself, for a PMD or a PUD entry: old entry word ow to the
+ * empty new one nw; then the old range of `pages` pages is flushed.
+ */
+function moveTableEntry(k: KernelCtx, mm: number, ow: number, nw: number, oldVpn: number, pages: number, area: MoveArea): void {
+  const pt = k.env.pt;
   // take_rmap_locks(): always, for a table move (97113eb39fa7). The PTE
   // lock an rmap walker holds does not exclude us; i_mmap does.
   const rmapFile = area.file >= 0 && (area.needRmapLocks || injected[BUG_MREMAP_PMD_NO_RMAP_LOCK] === 0) ? area.file : -1;
   if (rmapFile >= 0) iMmapLockWrite(k, rmapFile);
-  // pmd_lock() of old and new: one page_table_lock per mm here.
+  // pmd_lock()/pud_lock() of old and new: one page_table_lock per mm here.
+  const ptl = ptlAt(mm);
   spinLock(k.mm, ptl);
   const hi = readHi(pt, ow);
   const entry = clearEntry(pt, k.env.seq, ow);
@@ -175,10 +186,9 @@ function moveNormalPmd(k: KernelCtx, mm: number, root: number, oldVpn: number, n
   // table, and so to pages only the new address should reach: flushed
   // before anyone can act on the new address alone (freed_tables, as a
   // PMD zap: CVE-2025-22045).
-  flushTlbRange(k, mm, oldVpn, oldVpn + PTRS_PER_PTE);
+  flushTlbRange(k, mm, oldVpn, oldVpn + pages);
   spinUnlock(k.mm, ptl);
   if (rmapFile >= 0) iMmapUnlockWrite(k, rmapFile);
-  return PMD_MOVED;
 }
 
 /**
@@ -204,16 +214,7 @@ function moveNormalPud(k: KernelCtx, mm: number, root: number, oldVpn: number, n
   spinUnlock(k.mm, ptl);
   if (nw < 0) return nw === ENOMEM ? ENOMEM : PMD_NOT_MOVED;
   if (readLo(pt, nw) !== 0 || readHi(pt, nw) !== 0) return PMD_NOT_MOVED;
-  const rmapFile = area.file >= 0 && (area.needRmapLocks || injected[BUG_MREMAP_PMD_NO_RMAP_LOCK] === 0) ? area.file : -1;
-  if (rmapFile >= 0) iMmapLockWrite(k, rmapFile);
-  spinLock(k.mm, ptl);
-  const hi = readHi(pt, ow);
-  const entry = clearEntry(pt, k.env.seq, ow);
-  kernelPoint(SITE_PTE_WRITE);
-  setEntry(pt, k.env.seq, nw, entry, hi);
-  flushTlbRange(k, mm, oldVpn, oldVpn + PUD_PAGES);
-  spinUnlock(k.mm, ptl);
-  if (rmapFile >= 0) iMmapUnlockWrite(k, rmapFile);
+  moveTableEntry(k, mm, ow, nw, oldVpn, PUD_PAGES, area);
   return PMD_MOVED;
 }
 
