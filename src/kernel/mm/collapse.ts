@@ -36,7 +36,7 @@
 // freed and reused: what it reads next is another table's entries
 // (sw-walk-freed-table, walker gup_fast).
 
-import { PTE_A, PTE_D, PTE_P, PTE_PS, PTE_RW, PTE_US, PT_ENTRIES, VM_FILE, VM_MSHARE, VM_SHARED, VM_WRITE } from '../../../native-layout/bits.js';
+import { PTE_A, PTE_D, PTE_P, PTE_PS, PTE_RW, PTE_US, PT_ENTRIES, VM_WRITE } from '../../../native-layout/bits.js';
 import { MM_ANON_PAGES, MM_STRIDE, VMA_END, VMA_FLAGS, VMA_START } from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { ptOwnerOf, setPtOwner, swWalkStep } from '../../check/sw-walk.js';
@@ -58,7 +58,7 @@ import { pageRefcount, putPage } from './page-ref.js';
 import { allocPgtablePage, freePgtablePage } from './pgtable.js';
 import { pmdEntryWord } from './pmd.js';
 import { pteLock, pteUnlock } from './ptlock.js';
-import { vmaAt } from './vma.js';
+import { vmaAt, vmaPrivateAnon } from './vma.js';
 
 const PAGE = 4096;
 /** HPAGE_PMD_ORDER: a 2 MiB block is 2^9 pages. */
@@ -82,11 +82,6 @@ export const SCAN_ALLOC_FAIL = 5;
 /** The PTE rights of a collapsed page: as the area gives them, already dirty (as the PMD leaf the kernel installs). */
 function collapsedProt(vmFlags: number): number {
   return PTE_P | PTE_US | PTE_A | PTE_D | ((vmFlags & VM_WRITE) !== 0 ? PTE_RW : 0);
-}
-
-/** May this VMA's ranges be collapsed at all (anonymous, private, not an mshare area)? */
-export function vmaCollapsible(vmFlags: number): boolean {
-  return (vmFlags & (VM_FILE | VM_SHARED | VM_MSHARE)) === 0;
 }
 
 /**
@@ -233,7 +228,7 @@ export function khugepagedCollapseMm(k: KernelCtx, mm: number, tally: CollapseTa
   for (let i = 0; i < k.maxVmas; i++) {
     const at = vmaAt(k, mm, i);
     const flags = v[at + VMA_FLAGS]!;
-    if (flags === 0 || !vmaCollapsible(flags)) continue;
+    if (flags === 0 || !vmaPrivateAnon(flags)) continue;
     const first = Math.ceil(v[at + VMA_START]! / HPAGE_PMD_NR) * HPAGE_PMD_NR;
     for (let vpn = first; vpn + HPAGE_PMD_NR <= v[at + VMA_END]!; vpn += HPAGE_PMD_NR) {
       const r = collapseHugePage(k, mm, at, vpn);

@@ -12,7 +12,7 @@
 // mm's page tables over a range instead, under that mm's mmap_lock for
 // read (as change_prot_numa does), and moves only pages mapped once.
 
-import { PTE_P, PTE_US, VM_FILE, VM_HUGETLB, VM_MSHARE, VM_SHARED } from '../../../native-layout/bits.js';
+import { PTE_P, PTE_US } from '../../../native-layout/bits.js';
 import { VMA_END, VMA_FLAGS } from '../../../native-layout/fields.js';
 import { WALK_COMPACT } from '../../check/walkers.js';
 import { entryWord, ptSlotOf, readHi, readLo } from '../../hw/ptstore.js';
@@ -23,7 +23,7 @@ import { isFilePage } from './filemap.js';
 import { migratePresentPage } from './migrate.js';
 import { mmPgd, mmapLockAt } from './mm.js';
 import { pageRefcount } from './page-ref.js';
-import { findVma } from './vma.js';
+import { findVma, vmaPrivateAnon } from './vma.js';
 import { PTRS_PER_PTE, pteTablePfn } from './zap.js';
 
 const PAGE = 4096;
@@ -38,7 +38,7 @@ export function compactRange(k: KernelCtx, mm: number, start: number, pages: num
   const lock = mmapLockAt(mm);
   downRead(k.mm, lock);
   const vma = findVma(k, mm, start);
-  if (vma < 0 || (k.vma[vma + VMA_FLAGS]! & (VM_SHARED | VM_FILE | VM_MSHARE | VM_HUGETLB)) !== 0) {
+  if (vma < 0 || !vmaPrivateAnon(k.vma[vma + VMA_FLAGS]!)) {
     upRead(k.mm, lock);
     return 0;
   }

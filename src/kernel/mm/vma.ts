@@ -10,7 +10,7 @@
 // never reads a half-written record, e.g. a split's new tail with the old
 // pgoff, which would send it to the wrong address.
 
-import { VM_VALID } from '../../../native-layout/bits.js';
+import { VM_FILE, VM_HUGETLB, VM_MSHARE, VM_SHARED, VM_VALID } from '../../../native-layout/bits.js';
 import { VMA_END, VMA_FILE, VMA_FLAGS, VMA_PGOFF, VMA_START, VMA_STRIDE } from '../../../native-layout/fields.js';
 import type { KernelCtx } from '../ctx.js';
 import { EEXIST, ENOMEM } from './pgtable.js';
@@ -162,4 +162,12 @@ export function setVmaFlags(k: KernelCtx, at: number, flags: number): void {
   if (file >= 0) iMmapLockWrite(k, file);
   k.vma[at + VMA_FLAGS] = flags | VM_VALID;
   if (file >= 0) iMmapUnlockWrite(k, file);
+}
+
+/**
+ * Private anonymous memory: not a file, not shared, not an mshare or
+ * hugetlb area. What khugepaged's collapse and kcompactd may move.
+ */
+export function vmaPrivateAnon(vmFlags: number): boolean {
+  return (vmFlags & (VM_FILE | VM_SHARED | VM_MSHARE | VM_HUGETLB)) === 0;
 }
