@@ -13,13 +13,21 @@
 // the CommonJS loader is cheaper to start in a fresh thread than the ESM
 // one. The bundle (cpu-worker.bundle.cjs) is CommonJS for the same reason.
 //
+// Minified (esbuild --minify in `npm run bundle`): every worker keeps the
+// bundle's source text for V8's lazy compiles, so its size is paid 64
+// times at 64 CPUs. Minified, 0.60 MB -> 0.28 MB, and with the single copy
+// below, peak RSS of the 64-CPU 16 GiB start-up fell from ~784 MB to
+// ~688 MB (bench/README.md). Local names are mangled in worker stacks only;
+// profiles and coverage use the unbundled modules (profileDir and
+// SHOOTDOWN_WORKER_BUNDLE=0), and the source map is beside the bundle.
+//
 // Loading is lazy (on the first task), so the main thread can require this
 // file for compileCpuWorkerBundle without running any worker code.
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Script } from 'node:vm';
+import { compileFunction } from 'node:vm';
 import { workerData } from 'node:worker_threads';
 
 /** The bundled CPU worker (esbuild, `npm run bundle`), beside this file in dist/. */
@@ -28,22 +36,36 @@ export const CPU_WORKER_BUNDLE = join(__dirname, 'cpu-worker.bundle.cjs');
 /** workerData key of the code cache (a Uint8Array over a SharedArrayBuffer). */
 export const CODE_CACHE_KEY = 'shootdownCpuWorkerCodeCache';
 
-/** A compiled bundle: the script, and whether V8 refused the cache it was given. */
+/** The CommonJS wrapper's parameters, in the loader's order. */
+const WRAPPER_PARAMS = ['exports', 'require', 'module', '__filename', '__dirname'];
+
+/** The bundle's module function as the CommonJS loader would make it. */
+export type BundleInit = (e: object, r: NodeJS.Require, m: object, f: string, d: string) => void;
+
+/** A compiled bundle: its module function, whether V8 refused the cache it was given, and the cache it made when asked. */
 export interface CompiledBundle {
-  readonly script: Script;
+  readonly init: BundleInit;
   readonly cacheRejected: boolean;
+  readonly cache: Buffer | undefined;
 }
 
 /**
- * Compiles the bundle as the CommonJS loader would (the same function
- * wrapper: the cache is keyed by the exact source text), with `cachedData`
- * when given. Throws what reading or compiling the file throws.
+ * Compiles the bundle as the CommonJS loader would (the same five wrapper
+ * parameters: the cache is keyed by the exact source and parameters), with
+ * `cachedData` when given, or making a cache when `produceCache`.
+ *
+ * vm.compileFunction, not a Script over the text wrapped in a function
+ * expression: the wrapped text was a second copy of the ~0.3-0.6 MB source
+ * in every worker's old space, kept as long as the one the functions are
+ * lazily compiled from (start-up RSS at 64 CPUs, issue 13). Throws what
+ * reading or compiling the file throws.
  */
-export function compileCpuWorkerBundle(cachedData?: Uint8Array): CompiledBundle {
+export function compileCpuWorkerBundle(cachedData?: Uint8Array, produceCache = false): CompiledBundle {
   const source = readFileSync(CPU_WORKER_BUNDLE, 'utf8');
-  const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
-  const script = new Script(wrapped, cachedData === undefined ? { filename: CPU_WORKER_BUNDLE } : { filename: CPU_WORKER_BUNDLE, cachedData });
-  return { script, cacheRejected: cachedData !== undefined && script.cachedDataRejected === true };
+  const fn = compileFunction(source, WRAPPER_PARAMS, cachedData === undefined
+    ? { filename: CPU_WORKER_BUNDLE, produceCachedData: produceCache }
+    : { filename: CPU_WORKER_BUNDLE, cachedData }) as unknown as BundleInit & { cachedDataRejected?: boolean; cachedData?: Buffer };
+  return { init: fn, cacheRejected: cachedData !== undefined && fn.cachedDataRejected === true, cache: fn.cachedData };
 }
 
 type RunCpu = (task: unknown) => Promise<unknown>;
@@ -53,9 +75,8 @@ let runCpu: RunCpu | null = null;
 /** Compiles (with the main thread's cache when there is one) and runs the bundle; returns its runCpu. */
 function loadBundle(): RunCpu {
   const data = (workerData as Record<string, unknown> | null)?.[CODE_CACHE_KEY];
-  const { script, cacheRejected } = compileCpuWorkerBundle(data instanceof Uint8Array ? data : undefined);
+  const { init, cacheRejected } = compileCpuWorkerBundle(data instanceof Uint8Array ? data : undefined);
   const mod = { exports: {} as { default?: RunCpu } };
-  const init = script.runInThisContext() as (e: object, r: NodeJS.Require, m: object, f: string, d: string) => void;
   init(mod.exports, createRequire(CPU_WORKER_BUNDLE), mod, CPU_WORKER_BUNDLE, dirname(CPU_WORKER_BUNDLE));
   const fn = mod.exports.default;
   if (typeof fn !== 'function') throw new TypeError(`${CPU_WORKER_BUNDLE} does not export a default runCpu function`);

@@ -18,7 +18,7 @@ export const HAVE_BUNDLE = existsSync(WORKER_LOADER) && existsSync(BUNDLE);
 
 interface LoaderModule {
   readonly CODE_CACHE_KEY: string;
-  compileCpuWorkerBundle(): { script: { createCachedData(): Buffer } };
+  compileCpuWorkerBundle(cachedData?: Uint8Array, produceCache?: boolean): { cache: Buffer | undefined };
 }
 
 let loader: LoaderModule | null = null;
@@ -40,7 +40,8 @@ export function cpuWorkerData(): Record<string, Uint8Array> {
   let cache = caches.get(mode);
   if (cache === undefined) {
     try {
-      const data = loader.compileCpuWorkerBundle().script.createCachedData();
+      const data = loader.compileCpuWorkerBundle(undefined, true).cache;
+      if (data === undefined) throw new Error('V8 made no code cache');
       cache = new Uint8Array(new SharedArrayBuffer(data.length));
       cache.set(data);
     } catch {
