@@ -19,11 +19,12 @@
 // were filled while their frame was still nonsensitive and whose pageblock
 // has since turned sensitive: the frame changed owner under them).
 
-import { PB_NONSENSITIVE, TLB_PCID_MASK, TLB_SIZE_MASK, TLB_SIZE_SHIFT, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT } from '../../native-layout/bits.js';
+import * as layoutBits from '../../native-layout/bits.js';
 import type { MachineViews } from '../../native-layout/memory.js';
 import { pageblockFlags } from '../kernel/page_alloc/pageblock.js';
 import { V_ISOLATION, reportViolation } from './oracle.js';
 import { MM_LOCAL_BASE } from '../kernel/ephmap/region.js';
+const { PB_NONSENSITIVE, TLB_PCID_MASK, TLB_SIZE_MASK, TLB_SIZE_SHIFT, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT } = layoutBits;
 
 const KERNEL_HALF = 2 ** 47;
 const ASI_PCID_MIN = 1 << 10;

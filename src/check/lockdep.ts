@@ -38,13 +38,11 @@
 // edge to the class they take: a trylock never waits, so it cannot close a
 // cycle (lockdep's trylock rule).
 
-import {
-  CONTROL_STOP, CPU_IRQS_DISABLED, CPU_STRIDE, IPI_QUEUE_HEAD, IPI_STRIDE, LDG_CLS, LDG_CPU, LDG_EDGE, LDG_EDGE_STACK,
-  LDG_HELD_STACK, LDG_KIND, LDG_OTHER_CPU, LDG_OTHER_STACK, LDG_REPORTS, LD_DEPTH, LD_HELD, LD_STACK, LOCKDEP_STRIDE,
-} from '../../native-layout/fields.js';
+import * as layoutFields from '../../native-layout/fields.js';
 import type { MachineViews } from '../../native-layout/memory.js';
 import { IPI_QUEUE_EMPTY, IPI_QUEUE_STOPPED, apicKick } from '../hw/apic.js';
 import { V_FLUSH_UNDER_LOCK, V_LOCK_ORDER, V_RECURSIVE_LOCKING, V_SLEEP_IN_ATOMIC, VIOLATION_NAMES, reportViolation } from './oracle.js';
+const { CONTROL_STOP, CPU_IRQS_DISABLED, CPU_STRIDE, IPI_QUEUE_HEAD, IPI_STRIDE, LDG_CLS, LDG_CPU, LDG_EDGE, LDG_EDGE_STACK, LDG_HELD_STACK, LDG_KIND, LDG_OTHER_CPU, LDG_OTHER_STACK, LDG_REPORTS, LD_DEPTH, LD_HELD, LD_STACK, LOCKDEP_STRIDE } = layoutFields;
 
 /** The zone lock (spin_lock_irqsave: interrupts off while held and while waiting). */
 export const LOCK_CLASS_ZONE = 0;

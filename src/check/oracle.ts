@@ -7,12 +7,8 @@
 // its counter block. Stopping the run, or counting on, is the engine's
 // decision.
 
-import { C } from '../../native-layout/counters.js';
-import {
-  COUNTERS_STRIDE, ORACLE_KIND_COUNT, ORACLE_SLOTS_USED, ORACLE_VIOLATIONS, OREC_CPU, OREC_FILL_GEN,
-  OREC_FRAME_GEN, OREC_KIND, OREC_OP, OREC_PFN, OREC_READY, OREC_SLOT_CPU, OREC_STRIDE, OREC_TASK, OREC_VA_HI,
-  OREC_VA_LO, OREC_SW_FREED_BY, OREC_SW_LEVEL, OREC_SW_WALKER, OSNAP_STRIDE, TRACE_HEAD_STRIDE, TRACE_STRIDE,
-} from '../../native-layout/fields.js';
+import * as layoutCounters from '../../native-layout/counters.js';
+import * as layoutFields from '../../native-layout/fields.js';
 import {
   VIOLATION_KINDS_MAX, VIOLATION_RECORDS_PER_KIND, VIOLATION_SLOTS, VIOLATION_SNAP_EVENTS,
 } from '../../native-layout/regions.js';
@@ -20,6 +16,8 @@ import type { MachineViews } from '../../native-layout/memory.js';
 import { traceRingOf } from '../trace/ring.js';
 import { EV_VIOLATION } from '../trace/events.js';
 import { WALKER_NAMES } from './walkers.js';
+const { C } = layoutCounters;
+const { COUNTERS_STRIDE, ORACLE_KIND_COUNT, ORACLE_SLOTS_USED, ORACLE_VIOLATIONS, OREC_CPU, OREC_FILL_GEN, OREC_FRAME_GEN, OREC_KIND, OREC_OP, OREC_PFN, OREC_READY, OREC_SLOT_CPU, OREC_STRIDE, OREC_TASK, OREC_VA_HI, OREC_VA_LO, OREC_SW_FREED_BY, OREC_SW_LEVEL, OREC_SW_WALKER, OSNAP_STRIDE, TRACE_HEAD_STRIDE, TRACE_STRIDE } = layoutFields;
 
 /** A TLB hit translated to a frame whose generation moved since the fill: use after free. */
 export const V_STALE_TLB = 1;

@@ -5,8 +5,9 @@
 
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import protobuf from 'protobufjs';
-import { COUNTER_NAMES } from '../../native-layout/counters.js';
+import * as layoutCounters from '../../native-layout/counters.js';
 import { PACKAGE_ROOT } from '../paths.js';
+const { COUNTER_NAMES } = layoutCounters;
 
 export interface EventCost {
   readonly event: string;

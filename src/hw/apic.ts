@@ -9,9 +9,10 @@
 // call_single_queue) belongs to the kernel; here is only the head word's
 // encoding and the wake-up protocol.
 
-import { IPI_DOORBELL, IPI_PARKED, IPI_QUEUE_HEAD, IPI_STRIDE } from '../../native-layout/fields.js';
+import * as layoutFields from '../../native-layout/fields.js';
 import { spinHook } from '../sync/hook.js';
 import { haltAllowed, ringCpu } from '../sync/wake.js';
+const { IPI_DOORBELL, IPI_PARKED, IPI_QUEUE_HEAD, IPI_STRIDE } = layoutFields;
 
 /** Queue head of a CPU with nothing pending. */
 export const IPI_QUEUE_EMPTY = -1;

@@ -5,11 +5,13 @@
 // lets switch_mm_irqs_off() return to a PCID without a flush when its
 // tlb_gen is current, and what makes a stale PCID dangerous when it is not.
 
-import { C } from '../../native-layout/counters.js';
-import { COUNTERS_STRIDE, CPU_CR3_PCID, CPU_CR3_ROOT, CPU_STRIDE } from '../../native-layout/fields.js';
+import * as layoutCounters from '../../native-layout/counters.js';
+import * as layoutFields from '../../native-layout/fields.js';
 import type { MachineViews } from '../../native-layout/memory.js';
 import type { Psc } from './psc.js';
 import type { Tlb } from './tlb.js';
+const { C } = layoutCounters;
+const { COUNTERS_STRIDE, CPU_CR3_PCID, CPU_CR3_ROOT, CPU_STRIDE } = layoutFields;
 
 export const PCID_COUNT = 4096;
 

@@ -4,10 +4,10 @@
 // a translation was made for (the oracle compares it with a TLB entry's
 // fillGen). See SEMANTICS.md §1.
 
-import {
-  CONTENT_DOMAIN_SHIFT, CONTENT_SECRET_MASK, FRAME_F_ZEROED, FRAME_STATE_MASK,
-} from '../../native-layout/bits.js';
-import { FRAME_STRIDE, FR_CONTENT, FR_CONTENT_GEN, FR_FLAGS } from '../../native-layout/fields.js';
+import * as layoutBits from '../../native-layout/bits.js';
+import * as layoutFields from '../../native-layout/fields.js';
+const { CONTENT_DOMAIN_SHIFT, CONTENT_SECRET_MASK, FRAME_F_ZEROED, FRAME_STATE_MASK } = layoutBits;
+const { FRAME_STRIDE, FR_CONTENT, FR_CONTENT_GEN, FR_FLAGS } = layoutFields;
 
 export function contentWord(domain: number, secret: number): number {
   return ((domain << CONTENT_DOMAIN_SHIFT) | (secret & CONTENT_SECRET_MASK)) >>> 0;

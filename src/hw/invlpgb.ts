@@ -20,12 +20,10 @@
 // PCIDs the CPU runs it under (mms without a global ASID, see
 // src/kernel/tlb/invlpgb.ts).
 
-import {
-  INVLPGB_DONE, INVLPGB_FLAGS, INVLPGB_PAGES, INVLPGB_PENDING, INVLPGB_PENDING_STRIDE, INVLPGB_SEQ,
-  INVLPGB_STRIDE, INVLPGB_TAG, INVLPGB_VPN_HI, INVLPGB_VPN_LO,
-} from '../../native-layout/fields.js';
+import * as layoutFields from '../../native-layout/fields.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
 import { apicWakeIfHalted } from './apic.js';
+const { INVLPGB_DONE, INVLPGB_FLAGS, INVLPGB_PAGES, INVLPGB_PENDING, INVLPGB_PENDING_STRIDE, INVLPGB_SEQ, INVLPGB_STRIDE, INVLPGB_TAG, INVLPGB_VPN_HI, INVLPGB_VPN_LO } = layoutFields;
 
 /** Drop every non-global entry of the tag's PCIDs (the range is ignored). */
 export const INVLPGB_ALL = 1;

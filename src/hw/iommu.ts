@@ -20,17 +20,17 @@
 // frame generation moved since the fill is a use after free through the
 // IOTLB (V_STALE_IOTLB).
 
-import { FRAME_STATE_MASK, FS_PAGETABLE, PTE_P, PTE_PS, PTE_RW, PTE_US, PT_WORDS } from '../../native-layout/bits.js';
-import { C } from '../../native-layout/counters.js';
-import {
-  COUNTERS_STRIDE, FRAME_STRIDE, FR_CONTENT_GEN, FR_FLAGS, FR_PRIVATE, IOMMU_LOCK, IOMMU_MM, IOMMU_ROOT,
-  IOMMU_STRIDE, IOTLB_FILL_GEN, IOTLB_PFN, IOTLB_RW, IOTLB_TAG_VPN, PT_SEQ_DONE, PT_SEQ_STARTED, PT_SEQ_STRIDE,
-} from '../../native-layout/fields.js';
+import * as layoutBits from '../../native-layout/bits.js';
+import * as layoutCounters from '../../native-layout/counters.js';
+import * as layoutFields from '../../native-layout/fields.js';
 import type { MachineViews } from '../../native-layout/memory.js';
 import { IOMMU_DEVICES, IOTLB_ENTRIES } from '../../native-layout/regions.js';
 import { V_STALE_IOTLB, reportViolation } from '../check/oracle.js';
 import { spinLock, spinUnlock } from '../sync/spinlock.js';
 import { ptePfn } from './pte.js';
+const { FRAME_STATE_MASK, FS_PAGETABLE, PTE_P, PTE_PS, PTE_RW, PTE_US, PT_WORDS } = layoutBits;
+const { C } = layoutCounters;
+const { COUNTERS_STRIDE, FRAME_STRIDE, FR_CONTENT_GEN, FR_FLAGS, FR_PRIVATE, IOMMU_LOCK, IOMMU_MM, IOMMU_ROOT, IOMMU_STRIDE, IOTLB_FILL_GEN, IOTLB_PFN, IOTLB_RW, IOTLB_TAG_VPN, PT_SEQ_DONE, PT_SEQ_STARTED, PT_SEQ_STRIDE } = layoutFields;
 
 /** The walk found no present translation with the rights asked: the device raises a page request. */
 export const IOMMU_FAULT = -1;

@@ -6,14 +6,9 @@
 // oracle's load-and-compare, with no allocation, closure or exception. A miss,
 // a fault or a violation leaves it through a separate method.
 
-import {
-  PAGE_SIZE_2M, PTI_USER_PCID_BIT, PTE_D, PTE_G, PTE_NOGEN, PTE_RW, PTE_US, TLB_GEN_PERMANENT, TLB_DIRTY, TLB_GLOBAL, TLB_NX, TLB_RW, TLB_SIZE_MASK,
-  TLB_SIZE_SHIFT, TLB_SPEC, TLB_US,
-} from '../../native-layout/bits.js';
-import { C } from '../../native-layout/counters.js';
-import {
-  COUNTERS_STRIDE, FRAME_STRIDE, FR_CONTENT_GEN, TLB_FILL_GEN, TLB_META, TLB_PFN,
-} from '../../native-layout/fields.js';
+import * as layoutBits from '../../native-layout/bits.js';
+import * as layoutCounters from '../../native-layout/counters.js';
+import * as layoutFields from '../../native-layout/fields.js';
 import type { MachineMemory, MachineViews } from '../../native-layout/memory.js';
 import { V_STALE_TLB, reportViolation } from '../check/oracle.js';
 import { ISOLATION_FILL, ISOLATION_HIT, ISOLATION_SPEC_FILL, checkIsolation } from '../check/isolation.js';
@@ -29,6 +24,9 @@ import { Tlb } from './tlb.js';
 import { Walker } from './walker.js';
 import { traceRings, type TraceRing } from '../trace/ring.js';
 import { EV_CR3, EV_FAULT, EV_FLUSH_ALL, EV_INVLPG, EV_INVPCID, EV_TLB_FILL, EV_WALK } from '../trace/events.js';
+const { PAGE_SIZE_2M, PTI_USER_PCID_BIT, PTE_D, PTE_G, PTE_NOGEN, PTE_RW, PTE_US, TLB_GEN_PERMANENT, TLB_DIRTY, TLB_GLOBAL, TLB_NX, TLB_RW, TLB_SIZE_MASK, TLB_SIZE_SHIFT, TLB_SPEC, TLB_US } = layoutBits;
+const { C } = layoutCounters;
+const { COUNTERS_STRIDE, FRAME_STRIDE, FR_CONTENT_GEN, TLB_FILL_GEN, TLB_META, TLB_PFN } = layoutFields;
 
 const DIV_4K = 2 ** 12;
 const DIV_2M = 2 ** 21;

@@ -15,12 +15,12 @@
 // contentGen at fill: a table freed and reused as another table keeps state
 // FS_PAGETABLE but not its generation.
 
-import {
-  PSC_NX, PSC_PCID_MASK, PSC_RW, PSC_US, PSC_VALID,
-} from '../../native-layout/bits.js';
-import { PSC_FILL_GEN, PSC_META, PSC_PT_PFN, PSC_STRIDE, PSC_VA_TAG } from '../../native-layout/fields.js';
+import * as layoutBits from '../../native-layout/bits.js';
+import * as layoutFields from '../../native-layout/fields.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
 import { assertOwner } from './owner.js';
+const { PSC_NX, PSC_PCID_MASK, PSC_RW, PSC_US, PSC_VALID } = layoutBits;
+const { PSC_FILL_GEN, PSC_META, PSC_PT_PFN, PSC_STRIDE, PSC_VA_TAG } = layoutFields;
 
 export { PSC_NX, PSC_RW, PSC_US };
 

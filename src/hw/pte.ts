@@ -7,7 +7,8 @@
 // not overlap and neither uses the address field, so prot = flags of lo | flags
 // of hi, and an entry is (pfn, prot).
 
-import { PTE_FLAGS_MASK_LO, PTE_HI_NX, PTE_HI_PFN_MASK, PTE_HI_SW_MASK } from '../../native-layout/bits.js';
+import * as layoutBits from '../../native-layout/bits.js';
+const { PTE_FLAGS_MASK_LO, PTE_HI_NX, PTE_HI_PFN_MASK, PTE_HI_SW_MASK } = layoutBits;
 
 export const PROT_LO_MASK = PTE_FLAGS_MASK_LO;
 export const PROT_HI_MASK = PTE_HI_SW_MASK | PTE_HI_NX;

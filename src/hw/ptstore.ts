@@ -24,9 +24,11 @@
 // The hardware's own A/D updates are compare-exchanges on lo that change no
 // address bit; they need no counters.
 
-import { PTE_P, PT_WORDS } from '../../native-layout/bits.js';
-import { FRAME_STRIDE, FR_PRIVATE, PT_SEQ_DONE, PT_SEQ_STARTED, PT_SEQ_STRIDE } from '../../native-layout/fields.js';
+import * as layoutBits from '../../native-layout/bits.js';
+import * as layoutFields from '../../native-layout/fields.js';
 import { spinLock, spinUnlock } from '../sync/spinlock.js';
+const { PTE_P, PT_WORDS } = layoutBits;
+const { FRAME_STRIDE, FR_PRIVATE, PT_SEQ_DONE, PT_SEQ_STARTED, PT_SEQ_STRIDE } = layoutFields;
 
 const SLOTS_LOCK = 0;
 const SLOTS_TOP = 3;

@@ -20,13 +20,12 @@
 // fillGen is the frame's contentGen at fill (for huge entries, the first
 // frame's): the oracle's use-after-free check, never read by the kernel.
 
-import {
-  PAGE_SIZE_1G, PAGE_SIZE_2M, PAGE_SIZE_4K, TLB_GLOBAL, TLB_PCID_MASK, TLB_SIZE_MASK, TLB_SIZE_SHIFT,
-  TLB_VALID, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT,
-} from '../../native-layout/bits.js';
-import { TLB_FILL_GEN, TLB_META, TLB_PFN, TLB_STRIDE, TLB_VPN_LO } from '../../native-layout/fields.js';
+import * as layoutBits from '../../native-layout/bits.js';
+import * as layoutFields from '../../native-layout/fields.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
 import { assertOwner } from './owner.js';
+const { PAGE_SIZE_1G, PAGE_SIZE_2M, PAGE_SIZE_4K, TLB_GLOBAL, TLB_PCID_MASK, TLB_SIZE_MASK, TLB_SIZE_SHIFT, TLB_VALID, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT } = layoutBits;
+const { TLB_FILL_GEN, TLB_META, TLB_PFN, TLB_STRIDE, TLB_VPN_LO } = layoutFields;
 
 const DIV_4K = 2 ** 12;
 const DIV_2M = 2 ** 21;

@@ -17,20 +17,18 @@
 // Results never allocate: walk() returns the 4 KiB pfn or a FAULT_* code, and
 // leaves the details in this object's fields (one Walker per CPU).
 
-import {
-  FRAME_STATE_MASK, FS_PAGETABLE, PSC_NX, PSC_RW, PSC_US, PTE_A, PTE_D, PTE_HI_NX, PTE_P, PTE_PS, PTE_RW,
-  PTE_US, PT_WORDS,
-} from '../../native-layout/bits.js';
-import { C } from '../../native-layout/counters.js';
-import {
-  COUNTERS_STRIDE, FRAME_STRIDE, FR_CONTENT_GEN, FR_FLAGS, FR_PRIVATE, PT_SEQ_DONE, PT_SEQ_STARTED, PT_SEQ_STRIDE,
-} from '../../native-layout/fields.js';
+import * as layoutBits from '../../native-layout/bits.js';
+import * as layoutCounters from '../../native-layout/counters.js';
+import * as layoutFields from '../../native-layout/fields.js';
 import type { MachineMemory, MachineViews } from '../../native-layout/memory.js';
 import { V_STALE_PSC, V_WALK_NON_PAGETABLE, reportViolation } from '../check/oracle.js';
 import {
   FAULT_BAD_TABLE, FAULT_NOT_PRESENT, FAULT_RESERVED, FAULT_USER_SUPERVISOR, FAULT_WRITE_PROTECT,
 } from './fault.js';
 import type { Psc } from './psc.js';
+const { FRAME_STATE_MASK, FS_PAGETABLE, PSC_NX, PSC_RW, PSC_US, PTE_A, PTE_D, PTE_HI_NX, PTE_P, PTE_PS, PTE_RW, PTE_US, PT_WORDS } = layoutBits;
+const { C } = layoutCounters;
+const { COUNTERS_STRIDE, FRAME_STRIDE, FR_CONTENT_GEN, FR_FLAGS, FR_PRIVATE, PT_SEQ_DONE, PT_SEQ_STARTED, PT_SEQ_STRIDE } = layoutFields;
 
 const PFN_LO_SPAN = 2 ** 20;
 const DIV_4K = 2 ** 12;

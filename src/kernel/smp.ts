@@ -27,12 +27,8 @@
 // (registerIpiFunc): a csd lives in shared memory and cannot hold a closure.
 
 import { Lockdep } from '../check/lockdep.js';
-import { C } from '../../native-layout/counters.js';
-import {
-  CONTROL_STOP, COUNTERS_STRIDE, CPU_CSD_WAIT_FOR, CPU_CSD_WAIT_SINCE, CPU_IRQS_DISABLED, CPU_PREEMPT_COUNT, CPU_STRIDE,
-  CSD_FLAGS, CSD_FUNC, CSD_GHOST_RAN, CSD_GHOST_SEQ, CSD_INFO, CSD_NEXT, CSD_STRIDE, IPI_DOORBELL, IPI_PARKED, IPI_QUEUE_HEAD,
-  IPI_RECEIVED, IPI_STRIDE, IPI_WAIT_ADDR, IPI_WAIT_VAL,
-} from '../../native-layout/fields.js';
+import * as layoutCounters from '../../native-layout/counters.js';
+import * as layoutFields from '../../native-layout/fields.js';
 import type { MachineMemory, MachineViews } from '../../native-layout/memory.js';
 import { BUG, injected } from '../check/bugs.js';
 import { V_IPI_NOT_RUN, reportViolation } from '../check/oracle.js';
@@ -46,6 +42,8 @@ import { SITE_CSD_UNLOCKED, kernelPoint } from './points.js';
 import { parkTimeoutMs } from '../sync/wake.js';
 import { traceRings, type TraceRing } from '../trace/ring.js';
 import { EV_IPI_ACK, EV_IPI_RUN, EV_IPI_SEND } from '../trace/events.js';
+const { C } = layoutCounters;
+const { CONTROL_STOP, COUNTERS_STRIDE, CPU_CSD_WAIT_FOR, CPU_CSD_WAIT_SINCE, CPU_IRQS_DISABLED, CPU_PREEMPT_COUNT, CPU_STRIDE, CSD_FLAGS, CSD_FUNC, CSD_GHOST_RAN, CSD_GHOST_SEQ, CSD_INFO, CSD_NEXT, CSD_STRIDE, IPI_DOORBELL, IPI_PARKED, IPI_QUEUE_HEAD, IPI_RECEIVED, IPI_STRIDE, IPI_WAIT_ADDR, IPI_WAIT_VAL } = layoutFields;
 
 /** csd flags word: in flight (set by the sender, cleared by the target as the ack). */
 export const CSD_FLAG_LOCK = 1;

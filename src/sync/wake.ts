@@ -36,7 +36,8 @@
 // too whenever anyone sleeps, so both kinds of waiter can share a lock.
 
 import { PARK_TIMEOUT_MS } from './hook.js';
-import { IPI_DOORBELL, IPI_PARKED, IPI_STRIDE, IPI_WAIT_ADDR, IPI_WAIT_VAL } from '../../native-layout/fields.js';
+import * as layoutFields from '../../native-layout/fields.js';
+const { IPI_DOORBELL, IPI_PARKED, IPI_STRIDE, IPI_WAIT_ADDR, IPI_WAIT_VAL } = layoutFields;
 
 /** waitVal meaning "wake me for any change of the word". */
 export const WAIT_ANY = -1;

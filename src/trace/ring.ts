@@ -21,12 +21,12 @@
 // taken (startSharedTraceNumbering). Each CPU's boot is deterministic, so
 // the merge by (seq, cpu) is too.
 
-import { C } from '../../native-layout/counters.js';
-import {
-  COUNTERS_STRIDE, TRACE_HEAD_STRIDE, TRACE_SEQ_NEXT, TRACE_SEQ_PER_CPU, TRACE_STRIDE, TR_SEQ,
-} from '../../native-layout/fields.js';
+import * as layoutCounters from '../../native-layout/counters.js';
+import * as layoutFields from '../../native-layout/fields.js';
 import type { MachineMemory, MachineViews } from '../../native-layout/memory.js';
 import { EVENT_NAMES, describeEvent } from './events.js';
+const { C } = layoutCounters;
+const { COUNTERS_STRIDE, TRACE_HEAD_STRIDE, TRACE_SEQ_NEXT, TRACE_SEQ_PER_CPU, TRACE_STRIDE, TR_SEQ } = layoutFields;
 
 export class TraceRing {
   private readonly ring: Int32Array;

@@ -2,19 +2,23 @@
 // zone, and the part of the slow path that matters here (drain every CPU's
 // lists and retry, for callers that may block).
 
-import { C } from '../../../native-layout/counters.js';
-import { COUNTERS_STRIDE } from '../../../native-layout/fields.js';
+import * as layoutCounters from '../../../native-layout/counters.js';
+import * as layoutFields from '../../../native-layout/fields.js';
 import type { AllocCtx } from './ctx.js';
 import { __GFP_DIRECT_RECLAIM, __GFP_UNMAPPED, gfpFreetype, gfpToAllocFlags } from './gfp.js';
 import { rmqueueUnmapped } from './unmapped.js';
-import { MIGRATE_UNMOVABLE } from '../../../native-layout/bits.js';
+import * as layoutBits from '../../../native-layout/bits.js';
 import { drainAllPages, pcpAllowedOrder, rmqueuePcplist } from './pcp.js';
 import { prepNewPage } from './prep.js';
 import { rmqueueBuddy } from './rmqueue.js';
 import { ftNonsensitive } from './freetype.js';
-import { PAGEBLOCK_ORDER } from '../../../native-layout/shape.js';
+import * as layoutShape from '../../../native-layout/shape.js';
 import { zoneWatermarkOk } from './zone.js';
 import { EV_ALLOC } from '../../trace/events.js';
+const { C } = layoutCounters;
+const { COUNTERS_STRIDE } = layoutFields;
+const { MIGRATE_UNMOVABLE } = layoutBits;
+const { PAGEBLOCK_ORDER } = layoutShape;
 
 const CNT_ALLOCS = C.allocs;
 

@@ -2,17 +2,18 @@
 // block and splitting it (__rmqueue_smallest, expand), and freeing with
 // coalescing (__free_one_page). Every function here runs under the zone lock.
 
-import {
-  FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_STATE_MASK, FS_FREE_HEAD, NR_FREETYPES,
-} from '../../../native-layout/bits.js';
-import { FRAME_STRIDE, FR_FLAGS, ZONE_FREE_HEAD } from '../../../native-layout/fields.js';
-import { MAX_PAGE_ORDER, PAGEBLOCK_ORDER } from '../../../native-layout/shape.js';
+import * as layoutBits from '../../../native-layout/bits.js';
+import * as layoutFields from '../../../native-layout/fields.js';
+import * as layoutShape from '../../../native-layout/shape.js';
 import { BUG, injected } from '../../check/bugs.js';
 import type { AllocCtx } from './ctx.js';
 import { accountFreepages, addToFreeList, delFromFreeList } from './freelist.js';
 import { canMergeFreetypes, ftMigratetype } from './freetype.js';
 import { clearPageBuddy, pageFreetype, pageOrder, setBuddyOrder, setFreeTail, setFreeTails } from './page.js';
 import { changePageblockRange, getPageblockFreetype } from './pageblock.js';
+const { FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_STATE_MASK, FS_FREE_HEAD, NR_FREETYPES } = layoutBits;
+const { FRAME_STRIDE, FR_FLAGS, ZONE_FREE_HEAD } = layoutFields;
+const { MAX_PAGE_ORDER, PAGEBLOCK_ORDER } = layoutShape;
 
 const BUG_BUDDY_XOR_WRONG_ORDER = BUG['buddy-xor-wrong-order']!;
 const BUG_MERGE_IGNORES_ORDER = BUG['merge-ignores-order']!;

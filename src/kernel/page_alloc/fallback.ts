@@ -5,16 +5,10 @@
 // alone. Fallbacks never change sensitivity: candidates are (fallback mt,
 // same lane). Zone lock held throughout.
 
-import {
-  FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_PCP_FT_MASK, FRAME_PCP_FT_SHIFT, FRAME_STATE_MASK,
-  FS_ALLOCATED, FS_FREE_HEAD, MIGRATE_MOVABLE, MIGRATE_PCPTYPES, MIGRATE_RECLAIMABLE, MIGRATE_TYPES,
-  MIGRATE_UNMOVABLE, NR_FREETYPES,
-} from '../../../native-layout/bits.js';
-import { C } from '../../../native-layout/counters.js';
-import {
-  COUNTERS_STRIDE, FRAME_STRIDE, FR_FLAGS, ZONE_FREE_HEAD, ZONE_NR_FREE,
-} from '../../../native-layout/fields.js';
-import { MAX_PAGE_ORDER, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER } from '../../../native-layout/shape.js';
+import * as layoutBits from '../../../native-layout/bits.js';
+import * as layoutCounters from '../../../native-layout/counters.js';
+import * as layoutFields from '../../../native-layout/fields.js';
+import * as layoutShape from '../../../native-layout/shape.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { expand, pageDelAndExpand, rmqueueSmallest } from './buddy.js';
 import type { AllocCtx } from './ctx.js';
@@ -23,6 +17,10 @@ import { ftMigratetype, ftWithMigratetype } from './freetype.js';
 import { clearPageBuddy } from './page.js';
 import { changePageblockRange, setPageblockMigratetype } from './pageblock.js';
 import { ALLOC_NOFRAGMENT } from './gfp.js';
+const { FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_PCP_FT_MASK, FRAME_PCP_FT_SHIFT, FRAME_STATE_MASK, FS_ALLOCATED, FS_FREE_HEAD, MIGRATE_MOVABLE, MIGRATE_PCPTYPES, MIGRATE_RECLAIMABLE, MIGRATE_TYPES, MIGRATE_UNMOVABLE, NR_FREETYPES } = layoutBits;
+const { C } = layoutCounters;
+const { COUNTERS_STRIDE, FRAME_STRIDE, FR_FLAGS, ZONE_FREE_HEAD, ZONE_NR_FREE } = layoutFields;
+const { MAX_PAGE_ORDER, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER } = layoutShape;
 
 const BUG_CLAIM_STRICT_GT = BUG['claim-strict-gt']!;
 const BUG_STEAL_RETYPES_BLOCK = BUG['steal-retypes-block']!;

@@ -35,10 +35,10 @@
 // shootdown and the oracle's checks come through AsiFlipOps, which the
 // kernel installs on each CPU's allocator (src/kernel/asi/flip-ops.ts).
 
-import { MIGRATE_TYPES } from '../../../native-layout/bits.js';
-import { C } from '../../../native-layout/counters.js';
-import { COUNTERS_STRIDE } from '../../../native-layout/fields.js';
-import { PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER } from '../../../native-layout/shape.js';
+import * as layoutBits from '../../../native-layout/bits.js';
+import * as layoutCounters from '../../../native-layout/counters.js';
+import * as layoutFields from '../../../native-layout/fields.js';
+import * as layoutShape from '../../../native-layout/shape.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { LOCK_CLASS_ASI_FLIP } from '../../check/lockdep.js';
 import { zeroFrame } from '../../hw/frames.js';
@@ -49,6 +49,10 @@ import { ALLOC_NON_BLOCK } from './gfp.js';
 import { changePageblockRange, setPageblockNonsensitive } from './pageblock.js';
 import { RMQUEUE_NORMAL, rmqueue } from './rmqueue.js';
 import { zoneLock, zoneUnlock } from './zone.js';
+const { MIGRATE_TYPES } = layoutBits;
+const { C } = layoutCounters;
+const { COUNTERS_STRIDE } = layoutFields;
+const { PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER } = layoutShape;
 
 const BUG_FLAG_BEFORE_FLUSH = BUG['flag-before-flush']!;
 const BUG_NO_ZERO_ON_MAP = BUG['no-zero-on-map']!;

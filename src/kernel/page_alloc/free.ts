@@ -1,10 +1,10 @@
 // The free path: __free_frozen_pages() -> pcp list, or free_one_page() ->
 // buddy for orders without pcp lists, isolated blocks and a busy pcp lock.
 
-import { MIGRATE_ISOLATE, MIGRATE_MOVABLE, MIGRATE_PCPTYPES } from '../../../native-layout/bits.js';
-import { C } from '../../../native-layout/counters.js';
-import { COUNTERS_STRIDE } from '../../../native-layout/fields.js';
-import { PAGEBLOCK_ORDER } from '../../../native-layout/shape.js';
+import * as layoutBits from '../../../native-layout/bits.js';
+import * as layoutCounters from '../../../native-layout/counters.js';
+import * as layoutFields from '../../../native-layout/fields.js';
+import * as layoutShape from '../../../native-layout/shape.js';
 import { freeOnePage } from './buddy.js';
 import type { AllocCtx } from './ctx.js';
 import { ftMigratetype, ftWithMigratetype } from './freetype.js';
@@ -15,6 +15,10 @@ import { zoneLock, zoneUnlock } from './zone.js';
 import { pageblockUnmapped, restoreUnmapped } from './unmapped.js';
 import { EV_FREE } from '../../trace/events.js';
 import { SITE_PAGE_FREE, kernelPoint } from '../points.js';
+const { MIGRATE_ISOLATE, MIGRATE_MOVABLE, MIGRATE_PCPTYPES } = layoutBits;
+const { C } = layoutCounters;
+const { COUNTERS_STRIDE } = layoutFields;
+const { PAGEBLOCK_ORDER } = layoutShape;
 
 const CNT_FREES = C.frees;
 

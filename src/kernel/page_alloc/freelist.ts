@@ -5,10 +5,10 @@
 // accountFreepages(), as the kernel splits __add_to_free_list from
 // account_freepages.
 
-import { NR_FREETYPES } from '../../../native-layout/bits.js';
-import {
-  FRAME_STRIDE, FR_NEXT, FR_PREV, ZONE_FREE_HEAD, ZONE_FREE_PAGES, ZONE_FREE_TAIL, ZONE_NR_FREE,
-} from '../../../native-layout/fields.js';
+import * as layoutBits from '../../../native-layout/bits.js';
+import * as layoutFields from '../../../native-layout/fields.js';
+const { NR_FREETYPES } = layoutBits;
+const { FRAME_STRIDE, FR_NEXT, FR_PREV, ZONE_FREE_HEAD, ZONE_FREE_PAGES, ZONE_FREE_TAIL, ZONE_NR_FREE } = layoutFields;
 
 function link(frame: Int32Array, zone: Int32Array, pfn: number, li: number, tail: boolean): void {
   const fi = pfn * FRAME_STRIDE;

@@ -2,7 +2,8 @@
 // list is indexed by migratetype x sensitivity. Index = mt + MIGRATE_TYPES *
 // nonsensitive, so without ASI the indices equal the migratetypes.
 
-import { MIGRATE_PCPTYPES, MIGRATE_TYPES } from '../../../native-layout/bits.js';
+import * as layoutBits from '../../../native-layout/bits.js';
+const { MIGRATE_PCPTYPES, MIGRATE_TYPES } = layoutBits;
 
 export function freetypeOf(mt: number, nonsensitive: number): number {
   return mt + MIGRATE_TYPES * nonsensitive;

@@ -3,9 +3,8 @@
 // where it matters (the mobility bits sit at 3..4 so gfp_migratetype is a
 // shift); the rest only need to be distinct.
 
-import {
-  MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_TYPES,
-} from '../../../native-layout/bits.js';
+import * as layoutBits from '../../../native-layout/bits.js';
+const { MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_TYPES } = layoutBits;
 
 export const __GFP_DMA = 0x01;
 export const __GFP_MOVABLE = 0x08;

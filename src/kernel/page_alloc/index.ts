@@ -3,13 +3,15 @@
 // this thread's handle on it, so every CPU worker attaches its own.
 
 import type { MachineMemory } from '../../../native-layout/memory.js';
-import { MAX_PAGE_ORDER } from '../../../native-layout/shape.js';
-import { PCP_COUNT, PCP_STRIDE, ZONE_FREE_PAGES } from '../../../native-layout/fields.js';
+import * as layoutShape from '../../../native-layout/shape.js';
+import * as layoutFields from '../../../native-layout/fields.js';
 import { allocPagesCore } from './alloc.js';
 import { type AllocCtx, type AllocatorOptions, makeCtx } from './ctx.js';
 import { freePagesCore } from './free.js';
 import { type BootOptions, bootZone } from './init.js';
 import { drainAllPages, drainPagesZone } from './pcp.js';
+const { MAX_PAGE_ORDER } = layoutShape;
+const { PCP_COUNT, PCP_STRIDE, ZONE_FREE_PAGES } = layoutFields;
 
 export * from './gfp.js';
 export { BadPageError } from './prep.js';

@@ -3,20 +3,16 @@
 // memblock_free_all() handing all memory to the buddy as max-order blocks.
 
 import { lockdepDeclareOrder } from '../../check/lockdep.js';
-import {
-  FRAME_F_ZEROED, FS_FREE_TAIL, MIGRATE_MOVABLE, NR_FREETYPES, NR_PCP_LISTS_FT, PB_BITS, PB_PER_WORD,
-} from '../../../native-layout/bits.js';
-import {
-  FRAME_STRIDE, FR_CONTENT, FR_CONTENT_GEN, FR_FLAGS, FR_NEXT, FR_PREV, FR_PRIVATE, FR_REFCOUNT, PCP_BATCH,
-  PCP_COUNT, PCP_FREE_COUNT, PCP_HEAD, PCP_HIGH, PCP_STRIDE, PCP_TAIL, ZONE_FREE_HEAD, ZONE_FREE_PAGES,
-  ZONE_FREE_TAIL, ZONE_MANAGED_PAGES, ZONE_NR_FREE, ZONE_NR_RESERVED_HIGHATOMIC, ZONE_PCP_BATCH, ZONE_PCP_HIGH,
-  ZONE_WMARK_HIGH, ZONE_WMARK_LOW, ZONE_WMARK_MIN,
-} from '../../../native-layout/fields.js';
+import * as layoutBits from '../../../native-layout/bits.js';
+import * as layoutFields from '../../../native-layout/fields.js';
 import type { MachineMemory } from '../../../native-layout/memory.js';
-import { MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGEBLOCK_NR_PAGES } from '../../../native-layout/shape.js';
+import * as layoutShape from '../../../native-layout/shape.js';
 import { freeOnePage } from './buddy.js';
 import { makeCtx } from './ctx.js';
 import { zoneBatchsize, zoneHighsize, zoneWatermarks } from './zone.js';
+const { FRAME_F_ZEROED, FS_FREE_TAIL, MIGRATE_MOVABLE, NR_FREETYPES, NR_PCP_LISTS_FT, PB_BITS, PB_PER_WORD } = layoutBits;
+const { FRAME_STRIDE, FR_CONTENT, FR_CONTENT_GEN, FR_FLAGS, FR_NEXT, FR_PREV, FR_PRIVATE, FR_REFCOUNT, PCP_BATCH, PCP_COUNT, PCP_FREE_COUNT, PCP_HEAD, PCP_HIGH, PCP_STRIDE, PCP_TAIL, ZONE_FREE_HEAD, ZONE_FREE_PAGES, ZONE_FREE_TAIL, ZONE_MANAGED_PAGES, ZONE_NR_FREE, ZONE_NR_RESERVED_HIGHATOMIC, ZONE_PCP_BATCH, ZONE_PCP_HIGH, ZONE_WMARK_HIGH, ZONE_WMARK_LOW, ZONE_WMARK_MIN } = layoutFields;
+const { MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGEBLOCK_NR_PAGES } = layoutShape;
 
 export interface BootOptions {
   /** Override zone_batchsize() (tests that want a real batch on a small zone). */

@@ -6,9 +6,9 @@
 // flip's compaction (src/kernel/asi/compact.ts), as alloc_contig_range()
 // isolates the range it migrates out of.
 
-import { FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_STATE_MASK, FS_FREE_HEAD, MIGRATE_ISOLATE } from '../../../native-layout/bits.js';
-import { FRAME_STRIDE, FR_FLAGS } from '../../../native-layout/fields.js';
-import { PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER } from '../../../native-layout/shape.js';
+import * as layoutBits from '../../../native-layout/bits.js';
+import * as layoutFields from '../../../native-layout/fields.js';
+import * as layoutShape from '../../../native-layout/shape.js';
 import { freeOnePage } from './buddy.js';
 import { accountFreepages, delFromFreeList } from './freelist.js';
 import type { AllocCtx } from './ctx.js';
@@ -16,6 +16,9 @@ import { moveFreepagesBlock } from './fallback.js';
 import { ftWithMigratetype } from './freetype.js';
 import { getPageblockFreetype, getPageblockMigratetype, setPageblockMigratetype } from './pageblock.js';
 import { zoneLock, zoneUnlock } from './zone.js';
+const { FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_STATE_MASK, FS_FREE_HEAD, MIGRATE_ISOLATE } = layoutBits;
+const { FRAME_STRIDE, FR_FLAGS } = layoutFields;
+const { PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER } = layoutShape;
 
 /**
  * Isolates pfn's pageblock: returns its migratetype before (to restore),

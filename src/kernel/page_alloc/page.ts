@@ -3,11 +3,10 @@
 // head frame (FS_FREE_HEAD, "PageBuddy" with buddy_order) followed by
 // FS_FREE_TAIL frames; only heads ever change during split and merge.
 
-import {
-  FRAME_F_ZEROED, FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_PCP_FT_MASK, FRAME_PCP_FT_SHIFT,
-  FS_ALLOCATED, FS_FREE_HEAD, FS_FREE_TAIL,
-} from '../../../native-layout/bits.js';
-import { FRAME_STRIDE, FR_FLAGS } from '../../../native-layout/fields.js';
+import * as layoutBits from '../../../native-layout/bits.js';
+import * as layoutFields from '../../../native-layout/fields.js';
+const { FRAME_F_ZEROED, FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_PCP_FT_MASK, FRAME_PCP_FT_SHIFT, FS_ALLOCATED, FS_FREE_HEAD, FS_FREE_TAIL } = layoutBits;
+const { FRAME_STRIDE, FR_FLAGS } = layoutFields;
 
 export function pageOrder(frame: Int32Array, pfn: number): number {
   return (frame[pfn * FRAME_STRIDE + FR_FLAGS] & FRAME_ORDER_MASK) >> FRAME_ORDER_SHIFT;

@@ -6,11 +6,11 @@
 // the zone lock, but the ASI sensitivity bit and the compaction skip bit are
 // set by a thread that owns the block without it.
 
-import {
-  MIGRATE_ISOLATE, MIGRATE_TYPES, PB_BITS, PB_ISOLATE, PB_MIGRATE_MASK, PB_NONSENSITIVE, PB_PER_WORD, PB_SKIP,
-} from '../../../native-layout/bits.js';
-import { PAGEBLOCK_ORDER } from '../../../native-layout/shape.js';
+import * as layoutBits from '../../../native-layout/bits.js';
+import * as layoutShape from '../../../native-layout/shape.js';
 import { BUG, injected } from '../../check/bugs.js';
+const { MIGRATE_ISOLATE, MIGRATE_TYPES, PB_BITS, PB_ISOLATE, PB_MIGRATE_MASK, PB_NONSENSITIVE, PB_PER_WORD, PB_SKIP } = layoutBits;
+const { PAGEBLOCK_ORDER } = layoutShape;
 
 const BUG_PB_WORD_NONATOMIC_RMW = BUG['pb-word-nonatomic-rmw']!;
 

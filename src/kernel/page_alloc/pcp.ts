@@ -9,16 +9,10 @@
 // private = owning CPU) linked through next/prev; its tails are FS_PCP with
 // FRAME_F_TAIL. For the buddy these frames are in use.
 
-import {
-  FRAME_F_TAIL, FRAME_F_ZEROED, FRAME_ORDER_SHIFT, FRAME_PCP_FT_SHIFT, FS_PCP, MIGRATE_MOVABLE, MIGRATE_PCPTYPES,
-  NR_LOWORDER_PCP_LISTS, NR_PCP_LISTS, NR_PCP_LISTS_FT, PAGE_ALLOC_COSTLY_ORDER,
-} from '../../../native-layout/bits.js';
-import { C } from '../../../native-layout/counters.js';
-import {
-  COUNTERS_STRIDE, FRAME_STRIDE, FR_FLAGS, FR_NEXT, FR_PREV, FR_PRIVATE, PCP_BATCH, PCP_COUNT, PCP_FREE_COUNT,
-  PCP_HEAD, PCP_HIGH, PCP_LOCK, PCP_STRIDE, PCP_TAIL,
-} from '../../../native-layout/fields.js';
-import { PAGEBLOCK_ORDER } from '../../../native-layout/shape.js';
+import * as layoutBits from '../../../native-layout/bits.js';
+import * as layoutCounters from '../../../native-layout/counters.js';
+import * as layoutFields from '../../../native-layout/fields.js';
+import * as layoutShape from '../../../native-layout/shape.js';
 import { LOCK_CLASS_PCP } from '../../check/lockdep.js';
 import { spinLock, spinTrylock, spinUnlock } from '../../sync/spinlock.js';
 import { BUG, injected } from '../../check/bugs.js';
@@ -29,6 +23,10 @@ import { pageFreetype } from './page.js';
 import { getPageblockFreetype } from './pageblock.js';
 import { RMQUEUE_NORMAL, rmqueue } from './rmqueue.js';
 import { zoneLock, zoneUnlock } from './zone.js';
+const { FRAME_F_TAIL, FRAME_F_ZEROED, FRAME_ORDER_SHIFT, FRAME_PCP_FT_SHIFT, FS_PCP, MIGRATE_MOVABLE, MIGRATE_PCPTYPES, NR_LOWORDER_PCP_LISTS, NR_PCP_LISTS, NR_PCP_LISTS_FT, PAGE_ALLOC_COSTLY_ORDER } = layoutBits;
+const { C } = layoutCounters;
+const { COUNTERS_STRIDE, FRAME_STRIDE, FR_FLAGS, FR_NEXT, FR_PREV, FR_PRIVATE, PCP_BATCH, PCP_COUNT, PCP_FREE_COUNT, PCP_HEAD, PCP_HIGH, PCP_LOCK, PCP_STRIDE, PCP_TAIL } = layoutFields;
+const { PAGEBLOCK_ORDER } = layoutShape;
 
 const BUG_PCP_STALE_FREETYPE = BUG['pcp-stale-freetype']!;
 const BUG_REMOTE_DRAIN_NO_LOCK = BUG['remote-drain-no-lock']!;

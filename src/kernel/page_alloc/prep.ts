@@ -2,16 +2,14 @@
 // allocator: prep_new_page() and free_pages_prepare() with its bad_page()
 // checks. The caller owns the frames here; no lock is held.
 
-import {
-  FRAME_F_HEAD, FRAME_F_TAIL, FRAME_F_ZEROED, FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_PCP_FT_SHIFT,
-  FRAME_STATE_MASK, FRAME_STATE_NAMES, FS_ALLOCATED,
-} from '../../../native-layout/bits.js';
-import { C } from '../../../native-layout/counters.js';
-import {
-  COUNTERS_STRIDE, FRAME_STRIDE, FR_CONTENT, FR_CONTENT_GEN, FR_FLAGS, FR_NEXT, FR_PREV, FR_PRIVATE, FR_REFCOUNT,
-} from '../../../native-layout/fields.js';
+import * as layoutBits from '../../../native-layout/bits.js';
+import * as layoutCounters from '../../../native-layout/counters.js';
+import * as layoutFields from '../../../native-layout/fields.js';
 import type { AllocCtx } from './ctx.js';
 import { __GFP_ZERO } from './gfp.js';
+const { FRAME_F_HEAD, FRAME_F_TAIL, FRAME_F_ZEROED, FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_PCP_FT_SHIFT, FRAME_STATE_MASK, FRAME_STATE_NAMES, FS_ALLOCATED } = layoutBits;
+const { C } = layoutCounters;
+const { COUNTERS_STRIDE, FRAME_STRIDE, FR_CONTENT, FR_CONTENT_GEN, FR_FLAGS, FR_NEXT, FR_PREV, FR_PRIVATE, FR_REFCOUNT } = layoutFields;
 
 const CNT_ZEROED_PAGES = C.zeroedPages;
 

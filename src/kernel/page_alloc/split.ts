@@ -4,8 +4,10 @@
 // for the block it copies a range into (src/kernel/mm/collapse.ts): we map
 // the result with PTEs, page by page, and zap frees it page by page.
 
-import { FRAME_F_HEAD, FRAME_F_TAIL, FRAME_ORDER_MASK } from '../../../native-layout/bits.js';
-import { FRAME_STRIDE, FR_FLAGS, FR_REFCOUNT } from '../../../native-layout/fields.js';
+import * as layoutBits from '../../../native-layout/bits.js';
+import * as layoutFields from '../../../native-layout/fields.js';
+const { FRAME_F_HEAD, FRAME_F_TAIL, FRAME_ORDER_MASK } = layoutBits;
+const { FRAME_STRIDE, FR_FLAGS, FR_REFCOUNT } = layoutFields;
 
 /**
  * Turns the live allocation [pfn, pfn + 2^order) into 2^order order-0

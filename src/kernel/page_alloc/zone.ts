@@ -1,16 +1,16 @@
 // The zone: its lock, watermarks and per-CPU list sizing. One zone covers
 // all of memory (SEMANTICS.md: one zone is fine; no NUMA).
 
-import { MIGRATE_PCPTYPES, NR_FREETYPES, MIGRATE_TYPES } from '../../../native-layout/bits.js';
-import {
-  CPU_IN_ZONE_LOCK, CPU_IRQS_DISABLED, CPU_STRIDE, ZONE_FREE_HEAD, ZONE_FREE_PAGES, ZONE_LOCK, ZONE_NR_FREE,
-  ZONE_WMARK_MIN,
-} from '../../../native-layout/fields.js';
-import { MAX_PAGE_ORDER, PAGE_SIZE } from '../../../native-layout/shape.js';
+import * as layoutBits from '../../../native-layout/bits.js';
+import * as layoutFields from '../../../native-layout/fields.js';
+import * as layoutShape from '../../../native-layout/shape.js';
 import { LOCK_CLASS_ZONE } from '../../check/lockdep.js';
 import { spinLock, spinUnlock } from '../../sync/spinlock.js';
 import type { AllocCtx } from './ctx.js';
 import { ALLOC_MIN_RESERVE, ALLOC_NON_BLOCK, ALLOC_NO_WATERMARKS } from './gfp.js';
+const { MIGRATE_PCPTYPES, NR_FREETYPES, MIGRATE_TYPES } = layoutBits;
+const { CPU_IN_ZONE_LOCK, CPU_IRQS_DISABLED, CPU_STRIDE, ZONE_FREE_HEAD, ZONE_FREE_PAGES, ZONE_LOCK, ZONE_NR_FREE, ZONE_WMARK_MIN } = layoutFields;
+const { MAX_PAGE_ORDER, PAGE_SIZE } = layoutShape;
 
 /**
  * spin_lock_irqsave(&zone->lock): interrupts go off *before* spinning, so a

@@ -6,8 +6,9 @@
 // preempted and resumed, on this CPU only. Per task, like
 // current->migration_disabled: the state survives a context switch.
 
-import { TASK_PINNED, TASK_STRIDE } from '../../../native-layout/fields.js';
+import * as layoutFields from '../../../native-layout/fields.js';
 import type { KernelCtx } from '../ctx.js';
+const { TASK_PINNED, TASK_STRIDE } = layoutFields;
 
 /**
  * migrate_disable() for task tid, current on k's CPU. Returns what to hand

@@ -4,11 +4,13 @@
 // kPCID a + 1 in CR3 (PCID 0 is left to code that knows nothing of PCIDs).
 // Only the owner CPU reads or writes its slots, with interrupts off.
 
-import { MM_CTX_ID, MM_GLOBAL_ASID, MM_STRIDE, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_LOADED_MM_ASID, CPU_NEXT_ASID } from '../../../native-layout/fields.js';
-import { TLB_NR_DYN_ASIDS } from '../../../native-layout/bits.js';
+import * as layoutFields from '../../../native-layout/fields.js';
+import * as layoutBits from '../../../native-layout/bits.js';
 import { BUG, injected } from '../../check/bugs.js';
 import type { KernelCtx } from '../ctx.js';
 import { genBefore } from './gen.js';
+const { MM_CTX_ID, MM_GLOBAL_ASID, MM_STRIDE, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_LOADED_MM_ASID, CPU_NEXT_ASID } = layoutFields;
+const { TLB_NR_DYN_ASIDS } = layoutBits;
 
 const BUG_STALE_CTX_AFTER_ASID_EVICT = BUG['stale-ctx-after-asid-evict']!;
 

@@ -25,10 +25,7 @@
 // mprotect, munmap/madvise (zap) and mremap call flushTlbBatchedPending
 // under the PTE lock (injectable for mprotect as reclaim-batch-vs-mprotect).
 
-import {
-  CPU_PREEMPT_COUNT, MM_CPUMASK, MM_STRIDE, MM_TLB_FLUSH_BATCHED, TASK_STRIDE, TASK_UBC_CPUMASK,
-  TASK_UBC_FLAGS,
-} from '../../../native-layout/fields.js';
+import * as layoutFields from '../../../native-layout/fields.js';
 import { cpumaskClear, cpumaskFirst, cpumaskNext, cpumaskOr } from '../../sync/cpumask.js';
 import type { KernelCtx } from '../ctx.js';
 import { localIrqRestore, localIrqSave } from '../smp.js';
@@ -36,6 +33,7 @@ import { FLUSH_ALL, FLUSH_MM_NONE, flushInfo0, flushTlbFunc, irqsOff } from './f
 import { FlushError, flushTlbMm, flushTlbMulti, incMmTlbGen } from './flush-mm.js';
 import { INVLPGB_ALL } from '../../hw/invlpgb.js';
 import { invlpgbFlushAnyPcid } from './invlpgb.js';
+const { CPU_PREEMPT_COUNT, MM_CPUMASK, MM_STRIDE, MM_TLB_FLUSH_BATCHED, TASK_STRIDE, TASK_UBC_CPUMASK, TASK_UBC_FLAGS } = layoutFields;
 
 /** tlb_ubc.flush_required: something was unmapped and not flushed. */
 export const UBC_FLUSH_REQUIRED = 1;

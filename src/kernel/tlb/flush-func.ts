@@ -7,12 +7,9 @@
 //   info1: first page (vpn), info2: page after the last, or FLUSH_ALL
 //   info3: new_tlb_gen (meaningful with FLUSH_GEN_VALID)
 
-import { INIT_MM, LOADED_MM_SWITCHING } from '../../../native-layout/bits.js';
-import { C } from '../../../native-layout/counters.js';
-import {
-  CPU_CTX_TLB_GEN, CPU_IRQS_DISABLED, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, CPU_STRIDE, MM_CPUMASK,
-  MM_STRIDE, MM_TLB_GEN,
-} from '../../../native-layout/fields.js';
+import * as layoutBits from '../../../native-layout/bits.js';
+import * as layoutCounters from '../../../native-layout/counters.js';
+import * as layoutFields from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { auditLoadedPcidAtFlush } from '../../check/flush-audit.js';
 import { ghostCheckRecordedGen, ghostFullFlush, ghostPartialFlush } from '../../check/ghost-gen.js';
@@ -24,6 +21,9 @@ import { switchMmIrqsOff } from './switch-mm.js';
 import { isGlobalAsid, mmNeedsGlobalAsid } from './global-asid.js';
 import { flushTlbLocal, flushTlbOneUser } from './user-pcid.js';
 import { EV_FLUSH_TLB } from '../../trace/events.js';
+const { INIT_MM, LOADED_MM_SWITCHING } = layoutBits;
+const { C } = layoutCounters;
+const { CPU_CTX_TLB_GEN, CPU_IRQS_DISABLED, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, CPU_STRIDE, MM_CPUMASK, MM_STRIDE, MM_TLB_GEN } = layoutFields;
 
 export const FLUSH_MM_MASK = 0xffff;
 /** No mm: a batched flush (arch_tlbbatch_flush) of whatever each CPU has loaded. */

@@ -5,10 +5,8 @@
 // Ranges are in pages (vpn), end exclusive; FLUSH_ALL as end means the whole
 // address space.
 
-import { C } from '../../../native-layout/counters.js';
-import {
-  CPU_LOADED_MM, CPU_PREEMPT_COUNT, MM_CPUMASK, MM_NEXT_TRIM_CPUMASK, MM_STRIDE, MM_TLB_GEN,
-} from '../../../native-layout/fields.js';
+import * as layoutCounters from '../../../native-layout/counters.js';
+import * as layoutFields from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { cpumaskFirst, cpumaskNext } from '../../sync/cpumask.js';
 import type { KernelCtx } from '../ctx.js';
@@ -23,6 +21,8 @@ import { considerGlobalAsid, finishAsidTransition, mmGlobalAsid, mmInAsidTransit
 import { SITE_FLUSH_DONE, SITE_FLUSH_ENTER, kernelPoint } from '../points.js';
 import { kernelClockMs } from '../../sync/hook.js';
 import { EV_FLUSH_RANGE } from '../../trace/events.js';
+const { C } = layoutCounters;
+const { CPU_LOADED_MM, CPU_PREEMPT_COUNT, MM_CPUMASK, MM_NEXT_TRIM_CPUMASK, MM_STRIDE, MM_TLB_GEN } = layoutFields;
 
 /**
  * tlb_single_page_flush_ceiling: above this many pages (after the stride

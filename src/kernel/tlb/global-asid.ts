@@ -29,20 +29,17 @@
 // table frees and flushes of such an mm to every CPU of its mask, lazy ones
 // included (in_asid_transition).
 
-import {
-  GLOBAL_ASID_WORDS, INIT_MM, LOADED_MM_SWITCHING, MAX_ASID_AVAILABLE, TLB_NR_DYN_ASIDS,
-} from '../../../native-layout/bits.js';
-import {
-  CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, CPU_STRIDE, KERNEL_GLOBAL_ASID_AVAILABLE, KERNEL_GLOBAL_ASID_FREED,
-  KERNEL_GLOBAL_ASID_LOCK, KERNEL_GLOBAL_ASID_USED, KERNEL_LAST_GLOBAL_ASID, MM_ASID_TRANSITION, MM_CPUMASK,
-  MM_GLOBAL_ASID, MM_STRIDE,
-} from '../../../native-layout/fields.js';
+import * as layoutBits from '../../../native-layout/bits.js';
+import * as layoutFields from '../../../native-layout/fields.js';
 import { INVLPGB_ALL } from '../../hw/invlpgb.js';
 import { spinIsLocked, spinTrylock, spinUnlock } from '../../sync/spinlock.js';
 import { cpumaskFirst, cpumaskNext } from '../../sync/cpumask.js';
-import { C } from '../../../native-layout/counters.js';
+import * as layoutCounters from '../../../native-layout/counters.js';
 import type { KernelCtx } from '../ctx.js';
 import { invlpgbFlushAnyPcid, spinUntil } from './invlpgb.js';
+const { GLOBAL_ASID_WORDS, INIT_MM, LOADED_MM_SWITCHING, MAX_ASID_AVAILABLE, TLB_NR_DYN_ASIDS } = layoutBits;
+const { CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, CPU_STRIDE, KERNEL_GLOBAL_ASID_AVAILABLE, KERNEL_GLOBAL_ASID_FREED, KERNEL_GLOBAL_ASID_LOCK, KERNEL_GLOBAL_ASID_USED, KERNEL_LAST_GLOBAL_ASID, MM_ASID_TRANSITION, MM_CPUMASK, MM_GLOBAL_ASID, MM_STRIDE } = layoutFields;
+const { C } = layoutCounters;
 
 /**
  * consider_global_asid()'s threshold: an mm running (not lazily) on at

@@ -6,10 +6,11 @@
 // names where they aim: specPages pages at the start of each of specChunks
 // consecutive 2 MiB chunks from specStart (one chunk per thread region).
 
-import { MM_LOCAL_REGION, MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE } from '../../../native-layout/fields.js';
+import * as layoutFields from '../../../native-layout/fields.js';
 import { type KernelCtx, hwRandom } from '../ctx.js';
 import { physmapVa } from '../asi/layout.js';
 import { speculateEphemeral } from '../ephmap/speculate-ephemeral.js';
+const { MM_LOCAL_REGION, MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE } = layoutFields;
 
 const PAGE = 4096;
 const CHUNK_PAGES = 512;

@@ -3,13 +3,8 @@
 // interrupts off, so a flush IPI aimed at it waits until the switch is
 // complete and then finds loaded_mm and the ctx generation consistent.
 
-import {
-  INIT_MM, LOADED_MM_SWITCHING,
-} from '../../../native-layout/bits.js';
-import {
-  CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_IRQS_DISABLED, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, MM_CPUMASK,
-  MM_CTX_ID, MM_PGD, MM_STRIDE, MM_TLB_GEN,
-} from '../../../native-layout/fields.js';
+import * as layoutBits from '../../../native-layout/bits.js';
+import * as layoutFields from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { ghostCheckRecordedGen, ghostFullFlush } from '../../check/ghost-gen.js';
 import { cpumaskSetCpu, cpumaskTestCpu } from '../../sync/cpumask.js';
@@ -20,6 +15,8 @@ import { invalidateUserAsid } from './user-pcid.js';
 import { speculate } from './speculate.js';
 import { EV_SWITCH_MM } from '../../trace/events.js';
 import { SITE_SWITCH_MM_WINDOW, kernelPoint } from '../points.js';
+const { INIT_MM, LOADED_MM_SWITCHING } = layoutBits;
+const { CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_IRQS_DISABLED, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, MM_CPUMASK, MM_CTX_ID, MM_PGD, MM_STRIDE, MM_TLB_GEN } = layoutFields;
 
 const BUG_SWITCH_MM_NO_FENCE = BUG['switch-mm-no-fence']!;
 

@@ -22,12 +22,15 @@
 // MAX_ASID_AVAILABLE (Linux's one-word mask could not hold them, and
 // 94a17f2dc90b turned INVLPGB off under PTI instead).
 
-import { PTI_USER_PCID_BIT, USER_PCID_FLUSH_WORDS } from '../../../native-layout/bits.js';
-import { C } from '../../../native-layout/counters.js';
-import { CPU_LOADED_MM_ASID, CPU_USER_PCID_FLUSH_MASK } from '../../../native-layout/fields.js';
+import * as layoutBits from '../../../native-layout/bits.js';
+import * as layoutCounters from '../../../native-layout/counters.js';
+import * as layoutFields from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
 import type { KernelCtx } from '../ctx.js';
 import { kernPcid } from './asid.js';
+const { PTI_USER_PCID_BIT, USER_PCID_FLUSH_WORDS } = layoutBits;
+const { C } = layoutCounters;
+const { CPU_LOADED_MM_ASID, CPU_USER_PCID_FLUSH_MASK } = layoutFields;
 
 const BUG_PTI_NO_USER_PCID_FLUSH = BUG['pti-no-user-pcid-flush']!;
 const C_USER_PCID_FLUSHES = C.userPcidFlushes;
