@@ -4,7 +4,7 @@
 // calls, user accesses and task words. Everything here is what the CLI
 // uses, behind defaults a test wants (4 CPUs, 2,000 ops per CPU, asi-off).
 
-import * as layoutShape from '../native-layout/shape.js';
+import { defaultShape } from '../native-layout/shape.js';
 import { loadProfile } from './cost/profile.js';
 import { checkRunSpec, runOnce } from './cli/run-once.js';
 import { UsageError } from './cli/errors.js';
@@ -16,7 +16,6 @@ import type { RunReportObject } from './report/run-report.js';
 import { compareVariantNames, loadDesigns } from './cli/design-option.js';
 import { loadScenarioFile } from './workloads/scenario-file.js';
 import { loadDesignFile } from './kernel/design/design-file.js';
-const { defaultShape } = layoutShape;
 
 export type { RunReportObject } from './report/run-report.js';
 export type {

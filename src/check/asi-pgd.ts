@@ -3,11 +3,10 @@
 // write-through mirror kept up), and the direct map's entry is absent (the
 // nonsensitive space must fault on sensitive data).
 
-import * as layoutBits from '../../native-layout/bits.js';
+import { PTE_A, PTE_D, PT_ENTRIES } from '../../native-layout/bits.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
 import { entryWord, ptSlotOf } from '../hw/ptstore.js';
 import { DIRECT_MAP_PGD_INDEX } from '../kernel/asi/layout.js';
-const { PTE_A, PTE_D, PT_ENTRIES } = layoutBits;
 
 /** Problems found, one line each; empty when the two PGDs agree. */
 export function checkAsiPgd(mem: MachineMemory, pgd: number, asiPgd: number): string[] {

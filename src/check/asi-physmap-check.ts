@@ -7,17 +7,14 @@
 // Re-derived from the raw views: shares nothing with the flip's own code
 // but the physmap's address constants.
 
-import * as layoutBits from '../../native-layout/bits.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import { PB_NONSENSITIVE, PB_BITS, PB_PER_WORD, PTE_P, PTE_PS, TLB_SIZE_MASK, TLB_SIZE_SHIFT, PAGE_SIZE_2M, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT } from '../../native-layout/bits.js';
+import { FRAME_STRIDE, FR_PRIVATE, KERNEL_ASI_PHYSMAP_PUD } from '../../native-layout/fields.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
-import * as layoutShape from '../../native-layout/shape.js';
+import { PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER } from '../../native-layout/shape.js';
 import { Tlb } from '../hw/tlb.js';
 import { entryWord } from '../hw/ptstore.js';
 import { ptIndex, ptePfn } from '../hw/pte.js';
 import { ASI_PHYSMAP_BASE, ASI_PHYSMAP_SPAN } from '../kernel/asi/physmap.js';
-const { PB_NONSENSITIVE, PB_BITS, PB_PER_WORD, PTE_P, PTE_PS, TLB_SIZE_MASK, TLB_SIZE_SHIFT, PAGE_SIZE_2M, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT } = layoutBits;
-const { FRAME_STRIDE, FR_PRIVATE, KERNEL_ASI_PHYSMAP_PUD } = layoutFields;
-const { PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER } = layoutShape;
 
 const PAGE = 4096;
 const hex = (n: number): string => `0x${n.toString(16)}`;

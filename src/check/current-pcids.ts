@@ -4,11 +4,12 @@
 // entries, and again after one is found: a CPU may finish a flush, or hand
 // a slot to another mm, between the two reads.
 
-import * as layoutBits from '../../native-layout/bits.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import { TLB_NR_DYN_ASIDS } from '../../native-layout/bits.js';
+import {
+  CPU_CR3_PCID, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_GHOST_CTX_ID, CPU_GHOST_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_IS_LAZY,
+  CPU_LOADED_MM, CPU_LOADED_MM_ASID, CPU_STRIDE,
+} from '../../native-layout/fields.js';
 import { kernPcid } from '../kernel/tlb/asid.js';
-const { TLB_NR_DYN_ASIDS } = layoutBits;
-const { CPU_CR3_PCID, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_GHOST_CTX_ID, CPU_GHOST_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, CPU_STRIDE } = layoutFields;
 
 /** Room for the loaded PCID and one per ASID slot. */
 export const CURRENT_PCIDS_MAX = 1 + TLB_NR_DYN_ASIDS;

@@ -35,14 +35,14 @@
 // other processes may map it, under their own PCIDs, which the last two
 // rules keep apart from mm's.
 
-import * as layoutBits from '../../native-layout/bits.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import { TLB_GLOBAL, TLB_PCID_MASK, TLB_SPEC, TLB_VALID, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT } from '../../native-layout/bits.js';
+import {
+  MM_CTX_ID, MM_STRIDE, MM_TLB_GEN, TLB_FILL_GEN, TLB_META, TLB_PFN, TLB_STRIDE, TLB_VPN_LO,
+} from '../../native-layout/fields.js';
 import type { KernelCtx } from '../kernel/ctx.js';
 import { inMmLocalRegion, windowCpuOf } from '../kernel/ephmap/region.js';
 import { CURRENT_PCIDS_MAX, currentPcids, pcidIn } from './current-pcids.js';
 import { V_ISOLATION, reportViolation } from './oracle.js';
-const { TLB_GLOBAL, TLB_PCID_MASK, TLB_SPEC, TLB_VALID, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT } = layoutBits;
-const { MM_CTX_ID, MM_STRIDE, MM_TLB_GEN, TLB_FILL_GEN, TLB_META, TLB_PFN, TLB_STRIDE, TLB_VPN_LO } = layoutFields;
 
 const PAGE = 4096;
 const VPN_SPLIT = 2 ** 32;

@@ -23,12 +23,13 @@
 // Cost: one TLB probe per page of a partial flush; a pass over this CPU's
 // 4 KiB array for a full one. Flushes are not the hot path.
 
-import * as layoutBits from '../../native-layout/bits.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import {
+  FRAME_STATE_MASK, FS_FREE_HEAD, TLB_GEN_PERMANENT, FS_FREE_TAIL, FS_PCP, TLB_GLOBAL, TLB_PCID_MASK, TLB_VALID, TLB_VPNHI_MASK,
+  TLB_VPNHI_SHIFT,
+} from '../../native-layout/bits.js';
+import { FRAME_STRIDE, FR_CONTENT_GEN, FR_FLAGS, TLB_FILL_GEN, TLB_META, TLB_PFN, TLB_STRIDE, TLB_VPN_LO } from '../../native-layout/fields.js';
 import type { KernelCtx } from '../kernel/ctx.js';
 import { V_STALE_AT_FLUSH, reportViolation } from './oracle.js';
-const { FRAME_STATE_MASK, FS_FREE_HEAD, TLB_GEN_PERMANENT, FS_FREE_TAIL, FS_PCP, TLB_GLOBAL, TLB_PCID_MASK, TLB_VALID, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT } = layoutBits;
-const { FRAME_STRIDE, FR_CONTENT_GEN, FR_FLAGS, TLB_FILL_GEN, TLB_META, TLB_PFN, TLB_STRIDE, TLB_VPN_LO } = layoutFields;
 
 const PAGE = 4096;
 const VPN_SPLIT = 2 ** 32;

@@ -26,11 +26,10 @@
 // The kernel never reads these words, and they cost a few plain loads and
 // stores on flush and switch paths, nothing on the TLB-hit path.
 
-import * as layoutFields from '../../native-layout/fields.js';
+import { CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_GHOST_CTX_ID, CPU_GHOST_TLB_GEN, MM_CTX_ID, MM_STRIDE, MM_TLB_GEN } from '../../native-layout/fields.js';
 import type { KernelCtx } from '../kernel/ctx.js';
 import { genAtLeast } from '../kernel/tlb/gen.js';
 import { V_FLUSH_GEN_AHEAD, reportViolation } from './oracle.js';
-const { CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_GHOST_CTX_ID, CPU_GHOST_TLB_GEN, MM_CTX_ID, MM_STRIDE, MM_TLB_GEN } = layoutFields;
 
 /**
  * The slot's PCID was just fully flushed while it held mm `mm`

@@ -27,13 +27,14 @@
 // here: their entries are shared by every PCID and go with kernel-range
 // flushes.
 
-import * as layoutBits from '../../native-layout/bits.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import { FS_PAGETABLE, FRAME_STATE_MASK, PSC_PCID_MASK, PSC_VALID } from '../../native-layout/bits.js';
+import {
+  FRAME_STRIDE, FR_CONTENT_GEN, FR_FLAGS, MM_CTX_ID, MM_STRIDE, MM_TLB_GEN, PSC_FILL_GEN,
+  PSC_META, PSC_PT_PFN, PSC_STRIDE, PSC_VA_TAG,
+} from '../../native-layout/fields.js';
 import type { MachineViews } from '../../native-layout/memory.js';
 import { CURRENT_PCIDS_MAX, currentPcids, pcidIn } from './current-pcids.js';
 import { V_FREED_TABLE_CACHED, reportViolation } from './oracle.js';
-const { FS_PAGETABLE, FRAME_STATE_MASK, PSC_PCID_MASK, PSC_VALID } = layoutBits;
-const { FRAME_STRIDE, FR_CONTENT_GEN, FR_FLAGS, MM_CTX_ID, MM_STRIDE, MM_TLB_GEN, PSC_FILL_GEN, PSC_META, PSC_PT_PFN, PSC_STRIDE, PSC_VA_TAG } = layoutFields;
 
 /**
  * Called by pte_free (freePgtablePage) for a user table of mm `owner`,

@@ -39,14 +39,15 @@
 // so no entry for it can appear while we look; one may only disappear, and
 // a CPU's PCIDs are read before its entries and again after one is found.
 
-import * as layoutBits from '../../native-layout/bits.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import { TLB_DIRTY, TLB_GLOBAL, TLB_NR_DYN_ASIDS, TLB_PCID_MASK, TLB_RW, TLB_US, TLB_VALID, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT } from '../../native-layout/bits.js';
+import {
+  CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_GHOST_CTX_ID, CPU_GHOST_TLB_GEN, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, CPU_STRIDE, MM_CTX_ID, MM_STRIDE, MM_TLB_GEN, TLB_FILL_GEN, TLB_META, TLB_PFN, TLB_STRIDE,
+  TLB_VPN_LO,
+} from '../../native-layout/fields.js';
 import type { MachineViews } from '../../native-layout/memory.js';
 import { genAtLeast } from '../kernel/tlb/gen.js';
 import { CURRENT_PCIDS_MAX, currentPcids, pcidIn } from './current-pcids.js';
 import { V_WRITEBACK_DIRTY_CACHED, reportViolation } from './oracle.js';
-const { TLB_DIRTY, TLB_GLOBAL, TLB_NR_DYN_ASIDS, TLB_PCID_MASK, TLB_RW, TLB_US, TLB_VALID, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT } = layoutBits;
-const { CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_GHOST_CTX_ID, CPU_GHOST_TLB_GEN, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, CPU_STRIDE, MM_CTX_ID, MM_STRIDE, MM_TLB_GEN, TLB_FILL_GEN, TLB_META, TLB_PFN, TLB_STRIDE, TLB_VPN_LO } = layoutFields;
 
 const PAGE = 4096;
 const VPN_SPLIT = 2 ** 32;

@@ -19,12 +19,17 @@
 // were filled while their frame was still nonsensitive and whose pageblock
 // has since turned sensitive: the frame changed owner under them).
 
-import * as layoutBits from '../../native-layout/bits.js';
+import {
+  PB_NONSENSITIVE as PB_NONSENSITIVE_, TLB_PCID_MASK as TLB_PCID_MASK_, TLB_SIZE_MASK as TLB_SIZE_MASK_, TLB_SIZE_SHIFT as TLB_SIZE_SHIFT_,
+  TLB_VPNHI_MASK as TLB_VPNHI_MASK_, TLB_VPNHI_SHIFT as TLB_VPNHI_SHIFT_,
+} from '../../native-layout/bits.js';
 import type { MachineViews } from '../../native-layout/memory.js';
 import { pageblockFlags } from '../kernel/page_alloc/pageblock.js';
 import { V_ISOLATION, reportViolation } from './oracle.js';
 import { MM_LOCAL_BASE } from '../kernel/ephmap/region.js';
-const { PB_NONSENSITIVE, TLB_PCID_MASK, TLB_SIZE_MASK, TLB_SIZE_SHIFT, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT } = layoutBits;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const PB_NONSENSITIVE = PB_NONSENSITIVE_, TLB_PCID_MASK = TLB_PCID_MASK_, TLB_SIZE_MASK = TLB_SIZE_MASK_, TLB_SIZE_SHIFT = TLB_SIZE_SHIFT_,
+  TLB_VPNHI_MASK = TLB_VPNHI_MASK_, TLB_VPNHI_SHIFT = TLB_VPNHI_SHIFT_;
 
 const KERNEL_HALF = 2 ** 47;
 const ASI_PCID_MIN = 1 << 10;

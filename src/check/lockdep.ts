@@ -38,11 +38,20 @@
 // edge to the class they take: a trylock never waits, so it cannot close a
 // cycle (lockdep's trylock rule).
 
-import * as layoutFields from '../../native-layout/fields.js';
+import {
+  CONTROL_STOP as CONTROL_STOP_, CPU_IRQS_DISABLED as CPU_IRQS_DISABLED_, CPU_STRIDE as CPU_STRIDE_, IPI_QUEUE_HEAD as IPI_QUEUE_HEAD_,
+  IPI_STRIDE as IPI_STRIDE_, LDG_CLS as LDG_CLS_, LDG_CPU as LDG_CPU_, LDG_EDGE as LDG_EDGE_, LDG_EDGE_STACK as LDG_EDGE_STACK_,
+  LDG_HELD_STACK as LDG_HELD_STACK_, LDG_KIND as LDG_KIND_, LDG_OTHER_CPU as LDG_OTHER_CPU_, LDG_OTHER_STACK as LDG_OTHER_STACK_,
+  LDG_REPORTS as LDG_REPORTS_, LD_DEPTH as LD_DEPTH_, LD_HELD as LD_HELD_, LD_STACK as LD_STACK_, LOCKDEP_STRIDE as LOCKDEP_STRIDE_,
+} from '../../native-layout/fields.js';
 import type { MachineViews } from '../../native-layout/memory.js';
 import { IPI_QUEUE_EMPTY, IPI_QUEUE_STOPPED, apicKick } from '../hw/apic.js';
 import { V_FLUSH_UNDER_LOCK, V_LOCK_ORDER, V_RECURSIVE_LOCKING, V_SLEEP_IN_ATOMIC, VIOLATION_NAMES, reportViolation } from './oracle.js';
-const { CONTROL_STOP, CPU_IRQS_DISABLED, CPU_STRIDE, IPI_QUEUE_HEAD, IPI_STRIDE, LDG_CLS, LDG_CPU, LDG_EDGE, LDG_EDGE_STACK, LDG_HELD_STACK, LDG_KIND, LDG_OTHER_CPU, LDG_OTHER_STACK, LDG_REPORTS, LD_DEPTH, LD_HELD, LD_STACK, LOCKDEP_STRIDE } = layoutFields;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const CONTROL_STOP = CONTROL_STOP_, CPU_IRQS_DISABLED = CPU_IRQS_DISABLED_, CPU_STRIDE = CPU_STRIDE_, IPI_QUEUE_HEAD = IPI_QUEUE_HEAD_,
+  IPI_STRIDE = IPI_STRIDE_, LDG_CLS = LDG_CLS_, LDG_CPU = LDG_CPU_, LDG_EDGE = LDG_EDGE_, LDG_EDGE_STACK = LDG_EDGE_STACK_,
+  LDG_HELD_STACK = LDG_HELD_STACK_, LDG_KIND = LDG_KIND_, LDG_OTHER_CPU = LDG_OTHER_CPU_, LDG_OTHER_STACK = LDG_OTHER_STACK_,
+  LDG_REPORTS = LDG_REPORTS_, LD_DEPTH = LD_DEPTH_, LD_HELD = LD_HELD_, LD_STACK = LD_STACK_, LOCKDEP_STRIDE = LOCKDEP_STRIDE_;
 
 /** The zone lock (spin_lock_irqsave: interrupts off while held and while waiting). */
 export const LOCK_CLASS_ZONE = 0;

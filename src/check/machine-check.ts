@@ -17,8 +17,17 @@
 //   left the mm catch up), or the CPU has invalidate_other pending and the
 //   slot is not its current one (choose_new_asid forgets it first).
 
-import * as layoutBits from '../../native-layout/bits.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import {
+  FRAME_F_HEAD, FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_STATE_MASK, FRAME_STATE_NAMES, FS_ALLOCATED, FS_FREE_HEAD,
+  FS_FREE_TAIL, FS_PAGETABLE, FS_PCP, FS_TRANSIT, MM_DEAD, MM_LIVE, PSC_PCID_MASK, PSC_VALID, PTE_P, PTE_PS, PT_ENTRIES,
+  PTE_NOGEN, PTI_USER_PCID_BIT, TLB_GEN_PERMANENT, TLB_GLOBAL, TLB_NR_DYN_ASIDS, TLB_PCID_MASK, TLB_SIZE_MASK, TLB_SIZE_SHIFT, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT,
+} from '../../native-layout/bits.js';
+import {
+  CPU_ASI_CURR, CPU_ASI_TLB_GEN, CPU_CR3_PCID, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_LOADED_MM_ASID, CPU_STRIDE, FRAME_STRIDE, FR_CONTENT_GEN,
+  FR_FLAGS, FR_PRIVATE, FR_REFCOUNT,
+  KERNEL_BOOTED, MM_CTX_ID, MM_PGD, MM_STATE, MM_STRIDE, MM_TLB_GEN, PSC_FILL_GEN, PSC_META, PSC_PT_PFN, PSC_STRIDE,
+  PSC_VA_TAG, ZONE_MANAGED_PAGES, MM_ASI_PGD,
+} from '../../native-layout/fields.js';
 import { checkAsiPgd } from './asi-pgd.js';
 import { asiPcidSlot, isAsiPcid } from '../kernel/asi/pcid.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
@@ -31,8 +40,6 @@ import { forEachHugetlbPage } from '../kernel/mm/hugetlb.js';
 import { checkAllocator } from './allocator-invariants.js';
 import { checkPageTables } from './pagetable-invariants.js';
 import { checkAsiPhysmap, inAsiPhysmap } from './asi-physmap-check.js';
-const { FRAME_F_HEAD, FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_STATE_MASK, FRAME_STATE_NAMES, FS_ALLOCATED, FS_FREE_HEAD, FS_FREE_TAIL, FS_PAGETABLE, FS_PCP, FS_TRANSIT, MM_DEAD, MM_LIVE, PSC_PCID_MASK, PSC_VALID, PTE_P, PTE_PS, PT_ENTRIES, PTE_NOGEN, PTI_USER_PCID_BIT, TLB_GEN_PERMANENT, TLB_GLOBAL, TLB_NR_DYN_ASIDS, TLB_PCID_MASK, TLB_SIZE_MASK, TLB_SIZE_SHIFT, TLB_VPNHI_MASK, TLB_VPNHI_SHIFT } = layoutBits;
-const { CPU_ASI_CURR, CPU_ASI_TLB_GEN, CPU_CR3_PCID, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_LOADED_MM_ASID, CPU_STRIDE, FRAME_STRIDE, FR_CONTENT_GEN, FR_FLAGS, FR_PRIVATE, FR_REFCOUNT, KERNEL_BOOTED, MM_CTX_ID, MM_PGD, MM_STATE, MM_STRIDE, MM_TLB_GEN, PSC_FILL_GEN, PSC_META, PSC_PT_PFN, PSC_STRIDE, PSC_VA_TAG, ZONE_MANAGED_PAGES, MM_ASI_PGD } = layoutFields;
 
 const MAX_LINES = 200;
 const PAGE = 4096;

@@ -2,10 +2,9 @@
 // share by design, for the end-of-run structure check (a table reachable
 // from several roots is a bug anywhere else).
 
-import * as layoutFields from '../../native-layout/fields.js';
+import { MSHARE_STRIDE, MSH_PMD_TABLE, MSH_STATE } from '../../native-layout/fields.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
 import { MSHARE_REGIONS } from '../../native-layout/regions.js';
-const { MSHARE_STRIDE, MSH_PMD_TABLE, MSH_STATE } = layoutFields;
 
 /** PMD tables of live mshare regions (linked from the host's PUD table and every client's). */
 export function msharedTables(mem: MachineMemory): Set<number> {

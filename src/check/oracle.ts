@@ -7,8 +7,15 @@
 // its counter block. Stopping the run, or counting on, is the engine's
 // decision.
 
-import * as layoutCounters from '../../native-layout/counters.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import { C as C_ } from '../../native-layout/counters.js';
+import {
+  COUNTERS_STRIDE as COUNTERS_STRIDE_, ORACLE_KIND_COUNT as ORACLE_KIND_COUNT_, ORACLE_SLOTS_USED as ORACLE_SLOTS_USED_,
+  ORACLE_VIOLATIONS as ORACLE_VIOLATIONS_, OREC_CPU as OREC_CPU_, OREC_FILL_GEN as OREC_FILL_GEN_, OREC_FRAME_GEN as OREC_FRAME_GEN_,
+  OREC_KIND as OREC_KIND_, OREC_OP as OREC_OP_, OREC_PFN as OREC_PFN_, OREC_READY as OREC_READY_, OREC_SLOT_CPU as OREC_SLOT_CPU_,
+  OREC_STRIDE as OREC_STRIDE_, OREC_TASK as OREC_TASK_, OREC_VA_HI as OREC_VA_HI_, OREC_VA_LO as OREC_VA_LO_, OREC_SW_FREED_BY as OREC_SW_FREED_BY_,
+  OREC_SW_LEVEL as OREC_SW_LEVEL_, OREC_SW_WALKER as OREC_SW_WALKER_, OSNAP_STRIDE as OSNAP_STRIDE_, TRACE_HEAD_STRIDE as TRACE_HEAD_STRIDE_,
+  TRACE_STRIDE as TRACE_STRIDE_,
+} from '../../native-layout/fields.js';
 import {
   VIOLATION_KINDS_MAX, VIOLATION_RECORDS_PER_KIND, VIOLATION_SLOTS, VIOLATION_SNAP_EVENTS,
 } from '../../native-layout/regions.js';
@@ -16,8 +23,13 @@ import type { MachineViews } from '../../native-layout/memory.js';
 import { traceRingOf } from '../trace/ring.js';
 import { EV_VIOLATION } from '../trace/events.js';
 import { WALKER_NAMES } from './walkers.js';
-const { C } = layoutCounters;
-const { COUNTERS_STRIDE, ORACLE_KIND_COUNT, ORACLE_SLOTS_USED, ORACLE_VIOLATIONS, OREC_CPU, OREC_FILL_GEN, OREC_FRAME_GEN, OREC_KIND, OREC_OP, OREC_PFN, OREC_READY, OREC_SLOT_CPU, OREC_STRIDE, OREC_TASK, OREC_VA_HI, OREC_VA_LO, OREC_SW_FREED_BY, OREC_SW_LEVEL, OREC_SW_WALKER, OSNAP_STRIDE, TRACE_HEAD_STRIDE, TRACE_STRIDE } = layoutFields;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const C = C_, COUNTERS_STRIDE = COUNTERS_STRIDE_, ORACLE_KIND_COUNT = ORACLE_KIND_COUNT_, ORACLE_SLOTS_USED = ORACLE_SLOTS_USED_,
+  ORACLE_VIOLATIONS = ORACLE_VIOLATIONS_, OREC_CPU = OREC_CPU_, OREC_FILL_GEN = OREC_FILL_GEN_, OREC_FRAME_GEN = OREC_FRAME_GEN_,
+  OREC_KIND = OREC_KIND_, OREC_OP = OREC_OP_, OREC_PFN = OREC_PFN_, OREC_READY = OREC_READY_, OREC_SLOT_CPU = OREC_SLOT_CPU_,
+  OREC_STRIDE = OREC_STRIDE_, OREC_TASK = OREC_TASK_, OREC_VA_HI = OREC_VA_HI_, OREC_VA_LO = OREC_VA_LO_, OREC_SW_FREED_BY = OREC_SW_FREED_BY_,
+  OREC_SW_LEVEL = OREC_SW_LEVEL_, OREC_SW_WALKER = OREC_SW_WALKER_, OSNAP_STRIDE = OSNAP_STRIDE_, TRACE_HEAD_STRIDE = TRACE_HEAD_STRIDE_,
+  TRACE_STRIDE = TRACE_STRIDE_;
 
 /** A TLB hit translated to a frame whose generation moved since the fill: use after free. */
 export const V_STALE_TLB = 1;

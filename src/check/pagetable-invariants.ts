@@ -10,14 +10,12 @@
 //   is either free or owned by exactly one of them.
 // Returns one line per problem; empty means healthy.
 
-import * as layoutBits from '../../native-layout/bits.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import { FRAME_STATE_MASK, FS_PAGETABLE, PTE_P, PTE_PS, PT_ENTRIES } from '../../native-layout/bits.js';
+import { FRAME_STRIDE, FR_FLAGS, FR_PRIVATE, FR_REFCOUNT } from '../../native-layout/fields.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
 import { entryWord, freePtSlotList } from '../hw/ptstore.js';
 import { LEVEL_FRAMES, LEVEL_SIZE, ptePfn } from '../hw/pte.js';
 import { msharedTables } from './mshare-tables.js';
-const { FRAME_STATE_MASK, FS_PAGETABLE, PTE_P, PTE_PS, PT_ENTRIES } = layoutBits;
-const { FRAME_STRIDE, FR_FLAGS, FR_PRIVATE, FR_REFCOUNT } = layoutFields;
 
 const MAX_PROBLEMS = 100;
 

@@ -3,9 +3,9 @@
 // allocator and records whether it held, so a broken build fails loudly
 // instead of printing numbers nobody can judge.
 
-import * as layoutBits from '../../native-layout/bits.js';
-import * as layoutCounters from '../../native-layout/counters.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import { PTE_G, PTE_RW, PTE_US } from '../../native-layout/bits.js';
+import { COUNTER_NAMES } from '../../native-layout/counters.js';
+import { COUNTERS_STRIDE } from '../../native-layout/fields.js';
 import { createMachineMemory, type MachineMemory } from '../../native-layout/memory.js';
 import type { MachineShape } from '../../native-layout/shape.js';
 import { INVPCID_ADDR, INVPCID_ALL_INCL_GLOBAL, INVPCID_ALL_NON_GLOBAL, INVPCID_SINGLE_CTX, Mmu, publishThreadMmuCounters } from '../hw/mmu.js';
@@ -19,9 +19,6 @@ import { GFP_HIGHUSER_MOVABLE, GFP_KERNEL, __GFP_RECLAIMABLE } from '../kernel/p
 import { checkAllocator } from './allocator-invariants.js';
 import { checkPageTables } from './pagetable-invariants.js';
 import { firstViolation, resetOracle, VIOLATION_NAMES, violationCount } from './oracle.js';
-const { PTE_G, PTE_RW, PTE_US } = layoutBits;
-const { COUNTER_NAMES } = layoutCounters;
-const { COUNTERS_STRIDE } = layoutFields;
 
 export interface SelfcheckStep {
   readonly name: string;

@@ -35,13 +35,14 @@
 // Cost: a load and a compare per level on syscall and reclaim paths; nothing
 // on the TLB-hit or fault path.
 
-import * as layoutBits from '../../native-layout/bits.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import { FRAME_STATE_MASK, FS_PAGETABLE } from '../../native-layout/bits.js';
+import {
+  FRAME_STRIDE, FR_CONTENT_GEN, FR_FLAGS, FR_PRIVATE, 
+  PT_OWNER_FREED_BY, PT_OWNER_FREED_PFN, PT_OWNER_MM, PT_OWNER_STRIDE,
+} from '../../native-layout/fields.js';
 import type { MachineViews } from '../../native-layout/memory.js';
 import type { KernelCtx } from '../kernel/ctx.js';
 import { V_SW_WALK_FREED_TABLE, V_SW_WALK_MOVED_TABLE, reportViolation, setSwWalkDetails } from './oracle.js';
-const { FRAME_STATE_MASK, FS_PAGETABLE } = layoutBits;
-const { FRAME_STRIDE, FR_CONTENT_GEN, FR_FLAGS, FR_PRIVATE, PT_OWNER_FREED_BY, PT_OWNER_FREED_PFN, PT_OWNER_MM, PT_OWNER_STRIDE } = layoutFields;
 
 /** ptOwner.mm for kernel tables (the kernel half, shared by every PGD). */
 export const PT_OWNER_KERNEL = -1;

@@ -1,12 +1,10 @@
 // --mem / --cpus and friends, turned into a validated MachineShape.
 
 import { totalmem } from 'node:os';
-import * as layoutShape from '../../native-layout/shape.js';
-import type { MachineShape } from '../../native-layout/shape.js';
+import { ShapeError, defaultShape, validateShape, type MachineShape } from '../../native-layout/shape.js';
 import { computeLayout } from '../../native-layout/compute.js';
 import { UsageError } from './errors.js';
 import { parseIntInRange, parseSize } from './parse.js';
-const { ShapeError, defaultShape, validateShape } = layoutShape;
 
 export interface MachineOptions {
   mem?: string;

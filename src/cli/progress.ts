@@ -4,12 +4,10 @@
 // read from the live counter blocks in shared memory.
 
 import cliProgress from 'cli-progress';
-import * as layoutCounters from '../../native-layout/counters.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import { C } from '../../native-layout/counters.js';
+import { COUNTERS_STRIDE } from '../../native-layout/fields.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
 import { terminalChanged } from './terminal.js';
-const { C } = layoutCounters;
-const { COUNTERS_STRIDE } = layoutFields;
 
 const REFRESH_MS = 250;
 

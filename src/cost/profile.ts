@@ -5,9 +5,8 @@
 
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import protobuf from 'protobufjs';
-import * as layoutCounters from '../../native-layout/counters.js';
+import { COUNTER_NAMES } from '../../native-layout/counters.js';
 import { PACKAGE_ROOT } from '../paths.js';
-const { COUNTER_NAMES } = layoutCounters;
 
 export interface EventCost {
   readonly event: string;

@@ -4,10 +4,8 @@
 // (exits, mitigations, flushes, refill misses) rather than on host noise.
 // CPUs run in parallel: the run's simulated length is its busiest CPU's.
 
-import * as layoutCounters from '../../native-layout/counters.js';
-import type { CounterName } from '../../native-layout/counters.js';
+import { COUNTER_NAMES, type CounterName } from '../../native-layout/counters.js';
 import type { CpuProfile } from './profile.js';
-const { COUNTER_NAMES } = layoutCounters;
 
 export interface SimulatedCpu {
   readonly cpu: number;

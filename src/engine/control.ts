@@ -2,11 +2,13 @@
 // region): stop flag, start barrier, quiescence count. Both sides of the
 // protocol live here so they cannot drift apart.
 
-import * as layoutFields from '../../native-layout/fields.js';
+import {
+  CONTROL_BARRIER_COUNT, CONTROL_BARRIER_GEN, CONTROL_CPUS_DONE, CONTROL_CPUS_ONLINE, CONTROL_EPOCH, CONTROL_STOP,
+  IPI_QUEUE_HEAD, IPI_STRIDE,
+} from '../../native-layout/fields.js';
 import type { MachineViews } from '../../native-layout/memory.js';
 import { IPI_QUEUE_EMPTY, IPI_QUEUE_STOPPED, apicKick } from '../hw/apic.js';
 import { RunStopped, STOP_ABORT, STOP_GRACEFUL } from '../kernel/smp.js';
-const { CONTROL_BARRIER_COUNT, CONTROL_BARRIER_GEN, CONTROL_CPUS_DONE, CONTROL_CPUS_ONLINE, CONTROL_EPOCH, CONTROL_STOP, IPI_QUEUE_HEAD, IPI_STRIDE } = layoutFields;
 
 /** Spins at the start barrier before each Atomics.wait: start-up takes tens of ms, spinning longer only burns a core. */
 const BARRIER_SPINS = 100;

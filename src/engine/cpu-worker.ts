@@ -6,8 +6,8 @@
 
 // First: its evaluation time is the start-up log's "modules began evaluating".
 import { MODULES_EVALUATION_BEGAN_AT } from './worker-start-mark.js';
-import * as layoutCounters from '../../native-layout/counters.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import { C } from '../../native-layout/counters.js';
+import { CONTROL_CPUS_DONE, CONTROL_CPUS_ONLINE, CONTROL_STOP, COUNTERS_STRIDE } from '../../native-layout/fields.js';
 import { attachMachineMemory } from '../../native-layout/memory.js';
 import { setInjected } from '../check/bugs.js';
 import { LockdepHalt } from '../check/lockdep.js';
@@ -29,8 +29,6 @@ import { installKernelPoints, interleaveConfig, removeKernelPoints } from './ker
 import { installSerialized, leaveSchedule, opBoundary, removeSerialized, waitForToken } from './serialized.js';
 import type { CpuFaultInfo, CpuOutcome, CpuPhase, CpuTask } from './task.js';
 import { STARTUP_LOG, type StartupMark, absNow, markStartup } from './startup-log.js';
-const { C } = layoutCounters;
-const { CONTROL_CPUS_DONE, CONTROL_CPUS_ONLINE, CONTROL_STOP, COUNTERS_STRIDE } = layoutFields;
 
 /** When this module (and so the whole bundle) finished evaluating: a start-up stage. */
 const MODULE_EVALUATED_AT = STARTUP_LOG ? absNow() : 0;

@@ -2,12 +2,13 @@
 // Read from the main thread while the CPUs may still run, so it is a
 // best-effort picture: each word is read once, atomically, not all at once.
 
-import * as layoutCounters from '../../native-layout/counters.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import { C } from '../../native-layout/counters.js';
+import {
+  COUNTERS_STRIDE, CPU_CSD_WAIT_FOR, CPU_CSD_WAIT_SINCE, CPU_IRQS_DISABLED, CPU_PREEMPT_COUNT, CPU_STRIDE, CSD_FLAGS, CSD_FUNC,
+  CSD_STRIDE, IPI_DOORBELL, IPI_PARKED, IPI_QUEUE_HEAD, IPI_RECEIVED, IPI_STRIDE,
+} from '../../native-layout/fields.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
 import { CSD_FLAG_LOCK, CSD_TYPE_SYNC } from '../kernel/smp.js';
-const { C } = layoutCounters;
-const { COUNTERS_STRIDE, CPU_CSD_WAIT_FOR, CPU_CSD_WAIT_SINCE, CPU_IRQS_DISABLED, CPU_PREEMPT_COUNT, CPU_STRIDE, CSD_FLAGS, CSD_FUNC, CSD_STRIDE, IPI_DOORBELL, IPI_PARKED, IPI_QUEUE_HEAD, IPI_RECEIVED, IPI_STRIDE } = layoutFields;
 
 export interface LockedCsd {
   readonly target: number;

@@ -5,11 +5,10 @@
 // start-up and results arrive through this thread's event loop).
 
 import { Piscina } from 'piscina';
-import * as layoutCounters from '../../native-layout/counters.js';
-import type { CounterName } from '../../native-layout/counters.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import { C, COUNTER_NAMES, type CounterName } from '../../native-layout/counters.js';
+import { CONTROL_EPOCH, COUNTERS_STRIDE } from '../../native-layout/fields.js';
 import { type MachineMemory, createMachineMemory } from '../../native-layout/memory.js';
-import * as layoutShape from '../../native-layout/shape.js';
+import { MAX_CPUS, MIN_MEM_BYTES, defaultShape } from '../../native-layout/shape.js';
 import { injected, setInjected } from '../check/bugs.js';
 import { interleaveConfig } from './kernel-points.js';
 import { MAX_PREEMPTIONS, SCHED_POLICIES, type SchedPolicy, initSchedule, runDigest, scheduleSteps } from './serialized.js';
@@ -27,9 +26,6 @@ import { type WorkerJitMode, runJitMode, setWorkerJitMode } from './worker-jit.j
 import { HAVE_BUNDLE, WORKER_FILE, WORKER_LOADER, cpuWorkerData } from './worker-code.js';
 import { usePerCpuTraceNumbering } from '../trace/ring.js';
 import { STARTUP_LOG, type StartupMark, formatStartupLog, markStartup } from './startup-log.js';
-const { C, COUNTER_NAMES } = layoutCounters;
-const { CONTROL_EPOCH, COUNTERS_STRIDE } = layoutFields;
-const { MAX_CPUS, MIN_MEM_BYTES, defaultShape } = layoutShape;
 
 /** csd_lock_timeout in the kernel's debug option: 5 s. */
 export const DEFAULT_WATCHDOG_MS = 5000;

@@ -4,9 +4,9 @@
 // for anything else that wants a single CPU's code path without threads.
 // Same set-up, loop and end-of-run check as the free engine with cpus = 1.
 
-import * as layoutCounters from '../../native-layout/counters.js';
+import { C } from '../../native-layout/counters.js';
 import { type MachineMemory, createMachineMemory } from '../../native-layout/memory.js';
-import * as layoutShape from '../../native-layout/shape.js';
+import { MIN_MEM_BYTES, defaultShape } from '../../native-layout/shape.js';
 import { setInjected } from '../check/bugs.js';
 import { violationCount } from '../check/oracle.js';
 import { publishThreadMmuCounters } from '../hw/mmu.js';
@@ -17,8 +17,6 @@ import { checkOptionNames, findScenario } from '../workloads/index.js';
 import type { EndCheck, ScenarioOptions } from '../workloads/program.js';
 import { resetControl, startBarrier } from './control.js';
 import { installKernelPoints, interleaveConfig, removeKernelPoints } from './kernel-points.js';
-const { C } = layoutCounters;
-const { MIN_MEM_BYTES, defaultShape } = layoutShape;
 
 export interface InlineRunConfig {
   readonly scenario: string;

@@ -6,14 +6,12 @@
 // few statements wide is sometimes wide enough for another CPU to land in.
 // A stall keeps polling (INVLPGBs always, IPIs when interrupts are on).
 
-import * as layoutCounters from '../../native-layout/counters.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import { C } from '../../native-layout/counters.js';
+import { COUNTERS_STRIDE } from '../../native-layout/fields.js';
 import { setKernelPointHook, spinHook } from '../sync/hook.js';
 import { KERNEL_POINT_NAMES } from '../kernel/points.js';
 import { ScenarioOptionError } from '../workloads/mm/options.js';
 import { xorshift32 } from '../xorshift.js';
-const { C } = layoutCounters;
-const { COUNTERS_STRIDE } = layoutFields;
 
 /** Engine options (scenario `--option` keys every scenario accepts). */
 export const INTERLEAVE_OPTION = 'interleave';

@@ -23,14 +23,16 @@
 // CPU waiting, both pick at random, so a CPU whose wait is over gets to see
 // it.
 
-import * as layoutFields from '../../native-layout/fields.js';
+import {
+  CONTROL_SCHED_CHANGE_AT, CONTROL_SCHED_GONE, CONTROL_SCHED_PRIORITY, CONTROL_SCHED_RNG, CONTROL_SCHED_STEPS,
+  CONTROL_SCHED_TOKEN, CONTROL_SCHED_TURN, CONTROL_SCHED_WAITING, CONTROL_STOP, COUNTERS_STRIDE,
+} from '../../native-layout/fields.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
 import { RunStopped, STOP_ABORT } from '../kernel/smp.js';
 import { SITE_CSD_UNLOCKED, SITE_SWITCH_MM_WINDOW } from '../kernel/points.js';
 import { setKernelPointHook, setSpinBeforeWait, setSpinHook, setVirtualTime } from '../sync/hook.js';
 import { setHaltAllowed } from '../sync/wake.js';
 import { xorshift32 } from '../xorshift.js';
-const { CONTROL_SCHED_CHANGE_AT, CONTROL_SCHED_GONE, CONTROL_SCHED_PRIORITY, CONTROL_SCHED_RNG, CONTROL_SCHED_STEPS, CONTROL_SCHED_TOKEN, CONTROL_SCHED_TURN, CONTROL_SCHED_WAITING, CONTROL_STOP, COUNTERS_STRIDE } = layoutFields;
 
 export type SchedPolicy = 'random' | 'pct';
 export const SCHED_POLICIES: readonly SchedPolicy[] = ['random', 'pct'];

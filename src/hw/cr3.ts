@@ -5,13 +5,15 @@
 // lets switch_mm_irqs_off() return to a PCID without a flush when its
 // tlb_gen is current, and what makes a stale PCID dangerous when it is not.
 
-import * as layoutCounters from '../../native-layout/counters.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import { C as C_ } from '../../native-layout/counters.js';
+import {
+  COUNTERS_STRIDE as COUNTERS_STRIDE_, CPU_CR3_PCID as CPU_CR3_PCID_, CPU_CR3_ROOT as CPU_CR3_ROOT_, CPU_STRIDE as CPU_STRIDE_,
+} from '../../native-layout/fields.js';
 import type { MachineViews } from '../../native-layout/memory.js';
 import type { Psc } from './psc.js';
 import type { Tlb } from './tlb.js';
-const { C } = layoutCounters;
-const { COUNTERS_STRIDE, CPU_CR3_PCID, CPU_CR3_ROOT, CPU_STRIDE } = layoutFields;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const C = C_, COUNTERS_STRIDE = COUNTERS_STRIDE_, CPU_CR3_PCID = CPU_CR3_PCID_, CPU_CR3_ROOT = CPU_CR3_ROOT_, CPU_STRIDE = CPU_STRIDE_;
 
 export const PCID_COUNT = 4096;
 

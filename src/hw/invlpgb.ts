@@ -20,10 +20,17 @@
 // PCIDs the CPU runs it under (mms without a global ASID, see
 // src/kernel/tlb/invlpgb.ts).
 
-import * as layoutFields from '../../native-layout/fields.js';
+import {
+  INVLPGB_DONE as INVLPGB_DONE_, INVLPGB_FLAGS as INVLPGB_FLAGS_, INVLPGB_PAGES as INVLPGB_PAGES_, INVLPGB_PENDING as INVLPGB_PENDING_,
+  INVLPGB_PENDING_STRIDE as INVLPGB_PENDING_STRIDE_, INVLPGB_SEQ as INVLPGB_SEQ_, INVLPGB_STRIDE as INVLPGB_STRIDE_, INVLPGB_TAG as INVLPGB_TAG_,
+  INVLPGB_VPN_HI as INVLPGB_VPN_HI_, INVLPGB_VPN_LO as INVLPGB_VPN_LO_,
+} from '../../native-layout/fields.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
 import { apicWakeIfHalted } from './apic.js';
-const { INVLPGB_DONE, INVLPGB_FLAGS, INVLPGB_PAGES, INVLPGB_PENDING, INVLPGB_PENDING_STRIDE, INVLPGB_SEQ, INVLPGB_STRIDE, INVLPGB_TAG, INVLPGB_VPN_HI, INVLPGB_VPN_LO } = layoutFields;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const INVLPGB_DONE = INVLPGB_DONE_, INVLPGB_FLAGS = INVLPGB_FLAGS_, INVLPGB_PAGES = INVLPGB_PAGES_, INVLPGB_PENDING = INVLPGB_PENDING_,
+  INVLPGB_PENDING_STRIDE = INVLPGB_PENDING_STRIDE_, INVLPGB_SEQ = INVLPGB_SEQ_, INVLPGB_STRIDE = INVLPGB_STRIDE_, INVLPGB_TAG = INVLPGB_TAG_,
+  INVLPGB_VPN_HI = INVLPGB_VPN_HI_, INVLPGB_VPN_LO = INVLPGB_VPN_LO_;
 
 /** Drop every non-global entry of the tag's PCIDs (the range is ignored). */
 export const INVLPGB_ALL = 1;

@@ -6,9 +6,16 @@
 // oracle's load-and-compare, with no allocation, closure or exception. A miss,
 // a fault or a violation leaves it through a separate method.
 
-import * as layoutBits from '../../native-layout/bits.js';
-import * as layoutCounters from '../../native-layout/counters.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import {
+  PAGE_SIZE_2M as PAGE_SIZE_2M_, PTI_USER_PCID_BIT as PTI_USER_PCID_BIT_, PTE_D as PTE_D_, PTE_G as PTE_G_, PTE_NOGEN as PTE_NOGEN_,
+  PTE_RW as PTE_RW_, PTE_US as PTE_US_, TLB_GEN_PERMANENT as TLB_GEN_PERMANENT_, TLB_DIRTY as TLB_DIRTY_, TLB_GLOBAL as TLB_GLOBAL_,
+  TLB_NX as TLB_NX_, TLB_RW as TLB_RW_, TLB_SIZE_MASK as TLB_SIZE_MASK_, TLB_SIZE_SHIFT as TLB_SIZE_SHIFT_, TLB_SPEC as TLB_SPEC_, TLB_US as TLB_US_,
+} from '../../native-layout/bits.js';
+import { C as C_ } from '../../native-layout/counters.js';
+import {
+  COUNTERS_STRIDE as COUNTERS_STRIDE_, FRAME_STRIDE as FRAME_STRIDE_, FR_CONTENT_GEN as FR_CONTENT_GEN_, TLB_FILL_GEN as TLB_FILL_GEN_,
+  TLB_META as TLB_META_, TLB_PFN as TLB_PFN_,
+} from '../../native-layout/fields.js';
 import type { MachineMemory, MachineViews } from '../../native-layout/memory.js';
 import { V_STALE_TLB, reportViolation } from '../check/oracle.js';
 import { ISOLATION_FILL, ISOLATION_HIT, ISOLATION_SPEC_FILL, checkIsolation } from '../check/isolation.js';
@@ -24,9 +31,12 @@ import { Tlb } from './tlb.js';
 import { Walker } from './walker.js';
 import { traceRings, type TraceRing } from '../trace/ring.js';
 import { EV_CR3, EV_FAULT, EV_FLUSH_ALL, EV_INVLPG, EV_INVPCID, EV_TLB_FILL, EV_WALK } from '../trace/events.js';
-const { PAGE_SIZE_2M, PTI_USER_PCID_BIT, PTE_D, PTE_G, PTE_NOGEN, PTE_RW, PTE_US, TLB_GEN_PERMANENT, TLB_DIRTY, TLB_GLOBAL, TLB_NX, TLB_RW, TLB_SIZE_MASK, TLB_SIZE_SHIFT, TLB_SPEC, TLB_US } = layoutBits;
-const { C } = layoutCounters;
-const { COUNTERS_STRIDE, FRAME_STRIDE, FR_CONTENT_GEN, TLB_FILL_GEN, TLB_META, TLB_PFN } = layoutFields;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const PAGE_SIZE_2M = PAGE_SIZE_2M_, PTI_USER_PCID_BIT = PTI_USER_PCID_BIT_, PTE_D = PTE_D_, PTE_G = PTE_G_, PTE_NOGEN = PTE_NOGEN_,
+  PTE_RW = PTE_RW_, PTE_US = PTE_US_, TLB_GEN_PERMANENT = TLB_GEN_PERMANENT_, TLB_DIRTY = TLB_DIRTY_, TLB_GLOBAL = TLB_GLOBAL_, TLB_NX = TLB_NX_,
+  TLB_RW = TLB_RW_, TLB_SIZE_MASK = TLB_SIZE_MASK_, TLB_SIZE_SHIFT = TLB_SIZE_SHIFT_, TLB_SPEC = TLB_SPEC_, TLB_US = TLB_US_, C = C_,
+  COUNTERS_STRIDE = COUNTERS_STRIDE_, FRAME_STRIDE = FRAME_STRIDE_, FR_CONTENT_GEN = FR_CONTENT_GEN_, TLB_FILL_GEN = TLB_FILL_GEN_,
+  TLB_META = TLB_META_, TLB_PFN = TLB_PFN_;
 
 const DIV_4K = 2 ** 12;
 const DIV_2M = 2 ** 21;

@@ -15,12 +15,17 @@
 // contentGen at fill: a table freed and reused as another table keeps state
 // FS_PAGETABLE but not its generation.
 
-import * as layoutBits from '../../native-layout/bits.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import {
+  PSC_NX as PSC_NX_, PSC_PCID_MASK as PSC_PCID_MASK_, PSC_RW as PSC_RW_, PSC_US as PSC_US_, PSC_VALID as PSC_VALID_,
+} from '../../native-layout/bits.js';
+import {
+  PSC_FILL_GEN as PSC_FILL_GEN_, PSC_META as PSC_META_, PSC_PT_PFN as PSC_PT_PFN_, PSC_STRIDE as PSC_STRIDE_, PSC_VA_TAG as PSC_VA_TAG_,
+} from '../../native-layout/fields.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
 import { assertOwner } from './owner.js';
-const { PSC_NX, PSC_PCID_MASK, PSC_RW, PSC_US, PSC_VALID } = layoutBits;
-const { PSC_FILL_GEN, PSC_META, PSC_PT_PFN, PSC_STRIDE, PSC_VA_TAG } = layoutFields;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const PSC_NX = PSC_NX_, PSC_PCID_MASK = PSC_PCID_MASK_, PSC_RW = PSC_RW_, PSC_US = PSC_US_, PSC_VALID = PSC_VALID_, PSC_FILL_GEN = PSC_FILL_GEN_,
+  PSC_META = PSC_META_, PSC_PT_PFN = PSC_PT_PFN_, PSC_STRIDE = PSC_STRIDE_, PSC_VA_TAG = PSC_VA_TAG_;
 
 export { PSC_NX, PSC_RW, PSC_US };
 

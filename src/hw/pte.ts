@@ -7,8 +7,11 @@
 // not overlap and neither uses the address field, so prot = flags of lo | flags
 // of hi, and an entry is (pfn, prot).
 
-import * as layoutBits from '../../native-layout/bits.js';
-const { PTE_FLAGS_MASK_LO, PTE_HI_NX, PTE_HI_PFN_MASK, PTE_HI_SW_MASK } = layoutBits;
+import {
+  PTE_FLAGS_MASK_LO as PTE_FLAGS_MASK_LO_, PTE_HI_NX as PTE_HI_NX_, PTE_HI_PFN_MASK as PTE_HI_PFN_MASK_, PTE_HI_SW_MASK as PTE_HI_SW_MASK_,
+} from '../../native-layout/bits.js';
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const PTE_FLAGS_MASK_LO = PTE_FLAGS_MASK_LO_, PTE_HI_NX = PTE_HI_NX_, PTE_HI_PFN_MASK = PTE_HI_PFN_MASK_, PTE_HI_SW_MASK = PTE_HI_SW_MASK_;
 
 export const PROT_LO_MASK = PTE_FLAGS_MASK_LO;
 export const PROT_HI_MASK = PTE_HI_SW_MASK | PTE_HI_NX;

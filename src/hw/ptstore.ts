@@ -24,11 +24,15 @@
 // The hardware's own A/D updates are compare-exchanges on lo that change no
 // address bit; they need no counters.
 
-import * as layoutBits from '../../native-layout/bits.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import { PTE_P as PTE_P_, PT_WORDS as PT_WORDS_ } from '../../native-layout/bits.js';
+import {
+  FRAME_STRIDE as FRAME_STRIDE_, FR_PRIVATE as FR_PRIVATE_, PT_SEQ_DONE as PT_SEQ_DONE_, PT_SEQ_STARTED as PT_SEQ_STARTED_,
+  PT_SEQ_STRIDE as PT_SEQ_STRIDE_,
+} from '../../native-layout/fields.js';
 import { spinLock, spinUnlock } from '../sync/spinlock.js';
-const { PTE_P, PT_WORDS } = layoutBits;
-const { FRAME_STRIDE, FR_PRIVATE, PT_SEQ_DONE, PT_SEQ_STARTED, PT_SEQ_STRIDE } = layoutFields;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const PTE_P = PTE_P_, PT_WORDS = PT_WORDS_, FRAME_STRIDE = FRAME_STRIDE_, FR_PRIVATE = FR_PRIVATE_, PT_SEQ_DONE = PT_SEQ_DONE_,
+  PT_SEQ_STARTED = PT_SEQ_STARTED_, PT_SEQ_STRIDE = PT_SEQ_STRIDE_;
 
 const SLOTS_LOCK = 0;
 const SLOTS_TOP = 3;

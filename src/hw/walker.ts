@@ -17,18 +17,26 @@
 // Results never allocate: walk() returns the 4 KiB pfn or a FAULT_* code, and
 // leaves the details in this object's fields (one Walker per CPU).
 
-import * as layoutBits from '../../native-layout/bits.js';
-import * as layoutCounters from '../../native-layout/counters.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import {
+  FRAME_STATE_MASK as FRAME_STATE_MASK_, FS_PAGETABLE as FS_PAGETABLE_, PSC_NX as PSC_NX_, PSC_RW as PSC_RW_, PSC_US as PSC_US_, PTE_A as PTE_A_,
+  PTE_D as PTE_D_, PTE_HI_NX as PTE_HI_NX_, PTE_P as PTE_P_, PTE_PS as PTE_PS_, PTE_RW as PTE_RW_, PTE_US as PTE_US_, PT_WORDS as PT_WORDS_,
+} from '../../native-layout/bits.js';
+import { C as C_ } from '../../native-layout/counters.js';
+import {
+  COUNTERS_STRIDE as COUNTERS_STRIDE_, FRAME_STRIDE as FRAME_STRIDE_, FR_CONTENT_GEN as FR_CONTENT_GEN_, FR_FLAGS as FR_FLAGS_,
+  FR_PRIVATE as FR_PRIVATE_, PT_SEQ_DONE as PT_SEQ_DONE_, PT_SEQ_STARTED as PT_SEQ_STARTED_, PT_SEQ_STRIDE as PT_SEQ_STRIDE_,
+} from '../../native-layout/fields.js';
 import type { MachineMemory, MachineViews } from '../../native-layout/memory.js';
 import { V_STALE_PSC, V_WALK_NON_PAGETABLE, reportViolation } from '../check/oracle.js';
 import {
   FAULT_BAD_TABLE, FAULT_NOT_PRESENT, FAULT_RESERVED, FAULT_USER_SUPERVISOR, FAULT_WRITE_PROTECT,
 } from './fault.js';
 import type { Psc } from './psc.js';
-const { FRAME_STATE_MASK, FS_PAGETABLE, PSC_NX, PSC_RW, PSC_US, PTE_A, PTE_D, PTE_HI_NX, PTE_P, PTE_PS, PTE_RW, PTE_US, PT_WORDS } = layoutBits;
-const { C } = layoutCounters;
-const { COUNTERS_STRIDE, FRAME_STRIDE, FR_CONTENT_GEN, FR_FLAGS, FR_PRIVATE, PT_SEQ_DONE, PT_SEQ_STARTED, PT_SEQ_STRIDE } = layoutFields;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const FRAME_STATE_MASK = FRAME_STATE_MASK_, FS_PAGETABLE = FS_PAGETABLE_, PSC_NX = PSC_NX_, PSC_RW = PSC_RW_, PSC_US = PSC_US_, PTE_A = PTE_A_,
+  PTE_D = PTE_D_, PTE_HI_NX = PTE_HI_NX_, PTE_P = PTE_P_, PTE_PS = PTE_PS_, PTE_RW = PTE_RW_, PTE_US = PTE_US_, PT_WORDS = PT_WORDS_, C = C_,
+  COUNTERS_STRIDE = COUNTERS_STRIDE_, FRAME_STRIDE = FRAME_STRIDE_, FR_CONTENT_GEN = FR_CONTENT_GEN_, FR_FLAGS = FR_FLAGS_,
+  FR_PRIVATE = FR_PRIVATE_, PT_SEQ_DONE = PT_SEQ_DONE_, PT_SEQ_STARTED = PT_SEQ_STARTED_, PT_SEQ_STRIDE = PT_SEQ_STRIDE_;
 
 const PFN_LO_SPAN = 2 ** 20;
 const DIV_4K = 2 ** 12;

@@ -3,9 +3,8 @@
 // increment of this CPU's counter block (no allocation, no atomics: only
 // the owner CPU writes its block), so the hot paths may call them freely.
 
-import * as layoutCounters from '../../native-layout/counters.js';
+import { C } from '../../native-layout/counters.js';
 import type { KernelCtx } from './ctx.js';
-const { C } = layoutCounters;
 
 const CNT_SYSCALLS = C.syscalls;
 const CNT_PAGE_COPIES = C.pageCopies;

@@ -4,8 +4,12 @@
 // one thread, before any CPU does; cpuBringup runs on each CPU as it comes
 // up and loads init_mm (the idle task's address space).
 
-import * as layoutBits from '../../native-layout/bits.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import { INIT_MM, LOADED_MM_NONE, MM_LIVE, NO_MM, TASK_FREE, TLB_NR_DYN_ASIDS, USER_PCID_FLUSH_WORDS } from '../../native-layout/bits.js';
+import {
+  CPU_ASI_CURR, CPU_ASI_LAST_MM, CPU_USER_PCID_FLUSH_MASK, CPU_GHOST_CTX_ID, CPU_GHOST_TLB_GEN, CPU_ASI_TAINTS, CPU_ASI_TLB_GEN, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, CPU_NEXT_ASID,
+  CPU_STRIDE, KERNEL_BOOTED, MM_STATE, MM_STRIDE, RQ_ACTIVE_MM, RQ_CURR, RQ_HEAD, RQ_STRIDE, RQ_TAIL, TASK_MM,
+  TASK_NEXT, TASK_STATE, TASK_STRIDE,
+} from '../../native-layout/fields.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
 import { initPtSlots } from '../hw/ptstore.js';
 import { type KernelCtx, makeKernelCtx } from './ctx.js';
@@ -19,8 +23,6 @@ import { asiEnabled, asiPhysmapInit } from './asi/physmap.js';
 import { installAsiFlip } from './asi/flip-ops.js';
 import { installUnmappedOps } from './asi/unmapped-ops.js';
 import { globalAsidInit } from './tlb/global-asid.js';
-const { INIT_MM, LOADED_MM_NONE, MM_LIVE, NO_MM, TASK_FREE, TLB_NR_DYN_ASIDS, USER_PCID_FLUSH_WORDS } = layoutBits;
-const { CPU_ASI_CURR, CPU_ASI_LAST_MM, CPU_USER_PCID_FLUSH_MASK, CPU_GHOST_CTX_ID, CPU_GHOST_TLB_GEN, CPU_ASI_TAINTS, CPU_ASI_TLB_GEN, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, CPU_NEXT_ASID, CPU_STRIDE, KERNEL_BOOTED, MM_STATE, MM_STRIDE, RQ_ACTIVE_MM, RQ_CURR, RQ_HEAD, RQ_STRIDE, RQ_TAIL, TASK_MM, TASK_NEXT, TASK_STATE, TASK_STRIDE } = layoutFields;
 
 export class KernelBootError extends Error {
   override name = 'KernelBootError';

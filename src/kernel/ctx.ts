@@ -10,7 +10,7 @@
 // this thread plays (one in a worker, several in single-thread tests).
 
 import { type CopyUserPage, copyUserPageDirect } from './mm/copy-user-page.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import { CPU_STRIDE, COUNTERS_STRIDE } from '../../native-layout/fields.js';
 import type { MachineMemory, MachineViews } from '../../native-layout/memory.js';
 import { Mmu } from '../hw/mmu.js';
 import type { SmpCtx } from './smp.js';
@@ -25,7 +25,6 @@ import { EPHEMERAL_NONE, FLUSH_IPI, LAZY_TLB_LINUX, builtinDesign } from './desi
 import { applyDesign, resolveDesign } from './design/apply.js';
 import type { EphemeralMapPolicy, FlushPolicy, LazyTlbPolicy, ResolvedDesign } from './design/types.js';
 import { xorshift32 } from '../xorshift.js';
-const { CPU_STRIDE, COUNTERS_STRIDE } = layoutFields;
 
 export interface KernelCtx {
   readonly cpu: number;

@@ -27,8 +27,15 @@
 // (registerIpiFunc): a csd lives in shared memory and cannot hold a closure.
 
 import { Lockdep } from '../check/lockdep.js';
-import * as layoutCounters from '../../native-layout/counters.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import { C as C_ } from '../../native-layout/counters.js';
+import {
+  CONTROL_STOP as CONTROL_STOP_, COUNTERS_STRIDE as COUNTERS_STRIDE_, CPU_CSD_WAIT_FOR as CPU_CSD_WAIT_FOR_,
+  CPU_CSD_WAIT_SINCE as CPU_CSD_WAIT_SINCE_, CPU_IRQS_DISABLED as CPU_IRQS_DISABLED_, CPU_PREEMPT_COUNT as CPU_PREEMPT_COUNT_,
+  CPU_STRIDE as CPU_STRIDE_, CSD_FLAGS as CSD_FLAGS_, CSD_FUNC as CSD_FUNC_, CSD_GHOST_RAN as CSD_GHOST_RAN_, CSD_GHOST_SEQ as CSD_GHOST_SEQ_,
+  CSD_INFO as CSD_INFO_, CSD_NEXT as CSD_NEXT_, CSD_STRIDE as CSD_STRIDE_, IPI_DOORBELL as IPI_DOORBELL_, IPI_PARKED as IPI_PARKED_,
+  IPI_QUEUE_HEAD as IPI_QUEUE_HEAD_, IPI_RECEIVED as IPI_RECEIVED_, IPI_STRIDE as IPI_STRIDE_, IPI_WAIT_ADDR as IPI_WAIT_ADDR_,
+  IPI_WAIT_VAL as IPI_WAIT_VAL_,
+} from '../../native-layout/fields.js';
 import type { MachineMemory, MachineViews } from '../../native-layout/memory.js';
 import { BUG, injected } from '../check/bugs.js';
 import { V_IPI_NOT_RUN, reportViolation } from '../check/oracle.js';
@@ -42,8 +49,13 @@ import { SITE_CSD_UNLOCKED, kernelPoint } from './points.js';
 import { parkTimeoutMs } from '../sync/wake.js';
 import { traceRings, type TraceRing } from '../trace/ring.js';
 import { EV_IPI_ACK, EV_IPI_RUN, EV_IPI_SEND } from '../trace/events.js';
-const { C } = layoutCounters;
-const { CONTROL_STOP, COUNTERS_STRIDE, CPU_CSD_WAIT_FOR, CPU_CSD_WAIT_SINCE, CPU_IRQS_DISABLED, CPU_PREEMPT_COUNT, CPU_STRIDE, CSD_FLAGS, CSD_FUNC, CSD_GHOST_RAN, CSD_GHOST_SEQ, CSD_INFO, CSD_NEXT, CSD_STRIDE, IPI_DOORBELL, IPI_PARKED, IPI_QUEUE_HEAD, IPI_RECEIVED, IPI_STRIDE, IPI_WAIT_ADDR, IPI_WAIT_VAL } = layoutFields;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const C = C_, CONTROL_STOP = CONTROL_STOP_, COUNTERS_STRIDE = COUNTERS_STRIDE_, CPU_CSD_WAIT_FOR = CPU_CSD_WAIT_FOR_,
+  CPU_CSD_WAIT_SINCE = CPU_CSD_WAIT_SINCE_, CPU_IRQS_DISABLED = CPU_IRQS_DISABLED_, CPU_PREEMPT_COUNT = CPU_PREEMPT_COUNT_,
+  CPU_STRIDE = CPU_STRIDE_, CSD_FLAGS = CSD_FLAGS_, CSD_FUNC = CSD_FUNC_, CSD_GHOST_RAN = CSD_GHOST_RAN_, CSD_GHOST_SEQ = CSD_GHOST_SEQ_,
+  CSD_INFO = CSD_INFO_, CSD_NEXT = CSD_NEXT_, CSD_STRIDE = CSD_STRIDE_, IPI_DOORBELL = IPI_DOORBELL_, IPI_PARKED = IPI_PARKED_,
+  IPI_QUEUE_HEAD = IPI_QUEUE_HEAD_, IPI_RECEIVED = IPI_RECEIVED_, IPI_STRIDE = IPI_STRIDE_, IPI_WAIT_ADDR = IPI_WAIT_ADDR_,
+  IPI_WAIT_VAL = IPI_WAIT_VAL_;
 
 /** csd flags word: in flight (set by the sender, cleared by the target as the ack). */
 export const CSD_FLAG_LOCK = 1;

@@ -1,13 +1,12 @@
 // Turns an engine result into a RunReport (proto/report.proto): the one
 // shape `run --format json` prints and `--out` writes.
 
-import * as layoutCounters from '../../native-layout/counters.js';
+import { COUNTER_NAMES } from '../../native-layout/counters.js';
 import type { FreeRunResult } from '../engine/index.js';
 import type { ViolationRecord } from '../check/oracle.js';
 import { VIOLATION_NAMES } from '../check/oracle.js';
 import type { TraceEvent } from '../trace/ring.js';
 import type { CounterValues, RunReportBase } from './run-report-type.js';
-const { COUNTER_NAMES } = layoutCounters;
 
 export type { RunReport, RunReportBase, ReportTotals, CounterValues } from './run-report-type.js';
 

@@ -36,8 +36,12 @@
 // too whenever anyone sleeps, so both kinds of waiter can share a lock.
 
 import { PARK_TIMEOUT_MS } from './hook.js';
-import * as layoutFields from '../../native-layout/fields.js';
-const { IPI_DOORBELL, IPI_PARKED, IPI_STRIDE, IPI_WAIT_ADDR, IPI_WAIT_VAL } = layoutFields;
+import {
+  IPI_DOORBELL as IPI_DOORBELL_, IPI_PARKED as IPI_PARKED_, IPI_STRIDE as IPI_STRIDE_, IPI_WAIT_ADDR as IPI_WAIT_ADDR_,
+  IPI_WAIT_VAL as IPI_WAIT_VAL_,
+} from '../../native-layout/fields.js';
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const IPI_DOORBELL = IPI_DOORBELL_, IPI_PARKED = IPI_PARKED_, IPI_STRIDE = IPI_STRIDE_, IPI_WAIT_ADDR = IPI_WAIT_ADDR_, IPI_WAIT_VAL = IPI_WAIT_VAL_;
 
 /** waitVal meaning "wake me for any change of the word". */
 export const WAIT_ANY = -1;

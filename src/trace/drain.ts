@@ -20,11 +20,11 @@
 // arrives after its place was written goes out late (readers sort by
 // (seq, cpu) anyway; `trace show` does).
 
-import * as layoutFields from '../../native-layout/fields.js';
-import * as layoutCounters from '../../native-layout/counters.js';
+import {
+  COUNTERS_STRIDE, TRACE_HEAD_STRIDE, TRACE_SEQ_NEXT, TRACE_STRIDE, TR_A, TR_B, TR_C, TR_EVENT, TR_SEQ,
+} from '../../native-layout/fields.js';
+import { C } from '../../native-layout/counters.js';
 import type { MachineMemory } from '../../native-layout/memory.js';
-const { COUNTERS_STRIDE, TRACE_HEAD_STRIDE, TRACE_SEQ_NEXT, TRACE_STRIDE, TR_A, TR_B, TR_C, TR_EVENT, TR_SEQ } = layoutFields;
-const { C } = layoutCounters;
 
 /** One drained event with its op and sequence numbers widened past 24 and 32 bits. */
 export interface RawEvent {

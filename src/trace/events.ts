@@ -1,12 +1,11 @@
 // Trace event kinds and how to print their arguments. A VA takes two
 // argument words (low 32 bits, high 16 bits).
 
-import * as layoutBits from '../../native-layout/bits.js';
+import { MIGRATE_TYPES } from '../../native-layout/bits.js';
 // Used only when an event is described (never at module load): the import
 // cycle with oracle.ts (which emits EV_VIOLATION) is harmless.
 import { LOCK_CLASS_NAMES } from '../check/lockdep.js';
 import { V_FLUSH_UNDER_LOCK, V_LOCK_ORDER, V_RECURSIVE_LOCKING, V_SLEEP_IN_ATOMIC, VIOLATION_NAMES } from '../check/oracle.js';
-const { MIGRATE_TYPES } = layoutBits;
 
 export const EV_ALLOC = 1; // a = pfn, b = order | (freetype + 1) << 8 (0: not recorded), c = gfp
 export const EV_FREE = 2; // a = pfn, b = order | (freetype + 1) << 8 (the pageblock's, 0: not recorded)

@@ -21,12 +21,16 @@
 // taken (startSharedTraceNumbering). Each CPU's boot is deterministic, so
 // the merge by (seq, cpu) is too.
 
-import * as layoutCounters from '../../native-layout/counters.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import { C as C_ } from '../../native-layout/counters.js';
+import {
+  COUNTERS_STRIDE as COUNTERS_STRIDE_, TRACE_HEAD_STRIDE as TRACE_HEAD_STRIDE_, TRACE_SEQ_NEXT as TRACE_SEQ_NEXT_,
+  TRACE_SEQ_PER_CPU as TRACE_SEQ_PER_CPU_, TRACE_STRIDE as TRACE_STRIDE_, TR_SEQ as TR_SEQ_,
+} from '../../native-layout/fields.js';
 import type { MachineMemory, MachineViews } from '../../native-layout/memory.js';
 import { EVENT_NAMES, describeEvent } from './events.js';
-const { C } = layoutCounters;
-const { COUNTERS_STRIDE, TRACE_HEAD_STRIDE, TRACE_SEQ_NEXT, TRACE_SEQ_PER_CPU, TRACE_STRIDE, TR_SEQ } = layoutFields;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const C = C_, COUNTERS_STRIDE = COUNTERS_STRIDE_, TRACE_HEAD_STRIDE = TRACE_HEAD_STRIDE_, TRACE_SEQ_NEXT = TRACE_SEQ_NEXT_,
+  TRACE_SEQ_PER_CPU = TRACE_SEQ_PER_CPU_, TRACE_STRIDE = TRACE_STRIDE_, TR_SEQ = TR_SEQ_;
 
 export class TraceRing {
   private readonly ring: Int32Array;

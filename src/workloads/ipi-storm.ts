@@ -16,8 +16,8 @@
 // mask and flags its own way (single's private mask, run-local's test of
 // the mask), and a bug there would be missed by a storm that bypassed them.
 
-import * as layoutCounters from '../../native-layout/counters.js';
-import * as layoutFields from '../../native-layout/fields.js';
+import { C } from '../../native-layout/counters.js';
+import { CONTROL_STOP } from '../../native-layout/fields.js';
 import {
   IPI_FUNC_FIRST_WORKLOAD, RunStopped, STOP_ABORT, type SmpCtx,
   localIrqDisable, localIrqEnable, onEachCpuCondMask, pollIpis, registerIpiFunc,
@@ -31,8 +31,6 @@ import { Xorshift32 } from './prng.js';
 export const IPI_STORM_FUNC = IPI_FUNC_FIRST_WORKLOAD;
 
 import { recordOption } from './option-catalog.js';
-const { C } = layoutCounters;
-const { CONTROL_STOP } = layoutFields;
 
 const C_IPI_FUNC_RUNS = C.ipiFuncRuns;
 

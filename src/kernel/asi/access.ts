@@ -15,8 +15,7 @@ import { readFrame, writeFrame } from '../../hw/frames.js';
 import type { KernelCtx } from '../ctx.js';
 import { ASI_EXIT_PAGE_FAULT, asiCheckCr3, asiExit, loadSensitiveCr3Flush } from './enter-exit.js';
 import { physmapVa } from './layout.js';
-import * as layoutFields from '../../../native-layout/fields.js';
-const { CPU_LOADED_MM, CPU_LOADED_MM_ASID, MM_PGD, MM_STRIDE } = layoutFields;
+import { CPU_LOADED_MM, CPU_LOADED_MM_ASID, MM_PGD, MM_STRIDE } from '../../../native-layout/fields.js';
 
 export class KernelOopsError extends Error {
   override name = 'KernelOopsError';

@@ -24,18 +24,18 @@
 // zone lock): it only chooses candidates; every move is revalidated under
 // the lock that guards it.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
-import * as layoutShape from '../../../native-layout/shape.js';
+import {
+  FRAME_F_HEAD, FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_STATE_MASK, FS_ALLOCATED, FS_FREE_HEAD, FS_FREE_TAIL,
+  FS_PCP, MIGRATE_ISOLATE, PB_ISOLATE, PB_MIGRATE_MASK, PB_NONSENSITIVE,
+} from '../../../native-layout/bits.js';
+import { FILE_NR_PAGES, FRAME_STRIDE, FR_FLAGS, FR_REFCOUNT } from '../../../native-layout/fields.js';
+import { PAGEBLOCK_NR_PAGES } from '../../../native-layout/shape.js';
 import type { KernelCtx } from '../ctx.js';
 import { filePageNo, isFilePage, migrateCachePageFrozen } from '../mm/filemap.js';
 import { GFP_NOWAIT, __GFP_MOVABLE, __GFP_SENSITIVE } from '../page_alloc/gfp.js';
 import { PageAllocator } from '../page_alloc/index.js';
 import { pageblockFlags } from '../page_alloc/pageblock.js';
 import { isolatePageblock, unisolatePageblock } from '../page_alloc/isolate.js';
-const { FRAME_F_HEAD, FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_STATE_MASK, FS_ALLOCATED, FS_FREE_HEAD, FS_FREE_TAIL, FS_PCP, MIGRATE_ISOLATE, PB_ISOLATE, PB_MIGRATE_MASK, PB_NONSENSITIVE } = layoutBits;
-const { FILE_NR_PAGES, FRAME_STRIDE, FR_FLAGS, FR_REFCOUNT } = layoutFields;
-const { PAGEBLOCK_NR_PAGES } = layoutShape;
 
 /** Target pages come from the same lane and never flip (non-blocking: no recursion into the flip path). */
 const GFP_MIGRATE_TARGET_SENSITIVE = GFP_NOWAIT | __GFP_MOVABLE | __GFP_SENSITIVE;

@@ -10,13 +10,11 @@
 // an entry filled in the sensitive space would survive the CR3 write into the
 // nonsensitive one and translate the direct map there.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { INIT_MM, PTE_G, PTE_NOGEN, PTE_RW } from '../../../native-layout/bits.js';
+import { MM_PGD, MM_STRIDE } from '../../../native-layout/fields.js';
 import { physmapVa } from './layout.js';
 import type { KernelCtx } from '../ctx.js';
 import { mapPmd, mapPte, mapPud } from '../mm/pgtable.js';
-const { INIT_MM, PTE_G, PTE_NOGEN, PTE_RW } = layoutBits;
-const { MM_PGD, MM_STRIDE } = layoutFields;
 
 const PMD_FRAMES = 512;
 const PUD_FRAMES = 512 * 512;

@@ -21,9 +21,12 @@
 // flushed (injectable as asi-clear-curr-before-cr3; asiCheckCr3 is the
 // accessor that catches it).
 
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutFields from '../../../native-layout/fields.js';
-import * as layoutBits from '../../../native-layout/bits.js';
+import { C } from '../../../native-layout/counters.js';
+import {
+  CPU_ASI_CURR, CPU_ASI_LAST_MM, CPU_ASI_TAINTS, CPU_ASI_TLB_GEN, CPU_CTX_TLB_GEN, CPU_LOADED_MM, CPU_LOADED_MM_ASID,
+  MM_ASI_PGD, MM_PGD, MM_STRIDE,
+} from '../../../native-layout/fields.js';
+import { TLB_NR_DYN_ASIDS } from '../../../native-layout/bits.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { V_ASI_STATE, reportViolation } from '../../check/oracle.js';
 import type { KernelCtx } from '../ctx.js';
@@ -36,9 +39,6 @@ import {
   foldUserTaintsToOtherMm,
 } from './taints.js';
 import { EV_ASI_ENTER, EV_ASI_EXIT } from '../../trace/events.js';
-const { C } = layoutCounters;
-const { CPU_ASI_CURR, CPU_ASI_LAST_MM, CPU_ASI_TAINTS, CPU_ASI_TLB_GEN, CPU_CTX_TLB_GEN, CPU_LOADED_MM, CPU_LOADED_MM_ASID, MM_ASI_PGD, MM_PGD, MM_STRIDE } = layoutFields;
-const { TLB_NR_DYN_ASIDS } = layoutBits;
 
 /** asi_exit reasons (include/linux/asi_exit.h of the 2026 branch). */
 export const ASI_EXIT_PAGE_FAULT = 0;

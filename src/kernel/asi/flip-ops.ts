@@ -19,9 +19,9 @@
 // - mapping = freetype (6d): at every allocation and free one pageblock
 //   bit against one PMD entry, plus the request's sensitivity.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
-import * as layoutShape from '../../../native-layout/shape.js';
+import { FRAME_F_ZEROED, PB_NONSENSITIVE } from '../../../native-layout/bits.js';
+import { FRAME_STRIDE, FR_CONTENT_GEN, FR_FLAGS } from '../../../native-layout/fields.js';
+import { PAGEBLOCK_NR_PAGES } from '../../../native-layout/shape.js';
 import { V_ASI_MAPPING, V_DATA_LEAK, V_ISOLATION, reportViolation } from '../../check/oracle.js';
 import { Tlb } from '../../hw/tlb.js';
 import type { KernelCtx } from '../ctx.js';
@@ -35,9 +35,6 @@ import {
   ASI_PHYSMAP_BASE, ASI_PHYSMAP_SPAN, asiEnabled, asiPhysmapBlockMapped, asiPhysmapMapBlock, asiPhysmapUnmapBlock,
   asiPhysmapVa,
 } from './physmap.js';
-const { FRAME_F_ZEROED, PB_NONSENSITIVE } = layoutBits;
-const { FRAME_STRIDE, FR_CONTENT_GEN, FR_FLAGS } = layoutFields;
-const { PAGEBLOCK_NR_PAGES } = layoutShape;
 
 function blockOf(pfn: number): number {
   return pfn - (pfn % PAGEBLOCK_NR_PAGES);

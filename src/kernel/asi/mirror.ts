@@ -2,13 +2,11 @@
 // entries of an mm's nonsensitive PGD are kept by write-through). Imports
 // no kernel code: pgtable.ts calls it.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { PTE_P } from '../../../native-layout/bits.js';
+import { PGD_SHADOW_ASI_PGD, PGD_SHADOW_STRIDE } from '../../../native-layout/fields.js';
 import type { MachineViews } from '../../../native-layout/memory.js';
 import { clearEntry, entryWord, ptSlotOf, readHi, readLo, setEntry } from '../../hw/ptstore.js';
 import { DIRECT_MAP_PGD_INDEX } from './layout.js';
-const { PTE_P } = layoutBits;
-const { PGD_SHADOW_ASI_PGD, PGD_SHADOW_STRIDE } = layoutFields;
 
 /**
  * After entry `index` of the PGD in page-table store slot `pgdSlot` was

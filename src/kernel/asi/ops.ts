@@ -4,8 +4,8 @@
 // ASI off: every method does nothing. ASI on: the design the --variant
 // parts select (when a context switch exits, which CR3 loads flush).
 
-import * as layoutFields from '../../../native-layout/fields.js';
-import * as layoutBits from '../../../native-layout/bits.js';
+import { CPU_ASI_CURR, CPU_ASI_TLB_GEN, MM_ASI_PGD, MM_STRIDE } from '../../../native-layout/fields.js';
+import { NO_MM } from '../../../native-layout/bits.js';
 import type { KernelCtx } from '../ctx.js';
 import type { Variant } from '../variant.js';
 import {
@@ -14,8 +14,6 @@ import {
 } from './enter-exit.js';
 import { asiDestroyMm, asiInitMm } from './space.js';
 import { auditAsiEntries } from '../../check/isolation.js';
-const { CPU_ASI_CURR, CPU_ASI_TLB_GEN, MM_ASI_PGD, MM_STRIDE } = layoutFields;
-const { NO_MM } = layoutBits;
 
 export interface AsiOps {
   /** Whether this design has nonsensitive address spaces at all. */

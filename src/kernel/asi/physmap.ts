@@ -24,17 +24,14 @@
 // never cached); unmapping is followed by the caller's kernel-range
 // shootdown (flip.ts), which is where the ordering races live.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
-import * as layoutShape from '../../../native-layout/shape.js';
+import { INIT_MM, PTE_G, PTE_P, PTE_PS, PTE_RW, PT_ENTRIES } from '../../../native-layout/bits.js';
+import { KERNEL_ASI_PHYSMAP_PUD, MM_PGD, MM_STRIDE } from '../../../native-layout/fields.js';
+import { PAGEBLOCK_NR_PAGES } from '../../../native-layout/shape.js';
 import { clearEntry, entryWord, ptSlotOf, readHi, readLo, setEntry } from '../../hw/ptstore.js';
 import { LEVEL_SIZE, PROT_NX, ptIndex, pteHi, pteLo, ptePfn } from '../../hw/pte.js';
 import type { KernelCtx } from '../ctx.js';
 import { allocPgtablePage } from '../mm/pgtable.js';
 import { SITE_PTE_WRITE, kernelPoint } from '../points.js';
-const { INIT_MM, PTE_G, PTE_P, PTE_PS, PTE_RW, PT_ENTRIES } = layoutBits;
-const { KERNEL_ASI_PHYSMAP_PUD, MM_PGD, MM_STRIDE } = layoutFields;
-const { PAGEBLOCK_NR_PAGES } = layoutShape;
 
 /**
  * Start of the nonsensitive physmap, kernel half, canonical sign extension

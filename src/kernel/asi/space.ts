@@ -22,14 +22,12 @@
 // the unhook reaches both PGDs before the flush is sent, exactly as the
 // mm's own PGD.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { INIT_MM, PTE_P, PT_ENTRIES } from '../../../native-layout/bits.js';
+import { MM_ASI_PGD, MM_PGD, MM_STRIDE, PGD_SHADOW_ASI_PGD, PGD_SHADOW_STRIDE } from '../../../native-layout/fields.js';
 import { clearEntry, entryWord, ptSlotOf, readHi, readLo, setEntry } from '../../hw/ptstore.js';
 import type { KernelCtx } from '../ctx.js';
 import { ENOMEM, freePgtablePage, pgdAlloc } from '../mm/pgtable.js';
 import { DIRECT_MAP_PGD_INDEX } from './layout.js';
-const { INIT_MM, PTE_P, PT_ENTRIES } = layoutBits;
-const { MM_ASI_PGD, MM_PGD, MM_STRIDE, PGD_SHADOW_ASI_PGD, PGD_SHADOW_STRIDE } = layoutFields;
 
 /**
  * Builds mm's nonsensitive PGD (asi_init). Called by mm_alloc once the mm's

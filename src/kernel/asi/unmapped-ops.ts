@@ -11,9 +11,9 @@
 // touch it) has no leaf to clear: the block is absent from every direct
 // map already, and nothing needs flushing.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
-import * as layoutShape from '../../../native-layout/shape.js';
+import { INIT_MM, PTE_G, PTE_NOGEN, PTE_RW } from '../../../native-layout/bits.js';
+import { MM_PGD, MM_STRIDE } from '../../../native-layout/fields.js';
+import { PAGEBLOCK_NR_PAGES } from '../../../native-layout/shape.js';
 import { V_UNMAPPED_DIRECT, reportViolation } from '../../check/oracle.js';
 import { Tlb } from '../../hw/tlb.js';
 import type { KernelCtx } from '../ctx.js';
@@ -23,9 +23,6 @@ import type { UnmappedOps } from '../page_alloc/unmapped.js';
 import { flushTlbKernelRange } from '../tlb/flush-kernel.js';
 import { irqsOff } from '../tlb/flush-func.js';
 import { physmapVa } from './layout.js';
-const { INIT_MM, PTE_G, PTE_NOGEN, PTE_RW } = layoutBits;
-const { MM_PGD, MM_STRIDE } = layoutFields;
-const { PAGEBLOCK_NR_PAGES } = layoutShape;
 
 /** The unmapped operations of CPU k (one object per CPU, built once). */
 export class KernelUnmappedOps implements UnmappedOps {

@@ -13,18 +13,15 @@
 // window, and the nonsensitive address space mirrors them (a copy through
 // them does not exit ASI).
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { PTE_A, PTE_D, PTE_P, PTE_RW } from '../../../native-layout/bits.js';
+import { C } from '../../../native-layout/counters.js';
+import { CPU_LOADED_MM, MM_PGD, MM_STRIDE } from '../../../native-layout/fields.js';
 import { setEntry } from '../../hw/ptstore.js';
 import { PROT_NX, pteHi, pteLo } from '../../hw/pte.js';
 import { INVPCID_ALL_NON_GLOBAL } from '../../hw/mmu.js';
 import type { KernelCtx } from '../ctx.js';
 import { EPHMAP_MAX_SLOTS, EPHMAP_SLOT_PAGES, MERMAP_FIRST, cpuWindowBase, windowPteWord } from '../ephmap/region.js';
 import { SITE_FLUSH_DONE, SITE_PTE_WRITE, kernelPoint } from '../points.js';
-const { PTE_A, PTE_D, PTE_P, PTE_RW } = layoutBits;
-const { C } = layoutCounters;
-const { CPU_LOADED_MM, MM_PGD, MM_STRIDE } = layoutFields;
 
 const PAGE = 4096;
 /** First window page left to designs (after the ephmap's largest K slots). */

@@ -25,7 +25,7 @@
 // mermap windows still translated freed frames at the end of the run
 // (injectable as no-mitigation-flush-on-cow).
 
-import * as layoutFields from '../../../native-layout/fields.js';
+import { CPU_LOADED_MM, CPU_PREEMPT_COUNT } from '../../../native-layout/fields.js';
 import type { KernelCtx } from '../ctx.js';
 import { kernelReadPhysmap, kernelWritePhysmap } from '../asi/access.js';
 import { MERMAP_FAIL, mermapGet, mermapGetReserved, mermapPut } from '../mermap/mermap.js';
@@ -35,7 +35,6 @@ import { ephemeralRead, ephmapGet, ephmapPut, ephmapSlots } from './ephmap.js';
 import { mitigationFlush } from './mitigation.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { auditEphemeralLeak } from '../../check/ephemeral-audit.js';
-const { CPU_LOADED_MM, CPU_PREEMPT_COUNT } = layoutFields;
 
 const BUG_NO_MITIGATION_FLUSH_ON_COW = BUG['no-mitigation-flush-on-cow']!;
 

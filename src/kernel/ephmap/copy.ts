@@ -10,14 +10,13 @@
 // the reserved page with preemption off when the window is full, no flush
 // at put. Both put marks the mm stale for the mitigation flushes.
 
-import * as layoutFields from '../../../native-layout/fields.js';
+import { CPU_LOADED_MM, CPU_PREEMPT_COUNT } from '../../../native-layout/fields.js';
 import type { KernelCtx } from '../ctx.js';
 import { kernelReadPhysmap } from '../asi/access.js';
 import { MERMAP_FAIL, mermapGet, mermapGetReserved, mermapPut } from '../mermap/mermap.js';
 import { currentTask } from '../sched/core.js';
 import { migrateDisable, migrateEnable } from '../sched/migrate.js';
 import { ephmapGet, ephmapPut, ephemeralRead } from './ephmap.js';
-const { CPU_LOADED_MM, CPU_PREEMPT_COUNT } = layoutFields;
 
 /** The copy through the ephmap (slot 0), or the physmap when the slot is busy. */
 export function copyFromPageCacheViaEphmap(k: KernelCtx, pfn: number): number {

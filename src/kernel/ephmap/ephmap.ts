@@ -17,9 +17,11 @@
 // to the physmap path, since unlike kmap_local there is no save and
 // restore at context switch.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { PTE_A, PTE_D, PTE_P, PTE_RW } from '../../../native-layout/bits.js';
+import { C } from '../../../native-layout/counters.js';
+import {
+  EPH_IN_USE, EPH_PAGES, KERNEL_EPHMAP_SLOTS, MM_PGD, MM_STRIDE, TLB_FILL_GEN, TLB_PFN,
+} from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { V_EPHMAP, reportViolation } from '../../check/oracle.js';
 import { kernelReadPhysmap } from '../asi/access.js';
@@ -33,9 +35,6 @@ import { TLB_SINGLE_PAGE_FLUSH_CEILING } from '../tlb/flush-mm.js';
 import { ephemeralMarkStale } from './mitigation.js';
 import { EPHMAP_MAX_SLOTS, EPHMAP_SLOT_PAGES, cpuWindowBase, ephemAt, windowCpuOf, windowPteWord } from './region.js';
 import { EPH_EPHMAP, EV_EPH_MAP, EV_EPH_UNMAP } from '../../trace/events.js';
-const { PTE_A, PTE_D, PTE_P, PTE_RW } = layoutBits;
-const { C } = layoutCounters;
-const { EPH_IN_USE, EPH_PAGES, KERNEL_EPHMAP_SLOTS, MM_PGD, MM_STRIDE, TLB_FILL_GEN, TLB_PFN } = layoutFields;
 
 const VA_SPLIT = 2 ** 32;
 

@@ -17,16 +17,14 @@
 // flush_tlb_one_kernel); kmap-no-unmap-flush skips that, so the next map
 // of the slot to another page reads the old one through the stale entry.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { INIT_MM, PTE_A, PTE_D, PTE_G, PTE_RW } from '../../../native-layout/bits.js';
+import { KMAP_IDX, KMAP_PTEVAL, KMAP_STRIDE, MM_PGD, MM_STRIDE } from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
 import type { KernelCtx } from '../ctx.js';
 import { FixmapError, fixToVirt } from '../mm/fixmap.js';
 import { mapPte, unmapLeaf } from '../mm/pgtable.js';
 import { flushTlbOneKernel } from '../tlb/flush-kernel.js';
 import { EPH_KMAP_LOCAL, EV_EPH_MAP, EV_EPH_UNMAP } from '../../trace/events.js';
-const { INIT_MM, PTE_A, PTE_D, PTE_G, PTE_RW } = layoutBits;
-const { KMAP_IDX, KMAP_PTEVAL, KMAP_STRIDE, MM_PGD, MM_STRIDE } = layoutFields;
 
 const VA_SPLIT = 2 ** 32;
 

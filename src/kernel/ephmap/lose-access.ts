@@ -12,16 +12,14 @@
 // release, that is the last close. A read cannot overlap the release: fget
 // refuses once the count reached zero (-1 marks a release in progress).
 
-import * as layoutFields from '../../../native-layout/fields.js';
-import * as layoutBits from '../../../native-layout/bits.js';
+import { FILE_NR_PAGES, MM_LOCAL_REGION, MM_OPEN_REFS, MM_STATE, MM_STRIDE } from '../../../native-layout/fields.js';
+import { MM_LIVE } from '../../../native-layout/bits.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { auditEphemeralLeak } from '../../check/ephemeral-audit.js';
 import type { KernelCtx } from '../ctx.js';
 import { findFilePage, findGetPage, removeMappingFrozen } from '../mm/filemap.js';
 import { putPage } from '../mm/page-ref.js';
 import { SITE_PAGE_FREE, kernelPoint } from '../points.js';
-const { FILE_NR_PAGES, MM_LOCAL_REGION, MM_OPEN_REFS, MM_STATE, MM_STRIDE } = layoutFields;
-const { MM_LIVE } = layoutBits;
 
 const BUG_NO_FLUSH_ON_EVICT = BUG['no-mitigation-flush-on-evict']!;
 const BUG_NO_FLUSH_ON_CLOSE = BUG['no-mitigation-flush-on-close']!;

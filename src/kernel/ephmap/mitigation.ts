@@ -27,12 +27,10 @@
 // only once its flush completed, so anyone who reads an older flushed
 // generation flushes too.
 
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { C } from '../../../native-layout/counters.js';
+import { MM_EPH_FLUSHED_GEN, MM_EPH_STALE_GEN, MM_STRIDE } from '../../../native-layout/fields.js';
 import type { KernelCtx } from '../ctx.js';
 import { flushTlbMm } from '../tlb/flush-mm.js';
-const { C } = layoutCounters;
-const { MM_EPH_FLUSHED_GEN, MM_EPH_STALE_GEN, MM_STRIDE } = layoutFields;
 
 /**
  * Some CPU of mm may from now on hold a stale ephemeral entry: called by

@@ -19,14 +19,12 @@
 // mermap window is filled with non-present sentinel PTEs from the start, as
 // mermap_mm_prepare() does: table walkers that free empty tables leave it.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { PTE_A, PTE_G, PT_ENTRIES } from '../../../native-layout/bits.js';
+import { EPHEM_STRIDE, KERNEL_MM_LOCAL_REGION, MM_LOCAL_REGION, MM_PGD, MM_STRIDE } from '../../../native-layout/fields.js';
 import { readHi, readLo, setEntry } from '../../hw/ptstore.js';
 import { PROT_NX, pteHi, pteLo } from '../../hw/pte.js';
 import type { KernelCtx } from '../ctx.js';
 import { ENOMEM, freePgtables, pteAlloc } from '../mm/pgtable.js';
-const { PTE_A, PTE_G, PT_ENTRIES } = layoutBits;
-const { EPHEM_STRIDE, KERNEL_MM_LOCAL_REGION, MM_LOCAL_REGION, MM_PGD, MM_STRIDE } = layoutFields;
 
 const PAGE = 4096;
 /** PGD index of the mm-local region: slot -240 of 512, PTI's LDT remap slot. */

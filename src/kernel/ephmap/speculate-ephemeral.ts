@@ -13,10 +13,9 @@
 // put it, the walk finds a non-present PTE (or the sentinel) and nothing is
 // cached, as on hardware.
 
-import * as layoutFields from '../../../native-layout/fields.js';
+import { EPH_IN_USE, EPH_PAGES, MER_BASE, MER_END, MER_IN_USE } from '../../../native-layout/fields.js';
 import { type KernelCtx, hwRandom } from '../ctx.js';
 import { EPHMAP_MAX_SLOTS, EPHMAP_SLOT_PAGES, MERMAP_FIRST, cpuWindowBase, ephemAt } from './region.js';
-const { EPH_IN_USE, EPH_PAGES, MER_BASE, MER_END, MER_IN_USE } = layoutFields;
 
 const PAGE = 4096;
 const MERMAP_ALLOCS = 4;

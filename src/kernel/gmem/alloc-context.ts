@@ -23,7 +23,7 @@
 //    entry; the next owner faulted on its first kernel access. Reported
 //    as direct-map-hole (restore-after-free).
 
-import * as layoutCounters from '../../../native-layout/counters.js';
+import { C } from '../../../native-layout/counters.js';
 import { reportDirectMapHole } from '../../check/gmem.js';
 import type { KernelCtx } from '../ctx.js';
 import type { FrameAllocator } from '../mm/pgtable.js';
@@ -32,7 +32,6 @@ import type { PageAllocator } from '../page_alloc/index.js';
 import { pageblockUnmapped } from '../page_alloc/unmapped.js';
 import { ANSWER_REFUSE, type GmemDirectMap, GmemTaskFlags } from './direct-map.js';
 import type { UnmappedPool } from './unmapped-pool.js';
-const { C } = layoutCounters;
 
 /** The allocator handle of one CPU of a guest_memfd machine (k.alloc). */
 export class GmemAllocator implements FrameAllocator {

@@ -29,9 +29,9 @@
 // rmqueueUnmapped with this path's lockdep classes held and lockdep reports
 // the cycle before the CPU can recurse or self-deadlock on cpa_lock.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { INIT_MM, PTE_G, PTE_NOGEN, PTE_P, PTE_PS, PTE_RW, PT_ENTRIES } from '../../../native-layout/bits.js';
+import { C } from '../../../native-layout/counters.js';
+import { GMEM_ANSWER, GMEM_CPA_LOCK, GMEM_LEAVES, GMEM_PRE_PMD, MM_PGD, MM_STRIDE } from '../../../native-layout/fields.js';
 import { GMEM_MAX_GIB } from '../../../native-layout/regions.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { LOCK_CLASS_DIRECT_MAP } from '../../check/lockdep.js';
@@ -42,9 +42,6 @@ import { physmapVa } from '../asi/layout.js';
 import type { KernelCtx } from '../ctx.js';
 import { ENOENT, allocPgtablePage, freePgtablePage, splitHugePmd, splitHugePud } from '../mm/pgtable.js';
 import { SITE_PTE_WRITE, kernelPoint } from '../points.js';
-const { INIT_MM, PTE_G, PTE_NOGEN, PTE_P, PTE_PS, PTE_RW, PT_ENTRIES } = layoutBits;
-const { C } = layoutCounters;
-const { GMEM_ANSWER, GMEM_CPA_LOCK, GMEM_LEAVES, GMEM_PRE_PMD, MM_PGD, MM_STRIDE } = layoutFields;
 
 /** Recursion answers (the gmem region's `answer` word). */
 export const ANSWER_NONE = 0;

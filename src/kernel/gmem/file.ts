@@ -20,12 +20,10 @@
 // punched by the vCPU that owns the slice (so the invalidation needs no
 // IPI to another vCPU).
 
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { C } from '../../../native-layout/counters.js';
+import { GMEM_SLAT_GFN, GMEM_SLAT_STRIDE } from '../../../native-layout/fields.js';
 import { GMEM_SLAT_GFNS } from '../../../native-layout/regions.js';
 import type { GmemCpuParts, GmemStrategy } from './strategy.js';
-const { C } = layoutCounters;
-const { GMEM_SLAT_GFN, GMEM_SLAT_STRIDE } = layoutFields;
 
 /** The mmu-notifier-style callback a file's users register (kvm_gmem_invalidate_begin). */
 export interface GmemInvalidateNotifier {

@@ -29,9 +29,9 @@
 // (the next guest access faults and finds the new folio); the old folio
 // is freed through the strategy only after the window flush.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { INIT_MM, NO_MM } from '../../../native-layout/bits.js';
+import { C } from '../../../native-layout/counters.js';
+import { GMEM_KTHREAD, GMEM_VM_MM } from '../../../native-layout/fields.js';
 import { contentDomain, contentSecret } from '../../hw/frames.js';
 import type { KernelCtx } from '../ctx.js';
 import { enableMmLocalRegion } from '../ephmap/region.js';
@@ -43,9 +43,6 @@ import { localIrqRestore, localIrqSave } from '../smp.js';
 import { switchMmIrqsOff } from '../tlb/switch-mm.js';
 import type { GmemFile, SlatSlice } from './file.js';
 import type { GmemCpuParts, GmemStrategy } from './strategy.js';
-const { INIT_MM, NO_MM } = layoutBits;
-const { C } = layoutCounters;
-const { GMEM_KTHREAD, GMEM_VM_MM } = layoutFields;
 
 /** Task kind of the per-CPU gmem kernel threads (the mm scenarios' kthreads are kind 1). */
 export const KIND_GMEM_KTHREAD = 40;

@@ -24,7 +24,7 @@
 //     only when a new pageblock is converted, so one shootdown serves 512
 //     faults, and a page freed by the guest is reused without any.
 
-import * as layoutCounters from '../../../native-layout/counters.js';
+import { C } from '../../../native-layout/counters.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { zeroFrame } from '../../hw/frames.js';
 import { physmapVa } from '../asi/layout.js';
@@ -35,7 +35,6 @@ import { flushTlbKernelRange } from '../tlb/flush-kernel.js';
 import type { GmemAllocator } from './alloc-context.js';
 import type { GmemDirectMap } from './direct-map.js';
 import type { UnmappedPool } from './unmapped-pool.js';
-const { C } = layoutCounters;
 
 const PAGE = 4096;
 const BUG_GMEM_SKIP_FLUSH = BUG['gmem-skip-flush']!;

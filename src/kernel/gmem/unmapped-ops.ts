@@ -7,8 +7,8 @@
 // pageblock already taken and the zone lock dropped, as
 // __rmqueue_direct_map() does.
 
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutShape from '../../../native-layout/shape.js';
+import { C } from '../../../native-layout/counters.js';
+import { PAGEBLOCK_NR_PAGES } from '../../../native-layout/shape.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { V_UNMAPPED_DIRECT, reportViolation } from '../../check/oracle.js';
 import { Tlb } from '../../hw/tlb.js';
@@ -19,8 +19,6 @@ import type { UnmappedOps } from '../page_alloc/unmapped.js';
 import { flushTlbKernelRange } from '../tlb/flush-kernel.js';
 import { irqsOff } from '../tlb/flush-func.js';
 import { type GmemDirectMap, GmemDirectMapError } from './direct-map.js';
-const { C } = layoutCounters;
-const { PAGEBLOCK_NR_PAGES } = layoutShape;
 
 const BUG_GMEM_SKIP_FLUSH = BUG['gmem-skip-flush']!;
 

@@ -13,10 +13,9 @@
 // the per-CPU page lists' owner-only fast path): its frames are allocated
 // as far as the allocator and the end-of-run check are concerned.
 
-import * as layoutShape from '../../../native-layout/shape.js';
+import { PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER } from '../../../native-layout/shape.js';
 import { GFP_UNMAPPED } from '../page_alloc/gfp.js';
 import type { FrameAllocator } from '../mm/pgtable.js';
-const { PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER } = layoutShape;
 
 export class UnmappedPool {
   private readonly free: Int32Array;

@@ -28,9 +28,12 @@
 // fails once all 4 slots are taken); SEMANTICS §7 asks for a reserved page
 // that always succeeds, which needs a fifth tracking entry.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { PTE_A, PTE_D, PTE_P, PTE_RW } from '../../../native-layout/bits.js';
+import { C } from '../../../native-layout/counters.js';
+import {
+  CPU_PREEMPT_COUNT, MER_BASE, MER_END, MER_FLUSHES, MER_IN_USE, MER_NEXT, MER_RES_IN_USE, MER_RES_PENDING,
+  MM_LOCAL_REGION, MM_PGD, MM_STRIDE, TLB_FILL_GEN, TLB_PFN,
+} from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { V_EPHMAP, reportViolation } from '../../check/oracle.js';
 import { INVPCID_ALL_INCL_GLOBAL } from '../../hw/mmu.js';
@@ -41,9 +44,6 @@ import { ephemeralMarkStale } from '../ephmap/mitigation.js';
 import { MERMAP_FIRST, MERMAP_PAGES, SENTINEL_HI, SENTINEL_LO, cpuWindowBase, ephemAt, windowPteWord } from '../ephmap/region.js';
 import { SITE_FLUSH_DONE, SITE_PTE_WRITE, kernelPoint } from '../points.js';
 import { EPH_MERMAP, EV_EPH_MAP, EV_EPH_UNMAP } from '../../trace/events.js';
-const { PTE_A, PTE_D, PTE_P, PTE_RW } = layoutBits;
-const { C } = layoutCounters;
-const { CPU_PREEMPT_COUNT, MER_BASE, MER_END, MER_FLUSHES, MER_IN_USE, MER_NEXT, MER_RES_IN_USE, MER_RES_PENDING, MM_LOCAL_REGION, MM_PGD, MM_STRIDE, TLB_FILL_GEN, TLB_PFN } = layoutFields;
 
 const VA_SPLIT = 2 ** 32;
 

@@ -36,8 +36,8 @@
 // freed and reused: what it reads next is another table's entries
 // (sw-walk-freed-table, walker gup_fast).
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { PTE_A, PTE_D, PTE_P, PTE_PS, PTE_RW, PTE_US, PT_ENTRIES, VM_WRITE } from '../../../native-layout/bits.js';
+import { MM_ANON_PAGES, MM_STRIDE, VMA_END, VMA_FLAGS, VMA_START } from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { ptOwnerOf, setPtOwner, swWalkStep } from '../../check/sw-walk.js';
 import { WALK_COLLAPSE } from '../../check/walkers.js';
@@ -59,8 +59,6 @@ import { allocPgtablePage, freePgtablePage } from './pgtable.js';
 import { pmdEntryWord } from './pmd.js';
 import { pteLock, pteUnlock } from './ptlock.js';
 import { vmaAt, vmaPrivateAnon } from './vma.js';
-const { PTE_A, PTE_D, PTE_P, PTE_PS, PTE_RW, PTE_US, PT_ENTRIES, VM_WRITE } = layoutBits;
-const { MM_ANON_PAGES, MM_STRIDE, VMA_END, VMA_FLAGS, VMA_START } = layoutFields;
 
 const PAGE = 4096;
 /** HPAGE_PMD_ORDER: a 2 MiB block is 2^9 pages. */

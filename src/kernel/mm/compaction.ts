@@ -12,8 +12,8 @@
 // mm's page tables over a range instead, under that mm's mmap_lock for
 // read (as change_prot_numa does), and moves only pages mapped once.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { PTE_P, PTE_US } from '../../../native-layout/bits.js';
+import { VMA_END, VMA_FLAGS } from '../../../native-layout/fields.js';
 import { WALK_COMPACT } from '../../check/walkers.js';
 import { entryWord, ptSlotOf, readHi, readLo } from '../../hw/ptstore.js';
 import { ptePfn } from '../../hw/pte.js';
@@ -25,8 +25,6 @@ import { mmPgd, mmapLockAt } from './mm.js';
 import { pageRefcount } from './page-ref.js';
 import { findVma, vmaPrivateAnon } from './vma.js';
 import { PTRS_PER_PTE, pteTablePfn } from './zap.js';
-const { PTE_P, PTE_US } = layoutBits;
-const { VMA_END, VMA_FLAGS } = layoutFields;
 
 const PAGE = 4096;
 

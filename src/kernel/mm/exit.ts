@@ -7,8 +7,8 @@
 // before any table is freed: a reclaim or truncate walker that found it
 // may still be inside its page tables until it drops that lock.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { MM_DEAD, TASK_DEAD } from '../../../native-layout/bits.js';
+import { MM_STATE, MM_STRIDE, MM_USERS, TASK_MM, TASK_STATE, TASK_STRIDE, VMA_END, VMA_FLAGS, VMA_START } from '../../../native-layout/fields.js';
 import { KERNEL_HALF } from '../../hw/pte.js';
 import { downWrite, upWrite } from '../../sync/rwsem.js';
 import type { KernelCtx } from '../ctx.js';
@@ -18,8 +18,6 @@ import { freeEmptyTables } from './munmap.js';
 import { vmaAt, vmaErase } from './vma.js';
 import { zapPteRange } from './zap.js';
 import { countSyscall } from '../account.js';
-const { MM_DEAD, TASK_DEAD } = layoutBits;
-const { MM_STATE, MM_STRIDE, MM_USERS, TASK_MM, TASK_STATE, TASK_STRIDE, VMA_END, VMA_FLAGS, VMA_START } = layoutFields;
 
 const USER_PAGES = KERNEL_HALF / 4096;
 

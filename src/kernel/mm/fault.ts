@@ -6,8 +6,8 @@
 // (numa.ts, migrate.ts), a migration entry waits for its migration.
 // mmap_lock is held for read, the PTE table's lock around the PTE decision.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { PTE_RW, PTE_US, VM_HUGETLB, VM_MSHARE, VM_READ, VM_SHARED, VM_WRITE } from '../../../native-layout/bits.js';
+import { FRAME_STRIDE, FR_CONTENT, MM_ANON_PAGES, MM_STRIDE, VMA_FILE, VMA_FLAGS, VMA_PGOFF, VMA_START } from '../../../native-layout/fields.js';
 import { writeFrame } from '../../hw/frames.js';
 import { downRead, upRead } from '../../sync/rwsem.js';
 import { spinLock, spinUnlock } from '../../sync/spinlock.js';
@@ -30,8 +30,6 @@ import { pteIsMigration, pteIsProtNone } from './pte-states.js';
 import { countPageCopy } from '../account.js';
 import { mshareFault } from '../mshare/fault.js';
 import { hugetlbFault } from './hugetlb.js';
-const { PTE_RW, PTE_US, VM_HUGETLB, VM_MSHARE, VM_READ, VM_SHARED, VM_WRITE } = layoutBits;
-const { FRAME_STRIDE, FR_CONTENT, MM_ANON_PAGES, MM_STRIDE, VMA_FILE, VMA_FLAGS, VMA_PGOFF, VMA_START } = layoutFields;
 
 /** VM_FAULT_SIGSEGV: no mapping, or no permission (returned as -EFAULT). */
 export const FAULT_SIGSEGV = -14;

@@ -20,7 +20,7 @@
 // A cache page's frame.private records which page it is (page->mapping and
 // page->index, packed): -2 - (file * FILE_NR_PAGES + index).
 
-import * as layoutFields from '../../../native-layout/fields.js';
+import { FILE_DIRTY, FILE_DISK, FILE_MAX, FILE_NR_PAGES, FILE_LOCK, FILE_PAGES, FILE_STRIDE, FRAME_STRIDE, FR_CONTENT, FR_PRIVATE, FR_REFCOUNT } from '../../../native-layout/fields.js';
 import { writeFrame } from '../../hw/frames.js';
 import { spinLock, spinUnlock } from '../../sync/spinlock.js';
 import type { KernelCtx } from '../ctx.js';
@@ -28,7 +28,6 @@ import { GFP_HIGHUSER_MOVABLE, __GFP_ZERO } from '../page_alloc/gfp.js';
 import { getPage } from './page-ref.js';
 import { ENOMEM } from './pgtable.js';
 import { countPageCopy } from '../account.js';
-const { FILE_DIRTY, FILE_DISK, FILE_MAX, FILE_NR_PAGES, FILE_LOCK, FILE_PAGES, FILE_STRIDE, FRAME_STRIDE, FR_CONTENT, FR_PRIVATE, FR_REFCOUNT } = layoutFields;
 
 /** FR_PRIVATE of page-cache pages is at most this (user pages otherwise carry 0 there). */
 export const PAGECACHE_MARK = -2;

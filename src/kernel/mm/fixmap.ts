@@ -11,13 +11,11 @@
 // own CPU ever touches; under PTI "this CPU" still means every PCID it has
 // run with (flush-kernel.ts).
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { INIT_MM, PTE_G, PTE_RW } from '../../../native-layout/bits.js';
+import { MM_PGD, MM_STRIDE } from '../../../native-layout/fields.js';
 import type { KernelCtx } from '../ctx.js';
 import { flushTlbOneKernel } from '../tlb/flush-kernel.js';
 import { mapPte, pteAlloc, unmapLeaf } from './pgtable.js';
-const { INIT_MM, PTE_G, PTE_RW } = layoutBits;
-const { MM_PGD, MM_STRIDE } = layoutFields;
 
 const PAGE = 4096;
 /** FIXADDR_TOP with the canonical sign extension stripped (0xffffffffff7ff000). */

@@ -38,10 +38,9 @@
 // folio->mapping after folio_lock()), so this is the folio lock of
 // whichever page the slot holds, at most a little stricter.
 
-import * as layoutFields from '../../../native-layout/fields.js';
+import { FILE_FOLIO_LOCK, FILE_MAX, FILE_NR_PAGES, FILE_STRIDE } from '../../../native-layout/fields.js';
 import { mutexIsLocked, mutexLock, mutexTrylock, mutexUnlock } from '../../sync/mutex.js';
 import type { KernelCtx } from '../ctx.js';
-const { FILE_FOLIO_LOCK, FILE_MAX, FILE_NR_PAGES, FILE_STRIDE } = layoutFields;
 
 export class FolioLockError extends Error {
   override name = 'FolioLockError';

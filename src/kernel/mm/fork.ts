@@ -10,8 +10,10 @@
 // thread writing through its stale entry would change the page the child
 // now shares, and the child would see a write made after the fork.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { PTE_RW, VM_SHARED } from '../../../native-layout/bits.js';
+import {
+  MM_ANON_PAGES, MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE, VMA_END, VMA_FLAGS, VMA_START,
+} from '../../../native-layout/fields.js';
 import { downWrite, upWrite } from '../../sync/rwsem.js';
 import type { KernelCtx } from '../ctx.js';
 import { flushTlbMm } from '../tlb/flush-mm.js';
@@ -27,8 +29,6 @@ import { PTRS_PER_PTE, pteTableSlot } from './zap.js';
 import { entryWord, readHi, readLo, setEntry } from '../../hw/ptstore.js';
 import { ptePfn } from '../../hw/pte.js';
 import { pteIsProtNone } from './pte-states.js';
-const { PTE_RW, VM_SHARED } = layoutBits;
-const { MM_ANON_PAGES, MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE, VMA_END, VMA_FLAGS, VMA_START } = layoutFields;
 
 const PAGE = 4096;
 

@@ -8,7 +8,7 @@
 // A frame freed before step 2 completes can be reallocated and written by
 // its next owner while some CPU still translates the old address to it.
 
-import * as layoutFields from '../../../native-layout/fields.js';
+import { MM_CPUMASK, MM_STRIDE, MM_TLB_FLUSH_PENDING } from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { cpumaskCopy } from '../../sync/cpumask.js';
 import type { KernelCtx } from '../ctx.js';
@@ -18,7 +18,6 @@ import { GATHER_BATCH, type MmuGather } from './gather-state.js';
 import { putPage } from './page-ref.js';
 import { freePgtablePage } from './pgtable.js';
 import { tlbRemoveTableSync } from '../tlb/table-free.js';
-const { MM_CPUMASK, MM_STRIDE, MM_TLB_FLUSH_PENDING } = layoutFields;
 
 const BUG_FREE_BEFORE_FLUSH = BUG['free-before-flush']!;
 const BUG_TABLE_FREE_BEFORE_INVALIDATE = BUG['table-free-before-invalidate']!;

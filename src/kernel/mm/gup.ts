@@ -17,7 +17,7 @@
 // same incarnation when the walk ends; a table freed under the walk is
 // sw-walk-freed-table, walker gup_fast.
 
-import * as layoutBits from '../../../native-layout/bits.js';
+import { PTE_P, PTE_PS, PTE_RW, PTE_US } from '../../../native-layout/bits.js';
 import { HeldTable, swWalkHold, swWalkRelease, swWalkStep } from '../../check/sw-walk.js';
 import { WALK_GUP_FAST } from '../../check/walkers.js';
 import { entryWord, ptSlotOf, readHi, readLo } from '../../hw/ptstore.js';
@@ -27,7 +27,6 @@ import { SITE_GUP_FAST, kernelPoint } from '../points.js';
 import { localIrqRestore, localIrqSave } from '../smp.js';
 import { mmPgd } from './mm.js';
 import { getPageUnlessZero, putPage } from './page-ref.js';
-const { PTE_P, PTE_PS, PTE_RW, PTE_US } = layoutBits;
 
 const PAGE = 4096;
 const PTRS_PER_PTE = 512;

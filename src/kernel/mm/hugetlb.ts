@@ -27,8 +27,13 @@
 // hugetlb VMA's tables: khugepaged, the retraction and the other walkers
 // skip VM_HUGETLB areas.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import {
+  PTE_A, PTE_D, PTE_P, PTE_PS, PTE_RW, PTE_US, PT_ENTRIES, VM_HUGETLB, VM_READ, VM_SHARED, VM_WRITE,
+} from '../../../native-layout/bits.js';
+import {
+  FRAME_STRIDE, FR_REFCOUNT, HUGETLB_LOCK, HUGETLB_MAPPER_MM, HUGETLB_MAPPER_VPN, HUGETLB_NR_PAGES, HUGETLB_PFN,
+  VMA_END, VMA_FLAGS, VMA_START,
+} from '../../../native-layout/fields.js';
 import { HUGETLB_MAX_MAPPERS, HUGETLB_MAX_PAGES } from '../../../native-layout/regions.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { setPtOwner } from '../../check/sw-walk.js';
@@ -45,8 +50,6 @@ import { getPage, putPage } from './page-ref.js';
 import { EINVAL, ENOMEM, allocPgtablePage, freePgtablePage, pudEntry } from './pgtable.js';
 import { pteLock, pteUnlock } from './ptlock.js';
 import { vmaErase, vmaInsert } from './vma.js';
-const { PTE_A, PTE_D, PTE_P, PTE_PS, PTE_RW, PTE_US, PT_ENTRIES, VM_HUGETLB, VM_READ, VM_SHARED, VM_WRITE } = layoutBits;
-const { FRAME_STRIDE, FR_REFCOUNT, HUGETLB_LOCK, HUGETLB_MAPPER_MM, HUGETLB_MAPPER_VPN, HUGETLB_NR_PAGES, HUGETLB_PFN, VMA_END, VMA_FLAGS, VMA_START } = layoutFields;
 
 const PAGE = 4096;
 /** Base pages in one huge page (2 MiB). */

@@ -2,7 +2,7 @@
 // mmap_lock held only for read, so several threads zap (and fault) at once;
 // the VMAs and page tables stay. The next touch faults in a zeroed page.
 
-import * as layoutFields from '../../../native-layout/fields.js';
+import { VMA_END, VMA_FLAGS, VMA_START } from '../../../native-layout/fields.js';
 import { downRead, upRead } from '../../sync/rwsem.js';
 import type { KernelCtx } from '../ctx.js';
 import { tlbFinishMmu, tlbGatherMmu } from './gather.js';
@@ -11,7 +11,6 @@ import { EINVAL, ENOMEM } from './pgtable.js';
 import { vmaAt } from './vma.js';
 import { zapPteRange } from './zap.js';
 import { countSyscall } from '../account.js';
-const { VMA_END, VMA_FLAGS, VMA_START } = layoutFields;
 
 /** Zaps pages [start, start + pages). 0, EINVAL, or ENOMEM if part of the range is not mapped (the rest is still zapped). */
 export function sysMadviseDontneed(k: KernelCtx, mm: number, start: number, pages: number): number {

@@ -32,7 +32,7 @@
 // A fault on a migration entry waits for it to change
 // (migration_entry_wait()), then retries.
 
-import * as layoutBits from '../../../native-layout/bits.js';
+import { PTE_P } from '../../../native-layout/bits.js';
 import { clearEntry, readHi, readLo, setEntry } from '../../hw/ptstore.js';
 import { SPIN_BEFORE_WAIT, spinHook } from '../../sync/hook.js';
 import { WAIT_ANY, cpuCancelSleep, cpuPrepareSleep, cpuSleep, haltAllowed, hasCpuWake, kickWaiters, wordAddr } from '../../sync/wake.js';
@@ -47,7 +47,6 @@ import { getPage, pageRefcount, putPage } from './page-ref.js';
 import { PTE_MIGRATION, migrationFromEntry, pteAccessible } from './pte-states.js';
 import { pteLock, pteUnlock } from './ptlock.js';
 import { pteHi, pteLo, ptePfn, pteProt } from '../../hw/pte.js';
-const { PTE_P } = layoutBits;
 
 /**
  * Migrates the page behind the PROT_NONE entry (expectLo, expectHi) at

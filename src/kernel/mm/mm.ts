@@ -6,16 +6,20 @@
 // still has the PGD in CR3). The PGD and the record are freed at the last
 // mm_count.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import {
+  INIT_MM, MM_DEAD, MM_FREE, MM_LIVE, MM_NEW,
+} from '../../../native-layout/bits.js';
+import {
+  KERNEL_LAST_CTX_ID, KERNEL_LAST_PID, MM_ANON_PAGES, MM_COUNT, MM_CPUMASK, MM_CTX_ID, MM_MMAP_LOCK,
+  MM_NEXT_TRIM_CPUMASK, MM_PGD, MM_PID, MM_PTL, MM_SPEC_PAGES, MM_SPEC_START, MM_STATE, MM_STRIDE, MM_TLB_FLUSH_BATCHED,
+  MM_TLB_FLUSH_PENDING, MM_TLB_GEN, MM_USERS, VMA_FLAGS, VMA_STRIDE, MM_ASI_PGD,
+} from '../../../native-layout/fields.js';
 import type { KernelCtx } from '../ctx.js';
 import { ENOMEM, cloneKernelPgd, freePgtablePage, pgdAlloc } from './pgtable.js';
 import { setPtOwner } from '../../check/sw-walk.js';
 import { ptSlotOf } from '../../hw/ptstore.js';
 import { mmLocalRegionEnabled, mmLocalRegionSetup, mmLocalRegionTeardown } from '../ephmap/region.js';
 import { destroyContextFreeGlobalAsid } from '../tlb/global-asid.js';
-const { INIT_MM, MM_DEAD, MM_FREE, MM_LIVE, MM_NEW } = layoutBits;
-const { KERNEL_LAST_CTX_ID, KERNEL_LAST_PID, MM_ANON_PAGES, MM_COUNT, MM_CPUMASK, MM_CTX_ID, MM_MMAP_LOCK, MM_NEXT_TRIM_CPUMASK, MM_PGD, MM_PID, MM_PTL, MM_SPEC_PAGES, MM_SPEC_START, MM_STATE, MM_STRIDE, MM_TLB_FLUSH_BATCHED, MM_TLB_FLUSH_PENDING, MM_TLB_GEN, MM_USERS, VMA_FLAGS, VMA_STRIDE, MM_ASI_PGD } = layoutFields;
 
 export class MmStateError extends Error {
   override name = 'MmStateError';

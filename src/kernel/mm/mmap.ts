@@ -3,17 +3,15 @@
 // (VM_HUGETLB: hugetlb.ts): only the VMA. Pages come on first
 // touch (fault.ts), so mapping needs no flush: nothing was present.
 
-import * as layoutFields from '../../../native-layout/fields.js';
+import { FILE_MAX, FILE_NR_PAGES } from '../../../native-layout/fields.js';
 import { downWrite, upWrite } from '../../sync/rwsem.js';
 import type { KernelCtx } from '../ctx.js';
 import { mmapLockAt } from './mm.js';
 import { EINVAL } from './pgtable.js';
 import { vmaInsert } from './vma.js';
 import { hugetlbMmapLocked } from './hugetlb.js';
-import * as layoutBits from '../../../native-layout/bits.js';
+import { VM_HUGETLB } from '../../../native-layout/bits.js';
 import { countSyscall } from '../account.js';
-const { FILE_MAX, FILE_NR_PAGES } = layoutFields;
-const { VM_HUGETLB } = layoutBits;
 
 /**
  * Maps pages [start, start + pages) with VM_* flags; file >= 0 maps that

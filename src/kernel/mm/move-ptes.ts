@@ -41,7 +41,7 @@
 // ends (1 GiB aligned) moves that table by its PUD entry the same way
 // (move_normal_pud()).
 
-import * as layoutBits from '../../../native-layout/bits.js';
+import { PTE_P, PTE_PS } from '../../../native-layout/bits.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { clearEntry, entryWord, readHi, readLo, setEntry } from '../../hw/ptstore.js';
 import { spinLock, spinUnlock } from '../../sync/spinlock.js';
@@ -55,7 +55,6 @@ import { SITE_PTE_WRITE, kernelPoint } from '../points.js';
 import { pteLock, pteUnlock } from './ptlock.js';
 import { iMmapLockWrite, iMmapUnlockWrite } from './rmap.js';
 import { PTRS_PER_PTE, pteTableSlot } from './zap.js';
-const { PTE_P, PTE_PS } = layoutBits;
 
 const PAGE = 4096;
 /** Pages under one PUD entry (1 GiB): what a PMD table maps. */

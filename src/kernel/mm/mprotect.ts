@@ -7,8 +7,8 @@
 // copy-on-write pages read-only, and private file pages mapped from the
 // page cache read-only until copied).
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { PTE_P, PTE_RW, VM_EXEC, VM_READ, VM_VALID, VM_WRITE } from '../../../native-layout/bits.js';
+import { VMA_END, VMA_FLAGS, VMA_START } from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { entryWord, readHi, readLo, setEntry } from '../../hw/ptstore.js';
 import { SITE_PTE_WRITE, kernelPoint } from '../points.js';
@@ -28,8 +28,6 @@ import { HeldTable, swWalkHold, swWalkRelease } from '../../check/sw-walk.js';
 import { WALK_MPROTECT } from '../../check/walkers.js';
 import { ptSlotOf } from '../../hw/ptstore.js';
 import { countSyscall } from '../account.js';
-const { PTE_P, PTE_RW, VM_EXEC, VM_READ, VM_VALID, VM_WRITE } = layoutBits;
-const { VMA_END, VMA_FLAGS, VMA_START } = layoutFields;
 
 const PAGE = 4096;
 const BUG_RECLAIM_BATCH_VS_MPROTECT = BUG['reclaim-batch-vs-mprotect']!;

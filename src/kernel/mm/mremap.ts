@@ -18,18 +18,16 @@
 // the page cache has fixed-size files).
 // Returns 0 (not the new address), or a negative errno.
 
-import * as layoutFields from '../../../native-layout/fields.js';
+import { FILE_NR_PAGES, VMA_FILE, VMA_PGOFF, VMA_START } from '../../../native-layout/fields.js';
 import { downWrite, upWrite } from '../../sync/rwsem.js';
 import type { KernelCtx } from '../ctx.js';
 import { mmapLockAt } from './mm.js';
 import { type MoveArea, movePageTables } from './move-ptes.js';
-import * as layoutBits from '../../../native-layout/bits.js';
+import { VM_HUGETLB, VM_MSHARE } from '../../../native-layout/bits.js';
 import { EINVAL, ENOMEM } from './pgtable.js';
 import { unmapRegionLocked } from './unmap-region.js';
 import { findVma, vmaEnd, vmaFlags, vmaInsert, vmaOverlaps, vmaSplitAt } from './vma.js';
 import { countSyscall } from '../account.js';
-const { FILE_NR_PAGES, VMA_FILE, VMA_PGOFF, VMA_START } = layoutFields;
-const { VM_HUGETLB, VM_MSHARE } = layoutBits;
 
 export const EFAULT = -14;
 

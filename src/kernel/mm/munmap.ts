@@ -3,7 +3,7 @@
 // tables left empty, then flush and free through the mmu_gather. Freeing
 // tables is why this flush must reach lazy CPUs (freed_tables).
 
-import * as layoutFields from '../../../native-layout/fields.js';
+import { FILE_MAX, VMA_END, VMA_FILE, VMA_FLAGS, VMA_START } from '../../../native-layout/fields.js';
 import { downWrite, downgradeWrite, upRead, upWrite } from '../../sync/rwsem.js';
 import type { KernelCtx } from '../ctx.js';
 import { tlbFinishMmu, tlbGatherMmu, tlbRemoveTable } from './gather.js';
@@ -15,7 +15,6 @@ import { hugetlbUnmapVma, isHugetlbVma } from './hugetlb.js';
 import { zapPteRange } from './zap.js';
 import { freeUnsharedPteTables } from './unmap-region.js';
 import { countSyscall } from '../account.js';
-const { FILE_MAX, VMA_END, VMA_FILE, VMA_FLAGS, VMA_START } = layoutFields;
 
 const PAGE = 4096;
 /** Pages covered by one PMD entry: free_pgtables works in whole PTE tables. */

@@ -18,8 +18,8 @@
 // caller chooses (setNumaMigratePercent: the share of hinting faults that
 // find their page on the wrong node), migrates the page (migrate.ts).
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { PTE_P, PTE_RW, PTE_US, VM_MSHARE, VM_READ, VM_SHARED } from '../../../native-layout/bits.js';
+import { VMA_END, VMA_FILE, VMA_FLAGS, VMA_START } from '../../../native-layout/fields.js';
 import { HeldTable, swWalkHold, swWalkRelease } from '../../check/sw-walk.js';
 import { WALK_NUMA } from '../../check/walkers.js';
 import { entryWord, modifyEntry, ptSlotOf, readHi, readLo, setEntry } from '../../hw/ptstore.js';
@@ -35,8 +35,6 @@ import { pteLock, pteUnlock } from './ptlock.js';
 import { vmaAt } from './vma.js';
 import { PTRS_PER_PTE, pteTablePfn } from './zap.js';
 import { xorshift32 } from '../../xorshift.js';
-const { PTE_P, PTE_RW, PTE_US, VM_MSHARE, VM_READ, VM_SHARED } = layoutBits;
-const { VMA_END, VMA_FILE, VMA_FLAGS, VMA_START } = layoutFields;
 
 const PAGE = 4096;
 

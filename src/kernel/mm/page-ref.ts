@@ -4,9 +4,8 @@
 // freeing bumps the frame's contentGen, which is what the stale-TLB oracle
 // compares against.
 
-import * as layoutFields from '../../../native-layout/fields.js';
+import { FRAME_STRIDE, FR_REFCOUNT } from '../../../native-layout/fields.js';
 import type { KernelCtx } from '../ctx.js';
-const { FRAME_STRIDE, FR_REFCOUNT } = layoutFields;
 
 export class PageRefError extends Error {
   override name = 'PageRefError';

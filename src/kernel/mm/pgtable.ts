@@ -21,9 +21,11 @@
 //
 // Errors are negative errno values; allocation failure never throws.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import {
+  FRAME_STATE_MASK, FS_ALLOCATED, FS_PAGETABLE, PTE_A, PTE_D, PTE_P, PTE_PS, PTE_RW, PTE_US, PT_ENTRIES,
+} from '../../../native-layout/bits.js';
+import { C } from '../../../native-layout/counters.js';
+import { COUNTERS_STRIDE, FRAME_STRIDE, FR_FLAGS } from '../../../native-layout/fields.js';
 import type { MachineMemory } from '../../../native-layout/memory.js';
 import { setFrameState } from '../../hw/frames.js';
 import {
@@ -37,9 +39,6 @@ import { SITE_PGTABLE_FREE, SITE_PTE_WRITE, kernelPoint } from '../points.js';
 import { asiMirrorPgdEntry } from '../asi/mirror.js';
 import { PT_OWNER_KERNEL, notePtFree, ptOwnerOf, setPtOwner } from '../../check/sw-walk.js';
 import { ghostCheckTableFree } from '../../check/ghost-table.js';
-const { FRAME_STATE_MASK, FS_ALLOCATED, FS_PAGETABLE, PTE_A, PTE_D, PTE_P, PTE_PS, PTE_RW, PTE_US, PT_ENTRIES } = layoutBits;
-const { C } = layoutCounters;
-const { COUNTERS_STRIDE, FRAME_STRIDE, FR_FLAGS } = layoutFields;
 
 /**
  * What page-table code needs from the page allocator (src/kernel/page_alloc's

@@ -2,12 +2,11 @@
 // retraction, free_pgtables for mremap/munmap): find the PMD entry of an
 // address, and tell whether a PTE table maps nothing.
 
-import * as layoutBits from '../../../native-layout/bits.js';
+import { PTE_P, PTE_PS, PT_ENTRIES } from '../../../native-layout/bits.js';
 import { entryWord, ptSlotOf, readHi, readLo } from '../../hw/ptstore.js';
 import { ptIndex, ptePfn } from '../../hw/pte.js';
 import type { KernelCtx } from '../ctx.js';
 import { swWalkStep } from '../../check/sw-walk.js';
-const { PTE_P, PTE_PS, PT_ENTRIES } = layoutBits;
 
 /**
  * Word index of the PMD entry covering va, or -1 if a level above is

@@ -18,12 +18,10 @@
 // them (fault), forget the reference (zap) or not copy them (fork): each
 // of those paths tests these predicates first.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { PTE_A, PTE_G, PTE_P, PTE_SW2 } from '../../../native-layout/bits.js';
+import { MM_STRIDE, MM_TLB_FLUSH_PENDING } from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
 import type { KernelCtx } from '../ctx.js';
-const { PTE_A, PTE_G, PTE_P, PTE_SW2 } = layoutBits;
-const { MM_STRIDE, MM_TLB_FLUSH_PENDING } = layoutFields;
 
 /** A NUMA-hinting entry (P clear): the G bit's position, as x86's _PAGE_PROTNONE. */
 export const PTE_PROTNONE = PTE_G;

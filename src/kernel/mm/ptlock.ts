@@ -4,10 +4,9 @@
 // mm->page_table_lock still serialises populating the levels above.
 // A table's lock lives with its page-table store slot (region ptLock).
 
-import * as layoutFields from '../../../native-layout/fields.js';
+import { PT_LOCK_STRIDE } from '../../../native-layout/fields.js';
 import { spinLock, spinUnlock } from '../../sync/spinlock.js';
 import type { KernelCtx } from '../ctx.js';
-const { PT_LOCK_STRIDE } = layoutFields;
 
 export function pteLock(k: KernelCtx, slot: number): void {
   spinLock(k.views.ptLock, slot * PT_LOCK_STRIDE);

@@ -5,7 +5,7 @@
 // direct map, or an ephemeral map), drop the reference, copy_to_user into
 // the buffer, and return to user mode (asi_enter under ASI).
 
-import * as layoutFields from '../../../native-layout/fields.js';
+import { FILE_NR_PAGES } from '../../../native-layout/fields.js';
 import { contentDomain, contentSecret } from '../../hw/frames.js';
 import type { KernelCtx } from '../ctx.js';
 import { filemapGetPage } from './filemap.js';
@@ -13,7 +13,6 @@ import { putPage } from './page-ref.js';
 import { EINVAL } from './pgtable.js';
 import { userWrite } from './uaccess.js';
 import { countPageCopy, countSyscall } from '../account.js';
-const { FILE_NR_PAGES } = layoutFields;
 
 /**
  * Reads page `index` of `file` into the user page at bufVa of mm (the

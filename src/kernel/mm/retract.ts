@@ -6,8 +6,8 @@
 // before it is freed. That flush must reach lazy CPUs: this is the path of
 // CVE-2025-22045, where flush_tlb_range said freed_tables = false.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { PTE_P, PTE_PS, VM_HUGETLB, VM_MSHARE } from '../../../native-layout/bits.js';
+import { VMA_END, VMA_FLAGS, VMA_START } from '../../../native-layout/fields.js';
 import { clearEntry, ptSlotOf, readHi, readLo } from '../../hw/ptstore.js';
 import { ptePfn } from '../../hw/pte.js';
 import { downWrite, upWrite } from '../../sync/rwsem.js';
@@ -23,8 +23,6 @@ import { vmaAt } from './vma.js';
 import { swWalkStep } from '../../check/sw-walk.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { WALK_RETRACT } from '../../check/walkers.js';
-const { PTE_P, PTE_PS, VM_HUGETLB, VM_MSHARE } = layoutBits;
-const { VMA_END, VMA_FLAGS, VMA_START } = layoutFields;
 
 const PAGE = 4096;
 const BUG_RETRACT_NO_PTE_LOCK = BUG['retract-no-pte-lock']!;

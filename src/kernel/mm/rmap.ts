@@ -14,8 +14,10 @@
 // Lock order, as mm/rmap.c's header: mmap_lock -> i_mmap_rwsem -> PTE lock.
 // Reclaim and truncation come in at i_mmap without mmap_lock.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { FRAME_STATE_MASK, FS_PAGETABLE } from '../../../native-layout/bits.js';
+import {
+  FILE_I_MMAP, FILE_MAX, FILE_STRIDE, FRAME_STRIDE, FR_FLAGS, VMA_END, VMA_FILE, VMA_FLAGS, VMA_PGOFF, VMA_START, VMA_STRIDE,
+} from '../../../native-layout/fields.js';
 import { downRead, downWrite, upRead, upWrite } from '../../sync/rwsem.js';
 import type { KernelCtx } from '../ctx.js';
 import { mmPgd } from './mm.js';
@@ -24,8 +26,6 @@ import { pteTablePfn } from './zap.js';
 import { HeldTable, swWalkHold, swWalkReleaseLinked } from '../../check/sw-walk.js';
 import { WALK_RMAP } from '../../check/walkers.js';
 import { ptSlotOf } from '../../hw/ptstore.js';
-const { FRAME_STATE_MASK, FS_PAGETABLE } = layoutBits;
-const { FILE_I_MMAP, FILE_MAX, FILE_STRIDE, FRAME_STRIDE, FR_FLAGS, VMA_END, VMA_FILE, VMA_FLAGS, VMA_PGOFF, VMA_START, VMA_STRIDE } = layoutFields;
 
 /** This CPU's rmap walker: the PTE table lockPteOf locked (checked by unlockPteOf). */
 const rmapHeld = new HeldTable();

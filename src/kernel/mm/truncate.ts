@@ -22,8 +22,8 @@
 // frames): only PTEs that map the cache page itself are zapped (Linux
 // zaps private copies too only when asked to, even_cows).
 
-import * as layoutFields from '../../../native-layout/fields.js';
-import * as layoutBits from '../../../native-layout/bits.js';
+import { FILE_MAX, FILE_NR_PAGES } from '../../../native-layout/fields.js';
+import { PTE_D, PTE_P } from '../../../native-layout/bits.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { clearEntry, entryWord, readHi, readLo } from '../../hw/ptstore.js';
 import { ptePfn } from '../../hw/pte.js';
@@ -35,8 +35,6 @@ import { pageRefcount, putPage } from './page-ref.js';
 import { EINVAL } from './pgtable.js';
 import { iMmapLockRead, iMmapUnlockRead, lockPteOf, rmapWalkFile, unlockPteOf } from './rmap.js';
 import { PTRS_PER_PTE } from './zap.js';
-const { FILE_MAX, FILE_NR_PAGES } = layoutFields;
-const { PTE_D, PTE_P } = layoutBits;
 
 const BUG_ZAP_DIRTY_FLUSH_AFTER_UNLOCK = BUG['zap-dirty-flush-after-unlock']!;
 

@@ -8,7 +8,7 @@
 // walker (truncation, reclaim: rmap.ts), so it must stay even when it is
 // empty now; khugepaged retracts those under the locks that walker takes.
 
-import * as layoutBits from '../../../native-layout/bits.js';
+import { PTE_P, PTE_PS } from '../../../native-layout/bits.js';
 import { clearEntry, ptSlotOf, readHi, readLo } from '../../hw/ptstore.js';
 import { ptePfn } from '../../hw/pte.js';
 import { spinLock, spinUnlock } from '../../sync/spinlock.js';
@@ -22,7 +22,6 @@ import { vmaOverlaps, vmaRemoveRange } from './vma.js';
 import { PTRS_PER_PTE, zapPteRange } from './zap.js';
 import { swWalkStep } from '../../check/sw-walk.js';
 import { WALK_FREE_PGTABLES } from '../../check/walkers.js';
-const { PTE_P, PTE_PS } = layoutBits;
 
 const PAGE = 4096;
 

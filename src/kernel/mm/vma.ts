@@ -10,13 +10,11 @@
 // never reads a half-written record, e.g. a split's new tail with the old
 // pgoff, which would send it to the wrong address.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { VM_FILE, VM_HUGETLB, VM_MSHARE, VM_SHARED, VM_VALID } from '../../../native-layout/bits.js';
+import { VMA_END, VMA_FILE, VMA_FLAGS, VMA_PGOFF, VMA_START, VMA_STRIDE } from '../../../native-layout/fields.js';
 import type { KernelCtx } from '../ctx.js';
 import { EEXIST, ENOMEM } from './pgtable.js';
 import { iMmapLockWrite, iMmapUnlockWrite } from './rmap.js';
-const { VM_FILE, VM_HUGETLB, VM_MSHARE, VM_SHARED, VM_VALID } = layoutBits;
-const { VMA_END, VMA_FILE, VMA_FLAGS, VMA_PGOFF, VMA_START, VMA_STRIDE } = layoutFields;
 
 /** Word index of slot i of mm's VMAs. */
 export function vmaAt(k: KernelCtx, mm: number, i: number): number {

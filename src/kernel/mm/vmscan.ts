@@ -24,8 +24,8 @@
 // Freeing before step 4's flush would leave CPUs translating to a frame
 // the allocator hands to someone else.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { PTE_D, PTE_P } from '../../../native-layout/bits.js';
+import { FILE_NR_PAGES } from '../../../native-layout/fields.js';
 import { clearEntry, entryWord, readHi, readLo } from '../../hw/ptstore.js';
 import { ptePfn } from '../../hw/pte.js';
 import type { KernelCtx } from '../ctx.js';
@@ -42,8 +42,6 @@ import { folioTrylock, folioUnlock } from './folio-lock.js';
 import { putPage } from './page-ref.js';
 import { iMmapLockRead, iMmapUnlockRead, lockPteOf, rmapWalkFile, unlockPteOf } from './rmap.js';
 import { PTRS_PER_PTE } from './zap.js';
-const { PTE_D, PTE_P } = layoutBits;
-const { FILE_NR_PAGES } = layoutFields;
 
 /** Pages one shrink pass takes at most (SWAP_CLUSTER_MAX). */
 export const RECLAIM_LIST_MAX = 32;

@@ -15,8 +15,8 @@
 // it through the entry we have not flushed yet (the write would be lost
 // with the page).
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { FRAME_STATE_MASK, FS_PAGETABLE, PTE_D, PTE_P, PTE_PS } from '../../../native-layout/bits.js';
+import { FRAME_STRIDE, FR_FLAGS, MM_ANON_PAGES, MM_STRIDE } from '../../../native-layout/fields.js';
 import { clearEntry, entryWord, ptSlotOf, readHi, readLo } from '../../hw/ptstore.js';
 import { ptIndex, ptePfn } from '../../hw/pte.js';
 import type { KernelCtx } from '../ctx.js';
@@ -32,8 +32,6 @@ import { WALK_ZAP } from '../../check/walkers.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { pteIsMigration, pteIsProtNone } from './pte-states.js';
 import { migrationEntryChanged } from './migrate.js';
-const { FRAME_STATE_MASK, FS_PAGETABLE, PTE_D, PTE_P, PTE_PS } = layoutBits;
-const { FRAME_STRIDE, FR_FLAGS, MM_ANON_PAGES, MM_STRIDE } = layoutFields;
 
 const PAGE = 4096;
 const BUG_ZAP_DIRTY_FLUSH_AFTER_UNLOCK = BUG['zap-dirty-flush-after-unlock']!;

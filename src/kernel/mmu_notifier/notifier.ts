@@ -21,12 +21,10 @@
 // protects the list with SRCU for concurrent (un)registration; we have no
 // unregistration while CPUs run.
 
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { C } from '../../../native-layout/counters.js';
+import { MMU_NOTIFIER_STRIDE, MN_ARG, MN_COUNT, MN_KIND } from '../../../native-layout/fields.js';
 import { MMU_NOTIFIER_MAX_SUBS } from '../../../native-layout/regions.js';
 import type { KernelCtx } from '../ctx.js';
-const { C } = layoutCounters;
-const { MMU_NOTIFIER_STRIDE, MN_ARG, MN_COUNT, MN_KIND } = layoutFields;
 
 /** Ops kinds. 0 is no subscription. */
 export const MN_OPS_NONE = 0;

@@ -14,8 +14,8 @@
 // client CPU still reads it through its TLB (injectable as
 // mshare-free-before-flush).
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { PTE_P, PTE_RW, VM_READ, VM_WRITE } from '../../../native-layout/bits.js';
+import { MM_ANON_PAGES, MM_STRIDE, VMA_END, VMA_FLAGS, VMA_START } from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { clearEntry, entryWord, ptSlotOf, readHi, readLo } from '../../hw/ptstore.js';
 import { ptePfn } from '../../hw/pte.js';
@@ -33,8 +33,6 @@ import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from '
 import { SITE_PTE_WRITE, kernelPoint } from '../points.js';
 import { mshareFlushRange } from './flush.js';
 import { mshareHost, msharePages, mshareStart } from './region.js';
-const { PTE_P, PTE_RW, VM_READ, VM_WRITE } = layoutBits;
-const { MM_ANON_PAGES, MM_STRIDE, VMA_END, VMA_FLAGS, VMA_START } = layoutFields;
 
 const PAGE = 4096;
 /** Most pages one call may change (the frames are held in a fixed batch until the flush). */

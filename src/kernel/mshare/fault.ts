@@ -8,16 +8,14 @@
 // host's. Changes to the host (src/kernel/mshare/change.ts) take only the
 // host's, so no CPU ever waits for a client's lock while holding it.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { VM_READ, VM_WRITE } from '../../../native-layout/bits.js';
+import { VMA_FLAGS } from '../../../native-layout/fields.js';
 import { downRead, upRead } from '../../sync/rwsem.js';
 import type { KernelCtx } from '../ctx.js';
 import { FAULT_SIGSEGV, handlePteFault } from '../mm/fault.js';
 import { mmapLockAt } from '../mm/mm.js';
 import { findVma } from '../mm/vma.js';
 import { mshareHost, mshareIsClient, mshareRegionOf } from './region.js';
-const { VM_READ, VM_WRITE } = layoutBits;
-const { VMA_FLAGS } = layoutFields;
 
 const PAGE = 4096;
 

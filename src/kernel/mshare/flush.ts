@@ -33,9 +33,9 @@
 // each one's notifiers with the same range (the range is at the same
 // address in every client: region.ts).
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { INIT_MM, LOADED_MM_SWITCHING } from '../../../native-layout/bits.js';
+import { C } from '../../../native-layout/counters.js';
+import { CPU_CTX_TLB_GEN, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, CPU_STRIDE, MM_CPUMASK, MM_STRIDE, MM_TLB_GEN } from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { auditLoadedPcidAtFlush } from '../../check/flush-audit.js';
 import { cpumaskClear, cpumaskOr } from '../../sync/cpumask.js';
@@ -52,9 +52,6 @@ import { SITE_FLUSH_DONE, SITE_FLUSH_ENTER, kernelPoint } from '../points.js';
 import { mshareClient, mshareClientCount, mshareHost, mshareIsClient, mshareStrategy } from './region.js';
 import { isGlobalAsid } from '../tlb/global-asid.js';
 import { flushTlbLocal } from '../tlb/user-pcid.js';
-const { INIT_MM, LOADED_MM_SWITCHING } = layoutBits;
-const { C } = layoutCounters;
-const { CPU_CTX_TLB_GEN, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, CPU_STRIDE, MM_CPUMASK, MM_STRIDE, MM_TLB_GEN } = layoutFields;
 
 /** flush_tlb_all() from the host notifier: the posted series. */
 export const MSHARE_FLUSH_ALL = 0;

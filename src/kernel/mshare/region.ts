@@ -25,8 +25,11 @@
 // the shared table, as the series' unmap path does); the host's areas
 // are created at set-up and only their rights change later.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { PTE_P, PTE_PS, PTE_RW, PTE_US, VM_MSHARE, VM_READ, VM_SHARED, VM_VALID, VM_WRITE } from '../../../native-layout/bits.js';
+import {
+  MSHARE_STRIDE, MSH_CLIENT, MSH_HOST_MM, MSH_NR_CLIENTS, MSH_PAGES, MSH_PMD_TABLE, MSH_START_VPN, MSH_STATE,
+  MSH_STRATEGY,
+} from '../../../native-layout/fields.js';
 import { MSHARE_MAX_CLIENTS, MSHARE_REGIONS } from '../../../native-layout/regions.js';
 import { entryWord, ptSlotOf, readHi, readLo, setEntry } from '../../hw/ptstore.js';
 import { ptIndex, pteHi, pteLo, ptePfn } from '../../hw/pte.js';
@@ -37,8 +40,6 @@ import { mmAlloc, mmPgd } from '../mm/mm.js';
 import { EEXIST, EINVAL, ENOMEM, allocPgtablePage, pteAlloc } from '../mm/pgtable.js';
 import { vmaInsert } from '../mm/vma.js';
 import { mmuNotifierRegister, MN_OPS_MSHARE_HOST } from '../mmu_notifier/notifier.js';
-const { PTE_P, PTE_PS, PTE_RW, PTE_US, VM_MSHARE, VM_READ, VM_SHARED, VM_VALID, VM_WRITE } = layoutBits;
-const { MSHARE_STRIDE, MSH_CLIENT, MSH_HOST_MM, MSH_NR_CLIENTS, MSH_PAGES, MSH_PMD_TABLE, MSH_START_VPN, MSH_STATE, MSH_STRATEGY } = layoutFields;
 
 const PAGE = 4096;
 /** Pages under one PMD table: the most a region can span, and its alignment. */

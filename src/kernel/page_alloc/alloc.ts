@@ -2,23 +2,21 @@
 // zone, and the part of the slow path that matters here (drain every CPU's
 // lists and retry, for callers that may block).
 
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { C as C_ } from '../../../native-layout/counters.js';
+import { COUNTERS_STRIDE as COUNTERS_STRIDE_ } from '../../../native-layout/fields.js';
 import type { AllocCtx } from './ctx.js';
 import { __GFP_DIRECT_RECLAIM, __GFP_UNMAPPED, gfpFreetype, gfpToAllocFlags } from './gfp.js';
 import { rmqueueUnmapped } from './unmapped.js';
-import * as layoutBits from '../../../native-layout/bits.js';
+import { MIGRATE_UNMOVABLE as MIGRATE_UNMOVABLE_ } from '../../../native-layout/bits.js';
 import { drainAllPages, pcpAllowedOrder, rmqueuePcplist } from './pcp.js';
 import { prepNewPage } from './prep.js';
 import { rmqueueBuddy } from './rmqueue.js';
 import { ftNonsensitive } from './freetype.js';
-import * as layoutShape from '../../../native-layout/shape.js';
+import { PAGEBLOCK_ORDER as PAGEBLOCK_ORDER_ } from '../../../native-layout/shape.js';
 import { zoneWatermarkOk } from './zone.js';
 import { EV_ALLOC } from '../../trace/events.js';
-const { C } = layoutCounters;
-const { COUNTERS_STRIDE } = layoutFields;
-const { MIGRATE_UNMOVABLE } = layoutBits;
-const { PAGEBLOCK_ORDER } = layoutShape;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const C = C_, COUNTERS_STRIDE = COUNTERS_STRIDE_, MIGRATE_UNMOVABLE = MIGRATE_UNMOVABLE_, PAGEBLOCK_ORDER = PAGEBLOCK_ORDER_;
 
 const CNT_ALLOCS = C.allocs;
 

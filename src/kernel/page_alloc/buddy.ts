@@ -2,18 +2,22 @@
 // block and splitting it (__rmqueue_smallest, expand), and freeing with
 // coalescing (__free_one_page). Every function here runs under the zone lock.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
-import * as layoutShape from '../../../native-layout/shape.js';
+import {
+  FRAME_ORDER_MASK as FRAME_ORDER_MASK_, FRAME_ORDER_SHIFT as FRAME_ORDER_SHIFT_, FRAME_STATE_MASK as FRAME_STATE_MASK_,
+  FS_FREE_HEAD as FS_FREE_HEAD_, NR_FREETYPES as NR_FREETYPES_,
+} from '../../../native-layout/bits.js';
+import { FRAME_STRIDE as FRAME_STRIDE_, FR_FLAGS as FR_FLAGS_, ZONE_FREE_HEAD as ZONE_FREE_HEAD_ } from '../../../native-layout/fields.js';
+import { MAX_PAGE_ORDER as MAX_PAGE_ORDER_, PAGEBLOCK_ORDER as PAGEBLOCK_ORDER_ } from '../../../native-layout/shape.js';
 import { BUG, injected } from '../../check/bugs.js';
 import type { AllocCtx } from './ctx.js';
 import { accountFreepages, addToFreeList, delFromFreeList } from './freelist.js';
 import { canMergeFreetypes, ftMigratetype } from './freetype.js';
 import { clearPageBuddy, pageFreetype, pageOrder, setBuddyOrder, setFreeTail, setFreeTails } from './page.js';
 import { changePageblockRange, getPageblockFreetype } from './pageblock.js';
-const { FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_STATE_MASK, FS_FREE_HEAD, NR_FREETYPES } = layoutBits;
-const { FRAME_STRIDE, FR_FLAGS, ZONE_FREE_HEAD } = layoutFields;
-const { MAX_PAGE_ORDER, PAGEBLOCK_ORDER } = layoutShape;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const FRAME_ORDER_MASK = FRAME_ORDER_MASK_, FRAME_ORDER_SHIFT = FRAME_ORDER_SHIFT_, FRAME_STATE_MASK = FRAME_STATE_MASK_,
+  FS_FREE_HEAD = FS_FREE_HEAD_, NR_FREETYPES = NR_FREETYPES_, FRAME_STRIDE = FRAME_STRIDE_, FR_FLAGS = FR_FLAGS_, ZONE_FREE_HEAD = ZONE_FREE_HEAD_,
+  MAX_PAGE_ORDER = MAX_PAGE_ORDER_, PAGEBLOCK_ORDER = PAGEBLOCK_ORDER_;
 
 const BUG_BUDDY_XOR_WRONG_ORDER = BUG['buddy-xor-wrong-order']!;
 const BUG_MERGE_IGNORES_ORDER = BUG['merge-ignores-order']!;

@@ -5,10 +5,20 @@
 // alone. Fallbacks never change sensitivity: candidates are (fallback mt,
 // same lane). Zone lock held throughout.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutFields from '../../../native-layout/fields.js';
-import * as layoutShape from '../../../native-layout/shape.js';
+import {
+  FRAME_ORDER_MASK as FRAME_ORDER_MASK_, FRAME_ORDER_SHIFT as FRAME_ORDER_SHIFT_, FRAME_PCP_FT_MASK as FRAME_PCP_FT_MASK_,
+  FRAME_PCP_FT_SHIFT as FRAME_PCP_FT_SHIFT_, FRAME_STATE_MASK as FRAME_STATE_MASK_, FS_ALLOCATED as FS_ALLOCATED_, FS_FREE_HEAD as FS_FREE_HEAD_,
+  MIGRATE_MOVABLE as MIGRATE_MOVABLE_, MIGRATE_PCPTYPES as MIGRATE_PCPTYPES_, MIGRATE_RECLAIMABLE as MIGRATE_RECLAIMABLE_,
+  MIGRATE_TYPES as MIGRATE_TYPES_, MIGRATE_UNMOVABLE as MIGRATE_UNMOVABLE_, NR_FREETYPES as NR_FREETYPES_,
+} from '../../../native-layout/bits.js';
+import { C as C_ } from '../../../native-layout/counters.js';
+import {
+  COUNTERS_STRIDE as COUNTERS_STRIDE_, FRAME_STRIDE as FRAME_STRIDE_, FR_FLAGS as FR_FLAGS_, ZONE_FREE_HEAD as ZONE_FREE_HEAD_,
+  ZONE_NR_FREE as ZONE_NR_FREE_,
+} from '../../../native-layout/fields.js';
+import {
+  MAX_PAGE_ORDER as MAX_PAGE_ORDER_, PAGEBLOCK_NR_PAGES as PAGEBLOCK_NR_PAGES_, PAGEBLOCK_ORDER as PAGEBLOCK_ORDER_,
+} from '../../../native-layout/shape.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { expand, pageDelAndExpand, rmqueueSmallest } from './buddy.js';
 import type { AllocCtx } from './ctx.js';
@@ -17,10 +27,13 @@ import { ftMigratetype, ftWithMigratetype } from './freetype.js';
 import { clearPageBuddy } from './page.js';
 import { changePageblockRange, setPageblockMigratetype } from './pageblock.js';
 import { ALLOC_NOFRAGMENT } from './gfp.js';
-const { FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_PCP_FT_MASK, FRAME_PCP_FT_SHIFT, FRAME_STATE_MASK, FS_ALLOCATED, FS_FREE_HEAD, MIGRATE_MOVABLE, MIGRATE_PCPTYPES, MIGRATE_RECLAIMABLE, MIGRATE_TYPES, MIGRATE_UNMOVABLE, NR_FREETYPES } = layoutBits;
-const { C } = layoutCounters;
-const { COUNTERS_STRIDE, FRAME_STRIDE, FR_FLAGS, ZONE_FREE_HEAD, ZONE_NR_FREE } = layoutFields;
-const { MAX_PAGE_ORDER, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER } = layoutShape;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const FRAME_ORDER_MASK = FRAME_ORDER_MASK_, FRAME_ORDER_SHIFT = FRAME_ORDER_SHIFT_, FRAME_PCP_FT_MASK = FRAME_PCP_FT_MASK_,
+  FRAME_PCP_FT_SHIFT = FRAME_PCP_FT_SHIFT_, FRAME_STATE_MASK = FRAME_STATE_MASK_, FS_ALLOCATED = FS_ALLOCATED_, FS_FREE_HEAD = FS_FREE_HEAD_,
+  MIGRATE_MOVABLE = MIGRATE_MOVABLE_, MIGRATE_PCPTYPES = MIGRATE_PCPTYPES_, MIGRATE_RECLAIMABLE = MIGRATE_RECLAIMABLE_,
+  MIGRATE_TYPES = MIGRATE_TYPES_, MIGRATE_UNMOVABLE = MIGRATE_UNMOVABLE_, NR_FREETYPES = NR_FREETYPES_, C = C_, COUNTERS_STRIDE = COUNTERS_STRIDE_,
+  FRAME_STRIDE = FRAME_STRIDE_, FR_FLAGS = FR_FLAGS_, ZONE_FREE_HEAD = ZONE_FREE_HEAD_, ZONE_NR_FREE = ZONE_NR_FREE_,
+  MAX_PAGE_ORDER = MAX_PAGE_ORDER_, PAGEBLOCK_NR_PAGES = PAGEBLOCK_NR_PAGES_, PAGEBLOCK_ORDER = PAGEBLOCK_ORDER_;
 
 const BUG_CLAIM_STRICT_GT = BUG['claim-strict-gt']!;
 const BUG_STEAL_RETYPES_BLOCK = BUG['steal-retypes-block']!;

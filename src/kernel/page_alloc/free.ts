@@ -1,10 +1,12 @@
 // The free path: __free_frozen_pages() -> pcp list, or free_one_page() ->
 // buddy for orders without pcp lists, isolated blocks and a busy pcp lock.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutFields from '../../../native-layout/fields.js';
-import * as layoutShape from '../../../native-layout/shape.js';
+import {
+  MIGRATE_ISOLATE as MIGRATE_ISOLATE_, MIGRATE_MOVABLE as MIGRATE_MOVABLE_, MIGRATE_PCPTYPES as MIGRATE_PCPTYPES_,
+} from '../../../native-layout/bits.js';
+import { C as C_ } from '../../../native-layout/counters.js';
+import { COUNTERS_STRIDE as COUNTERS_STRIDE_ } from '../../../native-layout/fields.js';
+import { PAGEBLOCK_ORDER as PAGEBLOCK_ORDER_ } from '../../../native-layout/shape.js';
 import { freeOnePage } from './buddy.js';
 import type { AllocCtx } from './ctx.js';
 import { ftMigratetype, ftWithMigratetype } from './freetype.js';
@@ -15,10 +17,9 @@ import { zoneLock, zoneUnlock } from './zone.js';
 import { pageblockUnmapped, restoreUnmapped } from './unmapped.js';
 import { EV_FREE } from '../../trace/events.js';
 import { SITE_PAGE_FREE, kernelPoint } from '../points.js';
-const { MIGRATE_ISOLATE, MIGRATE_MOVABLE, MIGRATE_PCPTYPES } = layoutBits;
-const { C } = layoutCounters;
-const { COUNTERS_STRIDE } = layoutFields;
-const { PAGEBLOCK_ORDER } = layoutShape;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const MIGRATE_ISOLATE = MIGRATE_ISOLATE_, MIGRATE_MOVABLE = MIGRATE_MOVABLE_, MIGRATE_PCPTYPES = MIGRATE_PCPTYPES_, C = C_,
+  COUNTERS_STRIDE = COUNTERS_STRIDE_, PAGEBLOCK_ORDER = PAGEBLOCK_ORDER_;
 
 const CNT_FREES = C.frees;
 

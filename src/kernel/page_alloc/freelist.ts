@@ -5,10 +5,14 @@
 // accountFreepages(), as the kernel splits __add_to_free_list from
 // account_freepages.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
-const { NR_FREETYPES } = layoutBits;
-const { FRAME_STRIDE, FR_NEXT, FR_PREV, ZONE_FREE_HEAD, ZONE_FREE_PAGES, ZONE_FREE_TAIL, ZONE_NR_FREE } = layoutFields;
+import { NR_FREETYPES as NR_FREETYPES_ } from '../../../native-layout/bits.js';
+import {
+  FRAME_STRIDE as FRAME_STRIDE_, FR_NEXT as FR_NEXT_, FR_PREV as FR_PREV_, ZONE_FREE_HEAD as ZONE_FREE_HEAD_, ZONE_FREE_PAGES as ZONE_FREE_PAGES_,
+  ZONE_FREE_TAIL as ZONE_FREE_TAIL_, ZONE_NR_FREE as ZONE_NR_FREE_,
+} from '../../../native-layout/fields.js';
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const NR_FREETYPES = NR_FREETYPES_, FRAME_STRIDE = FRAME_STRIDE_, FR_NEXT = FR_NEXT_, FR_PREV = FR_PREV_, ZONE_FREE_HEAD = ZONE_FREE_HEAD_,
+  ZONE_FREE_PAGES = ZONE_FREE_PAGES_, ZONE_FREE_TAIL = ZONE_FREE_TAIL_, ZONE_NR_FREE = ZONE_NR_FREE_;
 
 function link(frame: Int32Array, zone: Int32Array, pfn: number, li: number, tail: boolean): void {
   const fi = pfn * FRAME_STRIDE;

@@ -2,8 +2,9 @@
 // list is indexed by migratetype x sensitivity. Index = mt + MIGRATE_TYPES *
 // nonsensitive, so without ASI the indices equal the migratetypes.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-const { MIGRATE_PCPTYPES, MIGRATE_TYPES } = layoutBits;
+import { MIGRATE_PCPTYPES as MIGRATE_PCPTYPES_, MIGRATE_TYPES as MIGRATE_TYPES_ } from '../../../native-layout/bits.js';
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const MIGRATE_PCPTYPES = MIGRATE_PCPTYPES_, MIGRATE_TYPES = MIGRATE_TYPES_;
 
 export function freetypeOf(mt: number, nonsensitive: number): number {
   return mt + MIGRATE_TYPES * nonsensitive;

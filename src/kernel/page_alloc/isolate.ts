@@ -6,9 +6,12 @@
 // flip's compaction (src/kernel/asi/compact.ts), as alloc_contig_range()
 // isolates the range it migrates out of.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
-import * as layoutShape from '../../../native-layout/shape.js';
+import {
+  FRAME_ORDER_MASK as FRAME_ORDER_MASK_, FRAME_ORDER_SHIFT as FRAME_ORDER_SHIFT_, FRAME_STATE_MASK as FRAME_STATE_MASK_,
+  FS_FREE_HEAD as FS_FREE_HEAD_, MIGRATE_ISOLATE as MIGRATE_ISOLATE_,
+} from '../../../native-layout/bits.js';
+import { FRAME_STRIDE as FRAME_STRIDE_, FR_FLAGS as FR_FLAGS_ } from '../../../native-layout/fields.js';
+import { PAGEBLOCK_NR_PAGES as PAGEBLOCK_NR_PAGES_, PAGEBLOCK_ORDER as PAGEBLOCK_ORDER_ } from '../../../native-layout/shape.js';
 import { freeOnePage } from './buddy.js';
 import { accountFreepages, delFromFreeList } from './freelist.js';
 import type { AllocCtx } from './ctx.js';
@@ -16,9 +19,10 @@ import { moveFreepagesBlock } from './fallback.js';
 import { ftWithMigratetype } from './freetype.js';
 import { getPageblockFreetype, getPageblockMigratetype, setPageblockMigratetype } from './pageblock.js';
 import { zoneLock, zoneUnlock } from './zone.js';
-const { FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_STATE_MASK, FS_FREE_HEAD, MIGRATE_ISOLATE } = layoutBits;
-const { FRAME_STRIDE, FR_FLAGS } = layoutFields;
-const { PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER } = layoutShape;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const FRAME_ORDER_MASK = FRAME_ORDER_MASK_, FRAME_ORDER_SHIFT = FRAME_ORDER_SHIFT_, FRAME_STATE_MASK = FRAME_STATE_MASK_,
+  FS_FREE_HEAD = FS_FREE_HEAD_, MIGRATE_ISOLATE = MIGRATE_ISOLATE_, FRAME_STRIDE = FRAME_STRIDE_, FR_FLAGS = FR_FLAGS_,
+  PAGEBLOCK_NR_PAGES = PAGEBLOCK_NR_PAGES_, PAGEBLOCK_ORDER = PAGEBLOCK_ORDER_;
 
 /**
  * Isolates pfn's pageblock: returns its migratetype before (to restore),

@@ -3,10 +3,16 @@
 // head frame (FS_FREE_HEAD, "PageBuddy" with buddy_order) followed by
 // FS_FREE_TAIL frames; only heads ever change during split and merge.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
-const { FRAME_F_ZEROED, FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_PCP_FT_MASK, FRAME_PCP_FT_SHIFT, FS_ALLOCATED, FS_FREE_HEAD, FS_FREE_TAIL } = layoutBits;
-const { FRAME_STRIDE, FR_FLAGS } = layoutFields;
+import {
+  FRAME_F_ZEROED as FRAME_F_ZEROED_, FRAME_ORDER_MASK as FRAME_ORDER_MASK_, FRAME_ORDER_SHIFT as FRAME_ORDER_SHIFT_,
+  FRAME_PCP_FT_MASK as FRAME_PCP_FT_MASK_, FRAME_PCP_FT_SHIFT as FRAME_PCP_FT_SHIFT_, FS_ALLOCATED as FS_ALLOCATED_, FS_FREE_HEAD as FS_FREE_HEAD_,
+  FS_FREE_TAIL as FS_FREE_TAIL_,
+} from '../../../native-layout/bits.js';
+import { FRAME_STRIDE as FRAME_STRIDE_, FR_FLAGS as FR_FLAGS_ } from '../../../native-layout/fields.js';
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const FRAME_F_ZEROED = FRAME_F_ZEROED_, FRAME_ORDER_MASK = FRAME_ORDER_MASK_, FRAME_ORDER_SHIFT = FRAME_ORDER_SHIFT_,
+  FRAME_PCP_FT_MASK = FRAME_PCP_FT_MASK_, FRAME_PCP_FT_SHIFT = FRAME_PCP_FT_SHIFT_, FS_ALLOCATED = FS_ALLOCATED_, FS_FREE_HEAD = FS_FREE_HEAD_,
+  FS_FREE_TAIL = FS_FREE_TAIL_, FRAME_STRIDE = FRAME_STRIDE_, FR_FLAGS = FR_FLAGS_;
 
 export function pageOrder(frame: Int32Array, pfn: number): number {
   return (frame[pfn * FRAME_STRIDE + FR_FLAGS] & FRAME_ORDER_MASK) >> FRAME_ORDER_SHIFT;

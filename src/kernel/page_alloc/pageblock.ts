@@ -6,11 +6,16 @@
 // the zone lock, but the ASI sensitivity bit and the compaction skip bit are
 // set by a thread that owns the block without it.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutShape from '../../../native-layout/shape.js';
+import {
+  MIGRATE_ISOLATE as MIGRATE_ISOLATE_, MIGRATE_TYPES as MIGRATE_TYPES_, PB_BITS as PB_BITS_, PB_ISOLATE as PB_ISOLATE_,
+  PB_MIGRATE_MASK as PB_MIGRATE_MASK_, PB_NONSENSITIVE as PB_NONSENSITIVE_, PB_PER_WORD as PB_PER_WORD_, PB_SKIP as PB_SKIP_,
+} from '../../../native-layout/bits.js';
+import { PAGEBLOCK_ORDER as PAGEBLOCK_ORDER_ } from '../../../native-layout/shape.js';
 import { BUG, injected } from '../../check/bugs.js';
-const { MIGRATE_ISOLATE, MIGRATE_TYPES, PB_BITS, PB_ISOLATE, PB_MIGRATE_MASK, PB_NONSENSITIVE, PB_PER_WORD, PB_SKIP } = layoutBits;
-const { PAGEBLOCK_ORDER } = layoutShape;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const MIGRATE_ISOLATE = MIGRATE_ISOLATE_, MIGRATE_TYPES = MIGRATE_TYPES_, PB_BITS = PB_BITS_, PB_ISOLATE = PB_ISOLATE_,
+  PB_MIGRATE_MASK = PB_MIGRATE_MASK_, PB_NONSENSITIVE = PB_NONSENSITIVE_, PB_PER_WORD = PB_PER_WORD_, PB_SKIP = PB_SKIP_,
+  PAGEBLOCK_ORDER = PAGEBLOCK_ORDER_;
 
 const BUG_PB_WORD_NONATOMIC_RMW = BUG['pb-word-nonatomic-rmw']!;
 

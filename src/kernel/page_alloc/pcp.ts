@@ -9,10 +9,19 @@
 // private = owning CPU) linked through next/prev; its tails are FS_PCP with
 // FRAME_F_TAIL. For the buddy these frames are in use.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutFields from '../../../native-layout/fields.js';
-import * as layoutShape from '../../../native-layout/shape.js';
+import {
+  FRAME_F_TAIL as FRAME_F_TAIL_, FRAME_F_ZEROED as FRAME_F_ZEROED_, FRAME_ORDER_SHIFT as FRAME_ORDER_SHIFT_,
+  FRAME_PCP_FT_SHIFT as FRAME_PCP_FT_SHIFT_, FS_PCP as FS_PCP_, MIGRATE_MOVABLE as MIGRATE_MOVABLE_, MIGRATE_PCPTYPES as MIGRATE_PCPTYPES_,
+  NR_LOWORDER_PCP_LISTS as NR_LOWORDER_PCP_LISTS_, NR_PCP_LISTS as NR_PCP_LISTS_, NR_PCP_LISTS_FT as NR_PCP_LISTS_FT_,
+  PAGE_ALLOC_COSTLY_ORDER as PAGE_ALLOC_COSTLY_ORDER_,
+} from '../../../native-layout/bits.js';
+import { C as C_ } from '../../../native-layout/counters.js';
+import {
+  COUNTERS_STRIDE as COUNTERS_STRIDE_, FRAME_STRIDE as FRAME_STRIDE_, FR_FLAGS as FR_FLAGS_, FR_NEXT as FR_NEXT_, FR_PREV as FR_PREV_,
+  FR_PRIVATE as FR_PRIVATE_, PCP_BATCH as PCP_BATCH_, PCP_COUNT as PCP_COUNT_, PCP_FREE_COUNT as PCP_FREE_COUNT_, PCP_HEAD as PCP_HEAD_,
+  PCP_HIGH as PCP_HIGH_, PCP_LOCK as PCP_LOCK_, PCP_STRIDE as PCP_STRIDE_, PCP_TAIL as PCP_TAIL_,
+} from '../../../native-layout/fields.js';
+import { PAGEBLOCK_ORDER as PAGEBLOCK_ORDER_ } from '../../../native-layout/shape.js';
 import { LOCK_CLASS_PCP } from '../../check/lockdep.js';
 import { spinLock, spinTrylock, spinUnlock } from '../../sync/spinlock.js';
 import { BUG, injected } from '../../check/bugs.js';
@@ -23,10 +32,14 @@ import { pageFreetype } from './page.js';
 import { getPageblockFreetype } from './pageblock.js';
 import { RMQUEUE_NORMAL, rmqueue } from './rmqueue.js';
 import { zoneLock, zoneUnlock } from './zone.js';
-const { FRAME_F_TAIL, FRAME_F_ZEROED, FRAME_ORDER_SHIFT, FRAME_PCP_FT_SHIFT, FS_PCP, MIGRATE_MOVABLE, MIGRATE_PCPTYPES, NR_LOWORDER_PCP_LISTS, NR_PCP_LISTS, NR_PCP_LISTS_FT, PAGE_ALLOC_COSTLY_ORDER } = layoutBits;
-const { C } = layoutCounters;
-const { COUNTERS_STRIDE, FRAME_STRIDE, FR_FLAGS, FR_NEXT, FR_PREV, FR_PRIVATE, PCP_BATCH, PCP_COUNT, PCP_FREE_COUNT, PCP_HEAD, PCP_HIGH, PCP_LOCK, PCP_STRIDE, PCP_TAIL } = layoutFields;
-const { PAGEBLOCK_ORDER } = layoutShape;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const FRAME_F_TAIL = FRAME_F_TAIL_, FRAME_F_ZEROED = FRAME_F_ZEROED_, FRAME_ORDER_SHIFT = FRAME_ORDER_SHIFT_,
+  FRAME_PCP_FT_SHIFT = FRAME_PCP_FT_SHIFT_, FS_PCP = FS_PCP_, MIGRATE_MOVABLE = MIGRATE_MOVABLE_, MIGRATE_PCPTYPES = MIGRATE_PCPTYPES_,
+  NR_LOWORDER_PCP_LISTS = NR_LOWORDER_PCP_LISTS_, NR_PCP_LISTS = NR_PCP_LISTS_, NR_PCP_LISTS_FT = NR_PCP_LISTS_FT_,
+  PAGE_ALLOC_COSTLY_ORDER = PAGE_ALLOC_COSTLY_ORDER_, C = C_, COUNTERS_STRIDE = COUNTERS_STRIDE_, FRAME_STRIDE = FRAME_STRIDE_,
+  FR_FLAGS = FR_FLAGS_, FR_NEXT = FR_NEXT_, FR_PREV = FR_PREV_, FR_PRIVATE = FR_PRIVATE_, PCP_BATCH = PCP_BATCH_, PCP_COUNT = PCP_COUNT_,
+  PCP_FREE_COUNT = PCP_FREE_COUNT_, PCP_HEAD = PCP_HEAD_, PCP_HIGH = PCP_HIGH_, PCP_LOCK = PCP_LOCK_, PCP_STRIDE = PCP_STRIDE_,
+  PCP_TAIL = PCP_TAIL_, PAGEBLOCK_ORDER = PAGEBLOCK_ORDER_;
 
 const BUG_PCP_STALE_FREETYPE = BUG['pcp-stale-freetype']!;
 const BUG_REMOTE_DRAIN_NO_LOCK = BUG['remote-drain-no-lock']!;

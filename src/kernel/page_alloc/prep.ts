@@ -2,14 +2,24 @@
 // allocator: prep_new_page() and free_pages_prepare() with its bad_page()
 // checks. The caller owns the frames here; no lock is held.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import {
+  FRAME_F_HEAD as FRAME_F_HEAD_, FRAME_F_TAIL as FRAME_F_TAIL_, FRAME_F_ZEROED as FRAME_F_ZEROED_, FRAME_ORDER_MASK as FRAME_ORDER_MASK_,
+  FRAME_ORDER_SHIFT as FRAME_ORDER_SHIFT_, FRAME_PCP_FT_SHIFT as FRAME_PCP_FT_SHIFT_, FRAME_STATE_MASK as FRAME_STATE_MASK_,
+  FRAME_STATE_NAMES as FRAME_STATE_NAMES_, FS_ALLOCATED as FS_ALLOCATED_,
+} from '../../../native-layout/bits.js';
+import { C as C_ } from '../../../native-layout/counters.js';
+import {
+  COUNTERS_STRIDE as COUNTERS_STRIDE_, FRAME_STRIDE as FRAME_STRIDE_, FR_CONTENT as FR_CONTENT_, FR_CONTENT_GEN as FR_CONTENT_GEN_,
+  FR_FLAGS as FR_FLAGS_, FR_NEXT as FR_NEXT_, FR_PREV as FR_PREV_, FR_PRIVATE as FR_PRIVATE_, FR_REFCOUNT as FR_REFCOUNT_,
+} from '../../../native-layout/fields.js';
 import type { AllocCtx } from './ctx.js';
 import { __GFP_ZERO } from './gfp.js';
-const { FRAME_F_HEAD, FRAME_F_TAIL, FRAME_F_ZEROED, FRAME_ORDER_MASK, FRAME_ORDER_SHIFT, FRAME_PCP_FT_SHIFT, FRAME_STATE_MASK, FRAME_STATE_NAMES, FS_ALLOCATED } = layoutBits;
-const { C } = layoutCounters;
-const { COUNTERS_STRIDE, FRAME_STRIDE, FR_CONTENT, FR_CONTENT_GEN, FR_FLAGS, FR_NEXT, FR_PREV, FR_PRIVATE, FR_REFCOUNT } = layoutFields;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const FRAME_F_HEAD = FRAME_F_HEAD_, FRAME_F_TAIL = FRAME_F_TAIL_, FRAME_F_ZEROED = FRAME_F_ZEROED_, FRAME_ORDER_MASK = FRAME_ORDER_MASK_,
+  FRAME_ORDER_SHIFT = FRAME_ORDER_SHIFT_, FRAME_PCP_FT_SHIFT = FRAME_PCP_FT_SHIFT_, FRAME_STATE_MASK = FRAME_STATE_MASK_,
+  FRAME_STATE_NAMES = FRAME_STATE_NAMES_, FS_ALLOCATED = FS_ALLOCATED_, C = C_, COUNTERS_STRIDE = COUNTERS_STRIDE_, FRAME_STRIDE = FRAME_STRIDE_,
+  FR_CONTENT = FR_CONTENT_, FR_CONTENT_GEN = FR_CONTENT_GEN_, FR_FLAGS = FR_FLAGS_, FR_NEXT = FR_NEXT_, FR_PREV = FR_PREV_,
+  FR_PRIVATE = FR_PRIVATE_, FR_REFCOUNT = FR_REFCOUNT_;
 
 const CNT_ZEROED_PAGES = C.zeroedPages;
 

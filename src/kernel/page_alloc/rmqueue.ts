@@ -1,14 +1,15 @@
 // __rmqueue and rmqueue_buddy (mm/page_alloc.c): the order in which free
 // lists are tried, with the zone lock held.
 
-import * as layoutBits from '../../../native-layout/bits.js';
+import { MIGRATE_HIGHATOMIC as MIGRATE_HIGHATOMIC_ } from '../../../native-layout/bits.js';
 import { rmqueueSmallest } from './buddy.js';
 import type { AllocCtx } from './ctx.js';
 import { rmqueueClaim, rmqueueSteal } from './fallback.js';
 import { ftWithMigratetype } from './freetype.js';
 import { ALLOC_HIGHATOMIC, ALLOC_NOFRAGMENT, ALLOC_NON_BLOCK, ALLOC_OOM } from './gfp.js';
 import { zoneLock, zoneUnlock } from './zone.js';
-const { MIGRATE_HIGHATOMIC } = layoutBits;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const MIGRATE_HIGHATOMIC = MIGRATE_HIGHATOMIC_;
 
 /** enum rmqueue_mode: where the next __rmqueue of a bulk refill starts. */
 export const RMQUEUE_NORMAL = 0;

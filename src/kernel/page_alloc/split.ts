@@ -4,10 +4,11 @@
 // for the block it copies a range into (src/kernel/mm/collapse.ts): we map
 // the result with PTEs, page by page, and zap frees it page by page.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
-const { FRAME_F_HEAD, FRAME_F_TAIL, FRAME_ORDER_MASK } = layoutBits;
-const { FRAME_STRIDE, FR_FLAGS, FR_REFCOUNT } = layoutFields;
+import { FRAME_F_HEAD as FRAME_F_HEAD_, FRAME_F_TAIL as FRAME_F_TAIL_, FRAME_ORDER_MASK as FRAME_ORDER_MASK_ } from '../../../native-layout/bits.js';
+import { FRAME_STRIDE as FRAME_STRIDE_, FR_FLAGS as FR_FLAGS_, FR_REFCOUNT as FR_REFCOUNT_ } from '../../../native-layout/fields.js';
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const FRAME_F_HEAD = FRAME_F_HEAD_, FRAME_F_TAIL = FRAME_F_TAIL_, FRAME_ORDER_MASK = FRAME_ORDER_MASK_, FRAME_STRIDE = FRAME_STRIDE_,
+  FR_FLAGS = FR_FLAGS_, FR_REFCOUNT = FR_REFCOUNT_;
 
 /**
  * Turns the live allocation [pfn, pfn + 2^order) into 2^order order-0

@@ -22,16 +22,16 @@
 // unmapped blocks on their own free lists to amortise that); and no
 // compaction is tried when no whole free block exists.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutShape from '../../../native-layout/shape.js';
+import { MIGRATE_UNMOVABLE as MIGRATE_UNMOVABLE_, PB_UNMAPPED as PB_UNMAPPED_, PB_UNMAPPED_LEAF as PB_UNMAPPED_LEAF_ } from '../../../native-layout/bits.js';
+import { PAGEBLOCK_ORDER as PAGEBLOCK_ORDER_ } from '../../../native-layout/shape.js';
 import { LOCK_CLASS_ASI_FLIP } from '../../check/lockdep.js';
 import type { AllocCtx } from './ctx.js';
 import { ALLOC_NON_BLOCK, GfpError, __GFP_MOVABLE, __GFP_RECLAIMABLE } from './gfp.js';
 import { changePageblockRange, pageblockFlags, setPfnblockFlagsMask } from './pageblock.js';
 import { RMQUEUE_NORMAL, rmqueue } from './rmqueue.js';
 import { zoneLock, zoneUnlock } from './zone.js';
-const { MIGRATE_UNMOVABLE, PB_UNMAPPED, PB_UNMAPPED_LEAF } = layoutBits;
-const { PAGEBLOCK_ORDER } = layoutShape;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const MIGRATE_UNMOVABLE = MIGRATE_UNMOVABLE_, PB_UNMAPPED = PB_UNMAPPED_, PB_UNMAPPED_LEAF = PB_UNMAPPED_LEAF_, PAGEBLOCK_ORDER = PAGEBLOCK_ORDER_;
 
 /** What the unmapped path needs from the kernel (page tables, shootdown, oracle), per CPU. */
 export interface UnmappedOps {

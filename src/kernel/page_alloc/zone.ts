@@ -1,16 +1,20 @@
 // The zone: its lock, watermarks and per-CPU list sizing. One zone covers
 // all of memory (SEMANTICS.md: one zone is fine; no NUMA).
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
-import * as layoutShape from '../../../native-layout/shape.js';
+import { MIGRATE_PCPTYPES as MIGRATE_PCPTYPES_, NR_FREETYPES as NR_FREETYPES_, MIGRATE_TYPES as MIGRATE_TYPES_ } from '../../../native-layout/bits.js';
+import {
+  CPU_IN_ZONE_LOCK as CPU_IN_ZONE_LOCK_, CPU_IRQS_DISABLED as CPU_IRQS_DISABLED_, CPU_STRIDE as CPU_STRIDE_, ZONE_FREE_HEAD as ZONE_FREE_HEAD_,
+  ZONE_FREE_PAGES as ZONE_FREE_PAGES_, ZONE_LOCK as ZONE_LOCK_, ZONE_NR_FREE as ZONE_NR_FREE_, ZONE_WMARK_MIN as ZONE_WMARK_MIN_,
+} from '../../../native-layout/fields.js';
+import { MAX_PAGE_ORDER as MAX_PAGE_ORDER_, PAGE_SIZE as PAGE_SIZE_ } from '../../../native-layout/shape.js';
 import { LOCK_CLASS_ZONE } from '../../check/lockdep.js';
 import { spinLock, spinUnlock } from '../../sync/spinlock.js';
 import type { AllocCtx } from './ctx.js';
 import { ALLOC_MIN_RESERVE, ALLOC_NON_BLOCK, ALLOC_NO_WATERMARKS } from './gfp.js';
-const { MIGRATE_PCPTYPES, NR_FREETYPES, MIGRATE_TYPES } = layoutBits;
-const { CPU_IN_ZONE_LOCK, CPU_IRQS_DISABLED, CPU_STRIDE, ZONE_FREE_HEAD, ZONE_FREE_PAGES, ZONE_LOCK, ZONE_NR_FREE, ZONE_WMARK_MIN } = layoutFields;
-const { MAX_PAGE_ORDER, PAGE_SIZE } = layoutShape;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const MIGRATE_PCPTYPES = MIGRATE_PCPTYPES_, NR_FREETYPES = NR_FREETYPES_, MIGRATE_TYPES = MIGRATE_TYPES_, CPU_IN_ZONE_LOCK = CPU_IN_ZONE_LOCK_,
+  CPU_IRQS_DISABLED = CPU_IRQS_DISABLED_, CPU_STRIDE = CPU_STRIDE_, ZONE_FREE_HEAD = ZONE_FREE_HEAD_, ZONE_FREE_PAGES = ZONE_FREE_PAGES_,
+  ZONE_LOCK = ZONE_LOCK_, ZONE_NR_FREE = ZONE_NR_FREE_, ZONE_WMARK_MIN = ZONE_WMARK_MIN_, MAX_PAGE_ORDER = MAX_PAGE_ORDER_, PAGE_SIZE = PAGE_SIZE_;
 
 /**
  * spin_lock_irqsave(&zone->lock): interrupts go off *before* spinning, so a

@@ -10,8 +10,8 @@
 // mode. Each CPU holds an mm_count on its active_mm, dropped in
 // finish_task_switch() once the switch is over (the drop may free the mm).
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { NO_MM, TASK_DEAD, TASK_RUNNABLE, TASK_RUNNING } from '../../../native-layout/bits.js';
+import { RQ_ACTIVE_MM, RQ_CURR, RQ_STRIDE, TASK_MM, TASK_STATE, TASK_STRIDE } from '../../../native-layout/fields.js';
 import type { KernelCtx } from '../ctx.js';
 import { mmCheckSchedulable, mmdrop, mmgrab } from '../mm/mm.js';
 import { localIrqRestore, localIrqSave } from '../smp.js';
@@ -21,8 +21,6 @@ import { taskRelease } from './task.js';
 import { kmapLocalSchedIn, kmapLocalSchedOut } from '../ephmap/kmap-local.js';
 import { countContextSwitch } from '../account.js';
 import { EV_CTX_SWITCH } from '../../trace/events.js';
-const { NO_MM, TASK_DEAD, TASK_RUNNABLE, TASK_RUNNING } = layoutBits;
-const { RQ_ACTIVE_MM, RQ_CURR, RQ_STRIDE, TASK_MM, TASK_STATE, TASK_STRIDE } = layoutFields;
 
 export function currentTask(k: KernelCtx): number {
   return k.rq[k.cpu * RQ_STRIDE + RQ_CURR];

@@ -2,14 +2,13 @@
 // (mm/fork.ts dupMm) and a task to run in it. The caller sets the child's
 // program state and wakes it (wakeUpNewTask).
 
-import * as layoutFields from '../../../native-layout/fields.js';
+import { TASK_MM, TASK_STRIDE } from '../../../native-layout/fields.js';
 import type { KernelCtx } from '../ctx.js';
 import { mmput } from '../mm/exit.js';
 import { dupMm } from '../mm/fork.js';
 import { ENOMEM } from '../mm/pgtable.js';
 import { taskAlloc } from './task.js';
 import { countSyscall } from '../account.js';
-const { TASK_MM, TASK_STRIDE } = layoutFields;
 
 /** Forks the process of task parent: the child task (TASK_NEW) running `kind`, or a negative errno. */
 export function forkProcess(k: KernelCtx, parent: number, kind: number): number {

@@ -6,9 +6,8 @@
 // preempted and resumed, on this CPU only. Per task, like
 // current->migration_disabled: the state survives a context switch.
 
-import * as layoutFields from '../../../native-layout/fields.js';
+import { TASK_PINNED, TASK_STRIDE } from '../../../native-layout/fields.js';
 import type { KernelCtx } from '../ctx.js';
-const { TASK_PINNED, TASK_STRIDE } = layoutFields;
 
 /**
  * migrate_disable() for task tid, current on k's CPU. Returns what to hand

@@ -3,11 +3,10 @@
 // CPU may enqueue on any queue (migration, wake-up of a forked child); only
 // the owner dequeues.
 
-import * as layoutFields from '../../../native-layout/fields.js';
+import { TASK_CPU, TASK_NEXT, TASK_PINNED, TASK_STRIDE, RQ_HEAD, RQ_LOCK, RQ_NR, RQ_STRIDE, RQ_TAIL } from '../../../native-layout/fields.js';
 import { spinLock, spinUnlock } from '../../sync/spinlock.js';
 import { ringCpu } from '../../sync/wake.js';
 import type { KernelCtx } from '../ctx.js';
-const { TASK_CPU, TASK_NEXT, TASK_PINNED, TASK_STRIDE, RQ_HEAD, RQ_LOCK, RQ_NR, RQ_STRIDE, RQ_TAIL } = layoutFields;
 
 export function enqueueTask(k: KernelCtx, cpu: number, tid: number): void {
   const rq = k.rq;

@@ -3,12 +3,12 @@
 // mm its CPU has loaded). Its workload program state lives in task.w so any
 // CPU can run it after a migration.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { NO_MM, TASK_FREE, TASK_NEW } from '../../../native-layout/bits.js';
+import {
+  KERNEL_SLOT_LOCK, KMAP_IDX, KMAP_STRIDE, TASK_CPU, TASK_KIND, TASK_MM, TASK_NEXT, TASK_PARENT, TASK_PINNED, TASK_STATE, TASK_STRIDE, TASK_W,
+} from '../../../native-layout/fields.js';
 import { spinLock, spinUnlock } from '../../sync/spinlock.js';
 import type { KernelCtx } from '../ctx.js';
-const { NO_MM, TASK_FREE, TASK_NEW } = layoutBits;
-const { KERNEL_SLOT_LOCK, KMAP_IDX, KMAP_STRIDE, TASK_CPU, TASK_KIND, TASK_MM, TASK_NEXT, TASK_PARENT, TASK_PINNED, TASK_STATE, TASK_STRIDE, TASK_W } = layoutFields;
 
 /** Words of workload state per task (task.w). */
 export const TASK_WORDS = 9;

@@ -4,13 +4,19 @@
 // kPCID a + 1 in CR3 (PCID 0 is left to code that knows nothing of PCIDs).
 // Only the owner CPU reads or writes its slots, with interrupts off.
 
-import * as layoutFields from '../../../native-layout/fields.js';
-import * as layoutBits from '../../../native-layout/bits.js';
+import {
+  MM_CTX_ID as MM_CTX_ID_, MM_GLOBAL_ASID as MM_GLOBAL_ASID_, MM_STRIDE as MM_STRIDE_, CPU_CTX_ID as CPU_CTX_ID_,
+  CPU_CTX_TLB_GEN as CPU_CTX_TLB_GEN_, CPU_INVALIDATE_OTHER as CPU_INVALIDATE_OTHER_, CPU_LOADED_MM_ASID as CPU_LOADED_MM_ASID_,
+  CPU_NEXT_ASID as CPU_NEXT_ASID_,
+} from '../../../native-layout/fields.js';
+import { TLB_NR_DYN_ASIDS as TLB_NR_DYN_ASIDS_ } from '../../../native-layout/bits.js';
 import { BUG, injected } from '../../check/bugs.js';
 import type { KernelCtx } from '../ctx.js';
 import { genBefore } from './gen.js';
-const { MM_CTX_ID, MM_GLOBAL_ASID, MM_STRIDE, CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_INVALIDATE_OTHER, CPU_LOADED_MM_ASID, CPU_NEXT_ASID } = layoutFields;
-const { TLB_NR_DYN_ASIDS } = layoutBits;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const MM_CTX_ID = MM_CTX_ID_, MM_GLOBAL_ASID = MM_GLOBAL_ASID_, MM_STRIDE = MM_STRIDE_, CPU_CTX_ID = CPU_CTX_ID_,
+  CPU_CTX_TLB_GEN = CPU_CTX_TLB_GEN_, CPU_INVALIDATE_OTHER = CPU_INVALIDATE_OTHER_, CPU_LOADED_MM_ASID = CPU_LOADED_MM_ASID_,
+  CPU_NEXT_ASID = CPU_NEXT_ASID_, TLB_NR_DYN_ASIDS = TLB_NR_DYN_ASIDS_;
 
 const BUG_STALE_CTX_AFTER_ASID_EVICT = BUG['stale-ctx-after-asid-evict']!;
 

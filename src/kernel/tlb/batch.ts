@@ -25,7 +25,10 @@
 // mprotect, munmap/madvise (zap) and mremap call flushTlbBatchedPending
 // under the PTE lock (injectable for mprotect as reclaim-batch-vs-mprotect).
 
-import * as layoutFields from '../../../native-layout/fields.js';
+import {
+  CPU_PREEMPT_COUNT as CPU_PREEMPT_COUNT_, MM_CPUMASK as MM_CPUMASK_, MM_STRIDE as MM_STRIDE_, MM_TLB_FLUSH_BATCHED as MM_TLB_FLUSH_BATCHED_,
+  TASK_STRIDE as TASK_STRIDE_, TASK_UBC_CPUMASK as TASK_UBC_CPUMASK_, TASK_UBC_FLAGS as TASK_UBC_FLAGS_,
+} from '../../../native-layout/fields.js';
 import { cpumaskClear, cpumaskFirst, cpumaskNext, cpumaskOr } from '../../sync/cpumask.js';
 import type { KernelCtx } from '../ctx.js';
 import { localIrqRestore, localIrqSave } from '../smp.js';
@@ -33,7 +36,9 @@ import { FLUSH_ALL, FLUSH_MM_NONE, flushInfo0, flushTlbFunc, irqsOff } from './f
 import { FlushError, flushTlbMm, flushTlbMulti, incMmTlbGen } from './flush-mm.js';
 import { INVLPGB_ALL } from '../../hw/invlpgb.js';
 import { invlpgbFlushAnyPcid } from './invlpgb.js';
-const { CPU_PREEMPT_COUNT, MM_CPUMASK, MM_STRIDE, MM_TLB_FLUSH_BATCHED, TASK_STRIDE, TASK_UBC_CPUMASK, TASK_UBC_FLAGS } = layoutFields;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const CPU_PREEMPT_COUNT = CPU_PREEMPT_COUNT_, MM_CPUMASK = MM_CPUMASK_, MM_STRIDE = MM_STRIDE_, MM_TLB_FLUSH_BATCHED = MM_TLB_FLUSH_BATCHED_,
+  TASK_STRIDE = TASK_STRIDE_, TASK_UBC_CPUMASK = TASK_UBC_CPUMASK_, TASK_UBC_FLAGS = TASK_UBC_FLAGS_;
 
 /** tlb_ubc.flush_required: something was unmapped and not flushed. */
 export const UBC_FLUSH_REQUIRED = 1;

@@ -7,9 +7,13 @@
 //   info1: first page (vpn), info2: page after the last, or FLUSH_ALL
 //   info3: new_tlb_gen (meaningful with FLUSH_GEN_VALID)
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { INIT_MM as INIT_MM_, LOADED_MM_SWITCHING as LOADED_MM_SWITCHING_ } from '../../../native-layout/bits.js';
+import { C as C_ } from '../../../native-layout/counters.js';
+import {
+  CPU_CTX_TLB_GEN as CPU_CTX_TLB_GEN_, CPU_IRQS_DISABLED as CPU_IRQS_DISABLED_, CPU_IS_LAZY as CPU_IS_LAZY_, CPU_LOADED_MM as CPU_LOADED_MM_,
+  CPU_LOADED_MM_ASID as CPU_LOADED_MM_ASID_, CPU_STRIDE as CPU_STRIDE_, MM_CPUMASK as MM_CPUMASK_, MM_STRIDE as MM_STRIDE_,
+  MM_TLB_GEN as MM_TLB_GEN_,
+} from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { auditLoadedPcidAtFlush } from '../../check/flush-audit.js';
 import { ghostCheckRecordedGen, ghostFullFlush, ghostPartialFlush } from '../../check/ghost-gen.js';
@@ -21,9 +25,10 @@ import { switchMmIrqsOff } from './switch-mm.js';
 import { isGlobalAsid, mmNeedsGlobalAsid } from './global-asid.js';
 import { flushTlbLocal, flushTlbOneUser } from './user-pcid.js';
 import { EV_FLUSH_TLB } from '../../trace/events.js';
-const { INIT_MM, LOADED_MM_SWITCHING } = layoutBits;
-const { C } = layoutCounters;
-const { CPU_CTX_TLB_GEN, CPU_IRQS_DISABLED, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, CPU_STRIDE, MM_CPUMASK, MM_STRIDE, MM_TLB_GEN } = layoutFields;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const INIT_MM = INIT_MM_, LOADED_MM_SWITCHING = LOADED_MM_SWITCHING_, C = C_, CPU_CTX_TLB_GEN = CPU_CTX_TLB_GEN_,
+  CPU_IRQS_DISABLED = CPU_IRQS_DISABLED_, CPU_IS_LAZY = CPU_IS_LAZY_, CPU_LOADED_MM = CPU_LOADED_MM_, CPU_LOADED_MM_ASID = CPU_LOADED_MM_ASID_,
+  CPU_STRIDE = CPU_STRIDE_, MM_CPUMASK = MM_CPUMASK_, MM_STRIDE = MM_STRIDE_, MM_TLB_GEN = MM_TLB_GEN_;
 
 export const FLUSH_MM_MASK = 0xffff;
 /** No mm: a batched flush (arch_tlbbatch_flush) of whatever each CPU has loaded. */

@@ -5,8 +5,11 @@
 // Ranges are in pages (vpn), end exclusive; FLUSH_ALL as end means the whole
 // address space.
 
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { C as C_ } from '../../../native-layout/counters.js';
+import {
+  CPU_LOADED_MM as CPU_LOADED_MM_, CPU_PREEMPT_COUNT as CPU_PREEMPT_COUNT_, MM_CPUMASK as MM_CPUMASK_,
+  MM_NEXT_TRIM_CPUMASK as MM_NEXT_TRIM_CPUMASK_, MM_STRIDE as MM_STRIDE_, MM_TLB_GEN as MM_TLB_GEN_,
+} from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { cpumaskFirst, cpumaskNext } from '../../sync/cpumask.js';
 import type { KernelCtx } from '../ctx.js';
@@ -21,8 +24,9 @@ import { considerGlobalAsid, finishAsidTransition, mmGlobalAsid, mmInAsidTransit
 import { SITE_FLUSH_DONE, SITE_FLUSH_ENTER, kernelPoint } from '../points.js';
 import { kernelClockMs } from '../../sync/hook.js';
 import { EV_FLUSH_RANGE } from '../../trace/events.js';
-const { C } = layoutCounters;
-const { CPU_LOADED_MM, CPU_PREEMPT_COUNT, MM_CPUMASK, MM_NEXT_TRIM_CPUMASK, MM_STRIDE, MM_TLB_GEN } = layoutFields;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const C = C_, CPU_LOADED_MM = CPU_LOADED_MM_, CPU_PREEMPT_COUNT = CPU_PREEMPT_COUNT_, MM_CPUMASK = MM_CPUMASK_,
+  MM_NEXT_TRIM_CPUMASK = MM_NEXT_TRIM_CPUMASK_, MM_STRIDE = MM_STRIDE_, MM_TLB_GEN = MM_TLB_GEN_;
 
 /**
  * tlb_single_page_flush_ceiling: above this many pages (after the stride

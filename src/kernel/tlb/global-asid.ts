@@ -29,17 +29,30 @@
 // table frees and flushes of such an mm to every CPU of its mask, lazy ones
 // included (in_asid_transition).
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import {
+  GLOBAL_ASID_WORDS as GLOBAL_ASID_WORDS_, INIT_MM as INIT_MM_, LOADED_MM_SWITCHING as LOADED_MM_SWITCHING_,
+  MAX_ASID_AVAILABLE as MAX_ASID_AVAILABLE_, TLB_NR_DYN_ASIDS as TLB_NR_DYN_ASIDS_,
+} from '../../../native-layout/bits.js';
+import {
+  CPU_IS_LAZY as CPU_IS_LAZY_, CPU_LOADED_MM as CPU_LOADED_MM_, CPU_LOADED_MM_ASID as CPU_LOADED_MM_ASID_, CPU_STRIDE as CPU_STRIDE_,
+  KERNEL_GLOBAL_ASID_AVAILABLE as KERNEL_GLOBAL_ASID_AVAILABLE_, KERNEL_GLOBAL_ASID_FREED as KERNEL_GLOBAL_ASID_FREED_,
+  KERNEL_GLOBAL_ASID_LOCK as KERNEL_GLOBAL_ASID_LOCK_, KERNEL_GLOBAL_ASID_USED as KERNEL_GLOBAL_ASID_USED_,
+  KERNEL_LAST_GLOBAL_ASID as KERNEL_LAST_GLOBAL_ASID_, MM_ASID_TRANSITION as MM_ASID_TRANSITION_, MM_CPUMASK as MM_CPUMASK_,
+  MM_GLOBAL_ASID as MM_GLOBAL_ASID_, MM_STRIDE as MM_STRIDE_,
+} from '../../../native-layout/fields.js';
 import { INVLPGB_ALL } from '../../hw/invlpgb.js';
 import { spinIsLocked, spinTrylock, spinUnlock } from '../../sync/spinlock.js';
 import { cpumaskFirst, cpumaskNext } from '../../sync/cpumask.js';
-import * as layoutCounters from '../../../native-layout/counters.js';
+import { C as C_ } from '../../../native-layout/counters.js';
 import type { KernelCtx } from '../ctx.js';
 import { invlpgbFlushAnyPcid, spinUntil } from './invlpgb.js';
-const { GLOBAL_ASID_WORDS, INIT_MM, LOADED_MM_SWITCHING, MAX_ASID_AVAILABLE, TLB_NR_DYN_ASIDS } = layoutBits;
-const { CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, CPU_STRIDE, KERNEL_GLOBAL_ASID_AVAILABLE, KERNEL_GLOBAL_ASID_FREED, KERNEL_GLOBAL_ASID_LOCK, KERNEL_GLOBAL_ASID_USED, KERNEL_LAST_GLOBAL_ASID, MM_ASID_TRANSITION, MM_CPUMASK, MM_GLOBAL_ASID, MM_STRIDE } = layoutFields;
-const { C } = layoutCounters;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const GLOBAL_ASID_WORDS = GLOBAL_ASID_WORDS_, INIT_MM = INIT_MM_, LOADED_MM_SWITCHING = LOADED_MM_SWITCHING_,
+  MAX_ASID_AVAILABLE = MAX_ASID_AVAILABLE_, TLB_NR_DYN_ASIDS = TLB_NR_DYN_ASIDS_, CPU_IS_LAZY = CPU_IS_LAZY_, CPU_LOADED_MM = CPU_LOADED_MM_,
+  CPU_LOADED_MM_ASID = CPU_LOADED_MM_ASID_, CPU_STRIDE = CPU_STRIDE_, KERNEL_GLOBAL_ASID_AVAILABLE = KERNEL_GLOBAL_ASID_AVAILABLE_,
+  KERNEL_GLOBAL_ASID_FREED = KERNEL_GLOBAL_ASID_FREED_, KERNEL_GLOBAL_ASID_LOCK = KERNEL_GLOBAL_ASID_LOCK_,
+  KERNEL_GLOBAL_ASID_USED = KERNEL_GLOBAL_ASID_USED_, KERNEL_LAST_GLOBAL_ASID = KERNEL_LAST_GLOBAL_ASID_, MM_ASID_TRANSITION = MM_ASID_TRANSITION_,
+  MM_CPUMASK = MM_CPUMASK_, MM_GLOBAL_ASID = MM_GLOBAL_ASID_, MM_STRIDE = MM_STRIDE_, C = C_;
 
 /**
  * consider_global_asid()'s threshold: an mm running (not lazily) on at

@@ -24,9 +24,12 @@
 // target is left "behind" and its next switch-in or IPI flush does a full
 // flush it did not need: correct, if pessimistic.
 
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutFields from '../../../native-layout/fields.js';
-import * as layoutBits from '../../../native-layout/bits.js';
+import { C as C_ } from '../../../native-layout/counters.js';
+import {
+  CONTROL_STOP as CONTROL_STOP_, CPU_CTX_ID as CPU_CTX_ID_, CPU_PREEMPT_COUNT as CPU_PREEMPT_COUNT_, MM_CTX_ID as MM_CTX_ID_,
+  MM_STRIDE as MM_STRIDE_,
+} from '../../../native-layout/fields.js';
+import { TLB_NR_DYN_ASIDS as TLB_NR_DYN_ASIDS_ } from '../../../native-layout/bits.js';
 import { BUG, injected } from '../../check/bugs.js';
 import {
   INVLPGB_ALL, INVLPGB_ANY_PCID, INVLPGB_PCID, INVLPGB_STRIDE_2M, INVLPGB_USER_PCID, type InvlpgbPort,
@@ -40,9 +43,9 @@ import { asiPcid } from '../asi/pcid.js';
 import { kernPcid } from './asid.js';
 import { FLUSH_ALL } from './flush-func.js';
 import { EV_INVLPGB, EV_TLBSYNC } from '../../trace/events.js';
-const { C } = layoutCounters;
-const { CONTROL_STOP, CPU_CTX_ID, CPU_PREEMPT_COUNT, MM_CTX_ID, MM_STRIDE } = layoutFields;
-const { TLB_NR_DYN_ASIDS } = layoutBits;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const C = C_, CONTROL_STOP = CONTROL_STOP_, CPU_CTX_ID = CPU_CTX_ID_, CPU_PREEMPT_COUNT = CPU_PREEMPT_COUNT_, MM_CTX_ID = MM_CTX_ID_,
+  MM_STRIDE = MM_STRIDE_, TLB_NR_DYN_ASIDS = TLB_NR_DYN_ASIDS_;
 
 /** A broadcast is used for mms whose cpumask holds at least this many CPUs. */
 export const INVLPGB_MIN_CPUS = 3;

@@ -6,11 +6,16 @@
 // names where they aim: specPages pages at the start of each of specChunks
 // consecutive 2 MiB chunks from specStart (one chunk per thread region).
 
-import * as layoutFields from '../../../native-layout/fields.js';
+import {
+  MM_LOCAL_REGION as MM_LOCAL_REGION_, MM_SPEC_CHUNKS as MM_SPEC_CHUNKS_, MM_SPEC_PAGES as MM_SPEC_PAGES_, MM_SPEC_START as MM_SPEC_START_,
+  MM_STRIDE as MM_STRIDE_,
+} from '../../../native-layout/fields.js';
 import { type KernelCtx, hwRandom } from '../ctx.js';
 import { physmapVa } from '../asi/layout.js';
 import { speculateEphemeral } from '../ephmap/speculate-ephemeral.js';
-const { MM_LOCAL_REGION, MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE } = layoutFields;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const MM_LOCAL_REGION = MM_LOCAL_REGION_, MM_SPEC_CHUNKS = MM_SPEC_CHUNKS_, MM_SPEC_PAGES = MM_SPEC_PAGES_, MM_SPEC_START = MM_SPEC_START_,
+  MM_STRIDE = MM_STRIDE_;
 
 const PAGE = 4096;
 const CHUNK_PAGES = 512;

@@ -3,8 +3,12 @@
 // interrupts off, so a flush IPI aimed at it waits until the switch is
 // complete and then finds loaded_mm and the ctx generation consistent.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { INIT_MM as INIT_MM_, LOADED_MM_SWITCHING as LOADED_MM_SWITCHING_ } from '../../../native-layout/bits.js';
+import {
+  CPU_CTX_ID as CPU_CTX_ID_, CPU_CTX_TLB_GEN as CPU_CTX_TLB_GEN_, CPU_IRQS_DISABLED as CPU_IRQS_DISABLED_, CPU_IS_LAZY as CPU_IS_LAZY_,
+  CPU_LOADED_MM as CPU_LOADED_MM_, CPU_LOADED_MM_ASID as CPU_LOADED_MM_ASID_, MM_CPUMASK as MM_CPUMASK_, MM_CTX_ID as MM_CTX_ID_, MM_PGD as MM_PGD_,
+  MM_STRIDE as MM_STRIDE_, MM_TLB_GEN as MM_TLB_GEN_,
+} from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
 import { ghostCheckRecordedGen, ghostFullFlush } from '../../check/ghost-gen.js';
 import { cpumaskSetCpu, cpumaskTestCpu } from '../../sync/cpumask.js';
@@ -15,8 +19,10 @@ import { invalidateUserAsid } from './user-pcid.js';
 import { speculate } from './speculate.js';
 import { EV_SWITCH_MM } from '../../trace/events.js';
 import { SITE_SWITCH_MM_WINDOW, kernelPoint } from '../points.js';
-const { INIT_MM, LOADED_MM_SWITCHING } = layoutBits;
-const { CPU_CTX_ID, CPU_CTX_TLB_GEN, CPU_IRQS_DISABLED, CPU_IS_LAZY, CPU_LOADED_MM, CPU_LOADED_MM_ASID, MM_CPUMASK, MM_CTX_ID, MM_PGD, MM_STRIDE, MM_TLB_GEN } = layoutFields;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const INIT_MM = INIT_MM_, LOADED_MM_SWITCHING = LOADED_MM_SWITCHING_, CPU_CTX_ID = CPU_CTX_ID_, CPU_CTX_TLB_GEN = CPU_CTX_TLB_GEN_,
+  CPU_IRQS_DISABLED = CPU_IRQS_DISABLED_, CPU_IS_LAZY = CPU_IS_LAZY_, CPU_LOADED_MM = CPU_LOADED_MM_, CPU_LOADED_MM_ASID = CPU_LOADED_MM_ASID_,
+  MM_CPUMASK = MM_CPUMASK_, MM_CTX_ID = MM_CTX_ID_, MM_PGD = MM_PGD_, MM_STRIDE = MM_STRIDE_, MM_TLB_GEN = MM_TLB_GEN_;
 
 const BUG_SWITCH_MM_NO_FENCE = BUG['switch-mm-no-fence']!;
 

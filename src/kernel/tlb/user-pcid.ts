@@ -22,15 +22,15 @@
 // MAX_ASID_AVAILABLE (Linux's one-word mask could not hold them, and
 // 94a17f2dc90b turned INVLPGB off under PTI instead).
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { PTI_USER_PCID_BIT as PTI_USER_PCID_BIT_, USER_PCID_FLUSH_WORDS as USER_PCID_FLUSH_WORDS_ } from '../../../native-layout/bits.js';
+import { C as C_ } from '../../../native-layout/counters.js';
+import { CPU_LOADED_MM_ASID as CPU_LOADED_MM_ASID_, CPU_USER_PCID_FLUSH_MASK as CPU_USER_PCID_FLUSH_MASK_ } from '../../../native-layout/fields.js';
 import { BUG, injected } from '../../check/bugs.js';
 import type { KernelCtx } from '../ctx.js';
 import { kernPcid } from './asid.js';
-const { PTI_USER_PCID_BIT, USER_PCID_FLUSH_WORDS } = layoutBits;
-const { C } = layoutCounters;
-const { CPU_LOADED_MM_ASID, CPU_USER_PCID_FLUSH_MASK } = layoutFields;
+// Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const PTI_USER_PCID_BIT = PTI_USER_PCID_BIT_, USER_PCID_FLUSH_WORDS = USER_PCID_FLUSH_WORDS_, C = C_, CPU_LOADED_MM_ASID = CPU_LOADED_MM_ASID_,
+  CPU_USER_PCID_FLUSH_MASK = CPU_USER_PCID_FLUSH_MASK_;
 
 const BUG_PTI_NO_USER_PCID_FLUSH = BUG['pti-no-user-pcid-flush']!;
 const C_USER_PCID_FLUSHES = C.userPcidFlushes;

@@ -6,11 +6,10 @@
 // a process works in the 2 MiB chunk at USER_BASE_VPN + i * CHUNK_PAGES,
 // which gives each thread a PTE table of its own under a shared PMD table.
 
-import * as layoutFields from '../../../native-layout/fields.js';
+import { MM_PID, MM_STRIDE } from '../../../native-layout/fields.js';
 import { V_READBACK, reportViolation } from '../../check/oracle.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
 import { taskW } from '../../kernel/sched/task.js';
-const { MM_PID, MM_STRIDE } = layoutFields;
 
 export const PAGE = 4096;
 /** 64 GiB: far from 0, and page numbers stay below 2^31. */

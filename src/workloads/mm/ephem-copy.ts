@@ -34,7 +34,7 @@
 // would), filePages (32), holdPercent (30), evictPercent (10), closePercent
 // (5), scratchPercent (20, map=mermap only).
 
-import * as layoutFields from '../../../native-layout/fields.js';
+import { CPU_PREEMPT_COUNT, FILE_DISK, FILE_STRIDE, TASK_PINNED, TASK_STRIDE } from '../../../native-layout/fields.js';
 import { INVPCID_ALL_INCL_GLOBAL } from '../../hw/mmu.js';
 import { checkMachineAtEnd } from '../../check/machine-check.js';
 import { writeFrame } from '../../hw/frames.js';
@@ -63,7 +63,6 @@ import { processShape, setupMmMachine } from './machine.js';
 import { type CommonOptions, ScenarioOptionError, choiceOption, commonOptions, intOption, mmOptionNames } from './options.js';
 import { MmCpu } from './runner.js';
 import { mmPrograms } from './tlb-flush2.js';
-const { CPU_PREEMPT_COUNT, FILE_DISK, FILE_STRIDE, TASK_PINNED, TASK_STRIDE } = layoutFields;
 
 const NAME = 'ephmap-copy';
 const PAGE = 4096;

@@ -31,8 +31,8 @@
 // idle balancing moves readers between CPUs at host-timing-dependent
 // moments, and each move is a switch, and under ASI an exit).
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { TASK_FREE, VM_READ, VM_WRITE } from '../../../native-layout/bits.js';
+import { FILE_DISK, FILE_NR_PAGES, FILE_STRIDE, TASK_CPU, TASK_KIND, TASK_PINNED, TASK_STATE, TASK_STRIDE } from '../../../native-layout/fields.js';
 import { checkMachineAtEnd } from '../../check/machine-check.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
 import { sysMadviseDontneed } from '../../kernel/mm/madvise.js';
@@ -48,8 +48,6 @@ import { processShape, setupMmMachine } from './machine.js';
 import { type CommonOptions, commonOptions, intOption, mmOptionNames } from './options.js';
 import { MmCpu, type TaskStep } from './runner.js';
 import { mmPrograms } from './tlb-flush2.js';
-const { TASK_FREE, VM_READ, VM_WRITE } = layoutBits;
-const { FILE_DISK, FILE_NR_PAGES, FILE_STRIDE, TASK_CPU, TASK_KIND, TASK_PINNED, TASK_STATE, TASK_STRIDE } = layoutFields;
 
 const NAME = 'fio-randread';
 /** Task kind of a reader (fio-randread's block of kinds starts at 30). */

@@ -18,7 +18,7 @@
 // processes, threads 2 per CPU, pages 4, slice 1, pti 1): remapPercent
 // (chance per op that the slot moves to a new frame, default 20).
 
-import * as layoutBits from '../../../native-layout/bits.js';
+import { VM_READ, VM_WRITE } from '../../../native-layout/bits.js';
 import { checkMachineAtEnd } from '../../check/machine-check.js';
 import { readFrame, writeFrame } from '../../hw/frames.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
@@ -33,7 +33,6 @@ import { type CommonOptions, ScenarioOptionError, commonOptions, intOption, mmOp
 import { MmCpu } from './runner.js';
 import { mmPrograms } from './tlb-flush2.js';
 import { touchPages } from './user-ops.js';
-const { VM_READ, VM_WRITE } = layoutBits;
 
 const NAME = 'fixmap-switch';
 /** Content domain of kernel data. */

@@ -46,9 +46,9 @@
 // atomicPercent (10: chance an allocation is an atomic one), drainEvery
 // (500 ops; 0 never).
 
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutFields from '../../../native-layout/fields.js';
-import * as layoutShape from '../../../native-layout/shape.js';
+import { C } from '../../../native-layout/counters.js';
+import { COUNTERS_STRIDE } from '../../../native-layout/fields.js';
+import { PAGEBLOCK_ORDER } from '../../../native-layout/shape.js';
 import { checkMachineAtEnd } from '../../check/machine-check.js';
 import { V_ASI_MAPPING, reportViolation } from '../../check/oracle.js';
 import { readFrame, writeFrame } from '../../hw/frames.js';
@@ -62,13 +62,11 @@ import { putPage } from '../../kernel/mm/page-ref.js';
 import { GFP_ATOMIC, GFP_KERNEL, __GFP_SENSITIVE } from '../../kernel/page_alloc/gfp.js';
 import { PageAllocator } from '../../kernel/page_alloc/index.js';
 import { type SmpCtx, localIrqRestore, localIrqSave, makeSmpCtx, pollIpis } from '../../kernel/smp.js';
+import { FILE_MAX, FILE_NR_PAGES } from '../../../native-layout/fields.js';
 import type { CpuProgram, ProgramCtx, Scenario, SetupCtx } from '../program.js';
 import { Xorshift32 } from '../prng.js';
 import { contentOf, readbackViolation } from './common.js';
 import { intOption } from './options.js';
-const { C } = layoutCounters;
-const { COUNTERS_STRIDE, FILE_MAX, FILE_NR_PAGES } = layoutFields;
-const { PAGEBLOCK_ORDER } = layoutShape;
 
 const NAME = 'flip-storm';
 /** Content domain of file pages (no process owns them). */

@@ -29,8 +29,8 @@
 // map (an allocated page the direct map does not reach is a
 // direct-map-hole); the end-of-run machine check.
 
-import * as layoutCounters from '../../../native-layout/counters.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { C } from '../../../native-layout/counters.js';
+import { COUNTERS_STRIDE, GMEM_BOOT_SPLITS, GMEM_BOOT_TABLES } from '../../../native-layout/fields.js';
 import { GMEM_SLAT_GFNS } from '../../../native-layout/regions.js';
 import { BUG, injected, unreachableInjectedBug } from '../../check/bugs.js';
 import { GMEM_READ_TLB, GMEM_READ_WALK, GUEST_DOMAIN_BASE, checkGmemDirectMapRead, reportDirectMapHole } from '../../check/gmem.js';
@@ -56,8 +56,6 @@ import { Xorshift32 } from '../prng.js';
 import { contentOf, readbackViolation } from './common.js';
 import { ScenarioOptionError, choiceOption, intOption } from './options.js';
 import { GMEM_DEFAULT_LEAVES, GMEM_DEFAULT_RECURSION } from '../../report/scenario-counters.js';
-const { C } = layoutCounters;
-const { COUNTERS_STRIDE, GMEM_BOOT_SPLITS, GMEM_BOOT_TABLES } = layoutFields;
 
 const NAME = 'guest-memfd';
 const PAGE_BLOCK = 512;

@@ -14,8 +14,8 @@
 // Asserts: each page reads back what this process wrote; an unmapped page
 // faults (`unmapped-access` otherwise). Summary: `hugetlbMaps`.
 
-import * as layoutFields from '../../../native-layout/fields.js';
-import * as layoutBits from '../../../native-layout/bits.js';
+import { MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STATE, MM_STRIDE } from '../../../native-layout/fields.js';
+import { MM_LIVE } from '../../../native-layout/bits.js';
 import { checkMachineAtEnd } from '../../check/machine-check.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
 import { HPAGE_PAGES, PUD_PAGES, VM_HUGETLB_SHARED, hugetlbFileInit, hugetlbFilePages } from '../../kernel/mm/hugetlb.js';
@@ -29,8 +29,6 @@ import { type CommonOptions, ScenarioOptionError, commonOptions, intOption, mmOp
 import { MmCpu } from './runner.js';
 import { mmPrograms } from './tlb-flush2.js';
 import { expectSegv, touchPages } from './user-ops.js';
-const { MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STATE, MM_STRIDE } = layoutFields;
-const { MM_LIVE } = layoutBits;
 
 const NAME = 'hugetlb-share';
 /** Where every process maps the file: 128 GiB, 1 GiB aligned, clear of the other scenarios' chunks. */

@@ -5,7 +5,7 @@
 // unmap with batched flushes, write back, evict. The file range it scans
 // lives in its task words; the list and its counts are per CPU.
 
-import * as layoutBits from '../../../native-layout/bits.js';
+import { NO_MM } from '../../../native-layout/bits.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
 import { RECLAIM_LIST_MAX, ReclaimList, shrinkPageList } from '../../kernel/mm/vmscan.js';
 import { wakeUpNewTask } from '../../kernel/sched/core.js';
@@ -16,7 +16,6 @@ import type { CpuProgram, ProgramCtx } from '../program.js';
 import { KIND_KSWAPD, W_AUX0, W_AUX1, W_AUX2, W_ITER, W_PAGES, setTw, tw } from './common.js';
 import type { CommonOptions } from './options.js';
 import { MmCpu, type TaskStep } from './runner.js';
-const { NO_MM } = layoutBits;
 
 /** Task words of the kswapd task: the file, first page and pages it scans (W_AUX0..2), pages per pass (W_PAGES), cursor (W_ITER). */
 const W_FILE = W_AUX0;

@@ -5,8 +5,8 @@
 // 2 MiB ranges it can (src/kernel/mm/collapse.ts), then retracting its
 // empty PTE tables, flushed with flush_tlb_range.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { MM_LIVE } from '../../../native-layout/bits.js';
+import { MM_STATE, MM_STRIDE, VMA_END, VMA_FLAGS, VMA_START } from '../../../native-layout/fields.js';
 import { writeFrame } from '../../hw/frames.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
 import { mmput } from '../../kernel/mm/exit.js';
@@ -19,8 +19,6 @@ import { GFP_KERNEL } from '../../kernel/page_alloc/gfp.js';
 import { speculate } from '../../kernel/tlb/speculate.js';
 import { loadedMm } from '../../kernel/tlb/switch-mm.js';
 import type { MmCpu } from './runner.js';
-const { MM_LIVE } = layoutBits;
-const { MM_STATE, MM_STRIDE, VMA_END, VMA_FLAGS, VMA_START } = layoutFields;
 
 /** Content domain of kernel data. */
 const KERNEL_DOMAIN = 0;

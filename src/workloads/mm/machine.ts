@@ -3,8 +3,8 @@
 // and their threads, one kernel thread per CPU, and spread them over the
 // run queues.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { NO_MM, TASK_RUNNABLE } from '../../../native-layout/bits.js';
+import { MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE } from '../../../native-layout/fields.js';
 import { bootMachine } from '../../kernel/boot.js';
 import { type KernelCtx, applyVariant } from '../../kernel/ctx.js';
 import { directMapInit } from '../../kernel/asi/direct-map.js';
@@ -19,8 +19,6 @@ import { KIND_KTHREAD, USER_BASE_VPN, W_INDEX, W_NTHREADS, W_PAGES, W_REGION, ch
 import { type CommonOptions, ScenarioOptionError } from './options.js';
 import { ENOMEM } from '../../kernel/mm/pgtable.js';
 import { unreachableInjectedBug } from '../../check/bugs.js';
-const { NO_MM, TASK_RUNNABLE } = layoutBits;
-const { MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE } = layoutFields;
 
 export interface ProcessPlan {
   readonly threads: number;

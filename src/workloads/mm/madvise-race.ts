@@ -24,7 +24,7 @@
 // madvisePercent (50); threads default to the CPU count minus one, khugepagedPercent 0
 // (the retraction takes the write lock and would serialise the race away).
 
-import * as layoutBits from '../../../native-layout/bits.js';
+import { VM_READ, VM_WRITE } from '../../../native-layout/bits.js';
 import { checkMachineAtEnd } from '../../check/machine-check.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
 import { FAULT_SIGSEGV } from '../../kernel/mm/fault.js';
@@ -42,7 +42,6 @@ import { setupMmMachine, setupMmapError } from './machine.js';
 import { type CommonOptions, ScenarioOptionError, commonOptions, intOption, mmOptionNames } from './options.js';
 import { MmCpu, type TaskStep } from './runner.js';
 import { mmPrograms } from './tlb-flush2.js';
-const { VM_READ, VM_WRITE } = layoutBits;
 
 const NAME = 'madvise-race';
 const W_MUNMAP = W_AUX0;

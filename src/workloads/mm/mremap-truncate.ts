@@ -53,7 +53,7 @@
 // few ops); truncPages (2, 1..32), hotPercent (90), writePercent (5),
 // truncatePercent (10), movePercent (10), tablePercent (50).
 
-import * as layoutBits from '../../../native-layout/bits.js';
+import { VM_READ, VM_SHARED, VM_WRITE } from '../../../native-layout/bits.js';
 import { checkMachineAtEnd } from '../../check/machine-check.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
 import { FAULT_SIGSEGV } from '../../kernel/mm/fault.js';
@@ -71,7 +71,6 @@ import { setupMmMachine } from './machine.js';
 import { type CommonOptions, ScenarioOptionError, commonOptions, intOption, mmOptionNames } from './options.js';
 import { MmCpu } from './runner.js';
 import { mmPrograms } from './tlb-flush2.js';
-const { VM_READ, VM_SHARED, VM_WRITE } = layoutBits;
 
 const NAME = 'mremap-truncate';
 /** The shared file, mapped from page 0. */

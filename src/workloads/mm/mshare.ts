@@ -22,8 +22,8 @@
 // touch (8 pages per op), iommu (1: bind a device to process 1), zapMax
 // (16: most pages one discard takes).
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { VM_READ, VM_WRITE } from '../../../native-layout/bits.js';
+import { MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE } from '../../../native-layout/fields.js';
 import { type MachineCheck, checkMachineAtEnd } from '../../check/machine-check.js';
 import { V_WRITE_AFTER_DOWNGRADE, reportViolation } from '../../check/oracle.js';
 import type { MachineMemory } from '../../../native-layout/memory.js';
@@ -48,8 +48,6 @@ import { processShape, setupMmMachine } from './machine.js';
 import { type CommonOptions, ScenarioOptionError, choiceOption, commonOptions, intOption, mmOptionNames } from './options.js';
 import { MSHARE_DEFAULT_STRATEGY } from '../../report/scenario-counters.js';
 import { MmCpu, type TaskStep } from './runner.js';
-const { VM_READ, VM_WRITE } = layoutBits;
-const { MM_SPEC_CHUNKS, MM_SPEC_PAGES, MM_SPEC_START, MM_STRIDE } = layoutFields;
 
 const NAME = 'mshare';
 /** The region: 1 GiB above the threads' chunks, 1 GiB aligned (one PMD table). */

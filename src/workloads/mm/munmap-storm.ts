@@ -22,7 +22,7 @@
 // in the summary); before unmapping such a range the thread checks its
 // pages still hold what it wrote.
 
-import * as layoutBits from '../../../native-layout/bits.js';
+import { VM_READ, VM_WRITE } from '../../../native-layout/bits.js';
 import { checkMachineAtEnd } from '../../check/machine-check.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
 import { sysMmap } from '../../kernel/mm/mmap.js';
@@ -35,7 +35,6 @@ import { type CommonOptions, commonOptions, intOption, mmOptionNames } from './o
 import { MmCpu } from './runner.js';
 import { mmPrograms } from './tlb-flush2.js';
 import { expectSegv, gupPeekSibling, peekSiblings, touchPages, verifyPages } from './user-ops.js';
-const { VM_READ, VM_WRITE } = layoutBits;
 
 const NAME = 'munmap-storm';
 /** Range sizes: around the 33-page ceiling, and a few small and large ones. */

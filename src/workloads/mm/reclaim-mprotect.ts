@@ -34,7 +34,7 @@
 // count minus one (kswapd has the last CPU to itself), migratePercent to 0
 // and kthreadPercent to 5.
 
-import * as layoutBits from '../../../native-layout/bits.js';
+import { VM_READ, VM_SHARED, VM_WRITE } from '../../../native-layout/bits.js';
 import { V_WRITE_AFTER_DOWNGRADE, reportViolation } from '../../check/oracle.js';
 import { checkMachineAtEnd } from '../../check/machine-check.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
@@ -53,7 +53,6 @@ import { setupMmMachine } from './machine.js';
 import { type CommonOptions, ScenarioOptionError, commonOptions, intOption, mmOptionNames } from './options.js';
 import type { MmCpu, TaskStep } from './runner.js';
 import { mmPrograms } from './tlb-flush2.js';
-const { VM_READ, VM_SHARED, VM_WRITE } = layoutBits;
 
 const NAME = 'reclaim-mprotect';
 const FILE = 0;

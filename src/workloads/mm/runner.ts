@@ -4,8 +4,8 @@
 // task switched out stays on this CPU or migrates. Between steps the
 // hardware speculates (SEMANTICS.md §1), lazy CPUs included.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { NO_MM, TASK_DEAD } from '../../../native-layout/bits.js';
+import { RQ_NR, RQ_STRIDE, TASK_KIND, TASK_MM, TASK_PINNED, TASK_STATE, TASK_STRIDE } from '../../../native-layout/fields.js';
 import { cpuBringup } from '../../kernel/boot.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
 import { currentTask, switchToTask } from '../../kernel/sched/core.js';
@@ -26,8 +26,6 @@ import { numaTally, resetNumaTally, setNumaMigratePercent } from '../../kernel/m
 import { hugetlbTally } from '../../kernel/mm/hugetlb.js';
 import type { CommonOptions } from './options.js';
 import { setPtiUser } from '../../kernel/tlb/user-pcid.js';
-const { NO_MM, TASK_DEAD } = layoutBits;
-const { RQ_NR, RQ_STRIDE, TASK_KIND, TASK_MM, TASK_PINNED, TASK_STATE, TASK_STRIDE } = layoutFields;
 
 /** Per-CPU tallies reported in the run summary. */
 export class MmStats {

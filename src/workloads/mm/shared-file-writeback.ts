@@ -38,7 +38,7 @@
 // reclaimPages (32) per kswapd pass, ioUs (20) host microseconds per
 // writeback, khugepagedPercent (20), kthreadPercent (10), migratePercent 0.
 
-import * as layoutBits from '../../../native-layout/bits.js';
+import { VM_READ, VM_SHARED, VM_WRITE } from '../../../native-layout/bits.js';
 import { checkMachineAtEnd } from '../../check/machine-check.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
 import { FAULT_SIGSEGV } from '../../kernel/mm/fault.js';
@@ -56,7 +56,6 @@ import { setupMmMachine, setupMmapError } from './machine.js';
 import { type CommonOptions, ScenarioOptionError, commonOptions, intOption, mmOptionNames } from './options.js';
 import type { MmCpu, TaskStep } from './runner.js';
 import { mmPrograms } from './tlb-flush2.js';
-const { VM_READ, VM_SHARED, VM_WRITE } = layoutBits;
 
 const NAME = 'shared-file-writeback';
 const FILE = 0;

@@ -23,8 +23,8 @@
 // processes gives each thread its own process: for tlb-flush3 they map
 // slices of the same shared file; for tlb-flush1 the same file privately.
 
-import * as layoutBits from '../../../native-layout/bits.js';
-import * as layoutFields from '../../../native-layout/fields.js';
+import { VM_READ, VM_SHARED, VM_WRITE } from '../../../native-layout/bits.js';
+import { FILE_MAX, FILE_NR_PAGES } from '../../../native-layout/fields.js';
 import { checkMachineAtEnd } from '../../check/machine-check.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
 import { sysMmap } from '../../kernel/mm/mmap.js';
@@ -37,8 +37,6 @@ import { type CommonOptions, ScenarioOptionError, commonOptions, mmOptionNames }
 import { MmCpu, type TaskStep } from './runner.js';
 import { mmPrograms } from './tlb-flush2.js';
 import { touchDiscardStep } from './touch-discard.js';
-const { VM_READ, VM_SHARED, VM_WRITE } = layoutBits;
-const { FILE_MAX, FILE_NR_PAGES } = layoutFields;
 
 /** File and page offset of slice g (slices of `pages` pages, none across two files). */
 export function fileSlice(g: number, pages: number): { file: number; pgoff: number } | null {

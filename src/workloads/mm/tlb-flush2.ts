@@ -15,7 +15,7 @@
 // mode=processes gives every thread its own process (no shootdowns, many
 // address spaces: ASID reuse and switch_mm).
 
-import * as layoutBits from '../../../native-layout/bits.js';
+import { VM_READ, VM_WRITE } from '../../../native-layout/bits.js';
 import { checkMachineAtEnd } from '../../check/machine-check.js';
 import type { KernelCtx } from '../../kernel/ctx.js';
 import { sysMadviseDontneed } from '../../kernel/mm/madvise.js';
@@ -34,7 +34,6 @@ import { MmCpu, type TaskStep } from './runner.js';
 import { expectZero } from './user-ops.js';
 import { touchDiscardStep } from './touch-discard.js';
 import { changeProtNuma, setNumaMigratePercent } from '../../kernel/mm/numa.js';
-const { VM_READ, VM_WRITE } = layoutBits;
 
 const NAME = 'tlb-flush2';
 const PH_TOUCH = 0;
