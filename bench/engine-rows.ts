@@ -15,16 +15,20 @@ import { WarmupDetector } from './warmup.js';
 
 const PROGRAM = new URL('./shootdown-program.js', import.meta.url);
 
-/** Splits samples into `k` consecutive windows and returns each window's mean. */
-function windowMeans(samples: readonly number[], k: number): number[] {
+/**
+ * Splits samples into `k` consecutive windows and returns each window's
+ * median. The median, not the mean: on a host with fewer cores than
+ * threads a shootdown's latency has a long tail of host-scheduler
+ * preemptions (at 2 CPUs, p50 1.1 µs and p99 59 µs in one run), and a
+ * window's mean followed how many of those it happened to catch: the @2
+ * point read 18, 31 and 33 µs in three full benches, and every ratio of
+ * the curve is taken against it.
+ */
+function windowMedians(samples: readonly number[], k: number): number[] {
   const out: number[] = [];
   const per = Math.floor(samples.length / k);
   if (per === 0) throw new Error(`bench: ${samples.length} samples cannot make ${k} windows`);
-  for (let w = 0; w < k; w++) {
-    let s = 0;
-    for (let i = w * per; i < (w + 1) * per; i++) s += samples[i]!;
-    out.push(s / per);
-  }
+  for (let w = 0; w < k; w++) out.push(median(samples.slice(w * per, (w + 1) * per)));
   return out;
 }
 
@@ -44,7 +48,7 @@ export async function benchShootdownCurve(points: readonly number[], shootdowns:
     const res = await runFree({ scenario: 'bench-shootdown', programModule: PROGRAM, cpus: n, ops: shootdowns, watchdogMs: 20_000 });
     const samples = (res.perCpu[0]!.summary as { samplesMs: number[] }).samplesMs;
     // The first window's worth is warm-up (JIT, workers still parking).
-    const windows = windowMeans(samples.slice(Math.floor(samples.length / (MIN_TRIALS + 1))), MIN_TRIALS).map((ms) => ms * 1000);
+    const windows = windowMedians(samples.slice(Math.floor(samples.length / (MIN_TRIALS + 1))), MIN_TRIALS).map((ms) => ms * 1000);
     const lat = median(windows);
     first ??= { n, lat };
     const linear = first.lat * Math.max(1, (n - 1) / Math.max(1, first.n - 1));
