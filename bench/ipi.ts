@@ -34,21 +34,25 @@ const PONG = 3;
 /** The ping-pong side parked in Atomics.wait: [4] the responder, [5] the initiator. */
 const PARKED_B = 4;
 const PARKED_A = 5;
-const WORDS = 6;
+/** The responder's acknowledgement of a mode change: the mode it is now in. */
+const MODE_SEEN = 6;
+const WORDS = 7;
 
-// The raw protocol's buffer: three 64-byte records, so each sits on its own
-// cache line as the emulator's csd and per-CPU ipi records do.
+// The raw protocol's buffer: three records 128 bytes apart, so that no two
+// share a cache line whatever the buffer's alignment (a small
+// SharedArrayBuffer is not 64-byte aligned), as the emulator's csd and
+// per-CPU ipi records do not.
 const RAW_CSD = 0; // flags, func, info x4, next, seq, ran
 const RAW_FLAGS = RAW_CSD;
 const RAW_NEXT = RAW_CSD + 6;
 const RAW_SEQ = RAW_CSD + 7;
 const RAW_RAN = RAW_CSD + 8;
-const RAW_TARGET = 16; // the target's queue head, doorbell, parked
-const RAW_SENDER = 32; // the sender's doorbell, parked
+const RAW_TARGET = 32; // the target's queue head, doorbell, parked
+const RAW_SENDER = 64; // the sender's doorbell, parked
 const RAW_HEAD = 0;
 const RAW_BELL = 1;
 const RAW_PARKED = 3;
-const RAW_WORDS = 48;
+const RAW_WORDS = 80;
 const RAW_EMPTY = -1;
 const RAW_LOCK = 1;
 
@@ -162,6 +166,11 @@ function setMode(ctl: Int32Array, mem: MachineMemory, mode: number): void {
     Atomics.add(rawWords, RAW_TARGET + RAW_BELL, 1);
     Atomics.notify(rawWords, RAW_TARGET + RAW_BELL);
   }
+  // Before the clock starts, the responder must be in the new mode: one
+  // still in smpIdleWait's spin when the kick came sleeps out its park
+  // timeout (1 ms) before it looks at the mode, and that used to land in
+  // the next round's first trip (5-10% of a round).
+  if (mode !== MODE_EXIT) while (Atomics.load(ctl, MODE_SEEN) !== mode);
 }
 
 function bothReady(ctl: Int32Array): void {
@@ -234,6 +243,7 @@ function responder(mem: MachineMemory, ctl: Int32Array, raw: SharedArrayBuffer):
   for (;;) {
     const mode = Atomics.load(ctl, MODE);
     if (mode === MODE_EXIT) break;
+    Atomics.store(ctl, MODE_SEEN, mode);
     if (mode === MODE_IPI) {
       while (Atomics.load(ctl, MODE) === MODE_IPI) smpIdleWait(smp, CSD_SPIN_BEFORE_PARK);
     } else if (mode === MODE_RAW_CSD) {

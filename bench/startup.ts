@@ -11,12 +11,14 @@ import { MIN_TRIALS, makeRow, type Row } from './harness.js';
 
 /**
  * The child, bundled into one file the way the shootdown command's main
- * thread is (dist/cli.js loads dist/src/engine/cli.bundle.mjs): the main
- * thread's share of the start-up and of the peak RSS is then what a user's
- * `shootdown run` pays (measured: 681-684 MB against 689-693 MB for the
- * ~300 unbundled modules, and ~90 ms less). `npm run build` makes it beside
- * the CLI bundle, because the engine finds its worker files relative to
- * its own module; without it, the unbundled child.
+ * thread is (dist/cli.js loads dist/src/engine/cli.bundle.mjs), so that the
+ * row measures the machine and the engine, not Node resolving ~300
+ * unbundled modules (681-684 MB against 689-693 MB, and ~90 ms). A real
+ * `shootdown run ipi-storm --cpus 64 --mem 16G --ops 1` peaks higher,
+ * 689-691 MB: the CLI's own modules and its report. `npm run build` makes
+ * the bundle beside the CLI's, because the engine finds its worker files
+ * relative to its own module; without it the unbundled child runs, and
+ * benchStartup says so on stderr.
  */
 const CHILD_BUNDLE = fileURLToPath(new URL('../src/engine/startup-child.bundle.mjs', import.meta.url));
 const CHILD = existsSync(CHILD_BUNDLE) ? CHILD_BUNDLE : fileURLToPath(new URL('./startup-child.js', import.meta.url));
@@ -32,6 +34,7 @@ interface Trial {
 }
 
 export function benchStartup(cpus: number, memBytes: number, trials = MIN_TRIALS): Row[] {
+  if (CHILD !== CHILD_BUNDLE) process.stderr.write(`  start-up: no ${CHILD_BUNDLE} (npm run build makes it): measuring the unbundled child\n`);
   const runs: Trial[] = [];
   for (let i = 0; i < trials; i++) {
     const out = execFileSync(process.execPath, [CHILD], {

@@ -32,11 +32,12 @@ import {
   PT_SEQ_STARTED as PT_SEQ_STARTED_, PT_SEQ_STRIDE as PT_SEQ_STRIDE_,
 } from '../../native-layout/fields.js';
 import type { MachineViews } from '../../native-layout/memory.js';
-import { IOMMU_DEVICES, IOTLB_ENTRIES } from '../../native-layout/regions.js';
+import { IOMMU_DEVICES as IOMMU_DEVICES_, IOTLB_ENTRIES as IOTLB_ENTRIES_ } from '../../native-layout/regions.js';
 import { V_STALE_IOTLB, reportViolation } from '../check/oracle.js';
 import { spinLock, spinUnlock } from '../sync/spinlock.js';
 import { ptePfn } from './pte.js';
 // Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
+const IOMMU_DEVICES = IOMMU_DEVICES_, IOTLB_ENTRIES = IOTLB_ENTRIES_;
 const FRAME_STATE_MASK = FRAME_STATE_MASK_, FS_PAGETABLE = FS_PAGETABLE_, PTE_P = PTE_P_, PTE_PS = PTE_PS_, PTE_RW = PTE_RW_, PTE_US = PTE_US_,
   PT_WORDS = PT_WORDS_, C = C_, COUNTERS_STRIDE = COUNTERS_STRIDE_, FRAME_STRIDE = FRAME_STRIDE_, FR_CONTENT_GEN = FR_CONTENT_GEN_,
   FR_FLAGS = FR_FLAGS_, FR_PRIVATE = FR_PRIVATE_, IOMMU_LOCK = IOMMU_LOCK_, IOMMU_MM = IOMMU_MM_, IOMMU_ROOT = IOMMU_ROOT_,

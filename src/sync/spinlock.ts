@@ -103,14 +103,15 @@ export function spinUnlock(a: Int32Array, i: number): void {
   // Clear locked, keep pending: a set pending reserves this handoff for
   // the queue head, which the kick below wakes (pv_kick).
   Atomics.and(a, i + LOCK, ~SPIN_LOCKED);
-  // Anyone queued? Plain loads (Atomics.load is a builtin call in V8 11,
-  // two of them were ~15% of an order-0 alloc+free). The missed-wake race
-  // they must not lose: a waiter takes its ticket with a locked add on
-  // TAIL and only then looks at LOCK. Both that add and our `and` above are
-  // locked RMWs, so one is first: if the add is, these loads come after
-  // our locked op (x86 does not move a load above one, and V8 does not move
-  // a typed-array load above a call) and see the new TAIL; if our `and`
-  // is, the waiter sees LOCK clear once it looks, and needs no kick.
+  // Anyone queued? Plain loads: Atomics.load is a builtin call in V8 11,
+  // and Atomics.load was 7.8% of an order-0 alloc+free profile. The
+  // missed wake-up they must not cause: only the queue head sleeps on
+  // LOCK, and only after setting PENDING there with a locked RMW, which
+  // also keeps stealers off the lock. So if it sleeps, our `and` comes
+  // after its RMW on the same word, its ticket's add on TAIL came before
+  // that, and our loads come after our locked op (x86 does not move a load
+  // above one, the JS memory model orders them after a seq-cst RMW read of
+  // that word, and V8 keeps typed-array loads below a call): they see it.
   if (a[i + TAIL] !== a[i + HEAD]) {
     traceLockSlow(false, wordAddr(a, i), LOCK_SPIN, 0);
     kickWaiters(wordAddr(a, i + LOCK), WAIT_ANY, 1);
