@@ -70,7 +70,7 @@ export async function benchShootdownCurve(points: readonly number[], shootdowns:
  * until it is warm (bench/warmup.ts: ops per host CPU-second without a new
  * high for `calmMs`, at most `warmCapMs`; a point that reaches the cap, or
  * any point when calmMs is null, is measured anyway and named "not warm"),
- * then MIN_TRIALS windows, the point's trials. counter: 'ops'
+ * then `trials` windows (MIN_TRIALS unless more are asked for), the point's trials. counter: 'ops'
  * (total ops/s) or 'ipisReceived' (IPIs handled/s). The ratio of each point
  * is its value over the curve's peak; the last point's target is >= 0.7 of
  * the peak. Prints each point's warm-up time on stderr.
@@ -86,7 +86,10 @@ export async function benchOversubscription(opts: {
   /** How long the rate must go without a new high to count as warm; null: never (measure after warmCapMs). */
   calmMs: number | null;
   warmCapMs: number;
+  /** Windows measured per point once warm (at least MIN_TRIALS). */
+  trials?: number;
 }): Promise<Row[]> {
+  const trials = Math.max(MIN_TRIALS, opts.trials ?? MIN_TRIALS);
   const at = C[opts.counter];
   const perPoint: { n: number; windows: number[]; warm: boolean }[] = [];
   for (const n of opts.points) {
@@ -121,20 +124,20 @@ export async function benchOversubscription(opts: {
         if (warm) warmAt = now.t;
         return;
       }
-      if (windows.length < MIN_TRIALS) windows.push(rate);
+      if (windows.length < trials) windows.push(rate);
       // Enough windows: stop the run here rather than at a fixed time (a
       // loaded host stretches the timer's ticks; the windows are what count).
-      if (windows.length === MIN_TRIALS) requestStop(mem.views);
+      if (windows.length === trials) requestStop(mem.views);
     }, 5);
     try {
       // seconds is only a safety cap; the sampler stops the run.
-      const cap = (opts.warmCapMs + opts.windowMs * (MIN_TRIALS + 2)) / 1000 * 3 + 30;
+      const cap = (opts.warmCapMs + opts.windowMs * (trials + 2)) / 1000 * 3 + 30;
       const res = await runFree({ scenario: opts.scenario, memory: mem, cpus: n, seconds: cap, options: opts.options, watchdogMs: 20_000 });
       if (res.violations > 0 || res.framesLost > 0) throw new Error(`bench: ${opts.scenario} @${n} CPUs saw ${res.violations} violations, ${res.framesLost} frames lost`);
     } finally {
       clearInterval(timer);
     }
-    if (windows.length < MIN_TRIALS) throw new Error(`bench: ${opts.scenario} @${n} CPUs gave ${windows.length} windows, need ${MIN_TRIALS}`);
+    if (windows.length < trials) throw new Error(`bench: ${opts.scenario} @${n} CPUs gave ${windows.length} windows, need ${trials}`);
     const settled = detector?.warm() === true;
     process.stderr.write(`  ${opts.name} @${n} CPUs: ${settled ? 'warm' : 'NOT warm (cap reached)'} after ${((warmAt - startedAt) / 1000).toFixed(1)} s\n`);
     perPoint.push({ n, windows, warm: settled });
