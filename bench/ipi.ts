@@ -42,13 +42,15 @@ const WORDS = 7;
 // share a cache line whatever the buffer's alignment (a small
 // SharedArrayBuffer is not 64-byte aligned), as the emulator's csd and
 // per-CPU ipi records do not.
-const RAW_CSD = 0; // flags, func, info x4, next, seq, ran
-const RAW_FLAGS = RAW_CSD;
-const RAW_NEXT = RAW_CSD + 6;
-const RAW_SEQ = RAW_CSD + 7;
-const RAW_RAN = RAW_CSD + 8;
+const RAW_CSD = 0; // the csd: flags, func, info x4, next, ran (offsets below)
+const RAW_FLAGS = 0;
+const RAW_FUNC = 1;
+const RAW_INFO = 2;
+const RAW_NEXT = 6;
+/** The bench's check that the call ran before its ack: the target copies info here. */
+const RAW_RAN = 7;
 const RAW_TARGET = 32; // the target's queue head, doorbell, parked
-const RAW_SENDER = 64; // the sender's doorbell, parked
+const RAW_SENDER_PARKED = 64; // the sender sleeping on the csd's flags
 const RAW_HEAD = 0;
 const RAW_BELL = 1;
 const RAW_PARKED = 3;
@@ -236,7 +238,7 @@ function initiator(d: BenchWorkerData, mem: MachineMemory, ctl: Int32Array): Rat
   return { subject, baseline, rawCsd };
 }
 
-function responder(mem: MachineMemory, ctl: Int32Array, raw: SharedArrayBuffer): void {
+function responder(mem: MachineMemory, ctl: Int32Array, raw: Int32Array): void {
   const smp = makeSmpCtx(mem, 1);
   setSpinHook(() => pollIpis(smp));
   let seen = 0;
@@ -247,7 +249,7 @@ function responder(mem: MachineMemory, ctl: Int32Array, raw: SharedArrayBuffer):
     if (mode === MODE_IPI) {
       while (Atomics.load(ctl, MODE) === MODE_IPI) smpIdleWait(smp, CSD_SPIN_BEFORE_PARK);
     } else if (mode === MODE_RAW_CSD) {
-      rawCsdServe(ctl, new Int32Array(raw));
+      rawCsdServe(ctl, raw);
     } else if (mode === MODE_PINGPONG) {
       // waitWhileEquals inlined, with the mode check a mode change needs.
       let spins = 0;
@@ -275,18 +277,16 @@ function responder(mem: MachineMemory, ctl: Int32Array, raw: SharedArrayBuffer):
  * smp_call_function_many_cond with wait, kernel/smp.c): wait for the csd to
  * be free and lock it, fill it, push it on the target's queue (llist_add),
  * ring the target if the queue was empty (only a sleeping target is
- * notified), then spin on the csd's lock and sleep on our own doorbell
- * after CSD_SPIN_BEFORE_PARK spins.
+ * notified), then wait for the ack with the ping-pong's spin-then-sleep.
  */
 function rawCsdTrip(p: Int32Array, seq: number): void {
-  while ((Atomics.load(p, RAW_FLAGS) & RAW_LOCK) !== 0);
-  p[RAW_FLAGS] = RAW_LOCK;
-  p[RAW_SEQ] = seq;
-  p[RAW_CSD + 1] = 0;
-  p[RAW_CSD + 2] = seq;
+  while ((Atomics.load(p, RAW_CSD + RAW_FLAGS) & RAW_LOCK) !== 0);
+  p[RAW_CSD + RAW_FLAGS] = RAW_LOCK;
+  p[RAW_CSD + RAW_FUNC] = 0;
+  p[RAW_CSD + RAW_INFO] = seq;
   let first = Atomics.load(p, RAW_TARGET + RAW_HEAD);
   for (;;) {
-    p[RAW_NEXT] = first;
+    p[RAW_CSD + RAW_NEXT] = first;
     const seen = Atomics.compareExchange(p, RAW_TARGET + RAW_HEAD, first, RAW_CSD);
     if (seen === first) break;
     first = seen;
@@ -295,22 +295,14 @@ function rawCsdTrip(p: Int32Array, seq: number): void {
     Atomics.add(p, RAW_TARGET + RAW_BELL, 1);
     if (Atomics.load(p, RAW_TARGET + RAW_PARKED) !== 0) Atomics.notify(p, RAW_TARGET + RAW_BELL);
   }
-  let spins = 0;
-  while ((Atomics.load(p, RAW_FLAGS) & RAW_LOCK) !== 0) {
-    if (++spins > CSD_SPIN_BEFORE_PARK) {
-      Atomics.store(p, RAW_SENDER + RAW_PARKED, 1);
-      const bell = Atomics.load(p, RAW_SENDER + RAW_BELL);
-      if ((Atomics.load(p, RAW_FLAGS) & RAW_LOCK) !== 0) Atomics.wait(p, RAW_SENDER + RAW_BELL, bell, PARK_TIMEOUT_MS);
-      Atomics.store(p, RAW_SENDER + RAW_PARKED, 0);
-    }
-  }
-  if (p[RAW_RAN] !== seq) throw new Error('ipi bench: the raw csd was acked before it ran');
+  waitWhileEquals(p, RAW_CSD + RAW_FLAGS, RAW_LOCK, RAW_SENDER_PARKED);
+  if (p[RAW_CSD + RAW_RAN] !== seq) throw new Error('ipi bench: the raw csd was acked before it ran');
 }
 
 /**
  * The target side of the raw protocol while the mode lasts: watch the queue
  * head, take the whole queue with an exchange, read the csd, record that it
- * ran, ack with the release store, and ring the sender only if it sleeps;
+ * ran, ack with the release store (waking the sender only if it sleeps);
  * sleep on our doorbell after CSD_SPIN_BEFORE_PARK idle spins.
  */
 function rawCsdServe(ctl: Int32Array, p: Int32Array): void {
@@ -319,13 +311,9 @@ function rawCsdServe(ctl: Int32Array, p: Int32Array): void {
     if (Atomics.load(p, RAW_TARGET + RAW_HEAD) !== RAW_EMPTY) {
       let e = Atomics.exchange(p, RAW_TARGET + RAW_HEAD, RAW_EMPTY);
       while (e !== RAW_EMPTY) {
-        const next = p[e + 6]!;
-        p[e + 8] = p[e + 2]!; // "ran" the call: its info names the seq
-        Atomics.store(p, e, 0);
-        if (Atomics.load(p, RAW_SENDER + RAW_PARKED) !== 0) {
-          Atomics.add(p, RAW_SENDER + RAW_BELL, 1);
-          Atomics.notify(p, RAW_SENDER + RAW_BELL);
-        }
+        const next = p[e + RAW_NEXT]!;
+        p[e + RAW_RAN] = p[e + RAW_INFO]!;
+        storeAndWake(p, e + RAW_FLAGS, 0, RAW_SENDER_PARKED);
         e = next;
       }
       spins = 0;
@@ -346,7 +334,7 @@ function benchWorker(d: BenchWorkerData): void {
   const ctl = new Int32Array(d.ctl);
   bothReady(ctl);
   if (d.role === 'initiator') parentPort!.postMessage(initiator(d, mem, ctl));
-  else responder(mem, ctl, d.raw);
+  else responder(mem, ctl, new Int32Array(d.raw));
 }
 
 if (!isMainThread && (workerData as Partial<BenchWorkerData> | null)?.ipiBench === true) {
