@@ -52,6 +52,15 @@ export async function caughtFromSeed500(scenario: string, bug: string, options: 
   const tried: string[] = [];
   for (let seed = 500; seed < 510; seed++) {
     const r = await reachRun(scenario, seed, options, [bug]);
+    // A bug that loses a PTE write can also show as a user access that
+    // keeps faulting while the handler reports success (UserAccessError:
+    // retract-no-pte-lock did, once in the clean-clone CI, on seed 500).
+    // That run is not the catch this test names; the next seed is tried.
+    // Any other fault is the engine's, and fails the test.
+    if ((r.fault as { causeName?: string } | null)?.causeName === 'UserAccessError') {
+      tried.push(`seed ${seed}: faulted with UserAccessError after ${r.ops} ops`);
+      continue;
+    }
     expect(r.fault).toBeNull();
     if (found(r) > 0) return r;
     tried.push(`seed ${seed}: ${r.ops} ops`);
