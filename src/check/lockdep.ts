@@ -39,17 +39,17 @@
 // cycle (lockdep's trylock rule).
 
 import {
-  CONTROL_STOP as CONTROL_STOP_, CPU_IRQS_DISABLED as CPU_IRQS_DISABLED_, CPU_STRIDE as CPU_STRIDE_, IPI_QUEUE_HEAD as IPI_QUEUE_HEAD_,
-  IPI_STRIDE as IPI_STRIDE_, LDG_CLS as LDG_CLS_, LDG_CPU as LDG_CPU_, LDG_EDGE as LDG_EDGE_, LDG_EDGE_STACK as LDG_EDGE_STACK_,
+  CPU_IRQS_DISABLED as CPU_IRQS_DISABLED_, CPU_STRIDE as CPU_STRIDE_,
+  LDG_CLS as LDG_CLS_, LDG_CPU as LDG_CPU_, LDG_EDGE as LDG_EDGE_, LDG_EDGE_STACK as LDG_EDGE_STACK_,
   LDG_HELD_STACK as LDG_HELD_STACK_, LDG_KIND as LDG_KIND_, LDG_OTHER_CPU as LDG_OTHER_CPU_, LDG_OTHER_STACK as LDG_OTHER_STACK_,
   LDG_REPORTS as LDG_REPORTS_, LD_DEPTH as LD_DEPTH_, LD_HELD as LD_HELD_, LD_STACK as LD_STACK_, LOCKDEP_STRIDE as LOCKDEP_STRIDE_,
 } from '../../native-layout/fields.js';
 import type { MachineViews } from '../../native-layout/memory.js';
-import { IPI_QUEUE_EMPTY, IPI_QUEUE_STOPPED, apicKick } from '../hw/apic.js';
+import { HALT_STOP_ABORT, ViolationHalt, haltMachine } from './halt.js';
 import { V_FLUSH_UNDER_LOCK, V_LOCK_ORDER, V_RECURSIVE_LOCKING, V_SLEEP_IN_ATOMIC, VIOLATION_NAMES, reportViolation } from './oracle.js';
 // Local copies: V8 folds a module's own consts into optimised code, not imported bindings (bench/README.md).
-const CONTROL_STOP = CONTROL_STOP_, CPU_IRQS_DISABLED = CPU_IRQS_DISABLED_, CPU_STRIDE = CPU_STRIDE_, IPI_QUEUE_HEAD = IPI_QUEUE_HEAD_,
-  IPI_STRIDE = IPI_STRIDE_, LDG_CLS = LDG_CLS_, LDG_CPU = LDG_CPU_, LDG_EDGE = LDG_EDGE_, LDG_EDGE_STACK = LDG_EDGE_STACK_,
+const CPU_IRQS_DISABLED = CPU_IRQS_DISABLED_, CPU_STRIDE = CPU_STRIDE_,
+  LDG_CLS = LDG_CLS_, LDG_CPU = LDG_CPU_, LDG_EDGE = LDG_EDGE_, LDG_EDGE_STACK = LDG_EDGE_STACK_,
   LDG_HELD_STACK = LDG_HELD_STACK_, LDG_KIND = LDG_KIND_, LDG_OTHER_CPU = LDG_OTHER_CPU_, LDG_OTHER_STACK = LDG_OTHER_STACK_,
   LDG_REPORTS = LDG_REPORTS_, LD_DEPTH = LD_DEPTH_, LD_HELD = LD_HELD_, LD_STACK = LD_STACK_, LOCKDEP_STRIDE = LOCKDEP_STRIDE_;
 
@@ -87,10 +87,10 @@ const NON_RECURSIVE_CLASSES = 1 << LOCK_CLASS_DIRECT_MAP;
 /** An edge declared at boot rather than learnt from a CPU. */
 const EDGE_DECLARED = 0x100;
 /** The stop value the engine's abort uses (src/kernel/smp.ts STOP_ABORT; kept equal by a test). */
-export const LOCKDEP_STOP_ABORT = 2;
+export const LOCKDEP_STOP_ABORT = HALT_STOP_ABORT;
 
-/** Thrown by the CPU that reported a lockdep hazard, after it asked every CPU to stop. */
-export class LockdepHalt extends Error {
+/** Thrown by the CPU that reported a lockdep hazard, after it asked every CPU to stop (src/check/halt.ts). */
+export class LockdepHalt extends ViolationHalt {
   override name = 'LockdepHalt';
 }
 
@@ -240,22 +240,6 @@ export class Lockdep {
     }
     haltMachine(this.views);
     throw new LockdepHalt(`lockdep: ${VIOLATION_NAMES[kind]} on cpu ${cpu} (${LOCK_CLASS_NAMES[cls]})`);
-  }
-}
-
-/**
- * Asks every CPU to unwind, as the engine's abortRun (src/engine/control.ts)
- * does; repeated here because kernel code may not import the engine. A CPU
- * spinning with interrupts off cannot see it: the engine terminates it after
- * its grace period.
- */
-function haltMachine(views: MachineViews): void {
-  Atomics.store(views.control, CONTROL_STOP, LOCKDEP_STOP_ABORT);
-  Atomics.notify(views.control, CONTROL_STOP);
-  const cpus = views.lockdep.length / LOCKDEP_STRIDE;
-  for (let c = 0; c < cpus; c++) {
-    Atomics.compareExchange(views.ipi, c * IPI_STRIDE + IPI_QUEUE_HEAD, IPI_QUEUE_EMPTY, IPI_QUEUE_STOPPED);
-    apicKick(views.ipi, c);
   }
 }
 

@@ -199,6 +199,17 @@ export const V_WRITEBACK_DIRTY_CACHED = 25;
  */
 export const V_SW_WALK_MOVED_TABLE = 26;
 
+/**
+ * A user access kept faulting while the fault handler reported success
+ * every time (src/kernel/mm/uaccess.ts userAccess): the handler's PTE never
+ * became visible to the hardware walk, so the task would spin in its fault
+ * loop for ever. One cause: a PTE written into a table that was unlinked
+ * under the handler (a retraction without the PTE lock). The CPU
+ * halts the machine (src/check/halt.ts). va the address, pfn the last fault
+ * code, fillGen the retries, frameGen the mm.
+ */
+export const V_USER_FAULT_LOOP = 27;
+
 export const VIOLATION_NAMES: readonly string[] = [
   'none', 'stale-tlb', 'walk-non-pagetable', 'stale-psc', 'isolation', 'data-leak', 'ephmap', 'readback',
   'unmapped-access', 'stale-at-flush', 'write-after-downgrade', 'asi-mapping', 'asi-state',
@@ -218,6 +229,8 @@ export const VIOLATION_NAMES: readonly string[] = [
   'writeback-dirty-cached',
   // checked software walks: a table moved under its rmap walker (mremap)
   'sw-walk-moved-table',
+  // a fault the handler "fixed" that never stops faulting (a lost PTE)
+  'user-fault-loop',
 ];
 
 const VA_SPLIT = 2 ** 32;

@@ -78,6 +78,7 @@ export function renderReport(r: RunReportObject): string {
     else if (v['kind'] === 'freed-table-cached') lines.push(`${label}: ${freedTableText(v)}`);
     else if (v['kind'] === 'writeback-dirty-cached') lines.push(`${label}: ${writebackCachedText(v)}`);
     else if (v['kind'] === 'sw-walk-moved-table') lines.push(`${label}: ${movedTableText(v)}`);
+    else if (v['kind'] === 'user-fault-loop') lines.push(`${label}: ${userFaultLoopText(v)}`);
     else lines.push(`${label}: ${String(v['kind'])} on cpu ${String(v['cpu'])} task ${String(v['task'])} va 0x${(v['va'] as number).toString(16)} pfn ${String(v['pfn'])} generation ${String(v['fillGen'])} -> ${String(v['frameGen'])} at op ${String(v['op'])}${typeof v['slotCpu'] === 'number' && v['slotCpu'] >= 0 ? ` (slot of cpu ${v['slotCpu']})` : ''}${typeof v['swWalker'] === 'string' && v['swWalker'] !== '' ? ` (walker ${v['swWalker']}, level ${String(v['swLevel'])}, table freed by cpu ${String(v['swFreedBy'])})` : ''}${gmemNote(v)}`);
     const events = v['lastEvents'] as { cpu: number; op: number; kind: string; args: string }[];
     if (events.length > 0) lines.push('  every CPU\'s last events when it happened (per CPU, oldest first):');
@@ -206,6 +207,13 @@ function movedTableText(v: Record<string, unknown>): string {
     + (now < 0
       ? 'it was unlinked (retracted, or moved away) while the walker held it, without the lock that excludes the walker'
       : 'it moved while the walker held it, and the walker\'s flush of that address missed its new place');
+}
+
+/** A user-fault-loop record (src/kernel/mm/uaccess.ts userAccess). */
+function userFaultLoopText(v: Record<string, unknown>): string {
+  return `user-fault-loop: cpu ${String(v['cpu'])} task ${String(v['task'])}: a user access of va 0x${(v['va'] as number).toString(16)} in mm ${String(v['frameGen'])}`
+    + ` still faulted (code ${String(v['pfn'])}) after ${String(v['fillGen'])} faults the handler reported fixed, at op ${String(v['op'])}:`
+    + ' its PTE is not in the table the walk reads (written into a table unlinked under the handler?)';
 }
 
 function gmemNote(v: Record<string, unknown>): string {

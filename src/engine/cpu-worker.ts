@@ -10,7 +10,7 @@ import { C } from '../../native-layout/counters.js';
 import { CONTROL_CPUS_DONE, CONTROL_CPUS_ONLINE, CONTROL_STOP, COUNTERS_STRIDE } from '../../native-layout/fields.js';
 import { attachMachineMemory } from '../../native-layout/memory.js';
 import { setInjected } from '../check/bugs.js';
-import { LockdepHalt } from '../check/lockdep.js';
+import { ViolationHalt } from '../check/halt.js';
 import { apicKick, ipiPending } from '../hw/apic.js';
 
 import { publishThreadMmuCounters } from '../hw/mmu.js';
@@ -187,9 +187,10 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
     program.endOps?.();
     quiesce(smp, program);
   } catch (e) {
-    if (e instanceof RunStopped || e instanceof LockdepHalt) {
-      // LockdepHalt: this CPU reported a deadlock hazard and already asked
-      // every CPU to stop (src/check/lockdep.ts): a stop, not a fault.
+    if (e instanceof RunStopped || e instanceof ViolationHalt) {
+      // ViolationHalt: this CPU recorded a violation it cannot run past (a
+      // lockdep hazard, a user access faulting for ever) and already asked
+      // every CPU to stop (src/check/halt.ts): a stop, not a fault.
       stopped = true;
     } else {
       fault = faultInfo(e, phase, progress.op);

@@ -8,6 +8,7 @@ import { C } from '../../native-layout/counters.js';
 import { type MachineMemory, createMachineMemory } from '../../native-layout/memory.js';
 import { MIN_MEM_BYTES, defaultShape } from '../../native-layout/shape.js';
 import { setInjected } from '../check/bugs.js';
+import { ViolationHalt } from '../check/halt.js';
 import { violationCount } from '../check/oracle.js';
 import { publishThreadMmuCounters } from '../hw/mmu.js';
 import { bindThreadToCpu } from '../hw/owner.js';
@@ -72,14 +73,20 @@ export function runInline(config: InlineRunConfig): InlineRunResult {
     startBarrier(mem.views.control, 1);
     const budget = config.ops ?? Infinity;
     const deadline = config.seconds === undefined ? Infinity : t0 + config.seconds * 1000;
-    for (; op < budget; op++) {
-      if (op % CLOCK_EVERY === 0 && performance.now() >= deadline) break;
+    try {
+      for (; op < budget; op++) {
+        if (op % CLOCK_EVERY === 0 && performance.now() >= deadline) break;
+        program.poll();
+        program.step();
+        counters[opsAt] += 1;
+      }
+      program.endOps?.();
       program.poll();
-      program.step();
-      counters[opsAt] += 1;
+    } catch (e) {
+      // A violation the CPU cannot run past (src/check/halt.ts) ends the
+      // run with the violation recorded, as it stops a worker CPU.
+      if (!(e instanceof ViolationHalt)) throw e;
     }
-    program.endOps?.();
-    program.poll();
   } finally {
     removeKernelPoints();
     setSpinHook(null);

@@ -3,6 +3,8 @@
 // CPU re-executes the faulting instruction. The oracle watches the TLB-hit
 // path inside Mmu.access.
 
+import { ViolationHalt, haltMachine } from '../../check/halt.js';
+import { V_USER_FAULT_LOOP, reportViolation } from '../../check/oracle.js';
 import { FAULT_BAD_TABLE } from '../../hw/fault.js';
 import { readFrame, writeFrame } from '../../hw/frames.js';
 import type { KernelCtx } from '../ctx.js';
@@ -10,12 +12,13 @@ import { pollIpis } from '../smp.js';
 import { handleMmFault } from './fault.js';
 import { switchToUserCr3 } from '../tlb/user-pcid.js';
 
-/** An access kept faulting with the handler reporting success each time. */
-export class UserAccessError extends Error {
-  override name = 'UserAccessError';
-}
-
-const MAX_FAULT_RETRIES = 64;
+/**
+ * Faults in a row, each "fixed" by the handler, after which a user access is
+ * reported as user-fault-loop. Legitimate re-faults (another CPU zapped
+ * the page between the handler's return and the retry) come one or two at a
+ * time; 64 in a row means the handler's PTE is not where the walk looks.
+ */
+export const MAX_FAULT_RETRIES = 64;
 
 /** Translates va for a user access in mm, faulting pages in. The pfn, or FAULT_SIGSEGV / FAULT_OOM. */
 export function userAccess(k: KernelCtx, mm: number, va: number, write: boolean): number {
@@ -35,7 +38,11 @@ export function userAccess(k: KernelCtx, mm: number, va: number, write: boolean)
     const pfn = mmu.access(va, write, true);
     if (pfn >= 0) return pfn;
     if (tries === MAX_FAULT_RETRIES) {
-      throw new UserAccessError(`CPU ${k.cpu}: user ${write ? 'write' : 'read'} of 0x${va.toString(16)} in mm ${mm} still faults (${pfn}) after ${tries} retries`);
+      // The task would loop here for ever: a violation (the oracle's
+      // record names the address and the mm), and this CPU cannot go on.
+      reportViolation(k.views, k.cpu, V_USER_FAULT_LOOP, va, pfn, tries, mm, mmu.walker.task, mmu.walker.op);
+      haltMachine(k.views);
+      throw new ViolationHalt(`CPU ${k.cpu}: user ${write ? 'write' : 'read'} of 0x${va.toString(16)} in mm ${mm} still faults (${pfn}) after ${tries} retries`);
     }
     if (pfn === FAULT_BAD_TABLE) {
       // The walk went through a freed page table (the oracle has recorded
