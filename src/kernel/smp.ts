@@ -79,12 +79,35 @@ export const IPI_FUNC_NOP = 1;
 export const IPI_FUNC_FIRST_WORKLOAD = 32;
 
 /**
- * Spin iterations (each one a hook call and a load) before a waiting sender
- * sleeps on its doorbell. A remote ack normally lands within a few
- * microseconds when the target has a core; when it does not (more simulated
- * CPUs than host cores), spinning only steals the core it needs.
+ * Spin iterations (each one a hook call and a load, a few µs in all) before
+ * a waiting sender sleeps on its doorbell, when simulated CPUs outnumber the
+ * host's cores: the ack's sender may have no core, and spinning only steals
+ * the one it needs.
  */
-export const CSD_SPIN_BEFORE_PARK = 2000;
+export const CSD_SPIN_SHORT = 2000;
+/**
+ * The same when every simulated CPU has a host core: halt-polling, as KVM
+ * polls before it blocks a halted vCPU (virt/kvm/kvm_main.c
+ * kvm_vcpu_halt; x86's default halt_poll_ns is 200 µs). 20,000 polls are
+ * about that long here. With the short budget, two CPUs on two cores fell
+ * into a slow regime and stayed there: a sender parked before the ack came,
+ * the ack then had to wake it (a futex wake-up, 20-50 µs), by which time the
+ * target's own idle spin had run out and the next IPI had to wake it too.
+ * The single-page shootdown at 2 CPUs read 3 µs in some runs and 22-50 µs
+ * in others, in the same process (bench/README.md).
+ */
+export const CSD_SPIN_HALT_POLL = 20_000;
+/** The budget in force on this thread: CSD_SPIN_SHORT unless setCsdHaltPoll(true). */
+export let CSD_SPIN_BEFORE_PARK = CSD_SPIN_SHORT;
+
+/**
+ * Chooses this thread's budget: halt-polling when the run's simulated CPUs
+ * do not outnumber the host's cores (the CPU worker decides at start-up;
+ * KVM's equivalent test is that nothing else wants the physical CPU).
+ */
+export function setCsdHaltPoll(on: boolean): void {
+  CSD_SPIN_BEFORE_PARK = on ? CSD_SPIN_HALT_POLL : CSD_SPIN_SHORT;
+}
 /** Spins after which a wait stamps csdWaitSince for the watchdog. */
 const CSD_WAIT_STAMP_SPINS = 64;
 
