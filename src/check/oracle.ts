@@ -200,8 +200,10 @@ export const V_WRITEBACK_DIRTY_CACHED = 25;
 export const V_SW_WALK_MOVED_TABLE = 26;
 
 /**
- * A user access kept faulting while the fault handler reported success
- * every time (src/kernel/mm/uaccess.ts userAccess): the handler's PTE never
+ * A user access kept faulting, MAX_FAULT_RETRIES retries in a row, with the
+ * fault handler reporting no error for any fault it was given
+ * (src/kernel/mm/uaccess.ts userAccess; a walk through a freed table is
+ * retried without it): the handler's PTE never
  * became visible to the hardware walk, so the task would spin in its fault
  * loop for ever. One cause: a PTE written into a table that was unlinked
  * under the handler (a retraction without the PTE lock). The CPU

@@ -3,6 +3,7 @@
 
 import { Command, CommanderError, Option } from 'commander';
 import { jitModeFor } from '../engine/worker-jit.js';
+import { runHaltPoll } from '../engine/halt-poll.js';
 import { CheckFailedError, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_VIOLATION, UsageError } from './errors.js';
 import { LAYOUT_FORMATS, runLayout } from './layout-command.js';
 import { runInject } from './inject-command.js';
@@ -265,10 +266,11 @@ export async function main(argv: readonly string[], print = (t: string) => proce
   }
 }
 
-/** A bad SHOOTDOWN_WORKER_JIT is bad input (one line, exit 2), found before any run. */
+/** A bad SHOOTDOWN_WORKER_JIT or SHOOTDOWN_HALT_POLL is bad input (one line, exit 2), found before any run. */
 function checkWorkerJitEnv(): void {
   try {
     jitModeFor(1);
+    runHaltPoll('free', 1);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

@@ -109,7 +109,7 @@ function runInlineForClinic(
     if (e instanceof ScenarioOptionError) throw new UsageError(`--option: ${e.message}`);
     throw e;
   }
-  print(`${scenario} inline on one CPU: ${r.ops} ops in ${(r.runMs / 1000).toFixed(2)} s, ${r.violations} violations`);
+  print(`${scenario} inline on one CPU: ${r.ops} ops in ${(r.runMs / 1000).toFixed(2)} s, ${r.violations} violations${r.halted ? ' (halted by a violation it could not run past)' : ''}`);
 }
 
 /** Runs `clinic flame` on this command with --inline; the HTML lands in dir. */

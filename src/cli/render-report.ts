@@ -38,6 +38,7 @@ function provenanceLine(r: RunReportObject): string {
   if (r['shard']) parts.push(`shard ${String(r['shard'])}`);
   // Reports written before the field have none (proto default '').
   if (r['workerJit']) parts.push(`worker JIT ${String(r['workerJit'])}`);
+  if (r['haltPoll'] === true) parts.push('halt-polling');
   parts.push(`shootdown ${String(r['toolVersion'])}`);
   return parts.join(' | ');
 }
@@ -212,7 +213,7 @@ function movedTableText(v: Record<string, unknown>): string {
 /** A user-fault-loop record (src/kernel/mm/uaccess.ts userAccess). */
 function userFaultLoopText(v: Record<string, unknown>): string {
   return `user-fault-loop: cpu ${String(v['cpu'])} task ${String(v['task'])}: a user access of va 0x${(v['va'] as number).toString(16)} in mm ${String(v['frameGen'])}`
-    + ` still faulted (code ${String(v['pfn'])}) after ${String(v['fillGen'])} faults the handler reported fixed, at op ${String(v['op'])}:`
+    + ` still faulted (code ${String(v['pfn'])}) after ${String(v['fillGen'])} retries, the fault handler reporting no error, at op ${String(v['op'])}:`
     + ' its PTE is not in the table the walk reads (written into a table unlinked under the handler?)';
 }
 

@@ -6,7 +6,6 @@
 
 // First: its evaluation time is the start-up log's "modules began evaluating".
 import { MODULES_EVALUATION_BEGAN_AT } from './worker-start-mark.js';
-import { availableParallelism } from 'node:os';
 import { C } from '../../native-layout/counters.js';
 import { CONTROL_CPUS_DONE, CONTROL_CPUS_ONLINE, CONTROL_STOP, COUNTERS_STRIDE } from '../../native-layout/fields.js';
 import { attachMachineMemory } from '../../native-layout/memory.js';
@@ -136,10 +135,8 @@ export default async function runCpu(task: CpuTask): Promise<CpuOutcome> {
   try {
     setInjected(task.inject);
     bindThreadToCpu(task.cpu);
-    // Halt-polling only when every simulated CPU has a host core (smp.ts),
-    // and never under the serialized engine: its schedules count the
-    // scheduling points of these waits, so recorded ones must not move.
-    setCsdHaltPoll(task.engine !== 'serialized' && cpus <= availableParallelism());
+    // Halt-polling as the run chose it (src/engine/halt-poll.ts).
+    setCsdHaltPoll(task.haltPoll);
     const smp = makeSmpCtx(mem, task.cpu, task.epochMs);
     installCpuWake(smp.ipi, task.cpu, cpus, () => wakePending(smp));
     // Contended locks go into this CPU's trace ring (slow paths only).

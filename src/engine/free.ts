@@ -23,6 +23,7 @@ import { CpuFaultError, EngineConfigError, WatchdogError } from './errors.js';
 import type { CpuOutcome, CpuTask } from './task.js';
 import { capWorkerYoungGeneration } from './worker-heap.js';
 import { type WorkerJitMode, runJitMode, setWorkerJitMode } from './worker-jit.js';
+import { runHaltPoll } from './halt-poll.js';
 import { HAVE_BUNDLE, WORKER_FILE, WORKER_LOADER, cpuWorkerData } from './worker-code.js';
 import { usePerCpuTraceNumbering } from '../trace/ring.js';
 import { STARTUP_LOG, type StartupMark, formatStartupLog, markStartup } from './startup-log.js';
@@ -115,7 +116,13 @@ export interface FreeRunResult {
   readonly scenario: string;
   readonly cpus: number;
   readonly seed: number;
-  readonly stoppedBy: 'ops' | 'time' | 'fault' | 'watchdog' | 'interrupted' | 'lockdep';
+  /**
+   * Why the run ended. 'lockdep': a lockdep hazard halted the machine;
+   * 'halt': another violation a CPU could not run past did
+   * (user-fault-loop, src/check/halt.ts). Neither is a fault, and neither
+   * run gets an end check (CPUs stopped mid-operation).
+   */
+  readonly stoppedBy: 'ops' | 'time' | 'fault' | 'watchdog' | 'interrupted' | 'lockdep' | 'halt';
   /** lockdep's first report in words (src/check/lockdep.ts), null when it saw no hazard. */
   readonly lockdep: string | null;
   /** Longest CPU op loop (start barrier to last op). */
@@ -140,6 +147,8 @@ export interface FreeRunResult {
   readonly engine: 'free' | 'serialized';
   /** Where the CPU workers ran their optimizing compiles (src/engine/worker-jit.ts). */
   readonly workerJit: WorkerJitMode;
+  /** Whether the CPUs halt-polled for csd acks (src/engine/halt-poll.ts). */
+  readonly haltPoll: boolean;
   /** Serialized runs: the schedule's seed and policy, and how many decisions it took (0 under the free engine). */
   readonly schedSeed: number;
   readonly sched: SchedPolicy;
@@ -333,6 +342,8 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
   capWorkerYoungGeneration();
   // Oversubscribed: each CPU compiles its own hot code (worker-jit.ts).
   const workerJit = setWorkerJitMode(runJitMode(cfg.engine, cpus));
+  // Every CPU has a host core: poll for acks before sleeping (halt-poll.ts).
+  const haltPoll = runHaltPoll(cfg.engine, cpus);
   // A scenario or design file or program module imports the unbundled kernel
   // modules: the worker must run those same module instances. Otherwise
   // one bundle (a CPU worker's start-up is mostly loading its code, and 64
@@ -373,6 +384,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
           testFaults: cfg.testFaults,
           epochMs: cfg.epochMs,
           engine: cfg.engine,
+          haltPoll,
           sched: cfg.sched,
           profileDir: cfg.profileDir,
         };
@@ -383,7 +395,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
             fail(new CpuFaultError(cpu, f.op, f.phase, f.name, f.message, f.stack));
           }
         }, (err: unknown) => {
-          // After a CPU halted the machine (lockdep), the pool terminates
+          // After a CPU halted the machine (src/check/halt.ts), the pool terminates
           // the CPUs still spinning with interrupts off: expected, no fault.
           if (haltedByCpu) return;
           // The task rejected: the worker thread died (killed, or it
@@ -400,7 +412,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
       tick = setInterval(() => {
         const now = performance.now();
         Atomics.add(views.control, CONTROL_EPOCH, 1);
-        // A CPU may abort the run itself (lockdep's halt): from now on wait
+        // A CPU may abort the run itself (src/check/halt.ts): from now on wait
         // only the grace period, as for an abort of ours.
         if (abortedAt === null && isAborting(views.control)) {
           abortedAt = now;
@@ -464,15 +476,19 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
   const durationMs = perCpu.reduce((m, c) => Math.max(m, c.runMs), 0);
   const fault = failure as CpuFaultError | WatchdogError | null;
   // Every worker is gone: the machine is quiescent. A faulted run may have
-  // stopped CPUs mid-operation, so its structures are not checked.
-  // A lockdep report halts the machine mid-operation too (src/check/lockdep.ts).
+  // stopped CPUs mid-operation, so its structures are not checked. So may
+  // a CPU that halted the machine after a violation it could not run past
+  // (src/check/halt.ts: a lockdep hazard, a user access faulting for ever):
+  // the abort it planted is still there (our own aborts come with a fault,
+  // stop requests use another value), whether or not the tick saw it.
   const lockdep = lockdepReport(views);
-  const endCheck = scenario?.endCheck !== undefined && fault === null && lockdep === null ? scenario.endCheck(mem) : null;
+  const halted = fault === null && (haltedByCpu || lockdep !== null || isAborting(views.control));
+  const endCheck = scenario?.endCheck !== undefined && !halted && fault === null ? scenario.endCheck(mem) : null;
   const result: FreeRunResult = {
     scenario: cfg.scenario,
     cpus,
     seed: cfg.seed,
-    stoppedBy: fault instanceof WatchdogError ? 'watchdog' : fault !== null ? 'fault' : haltedByCpu || lockdep !== null ? 'lockdep' : interrupted ? 'interrupted' : stopAt !== null ? 'time' : 'ops',
+    stoppedBy: fault instanceof WatchdogError ? 'watchdog' : fault !== null ? 'fault' : lockdep !== null ? 'lockdep' : halted ? 'halt' : interrupted ? 'interrupted' : stopAt !== null ? 'time' : 'ops',
     lockdep,
     durationMs,
     wallMs: performance.now() - wall0,
@@ -488,6 +504,7 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
     framesLost: endCheck?.framesLost ?? 0,
     engine: cfg.engine,
     workerJit,
+    haltPoll,
     schedSeed: cfg.schedSeed,
     sched: cfg.sched,
     preemptions: cfg.preemptions,

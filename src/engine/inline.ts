@@ -35,7 +35,10 @@ export interface InlineRunResult {
   readonly ops: number;
   readonly runMs: number;
   readonly violations: number;
+  /** Not run when halted. */
   readonly endCheck: EndCheck | null;
+  /** The CPU halted on a violation it could not run past (src/check/halt.ts): a lockdep hazard, a user-fault-loop. */
+  readonly halted: boolean;
 }
 
 /** Ops between two clock reads of the deadline check. */
@@ -68,6 +71,7 @@ export function runInline(config: InlineRunConfig): InlineRunResult {
   setSpinHook(program.poll.bind(program));
   installKernelPoints(interleave, seed, 0, counters);
   let op = 0;
+  let halted = false;
   const t0 = performance.now();
   try {
     startBarrier(mem.views.control, 1);
@@ -86,6 +90,7 @@ export function runInline(config: InlineRunConfig): InlineRunResult {
       // A violation the CPU cannot run past (src/check/halt.ts) ends the
       // run with the violation recorded, as it stops a worker CPU.
       if (!(e instanceof ViolationHalt)) throw e;
+      halted = true;
     }
   } finally {
     removeKernelPoints();
@@ -94,5 +99,6 @@ export function runInline(config: InlineRunConfig): InlineRunResult {
   }
   const runMs = performance.now() - t0;
   program.finish();
-  return { ops: op, runMs, violations: violationCount(mem.views), endCheck: scenario.endCheck?.(mem) ?? null };
+  // A halted CPU stopped mid-operation: its structures are not checked.
+  return { ops: op, runMs, violations: violationCount(mem.views), endCheck: halted ? null : scenario.endCheck?.(mem) ?? null, halted };
 }

@@ -28,6 +28,8 @@ export interface CpuTask {
   readonly epochMs: number;
   /** 'serialized': run only while holding the run token (src/engine/serialized.ts). */
   readonly engine: 'free' | 'serialized';
+  /** Poll long for csd acks before sleeping (src/engine/halt-poll.ts, src/kernel/smp.ts setCsdHaltPoll). */
+  readonly haltPoll: boolean;
   readonly sched: SchedPolicy;
   // ---- profiling (shootdown profile) ----
   /** Directory to write this CPU's V8 CPU profile to (cpu-NN.cpuprofile), or null: no profiler. */

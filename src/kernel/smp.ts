@@ -101,9 +101,10 @@ export const CSD_SPIN_HALT_POLL = 20_000;
 export let CSD_SPIN_BEFORE_PARK = CSD_SPIN_SHORT;
 
 /**
- * Chooses this thread's budget: halt-polling when the run's simulated CPUs
- * do not outnumber the host's cores (the CPU worker decides at start-up;
- * KVM's equivalent test is that nothing else wants the physical CPU).
+ * Chooses this thread's budget. The run decides (src/engine/halt-poll.ts:
+ * on when its simulated CPUs do not outnumber the host's cores; KVM's
+ * equivalent test is that nothing else wants the physical CPU), and each
+ * CPU worker applies it at start-up.
  */
 export function setCsdHaltPoll(on: boolean): void {
   CSD_SPIN_BEFORE_PARK = on ? CSD_SPIN_HALT_POLL : CSD_SPIN_SHORT;

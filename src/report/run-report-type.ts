@@ -74,6 +74,8 @@ export interface RunReportBase {
    * compiler threads) or 'on-cpu' (each CPU's own thread; src/engine/worker-jit.ts).
    */
   workerJit: 'background' | 'on-cpu';
+  /** Whether the CPUs halt-polled for csd acks (src/engine/halt-poll.ts). */
+  haltPoll: boolean;
   /** The scenario's own tallies summed over the CPUs, non-zero ones, in declaration order. */
   scenarioStats: { name: string; value: number }[];
   toolVersion: string;

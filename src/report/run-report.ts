@@ -103,6 +103,7 @@ export function buildRunReport(input: RunReportInput): RunReportObject {
     fault: result.fault ? result.fault.message : '',
     engine: result.engine,
     workerJit: result.workerJit,
+    haltPoll: result.haltPoll,
     scenarioStats: scenarioStats(result.perCpu),
     toolVersion: input.toolVersion,
     schedSeed: result.engine === 'serialized' ? result.schedSeed >>> 0 : 0,

@@ -3,7 +3,7 @@
 // access, the freed-table ghost check, and a user access that faults for
 // ever. Each names what a kernel engineer needs (which CPU holds what, whose
 // slot, who freed the table, which address of which mm).
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -33,12 +33,13 @@ describe('a user-fault-loop record', () => {
     const r = runCli(['run', 'tlb-flush2', '--ops', '20', '--cpus', '2', '--out', file, '--no-progress']);
     expect(r.code).toBe(0);
     const report = decodeReportFile(readFileSync(file));
+    rmSync(dir, { recursive: true, force: true });
     // A clean run's report with one staged record: the record's fields as
     // src/kernel/mm/uaccess.ts writes them (pfn the fault code, fillGen the
     // retries, frameGen the mm); the kernel side is test/mm/user-fault-loop.
     const record = { kind: 'user-fault-loop', cpu: 1, task: 3, va: 0x1000002000, pfn: -14, fillGen: 64, frameGen: 2, op: 17, slotCpu: -1, lastEvents: [] };
     const text = renderReport({ ...report, violationRecords: [record] });
-    expect(text).toMatch(/^first violation: user-fault-loop: cpu 1 task 3: a user access of va 0x1000002000 in mm 2 still faulted \(code -14\) after 64 faults the handler reported fixed, at op 17: /m);
+    expect(text).toMatch(/^first violation: user-fault-loop: cpu 1 task 3: a user access of va 0x1000002000 in mm 2 still faulted \(code -14\) after 64 retries, the fault handler reporting no error, at op 17: /m);
     expect(text).not.toMatch(/user-fault-loop.*generation/);
   });
 });

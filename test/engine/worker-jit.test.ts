@@ -71,7 +71,7 @@ describe('worker JIT mode (src/engine/worker-jit.ts)', () => {
       const args = ['run', 'ipi-storm', '--cpus', '1', '--ops', '20', '--no-progress'];
       const table = cliWithJit('on-cpu', args);
       expect(table.status, table.stderr).toBe(0);
-      expect(table.stdout.split('\n')[0]).toMatch(/ \| watchdog 5000 ms \| worker JIT on-cpu \| shootdown /);
+      expect(table.stdout.split('\n')[0]).toMatch(/ \| watchdog 5000 ms \| worker JIT on-cpu( \| halt-polling)? \| shootdown /);
       const out = join(dir, 'r.pb');
       const json = cliWithJit('on-cpu', [...args, '--format', 'json', '--out', out]);
       expect(json.status, json.stderr).toBe(0);
@@ -91,6 +91,6 @@ describe('worker JIT mode (src/engine/worker-jit.ts)', () => {
     expect(JSON.parse(json.stdout).workerJit).toBe('on-cpu');
     const table = cliWithJit(undefined, args);
     expect(table.status, table.stderr).toBe(0);
-    expect(table.stdout.split('\n')[0]).toMatch(/ \| worker JIT background \| shootdown /);
+    expect(table.stdout.split('\n')[0]).toMatch(/ \| worker JIT background( \| halt-polling)? \| shootdown /);
   }, 120_000);
 });

@@ -56,8 +56,9 @@ export async function caughtFromSeed500(scenario: string, bug: string, options: 
     // keeps faulting while the handler reports success (the oracle's
     // user-fault-loop: retract-no-pte-lock did, once in a clean-clone CI,
     // on seed 500). That is a catch, but not the evidence these tests name
-    // (the walker's own report): the next seed is tried.
-    if (r.fault === null && r.violationRecords[0]?.kindName === 'user-fault-loop') {
+    // (the walker's own report), whichever record came first: the next
+    // seed is tried, as when this ended the run as a fault.
+    if (r.fault === null && r.violationRecords.some((v) => v.kindName === 'user-fault-loop')) {
       tried.push(`seed ${seed}: user-fault-loop after ${r.ops} ops`);
       continue;
     }

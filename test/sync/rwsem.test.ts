@@ -97,4 +97,3 @@ describe('rwsem', () => {
     expect(results.map((r) => r['timeouts'])).toEqual([0, 0, 0, 0, 0, 0]);
   }, 60_000);
 });
-

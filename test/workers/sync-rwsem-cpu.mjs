@@ -1,6 +1,6 @@
 // sync-rwsem.mjs as simulated CPUs: each worker installs its wake word, so
 // a waiter that gives up spinning sleeps on it and is woken only by the
-// releases' kicks (one writer, or every reader). Writers keep x == y with a
+// releases' kicks (every sleeper of the lock). Writers keep x == y with a
 // split update; readers check it. Reports torn reads and the wake
 // statistics: a sleep that ended at the backstop timeout is a lost kick.
 import { parentPort, workerData } from 'node:worker_threads';
