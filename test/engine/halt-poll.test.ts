@@ -2,24 +2,15 @@
 // decided per run on the main thread, only when the run's CPUs do not
 // outnumber the host's cores, never under the serialized engine, forced by
 // SHOOTDOWN_HALT_POLL, and named in the run's result and report.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runHaltPoll } from '../../src/engine/halt-poll.js';
 import { decodeReportFile } from '../../src/report/report-file.js';
-import { loadEngine } from './helpers.js';
+import { cliWithEnv, loadEngine } from './helpers.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-
-function cli(haltPoll: string | undefined, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env['SHOOTDOWN_HALT_POLL'];
-  if (haltPoll !== undefined) env['SHOOTDOWN_HALT_POLL'] = haltPoll;
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env, timeout: 120_000 });
-}
+const cli = (value: string | undefined, args: string[]) => cliWithEnv('SHOOTDOWN_HALT_POLL', value, args);
 
 describe('halt-polling', () => {
   it('is on only while the CPUs do not outnumber the host cores, never serialized, and SHOOTDOWN_HALT_POLL forces the free engine\'s', () => {

@@ -1,25 +1,18 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { loadEngine } from './helpers.js';
+import { cliWithEnv, loadEngine } from './helpers.js';
 import type * as Jit from '../../src/engine/worker-jit.js';
 import { decodeReportFile } from '../../src/report/report-file.js';
 
 // From dist/, as the engine itself loads it: one copy of the module's mode.
 const jit = (await import(fileURLToPath(new URL('../../dist/src/engine/worker-jit.js', import.meta.url)))) as typeof Jit;
 const { jitModeFor, runJitMode, setWorkerJitMode, workerJitMode } = jit;
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
 /** The built CLI with SHOOTDOWN_WORKER_JIT set to `mode`, or unset when undefined. */
-function cliWithJit(mode: string | undefined, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env['SHOOTDOWN_WORKER_JIT'];
-  if (mode !== undefined) env['SHOOTDOWN_WORKER_JIT'] = mode;
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env, timeout: 120_000 });
-}
+const cliWithJit = (mode: string | undefined, args: string[]) => cliWithEnv('SHOOTDOWN_WORKER_JIT', mode, args);
 
 describe('worker JIT mode (src/engine/worker-jit.ts)', () => {
   it('compiles on each CPU only when simulated CPUs outnumber host cores', () => {
