@@ -203,12 +203,12 @@ export const V_SW_WALK_MOVED_TABLE = 26;
  * A user access kept faulting, MAX_FAULT_RETRIES retries in a row, with the
  * fault handler reporting no error for any fault it was given
  * (src/kernel/mm/uaccess.ts userAccess; a walk through a freed table is
- * retried without it): the handler's PTE never
- * became visible to the hardware walk, so the task would spin in its fault
- * loop for ever. One cause: a PTE written into a table that was unlinked
- * under the handler (a retraction without the PTE lock). The CPU
- * halts the machine (src/check/halt.ts). va the address, pfn the last fault
- * code, fillGen the retries, frameGen the mm.
+ * retried without it): the handler's PTE never became visible to the
+ * hardware walk, so the task would spin in its fault loop for ever. One
+ * cause: a PTE written into a table that was unlinked under the handler (a
+ * retraction without the PTE lock). The CPU halts the machine
+ * (src/check/halt.ts). va the address, pfn the last fault code, fillGen the
+ * retries, frameGen the mm.
  */
 export const V_USER_FAULT_LOOP = 27;
 

@@ -256,7 +256,7 @@ function buildProgram(print: (text: string) => void): Command {
 export async function main(argv: readonly string[], print = (t: string) => process.stdout.write(`${t}\n`)): Promise<number> {
   const program = buildProgram(print);
   try {
-    checkWorkerJitEnv();
+    checkEngineEnv();
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
@@ -267,7 +267,7 @@ export async function main(argv: readonly string[], print = (t: string) => proce
 }
 
 /** A bad SHOOTDOWN_WORKER_JIT or SHOOTDOWN_HALT_POLL is bad input (one line, exit 2), found before any run. */
-function checkWorkerJitEnv(): void {
+function checkEngineEnv(): void {
   try {
     jitModeFor(1);
     runHaltPoll('free', 1);

@@ -482,8 +482,8 @@ export async function runFree(config: FreeRunConfig): Promise<FreeRunResult> {
   // the abort it planted is still there (our own aborts come with a fault,
   // stop requests use another value), whether or not the tick saw it.
   const lockdep = lockdepReport(views);
-  const halted = fault === null && (haltedByCpu || lockdep !== null || isAborting(views.control));
-  const endCheck = scenario?.endCheck !== undefined && !halted && fault === null ? scenario.endCheck(mem) : null;
+  const halted = fault === null && isAborting(views.control);
+  const endCheck = scenario?.endCheck !== undefined && fault === null && !halted ? scenario.endCheck(mem) : null;
   const result: FreeRunResult = {
     scenario: cfg.scenario,
     cpus,

@@ -77,21 +77,19 @@ export function runInline(config: InlineRunConfig): InlineRunResult {
     startBarrier(mem.views.control, 1);
     const budget = config.ops ?? Infinity;
     const deadline = config.seconds === undefined ? Infinity : t0 + config.seconds * 1000;
-    try {
-      for (; op < budget; op++) {
-        if (op % CLOCK_EVERY === 0 && performance.now() >= deadline) break;
-        program.poll();
-        program.step();
-        counters[opsAt] += 1;
-      }
-      program.endOps?.();
+    for (; op < budget; op++) {
+      if (op % CLOCK_EVERY === 0 && performance.now() >= deadline) break;
       program.poll();
-    } catch (e) {
-      // A violation the CPU cannot run past (src/check/halt.ts) ends the
-      // run with the violation recorded, as it stops a worker CPU.
-      if (!(e instanceof ViolationHalt)) throw e;
-      halted = true;
+      program.step();
+      counters[opsAt] += 1;
     }
+    program.endOps?.();
+    program.poll();
+  } catch (e) {
+    // A violation the CPU cannot run past (src/check/halt.ts) ends the run
+    // with the violation recorded, as it stops a worker CPU.
+    if (!(e instanceof ViolationHalt)) throw e;
+    halted = true;
   } finally {
     removeKernelPoints();
     setSpinHook(null);

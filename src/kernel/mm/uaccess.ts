@@ -15,9 +15,10 @@ import { switchToUserCr3 } from '../tlb/user-pcid.js';
 /**
  * Retries in a row (each fault given to the handler came back without an
  * error; a walk through a freed table is retried without it) after which a
- * user access is reported as user-fault-loop. Legitimate re-faults (another CPU zapped
- * the page between the handler's return and the retry) come one or two at a
- * time; 64 in a row means the handler's PTE is not where the walk looks.
+ * user access is reported as user-fault-loop. Legitimate re-faults (another
+ * CPU zapped the page between the handler's return and the retry) come one
+ * or two at a time; 64 in a row means the handler's PTE is not where the
+ * walk looks.
  */
 export const MAX_FAULT_RETRIES = 64;
 
